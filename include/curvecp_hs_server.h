@@ -1,0 +1,83 @@
+/*  curvecp_hs_server.h - the server side of the CurveCP handshake.
+
+    Answers Hellos with Cookies from the packet alone and the minute key,
+    so it keeps no state and allocates nothing before a valid Initiate.
+    Opens Initiates for new connections: cookie under the current or the
+    previous minute key, C' in the cookie equal to the packet's, the box,
+    the server name (one of several, for virtual hosts), the vouch. On
+    success it fills a caller-provided curvecp_session_t.
+
+    Minute keys rotate every 60 s of the caller's clock (monotonic ns,
+    passed in as now); curvecp_hs_server_deadline says when next. Every
+    rejection is counted per reason in curvecp_hs_server_stats.            */
+#ifndef CURVECP_HS_SERVER_H_INCLUDED
+#define CURVECP_HS_SERVER_H_INCLUDED
+
+#include <stddef.h>
+#include <stdint.h>
+#include "curvecp_keys.h"
+#include "curvecp_nonce16.h"
+#include "curvecp_reason.h"
+#include "curvecp_session.h"
+
+typedef struct _curvecp_hs_server_t curvecp_hs_server_t;
+
+#define CURVECP_HS_SERVER_NAMES_MAX 16
+
+/* What a valid Initiate for a new connection carried. message points into
+   the caller's scratch buffer. */
+typedef struct {
+    const uint8_t *message;         /* the first message (16..640 bytes) */
+    size_t message_len;
+    int name_index;                 /* which of our names it was for */
+} curvecp_initiate_info_t;
+
+/* New server handshake for keys (copied) and our 16-byte extension,
+   with fresh random minute keys starting at now. */
+curvecp_hs_server_t *curvecp_hs_server_new (const curvecp_keypair_t *keys,
+        const uint8_t server_ext[CURVECP_EXT_BYTES], uint64_t now);
+
+/* Wipe every secret, free, and set *self_p to NULL. */
+void curvecp_hs_server_destroy (curvecp_hs_server_t **self_p);
+
+/* Accept Initiates for this server name (dotted text). Up to
+   CURVECP_HS_SERVER_NAMES_MAX names; returns the name's index. */
+int curvecp_hs_server_add_name (curvecp_hs_server_t *self, const char *name);
+
+/* Where Cookie nonces come from (default: curvecp_nonce16_random). */
+void curvecp_hs_server_set_nonce16 (curvecp_hs_server_t *self, curvecp_nonce16_fn fn, void *context);
+
+/* Replace both minute keys (tests and vectors); the next rotation is 60 s
+   after now. */
+void curvecp_hs_server_set_minute_keys (curvecp_hs_server_t *self, const uint8_t current[32],
+        const uint8_t previous[32], uint64_t now);
+
+/* When the next minute-key rotation is due. */
+uint64_t curvecp_hs_server_deadline (const curvecp_hs_server_t *self);
+
+/* Rotate minute keys if due (the handlers below call this too). */
+void curvecp_hs_server_advance (curvecp_hs_server_t *self, uint64_t now);
+
+/* A packet already classified as Hello: on success out holds a 200-byte
+   Cookie to send back to the packet's source. */
+curvecp_reason_t curvecp_hs_server_hello (curvecp_hs_server_t *self, const uint8_t *packet, size_t len,
+        uint64_t now, uint8_t cookie[CURVECP_COOKIE_BYTES]);
+
+/* A packet classified as Initiate whose C' has no session yet. On success
+   session is filled (server side, ready to seal) and info says what came.
+   scratch must hold CURVECP_INITIATE_INNER_BASE + 640 bytes. */
+curvecp_reason_t curvecp_hs_server_initiate (curvecp_hs_server_t *self, const uint8_t *packet, size_t len,
+        uint64_t now, curvecp_session_t *session, uint8_t *scratch, curvecp_initiate_info_t *info);
+
+/* Count a rejection that a carrier made on the server's behalf (such as
+   CURVECP_E_FULL or CURVECP_E_NOT_AUTHORISED). */
+void curvecp_hs_server_count (curvecp_hs_server_t *self, curvecp_reason_t reason);
+
+/* Per-reason counters of every packet handled. */
+const curvecp_stats_t *curvecp_hs_server_stats (const curvecp_hs_server_t *self);
+
+/* Our long-term public key and extension. */
+const uint8_t *curvecp_hs_server_public_key (const curvecp_hs_server_t *self);
+const uint8_t *curvecp_hs_server_ext (const curvecp_hs_server_t *self);
+
+#endif

@@ -1,0 +1,66 @@
+/*  curvecp_keys.h - long-term Curve25519 key pairs, NaCl key directories
+    and CZMQ zcert certificate files.
+
+    A key directory is byte-compatible with NaCl's curvecpmakekey:
+        keydir/publickey                 32 raw bytes, 0644
+        keydir/.expertsonly/             0700
+        keydir/.expertsonly/secretkey    32 raw bytes, 0600
+        keydir/.expertsonly/lock         one zero byte, 0600
+        keydir/.expertsonly/noncekey     32 random bytes, 0600
+        keydir/.expertsonly/noncecounter u64 LE, starts at 0, 0600
+    A zcert certificate is CZMQ's pair of ZPL text files: "path" with the
+    Z85 public key and "path_secret" with both keys.                       */
+#ifndef CURVECP_KEYS_H_INCLUDED
+#define CURVECP_KEYS_H_INCLUDED
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "curvecp_constants.h"
+#include "curvecp_reason.h"
+
+typedef struct {
+    uint8_t public_key[CURVECP_KEY_BYTES];
+    uint8_t secret_key[CURVECP_KEY_BYTES];
+} curvecp_keypair_t;
+
+/* Fresh random key pair. */
+void curvecp_keypair_generate (curvecp_keypair_t *keypair);
+
+/* Derive the public key from the secret key (for loaded secrets). */
+void curvecp_keypair_from_secret (curvecp_keypair_t *keypair, const uint8_t secret_key[CURVECP_KEY_BYTES]);
+
+/* Zero the whole pair with sodium_memzero. */
+void curvecp_keypair_wipe (curvecp_keypair_t *keypair);
+
+/* Create a NaCl key directory holding a new key pair (refuses to touch an
+   existing directory: CURVECP_E_EXISTS). If keypair is not NULL it
+   receives the new keys. */
+curvecp_reason_t curvecp_keydir_create (const char *keydir, curvecp_keypair_t *keypair);
+
+/* Write a given key pair as a new NaCl key directory. */
+curvecp_reason_t curvecp_keydir_save (const char *keydir, const curvecp_keypair_t *keypair);
+
+/* Load both keys from a NaCl key directory and check that they match. */
+curvecp_reason_t curvecp_keydir_load (const char *keydir, curvecp_keypair_t *keypair);
+
+/* Load only keydir/publickey. */
+curvecp_reason_t curvecp_keydir_load_public (const char *keydir, uint8_t public_key[CURVECP_KEY_BYTES]);
+
+/* Save a zcert pair: "path" (public) and "path_secret" (both keys, 0600). */
+curvecp_reason_t curvecp_zcert_save (const char *path, const curvecp_keypair_t *keypair);
+
+/* Load a zcert secret file ("path_secret", or "path" itself if it holds a
+   secret-key) into keypair, checking the keys match. */
+curvecp_reason_t curvecp_zcert_load (const char *path, curvecp_keypair_t *keypair);
+
+/* Load the public key from a zcert public (or secret) file. */
+curvecp_reason_t curvecp_zcert_load_public (const char *path, uint8_t public_key[CURVECP_KEY_BYTES]);
+
+/* Load keys from a NaCl key directory or a zcert file, whichever path is. */
+curvecp_reason_t curvecp_keys_load (const char *path, curvecp_keypair_t *keypair);
+
+/* Hex (64 lowercase digits) <-> key. parse accepts either case. */
+void curvecp_key_to_hex (const uint8_t key[CURVECP_KEY_BYTES], char hex[2 * CURVECP_KEY_BYTES + 1]);
+curvecp_reason_t curvecp_key_from_hex (const char *hex, uint8_t key[CURVECP_KEY_BYTES]);
+
+#endif

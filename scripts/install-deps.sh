@@ -1,0 +1,16 @@
+#!/bin/sh
+# Installs the Debian packages curvecp needs to build, test, fuzz and interoperate.
+# Idempotent: safe to run again; does nothing slow when everything is present.
+set -e
+PKGS="build-essential cmake pkg-config libsodium-dev libzmq3-dev libczmq-dev \
+      nacl-tools clang libclang-rt-14-dev python3 python3-nacl python3-zmq"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing
+fi
