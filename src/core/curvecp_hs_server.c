@@ -1,0 +1,267 @@
+/*  curvecp_hs_server.c - server side of the handshake.
+
+    A Hello costs two scalar multiplications (the shared key C'.s, which
+    both opens the Hello and seals the Cookie, and a fresh S'/s') and
+    touches only the stack: the server's memory holds nothing about a client
+    until its Initiate proves it holds a cookie, C' and a vouch from C.    */
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include "curvecp_hs_server.h"
+#include "curvecp_packet.h"
+
+struct _curvecp_hs_server_t {
+    curvecp_keypair_t keys;                             /* S, s */
+    uint8_t ext[CURVECP_EXT_BYTES];
+    uint8_t minute_current[32];                         /* seals new cookies */
+    uint8_t minute_previous[32];                        /* still opens older ones */
+    uint64_t next_rotation;
+    uint8_t names[CURVECP_HS_SERVER_NAMES_MAX][CURVECP_NAME_BYTES];
+    int name_count;
+    curvecp_nonce16_fn nonce16;
+    void *nonce16_context;
+    curvecp_stats_t stats;
+};
+
+curvecp_hs_server_t *
+curvecp_hs_server_new (const curvecp_keypair_t *keys, const uint8_t server_ext[CURVECP_EXT_BYTES],
+        uint64_t now)
+{
+    if (sodium_init () < 0)
+        return NULL;
+    curvecp_hs_server_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->keys = *keys;
+    memcpy (self->ext, server_ext, CURVECP_EXT_BYTES);
+    randombytes_buf (self->minute_current, 32);
+    randombytes_buf (self->minute_previous, 32);
+    self->next_rotation = now + CURVECP_MINUTE_NS;
+    self->nonce16 = curvecp_nonce16_random;
+    return self;
+}
+
+void
+curvecp_hs_server_destroy (curvecp_hs_server_t **self_p)
+{
+    if (self_p && *self_p) {
+        sodium_memzero (*self_p, sizeof **self_p);
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+int
+curvecp_hs_server_add_name (curvecp_hs_server_t *self, const char *name)
+{
+    if (self->name_count == CURVECP_HS_SERVER_NAMES_MAX)
+        return -1;
+    if (curvecp_name_encode (name, self->names[self->name_count]) != CURVECP_OK)
+        return -1;
+    return self->name_count++;
+}
+
+void
+curvecp_hs_server_set_nonce16 (curvecp_hs_server_t *self, curvecp_nonce16_fn fn, void *context)
+{
+    self->nonce16 = fn;
+    self->nonce16_context = context;
+}
+
+void
+curvecp_hs_server_set_minute_keys (curvecp_hs_server_t *self, const uint8_t current[32],
+        const uint8_t previous[32], uint64_t now)
+{
+    memcpy (self->minute_current, current, 32);
+    memcpy (self->minute_previous, previous, 32);
+    self->next_rotation = now + CURVECP_MINUTE_NS;
+}
+
+uint64_t
+curvecp_hs_server_deadline (const curvecp_hs_server_t *self)
+{
+    return self->next_rotation;
+}
+
+void
+curvecp_hs_server_advance (curvecp_hs_server_t *self, uint64_t now)
+{
+    if (now < self->next_rotation)
+        return;
+    /* Idle for two minutes or more: the old current key must not survive
+       as "previous", or its cookies would live longer than 120 s. */
+    if (now - self->next_rotation >= CURVECP_MINUTE_NS)
+        randombytes_buf (self->minute_previous, 32);
+    else
+        memcpy (self->minute_previous, self->minute_current, 32);
+    randombytes_buf (self->minute_current, 32);
+    self->next_rotation = now + CURVECP_MINUTE_NS;
+}
+
+static curvecp_reason_t
+classify (curvecp_hs_server_t *self, const uint8_t *packet, size_t len, curvecp_packet_type_t want)
+{
+    curvecp_packet_type_t type;
+    curvecp_reason_t rc = curvecp_packet_classify_at_server (packet, len, self->ext, &type);
+    if (rc == CURVECP_OK && type != want)
+        rc = CURVECP_E_WRONG_STATE;
+    return rc;
+}
+
+static curvecp_reason_t
+answer_hello (curvecp_hs_server_t *self, const uint8_t *packet, uint8_t cookie[CURVECP_COOKIE_BYTES])
+{
+    uint8_t shared[32];                       /* C'.s: opens Hello, seals Cookie */
+    curvecp_keypair_t short_term;
+    uint8_t nonce16[CURVECP_NONCE16_BYTES];
+    const uint8_t *client_short_pk = curvecp_packet_client_short_key (packet);
+    curvecp_reason_t rc = CURVECP_E_BAD_HELLO_BOX;
+    if (crypto_box_beforenm (shared, client_short_pk, self->keys.secret_key) == 0)
+        rc = curvecp_hello_open (packet, shared);
+    if (rc == CURVECP_OK)
+        rc = self->nonce16 (self->nonce16_context, nonce16);
+    if (rc == CURVECP_OK) {
+        crypto_box_keypair (short_term.public_key, short_term.secret_key);
+        curvecp_cookie_encode (cookie, curvecp_packet_client_ext (packet), self->ext, nonce16,
+                short_term.public_key, short_term.secret_key, client_short_pk,
+                self->minute_current, shared);
+        sodium_memzero (&short_term, sizeof short_term);
+    }
+    sodium_memzero (shared, sizeof shared);
+    return rc;
+}
+
+curvecp_reason_t
+curvecp_hs_server_hello (curvecp_hs_server_t *self, const uint8_t *packet, size_t len,
+        uint64_t now, uint8_t cookie[CURVECP_COOKIE_BYTES])
+{
+    curvecp_hs_server_advance (self, now);
+    curvecp_reason_t rc = classify (self, packet, len, CURVECP_PACKET_HELLO);
+    if (rc == CURVECP_OK)
+        rc = answer_hello (self, packet, cookie);
+    return curvecp_stats_count (&self->stats, rc);
+}
+
+/* Open the cookie under the current, then the previous minute key, and
+   check that it was issued to this packet's C'. */
+static curvecp_reason_t
+open_cookie (curvecp_hs_server_t *self, const uint8_t *packet, uint8_t server_short_sk[32])
+{
+    uint8_t cookie_client_pk[32];
+    const uint8_t *cookie_k = packet + 72;
+    curvecp_reason_t rc = curvecp_cookie_k_open (cookie_k, self->minute_current,
+            cookie_client_pk, server_short_sk);
+    if (rc != CURVECP_OK)
+        rc = curvecp_cookie_k_open (cookie_k, self->minute_previous, cookie_client_pk, server_short_sk);
+    if (rc == CURVECP_OK
+    &&  sodium_memcmp (cookie_client_pk, curvecp_packet_client_short_key (packet), 32) != 0)
+        rc = CURVECP_E_COOKIE_MISMATCH;
+    return rc;
+}
+
+static int
+find_name (const curvecp_hs_server_t *self, const uint8_t name_field[CURVECP_NAME_BYTES])
+{
+    for (int i = 0; i < self->name_count; i++)
+        if (memcmp (self->names[i], name_field, CURVECP_NAME_BYTES) == 0)
+            return i;
+    return -1;
+}
+
+/* The vouch must open under C.s and name this packet's C'. */
+static curvecp_reason_t
+check_vouch (curvecp_hs_server_t *self, const uint8_t *packet, const uint8_t *inner)
+{
+    uint8_t vouch_shared[32];
+    uint8_t vouched_pk[32];
+    curvecp_reason_t rc = CURVECP_E_BAD_VOUCH;
+    if (crypto_box_beforenm (vouch_shared, inner, self->keys.secret_key) == 0)
+        rc = curvecp_vouch_open (inner + 48, inner + 32, vouch_shared, vouched_pk);
+    if (rc == CURVECP_OK
+    &&  sodium_memcmp (vouched_pk, curvecp_packet_client_short_key (packet), 32) != 0)
+        rc = CURVECP_E_BAD_VOUCH;
+    sodium_memzero (vouch_shared, sizeof vouch_shared);
+    return rc;
+}
+
+static void
+fill_session (curvecp_hs_server_t *self, const uint8_t *packet, const uint8_t *inner,
+        const uint8_t shared[32], curvecp_session_t *session)
+{
+    curvecp_session_wipe (session);
+    session->is_client = false;
+    session->established = true;
+    memcpy (session->client_short_pk, curvecp_packet_client_short_key (packet), 32);
+    memcpy (session->client_long_pk, inner, 32);
+    memcpy (session->server_long_pk, self->keys.public_key, 32);
+    memcpy (session->shared, shared, 32);
+    memcpy (session->server_ext, self->ext, CURVECP_EXT_BYTES);
+    memcpy (session->client_ext, curvecp_packet_client_ext (packet), CURVECP_EXT_BYTES);
+    memcpy (session->name_field, inner + 96, CURVECP_NAME_BYTES);
+    curvecp_counter_init_random (&session->send_counter);
+    session->last_received = curvecp_packet_nonce8 (packet, CURVECP_PACKET_INITIATE);
+    session->have_received = true;
+}
+
+static curvecp_reason_t
+accept_initiate (curvecp_hs_server_t *self, const uint8_t *packet, size_t len,
+        curvecp_session_t *session, uint8_t *scratch, curvecp_initiate_info_t *info)
+{
+    uint8_t server_short_sk[32];
+    uint8_t shared[32];
+    size_t inner_len = 0;
+    curvecp_reason_t rc = open_cookie (self, packet, server_short_sk);
+    if (rc == CURVECP_OK && crypto_box_beforenm (shared, packet + 40, server_short_sk) != 0)
+        rc = CURVECP_E_BAD_INITIATE_BOX;
+    if (rc == CURVECP_OK)
+        rc = curvecp_initiate_open (packet, len, shared, scratch, &inner_len);
+    int name_index = -1;
+    if (rc == CURVECP_OK && (name_index = find_name (self, scratch + 96)) < 0)
+        rc = CURVECP_E_WRONG_NAME;
+    if (rc == CURVECP_OK)
+        rc = check_vouch (self, packet, scratch);
+    if (rc == CURVECP_OK) {
+        fill_session (self, packet, scratch, shared, session);
+        info->message = scratch + CURVECP_INITIATE_INNER_BASE;
+        info->message_len = inner_len - CURVECP_INITIATE_INNER_BASE;
+        info->name_index = name_index;
+    }
+    sodium_memzero (server_short_sk, sizeof server_short_sk);
+    sodium_memzero (shared, sizeof shared);
+    return rc;
+}
+
+curvecp_reason_t
+curvecp_hs_server_initiate (curvecp_hs_server_t *self, const uint8_t *packet, size_t len,
+        uint64_t now, curvecp_session_t *session, uint8_t *scratch, curvecp_initiate_info_t *info)
+{
+    curvecp_hs_server_advance (self, now);
+    curvecp_reason_t rc = classify (self, packet, len, CURVECP_PACKET_INITIATE);
+    if (rc == CURVECP_OK)
+        rc = accept_initiate (self, packet, len, session, scratch, info);
+    return curvecp_stats_count (&self->stats, rc);
+}
+
+void
+curvecp_hs_server_count (curvecp_hs_server_t *self, curvecp_reason_t reason)
+{
+    curvecp_stats_count (&self->stats, reason);
+}
+
+const curvecp_stats_t *
+curvecp_hs_server_stats (const curvecp_hs_server_t *self)
+{
+    return &self->stats;
+}
+
+const uint8_t *
+curvecp_hs_server_public_key (const curvecp_hs_server_t *self)
+{
+    return self->keys.public_key;
+}
+
+const uint8_t *
+curvecp_hs_server_ext (const curvecp_hs_server_t *self)
+{
+    return self->ext;
+}
