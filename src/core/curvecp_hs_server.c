@@ -88,14 +88,16 @@ curvecp_hs_server_advance (curvecp_hs_server_t *self, uint64_t now)
 {
     if (now < self->next_rotation)
         return;
-    /* Idle for two minutes or more: the old current key must not survive
-       as "previous", or its cookies would live longer than 120 s. */
-    if (now - self->next_rotation >= CURVECP_MINUTE_NS)
+    /* Rotations keep a fixed 60 s grid, so a cookie lives 60-120 s however
+       rarely we are called. Two or more missed rotations: the old current
+       key must not survive as "previous". */
+    uint64_t periods = (now - self->next_rotation) / CURVECP_MINUTE_NS + 1;
+    if (periods >= 2)
         randombytes_buf (self->minute_previous, 32);
     else
         memcpy (self->minute_previous, self->minute_current, 32);
     randombytes_buf (self->minute_current, 32);
-    self->next_rotation = now + CURVECP_MINUTE_NS;
+    self->next_rotation += periods * CURVECP_MINUTE_NS;
 }
 
 static curvecp_reason_t

@@ -155,20 +155,23 @@ curvecp_packet_classify_at_client (const uint8_t *packet, size_t len,
         const uint8_t client_ext[CURVECP_EXT_BYTES], const uint8_t server_ext[CURVECP_EXT_BYTES],
         curvecp_packet_type_t *type)
 {
+    /* A Cookie is exactly 200 bytes (not a multiple of 16); a Server
+       Message is 80..1152 and a multiple of 16. */
     if (len < CURVECP_PACKET_MIN)
         return CURVECP_E_TOO_SHORT;
     if (len > CURVECP_SERVER_PACKET_MAX)
         return CURVECP_E_TOO_LONG;
-    if (len % 16)
-        return CURVECP_E_NOT_MULTIPLE_16;
     if (memcmp (packet, curvecp_magic_cookie, 8) == 0) {
         if (len != CURVECP_COOKIE_BYTES)
             return len < CURVECP_COOKIE_BYTES ? CURVECP_E_TOO_SHORT : CURVECP_E_TOO_LONG;
         *type = CURVECP_PACKET_COOKIE;
     }
     else
-    if (memcmp (packet, curvecp_magic_server_msg, 8) == 0)
+    if (memcmp (packet, curvecp_magic_server_msg, 8) == 0) {
+        if (len % 16)
+            return CURVECP_E_NOT_MULTIPLE_16;
         *type = CURVECP_PACKET_SERVER_MESSAGE;
+    }
     else
         return CURVECP_E_BAD_MAGIC;
     if (memcmp (packet + 8, client_ext, CURVECP_EXT_BYTES) != 0)
