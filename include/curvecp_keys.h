@@ -14,6 +14,7 @@
 #define CURVECP_KEYS_H_INCLUDED
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "curvecp_constants.h"
 #include "curvecp_reason.h"
@@ -62,5 +63,19 @@ curvecp_reason_t curvecp_keys_load (const char *path, curvecp_keypair_t *keypair
 /* Hex (64 lowercase digits) <-> key. parse accepts either case. */
 void curvecp_key_to_hex (const uint8_t key[CURVECP_KEY_BYTES], char hex[2 * CURVECP_KEY_BYTES + 1]);
 curvecp_reason_t curvecp_key_from_hex (const char *hex, uint8_t key[CURVECP_KEY_BYTES]);
+
+/* The key files themselves, for the key directory and nonce code.
+   save writes path atomically: a temporary file in the same directory,
+   fchmod to mode, write, fsync, rename over path, fsync the directory.
+   A crash leaves either the old file or the whole new one, never half.
+   load reads exactly size bytes and refuses a file of any other length
+   (CURVECP_E_BAD_KEY) or one it cannot read (CURVECP_E_IO, errno set). */
+curvecp_reason_t curvecp_keyfile_save (const char *path, const void *data, size_t size, unsigned mode);
+curvecp_reason_t curvecp_keyfile_load (const char *path, void *data, size_t size);
+
+/* Why the last failing call in this thread failed, in words such as
+   "unable to read kd/publickey: file is 10 bytes, expected 32". Never
+   holds key material. Empty after a successful call. */
+const char *curvecp_keys_error (void);
 
 #endif
