@@ -1,0 +1,132 @@
+/*  curvecp_stream.h - one endpoint's CurveCP message layer, both ways.
+
+    A pure state machine: the application writes and reads bytes, the
+    carrier feeds in messages that arrived and asks for messages to send,
+    and passes the time in every call. There is no I/O, no clock and no
+    thread. Wire behaviour follows curvecpmessage (IDs from 1 skipping 0,
+    resends under new IDs, at most 128 blocks outstanding, EOF acknowledged
+    as total + 1) and interoperates with it; on top we send selective
+    acknowledgments (ranges 2..6), repair losses they reveal before the
+    timer fires, and keep a receive window so a slow reader stalls the
+    sender instead of losing data.
+
+    Carrier loop:
+        curvecp_stream_receive (stream, m, len, now);     // for each message
+        while ((n = curvecp_stream_produce (stream, now, buf, sizeof buf)))
+            seal and send buf[0..n);
+        sleep until curvecp_stream_deadline (stream) or input.            */
+#ifndef CURVECP_STREAM_H_INCLUDED
+#define CURVECP_STREAM_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "curvecp_chicago.h"
+#include "curvecp_message.h"
+#include "curvecp_reason.h"
+
+typedef struct _curvecp_stream_t curvecp_stream_t;
+
+#define CURVECP_STREAM_BLOCKS_MAX     128      /* blocks outstanding at once */
+#define CURVECP_STREAM_PEER_WINDOW 131072      /* curvecpmessage's receive buffer */
+
+typedef struct {
+    bool is_client;              /* 512-byte blocks until anything arrives */
+    size_t send_buffer;          /* bytes the app may have unacknowledged (default 131072) */
+    size_t receive_window;       /* bytes received but not read (default 131072) */
+    curvecp_pacing_t pacing;     /* CHICAGO (UDP) or WINDOW (ordered carriers) */
+    uint64_t give_up_ns;         /* fail after this long with data outstanding and
+                                    nothing heard from the peer (default 60 s) */
+    uint64_t ack_delay_ns;       /* longest an acknowledgment may wait (default 0) */
+    uint64_t now;                /* creation time */
+    curvecp_rng_fn *rng;         /* NULL = system randomness */
+    void *rng_context;
+} curvecp_stream_config_t;
+
+/* Fill config with the defaults above (server, Chicago, now = 0). */
+void curvecp_stream_config_default (curvecp_stream_config_t *config);
+
+/* New stream. Buffers are allocated on first use, so an idle stream costs
+   only its bookkeeping (a few KiB). NULL on a bad config or no memory. */
+curvecp_stream_t *curvecp_stream_new (const curvecp_stream_config_t *config);
+
+/* Free and set *self_p to NULL. */
+void curvecp_stream_destroy (curvecp_stream_t **self_p);
+
+/* ---- application side ------------------------------------------------ */
+
+/* Queue up to len bytes; returns how many were taken (0 when the send
+   buffer is full, after close, or on failure). Never drops. */
+size_t curvecp_stream_write (curvecp_stream_t *self, const uint8_t *data, size_t len);
+
+/* End our stream with a success or failure EOF. Further writes take
+   nothing. CURVECP_E_WRONG_STATE if already closed. */
+curvecp_reason_t curvecp_stream_close (curvecp_stream_t *self, curvecp_eof_t eof);
+
+/* Copy up to cap contiguous received bytes out; returns how many. */
+size_t curvecp_stream_read (curvecp_stream_t *self, uint8_t *out, size_t cap);
+
+/* Bytes ready to read now. */
+size_t curvecp_stream_readable (const curvecp_stream_t *self);
+
+/* How the peer's stream ended: NONE until the EOF has arrived and every
+   byte before it has been read. */
+curvecp_eof_t curvecp_stream_received_eof (const curvecp_stream_t *self);
+
+/* Everything we wrote, and our EOF if we closed, is acknowledged. */
+bool curvecp_stream_all_acked (const curvecp_stream_t *self);
+
+/* Both directions are finished: our stream closed and acknowledged, the
+   peer's EOF received and read. */
+bool curvecp_stream_done (const curvecp_stream_t *self);
+
+/* The connection gave up (peer silent for give_up_ns with data
+   outstanding). A failed stream sends and accepts nothing more. */
+bool curvecp_stream_failed (const curvecp_stream_t *self);
+
+/* Limits: send buffer size, free space in it, and the receive window. */
+size_t curvecp_stream_send_buffer (const curvecp_stream_t *self);
+size_t curvecp_stream_send_space (const curvecp_stream_t *self);
+size_t curvecp_stream_receive_window (const curvecp_stream_t *self);
+
+/* ---- network side ---------------------------------------------------- */
+
+/* A message M arrived (already opened by the session). Bad messages are
+   counted per reason and change nothing. */
+curvecp_reason_t curvecp_stream_receive (curvecp_stream_t *self, const uint8_t *message, size_t len,
+        uint64_t now);
+
+/* Write the next message due at now into out (cap >= CURVECP_MSG_MAX is
+   always enough); returns its length, or 0 when nothing is due. Call
+   again until it returns 0. */
+size_t curvecp_stream_produce (curvecp_stream_t *self, uint64_t now, uint8_t *out, size_t cap);
+
+/* When produce next wants to be called (UINT64_MAX = only after input or
+   an application call). May be <= now. */
+uint64_t curvecp_stream_deadline (const curvecp_stream_t *self);
+
+/* Largest message produce makes now (576 for a client until anything
+   has arrived, so it fits an Initiate; 1088 after). */
+size_t curvecp_stream_message_max (const curvecp_stream_t *self);
+
+/* ---- observation ----------------------------------------------------- */
+
+typedef struct {
+    uint64_t messages_sent;      /* every message produced */
+    uint64_t blocks_sent;        /* first transmissions of data/EOF blocks */
+    uint64_t retransmissions;    /* blocks sent again (timer or early repair) */
+    uint64_t timeouts;           /* of which by the retransmission timer */
+    uint64_t acks_sent;          /* pure acknowledgments produced */
+    uint64_t refused_window;     /* incoming data refused: receive window full */
+    uint64_t refused_reorder;    /* incoming data dropped: reassembly list full */
+    uint64_t duplicate_bytes;    /* incoming bytes we already had */
+} curvecp_stream_info_t;
+
+/* Per-reason counts of received messages (counts[CURVECP_OK] = accepted). */
+const curvecp_stats_t *curvecp_stream_stats (const curvecp_stream_t *self);
+const curvecp_stream_info_t *curvecp_stream_info (const curvecp_stream_t *self);
+
+/* The decongestion controller (read-only use: RTT, rate). */
+const curvecp_chicago_t *curvecp_stream_chicago (const curvecp_stream_t *self);
+
+#endif

@@ -1,0 +1,776 @@
+/*  curvecp_stream.c - one endpoint's message layer: a sans-I/O state
+    machine for both directions of a CurveCP connection.
+
+    Sending: the application's bytes go into a ring buffer (allocated on
+    first write). Blocks are cut from it only when one may go out, so the
+    block table holds exactly the blocks in flight (at most 128, as
+    curvecpmessage). Each transmission gets a new message ID and a 64-bit
+    sequence number; an acknowledgment's ranges mark blocks done, and a
+    block still missing after three later transmissions were acknowledged
+    is resent at once (selective-ack repair) instead of waiting for the
+    timer. The timer is always armed.
+
+    Receiving: data goes into a ring buffer the size of the receive window,
+    starting at the first unread byte; out-of-order pieces are remembered
+    as up to REORDER_MAX intervals, which also become ranges 2..6 of our
+    acknowledgments. Data beyond the window is refused but still answered
+    by ID, so the sender hears that we are alive (it backs off its timer
+    but not its rate and does not give up); once the reader frees space we
+    send a window update (a pure ack naming no message, which
+    curvecpmessage never sends) and the sender resends at once.        */
+#include <stdlib.h>
+#include <string.h>
+#include "curvecp_stream.h"
+
+#define REORDER_MAX       32           /* out-of-order intervals kept */
+#define LOSS_REORDER       3           /* later transmissions acked before a block counts as lost */
+#define BACKOFF_SHIFT_MAX  6           /* timer backoff: up to 64 x rtt_timeout */
+#define BLOCK_CLIENT_EARLY 512
+#define DEFAULT_BUFFER     131072
+#define DEFAULT_GIVE_UP    (60ull * 1000000000ull)
+
+typedef struct {
+    uint64_t position;
+    uint64_t sent_at;         /* latest transmission */
+    uint64_t seq;             /* transmission number of the latest transmission */
+    uint32_t id;              /* its message ID */
+    uint32_t tries;           /* timer expiries (or window probes) in a row */
+    uint16_t length;
+    bool eof;
+    bool acked;
+    bool lost;                /* found lost early or window reopened: resend now */
+} block_t;
+
+typedef struct {
+    uint64_t start, end;
+} interval_t;
+
+struct _curvecp_stream_t {
+    curvecp_stream_config_t config;
+    curvecp_chicago_t *chicago;
+    curvecp_stats_t stats;
+    curvecp_stream_info_t info;
+    bool failed;
+    bool heard_peer;                  /* anything arrived: full-size blocks */
+    uint64_t waiting_since;           /* last time the peer was heard or we began waiting */
+    uint64_t last_heard;              /* last valid message from the peer */
+
+    /* sending */
+    uint8_t *send_buf;
+    uint64_t send_released;           /* everything below is acknowledged */
+    uint64_t send_cut;                /* everything below is in blocks */
+    uint64_t send_written;            /* everything below came from the app */
+    curvecp_eof_t send_eof;
+    bool eof_cut, eof_acked;
+    block_t blocks[CURVECP_STREAM_BLOCKS_MAX];
+    int block_head, block_count;
+    uint32_t next_id;
+    uint64_t next_seq;
+    uint64_t max_acked_seq;
+
+    /* receiving */
+    uint8_t *recv_buf;
+    uint64_t recv_read;               /* everything below was read */
+    uint64_t recv_contig;             /* everything below has arrived */
+    interval_t intervals[REORDER_MAX];
+    int interval_count;
+    bool recv_eof_known;
+    curvecp_eof_t recv_eof;
+    uint64_t recv_total;
+    bool ack_pending;
+    uint32_t ack_id;
+    uint64_t ack_due;
+    uint64_t ack_data_end;            /* end of the data acknowledged by ack_id */
+    bool window_refused;              /* refused data since the last read */
+};
+
+void
+curvecp_stream_config_default (curvecp_stream_config_t *config)
+{
+    memset (config, 0, sizeof *config);
+    config->send_buffer = DEFAULT_BUFFER;
+    config->receive_window = DEFAULT_BUFFER;
+    config->pacing = CURVECP_PACING_CHICAGO;
+    config->give_up_ns = DEFAULT_GIVE_UP;
+}
+
+curvecp_stream_t *
+curvecp_stream_new (const curvecp_stream_config_t *config)
+{
+    if (!config || config->send_buffer < CURVECP_MESSAGE_DATA_MAX
+    ||  config->receive_window < CURVECP_MESSAGE_DATA_MAX)
+        return NULL;
+    curvecp_stream_t *self = (curvecp_stream_t *) calloc (1, sizeof (curvecp_stream_t));
+    if (!self)
+        return NULL;
+    self->config = *config;
+    if (self->config.give_up_ns == 0)
+        self->config.give_up_ns = DEFAULT_GIVE_UP;
+    self->chicago = curvecp_chicago_new (config->pacing, config->now, config->rng, config->rng_context);
+    if (!self->chicago) {
+        free (self);
+        return NULL;
+    }
+    self->next_id = 1;
+    self->waiting_since = config->now;
+    return self;
+}
+
+void
+curvecp_stream_destroy (curvecp_stream_t **self_p)
+{
+    if (self_p && *self_p) {
+        curvecp_stream_t *self = *self_p;
+        curvecp_chicago_destroy (&self->chicago);
+        free (self->send_buf);
+        free (self->recv_buf);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+/* ---- ring buffers ---------------------------------------------------- */
+
+static void
+ring_put (uint8_t *ring, size_t size, uint64_t position, const uint8_t *data, size_t len)
+{
+    size_t offset = (size_t) (position % size);
+    size_t first = len < size - offset ? len : size - offset;
+    memcpy (ring + offset, data, first);
+    memcpy (ring, data + first, len - first);
+}
+
+static void
+ring_get (const uint8_t *ring, size_t size, uint64_t position, uint8_t *out, size_t len)
+{
+    size_t offset = (size_t) (position % size);
+    size_t first = len < size - offset ? len : size - offset;
+    memcpy (out, ring + offset, first);
+    memcpy (out + first, ring, len - first);
+}
+
+/* ---- application side ------------------------------------------------ */
+
+size_t
+curvecp_stream_send_space (const curvecp_stream_t *self)
+{
+    if (self->failed || self->send_eof != CURVECP_EOF_NONE)
+        return 0;
+    return self->config.send_buffer - (size_t) (self->send_written - self->send_released);
+}
+
+size_t
+curvecp_stream_write (curvecp_stream_t *self, const uint8_t *data, size_t len)
+{
+    size_t space = curvecp_stream_send_space (self);
+    if (len > space)
+        len = space;
+    if (len == 0)
+        return 0;
+    if (!self->send_buf) {
+        self->send_buf = (uint8_t *) malloc (self->config.send_buffer);
+        if (!self->send_buf)
+            return 0;
+    }
+    ring_put (self->send_buf, self->config.send_buffer, self->send_written, data, len);
+    self->send_written += len;
+    return len;
+}
+
+curvecp_reason_t
+curvecp_stream_close (curvecp_stream_t *self, curvecp_eof_t eof)
+{
+    if (eof != CURVECP_EOF_SUCCESS && eof != CURVECP_EOF_FAILURE)
+        return CURVECP_E_BAD_ARGUMENT;
+    if (self->send_eof != CURVECP_EOF_NONE)
+        return CURVECP_E_WRONG_STATE;
+    self->send_eof = eof;
+    return CURVECP_OK;
+}
+
+size_t
+curvecp_stream_readable (const curvecp_stream_t *self)
+{
+    return (size_t) (self->recv_contig - self->recv_read);
+}
+
+static void
+schedule_ack (curvecp_stream_t *self, uint32_t id, uint64_t now)
+{
+    if (!self->ack_pending)
+        self->ack_due = now + self->config.ack_delay_ns;
+    self->ack_pending = true;
+    if (id)
+        self->ack_id = id;
+}
+
+size_t
+curvecp_stream_read (curvecp_stream_t *self, uint8_t *out, size_t cap)
+{
+    size_t len = curvecp_stream_readable (self);
+    if (len > cap)
+        len = cap;
+    if (len == 0)
+        return 0;
+    ring_get (self->recv_buf, self->config.receive_window, self->recv_read, out, len);
+    self->recv_read += len;
+    if (self->window_refused) {
+        /* window update: due at once, whatever the ack delay */
+        self->window_refused = false;
+        self->ack_pending = true;
+        self->ack_due = 0;
+    }
+    return len;
+}
+
+curvecp_eof_t
+curvecp_stream_received_eof (const curvecp_stream_t *self)
+{
+    if (self->recv_eof_known && self->recv_read == self->recv_total)
+        return self->recv_eof;
+    return CURVECP_EOF_NONE;
+}
+
+bool
+curvecp_stream_all_acked (const curvecp_stream_t *self)
+{
+    return self->send_released == self->send_written
+        && (self->send_eof == CURVECP_EOF_NONE || self->eof_acked);
+}
+
+bool
+curvecp_stream_done (const curvecp_stream_t *self)
+{
+    return self->send_eof != CURVECP_EOF_NONE && self->eof_acked
+        && curvecp_stream_received_eof (self) != CURVECP_EOF_NONE;
+}
+
+bool
+curvecp_stream_failed (const curvecp_stream_t *self)
+{
+    return self->failed;
+}
+
+size_t
+curvecp_stream_send_buffer (const curvecp_stream_t *self)
+{
+    return self->config.send_buffer;
+}
+
+size_t
+curvecp_stream_receive_window (const curvecp_stream_t *self)
+{
+    return self->config.receive_window;
+}
+
+/* ---- blocks ---------------------------------------------------------- */
+
+static block_t *
+block_at (curvecp_stream_t *self, int index)
+{
+    return &self->blocks[(self->block_head + index) % CURVECP_STREAM_BLOCKS_MAX];
+}
+
+static size_t
+block_max (const curvecp_stream_t *self)
+{
+    return self->config.is_client && !self->heard_peer ? BLOCK_CLIENT_EARLY : CURVECP_MESSAGE_DATA_MAX;
+}
+
+size_t
+curvecp_stream_message_max (const curvecp_stream_t *self)
+{
+    return curvecp_message_size (block_max (self));
+}
+
+/* Is block inside one of the acknowledged ranges? An EOF block needs
+   range 1 to reach one past the end of the stream. */
+static bool
+block_covered (const block_t *block, const uint64_t *start, const uint64_t *end, int count)
+{
+    uint64_t block_end = block->position + block->length;
+    if (block->eof)
+        return end[0] > block_end;
+    for (int i = 0; i < count; i++)
+        if (start[i] <= block->position && block_end <= end[i])
+            return true;
+    return false;
+}
+
+static void
+release_acked_blocks (curvecp_stream_t *self)
+{
+    while (self->block_count > 0 && block_at (self, 0)->acked) {
+        block_t *block = block_at (self, 0);
+        self->send_released = block->position + block->length;
+        if (block->eof)
+            self->eof_acked = true;
+        self->block_head = (self->block_head + 1) % CURVECP_STREAM_BLOCKS_MAX;
+        self->block_count--;
+    }
+    if (self->block_count == 0)
+        self->send_released = self->send_cut;
+}
+
+/* The peer's reader freed space after refusing data: resend what the
+   timer is holding back at once instead of after the backoff. */
+static void
+reopen_window (curvecp_stream_t *self)
+{
+    for (int i = 0; i < self->block_count; i++) {
+        block_t *block = block_at (self, i);
+        if (!block->acked && block->tries > 0) {
+            block->lost = true;
+            block->tries = 0;
+        }
+    }
+}
+
+static void
+detect_losses (curvecp_stream_t *self, uint64_t now)
+{
+    bool found = false;
+    for (int i = 0; i < self->block_count; i++) {
+        block_t *block = block_at (self, i);
+        if (!block->acked && !block->lost
+        &&  block->seq + LOSS_REORDER <= self->max_acked_seq) {
+            block->lost = true;
+            found = true;
+        }
+    }
+    if (found)
+        curvecp_chicago_loss (self->chicago, now);
+}
+
+static void
+process_acks (curvecp_stream_t *self, const curvecp_message_t *message, uint64_t now)
+{
+    for (int i = 0; message->acked_id && i < self->block_count; i++) {
+        block_t *block = block_at (self, i);
+        if (!block->acked && block->id == message->acked_id) {
+            curvecp_chicago_rtt_sample (self->chicago, block->sent_at, now);
+            break;
+        }
+    }
+    uint64_t start[CURVECP_MESSAGE_RANGES], end[CURVECP_MESSAGE_RANGES];
+    int count = curvecp_message_ranges (message, start, end);
+    for (int i = 0; i < self->block_count; i++) {
+        block_t *block = block_at (self, i);
+        if (!block->acked && block_covered (block, start, end, count)) {
+            block->acked = true;
+            if (block->seq > self->max_acked_seq)
+                self->max_acked_seq = block->seq;
+        }
+    }
+    /* only our window updates are pure acks naming no message */
+    if (message->id == 0 && message->acked_id == 0)
+        reopen_window (self);
+    detect_losses (self, now);
+    release_acked_blocks (self);
+}
+
+/* ---- receiving ------------------------------------------------------- */
+
+static uint64_t
+recv_highest (const curvecp_stream_t *self)
+{
+    return self->interval_count ? self->intervals[self->interval_count - 1].end : self->recv_contig;
+}
+
+/* Would this message contradict what we know (acks for bytes we never
+   sent, data beyond or an EOF before the end we were told)? Such a
+   message is refused whole, before anything changes. */
+static bool
+message_consistent (const curvecp_stream_t *self, const curvecp_message_t *message)
+{
+    if (message->range1_end > self->send_cut + (self->eof_cut ? 1 : 0))
+        return false;
+    uint64_t data_end = message->position + message->data_len;
+    if (self->recv_eof_known) {
+        if (data_end > self->recv_total)
+            return false;
+        if (message->eof != CURVECP_EOF_NONE
+        &&  (data_end != self->recv_total || message->eof != self->recv_eof))
+            return false;
+    }
+    else
+    if (message->eof != CURVECP_EOF_NONE && data_end < recv_highest (self))
+        return false;
+    return true;
+}
+
+/* Room in the interval list for [start, end)? If so, add it. */
+static bool
+interval_add (curvecp_stream_t *self, uint64_t start, uint64_t end)
+{
+    interval_t *list = self->intervals;
+    int first = 0;
+    while (first < self->interval_count && list[first].end < start)
+        first++;
+    int last = first;
+    while (last < self->interval_count && list[last].start <= end) {
+        if (list[last].start < start)
+            start = list[last].start;
+        if (list[last].end > end)
+            end = list[last].end;
+        last++;
+    }
+    int removed = last - first;
+    if (removed == 0 && self->interval_count == REORDER_MAX)
+        return false;
+    if (removed != 1)
+        memmove (list + first + 1, list + last, (size_t) (self->interval_count - last) * sizeof (interval_t));
+    list[first].start = start;
+    list[first].end = end;
+    self->interval_count += 1 - removed;
+    return true;
+}
+
+static void
+advance_contig (curvecp_stream_t *self)
+{
+    int merged = 0;
+    while (merged < self->interval_count && self->intervals[merged].start <= self->recv_contig) {
+        if (self->intervals[merged].end > self->recv_contig)
+            self->recv_contig = self->intervals[merged].end;
+        merged++;
+    }
+    if (merged) {
+        memmove (self->intervals, self->intervals + merged,
+                 (size_t) (self->interval_count - merged) * sizeof (interval_t));
+        self->interval_count -= merged;
+    }
+}
+
+/* Store the new part of a data block; false if it could not be kept. */
+static bool
+store_data (curvecp_stream_t *self, const curvecp_message_t *message)
+{
+    uint64_t end = message->position + message->data_len;
+    uint64_t start = message->position > self->recv_contig ? message->position : self->recv_contig;
+    self->info.duplicate_bytes += start - message->position;
+    if (start >= end)
+        return true;
+    if (!self->recv_buf) {
+        self->recv_buf = (uint8_t *) malloc (self->config.receive_window);
+        if (!self->recv_buf)
+            return false;
+    }
+    if (start > self->recv_contig && !interval_add (self, start, end)) {
+        self->info.refused_reorder++;
+        return false;
+    }
+    ring_put (self->recv_buf, self->config.receive_window, start,
+              message->data + (start - message->position), (size_t) (end - start));
+    if (start == self->recv_contig)
+        self->recv_contig = end;
+    advance_contig (self);
+    return true;
+}
+
+static void
+process_data (curvecp_stream_t *self, const curvecp_message_t *message, uint64_t now)
+{
+    uint64_t end = message->position + message->data_len;
+    if (message->data_len || message->eof != CURVECP_EOF_NONE) {
+        if (end > self->recv_read + self->config.receive_window) {
+            self->info.refused_window++;
+            self->window_refused = true;
+        }
+        else {
+            if (!store_data (self, message))
+                return;             /* as if lost: no acknowledgment */
+            if (message->eof != CURVECP_EOF_NONE) {
+                self->recv_eof_known = true;
+                self->recv_eof = message->eof;
+                self->recv_total = end;
+            }
+        }
+    }
+    if (message->id) {
+        schedule_ack (self, message->id, now);
+        self->ack_data_end = end;
+    }
+}
+
+curvecp_reason_t
+curvecp_stream_receive (curvecp_stream_t *self, const uint8_t *buffer, size_t len, uint64_t now)
+{
+    curvecp_message_t message;
+    curvecp_reason_t reason = curvecp_message_decode (buffer, len, &message);
+    if (reason == CURVECP_OK && self->failed)
+        reason = CURVECP_E_WRONG_STATE;
+    if (reason == CURVECP_OK && !message_consistent (self, &message))
+        reason = CURVECP_E_BAD_MESSAGE;
+    curvecp_stats_count (&self->stats, reason);
+    if (reason != CURVECP_OK)
+        return reason;
+    self->heard_peer = true;
+    self->waiting_since = now;
+    self->last_heard = now;
+    process_acks (self, &message, now);
+    process_data (self, &message, now);
+    return CURVECP_OK;
+}
+
+/* ---- producing ------------------------------------------------------- */
+
+static uint64_t
+block_timeout (const curvecp_stream_t *self, const block_t *block)
+{
+    uint32_t shift = block->tries < BACKOFF_SHIFT_MAX ? block->tries : BACKOFF_SHIFT_MAX;
+    return curvecp_chicago_rtt_timeout (self->chicago) << shift;
+}
+
+static uint64_t
+block_due (const curvecp_stream_t *self, const block_t *block)
+{
+    return block->lost ? 0 : block->sent_at + block_timeout (self, block);
+}
+
+/* The oldest block whose resend is due at now, or NULL. */
+static block_t *
+block_to_resend (curvecp_stream_t *self, uint64_t now)
+{
+    for (int i = 0; i < self->block_count; i++) {
+        block_t *block = block_at (self, i);
+        if (!block->acked && block_due (self, block) <= now)
+            return block;
+    }
+    return NULL;
+}
+
+static bool
+may_cut_block (const curvecp_stream_t *self)
+{
+    if (self->block_count == CURVECP_STREAM_BLOCKS_MAX || self->eof_cut)
+        return false;
+    if (self->send_cut == self->send_written && self->send_eof == CURVECP_EOF_NONE)
+        return false;
+    /* curvecpmessage drops data ending beyond what it acknowledged plus its
+       128 KiB buffer; never send that far ahead */
+    uint64_t next_end = self->send_cut + 1;
+    return next_end <= self->send_released + CURVECP_STREAM_PEER_WINDOW;
+}
+
+static block_t *
+cut_block (curvecp_stream_t *self, uint64_t now)
+{
+    uint64_t room = self->send_released + CURVECP_STREAM_PEER_WINDOW - self->send_cut;
+    uint64_t length = self->send_written - self->send_cut;
+    if (length > block_max (self))
+        length = block_max (self);
+    if (length > room)
+        length = room;
+    if (self->block_count == 0)
+        self->waiting_since = now;      /* we start waiting for the peer now */
+    block_t *block = block_at (self, self->block_count++);
+    memset (block, 0, sizeof *block);
+    block->position = self->send_cut;
+    block->length = (uint16_t) length;
+    self->send_cut += length;
+    block->eof = self->send_eof != CURVECP_EOF_NONE && self->send_cut == self->send_written;
+    if (block->eof)
+        self->eof_cut = true;
+    self->info.blocks_sent++;
+    return block;
+}
+
+#define PIECES_MAX (2 * REORDER_MAX + 8)
+#define PIECE_MAX  UINT16_MAX
+
+/* Cut the out-of-order intervals into pieces a range field can carry. */
+static int
+ack_pieces (const curvecp_stream_t *self, uint64_t *start, uint64_t *end)
+{
+    int count = 0;
+    for (int i = 0; i < self->interval_count && count < PIECES_MAX; i++)
+        for (uint64_t at = self->intervals[i].start; at < self->intervals[i].end && count < PIECES_MAX;
+             at += PIECE_MAX) {
+            start[count] = at;
+            end[count++] = at + PIECE_MAX < self->intervals[i].end ? at + PIECE_MAX : self->intervals[i].end;
+        }
+    return count;
+}
+
+/* Choose ranges 2..6: the piece holding the end of the data we are
+   acknowledging by ID, with as many pieces before it as the field widths
+   allow, so the block just acknowledged by ID is always covered. Without
+   such data, the lowest pieces. */
+static int
+choose_ranges (const curvecp_stream_t *self, uint64_t *start, uint64_t *end)
+{
+    uint64_t piece_start[PIECES_MAX], piece_end[PIECES_MAX];
+    int pieces = ack_pieces (self, piece_start, piece_end);
+    int target = -1;
+    for (int i = 0; i < pieces; i++)
+        if (piece_start[i] < self->ack_data_end && self->ack_data_end <= piece_end[i])
+            target = i;
+    int first = target, last = target;
+    if (target < 0) {
+        first = 0;
+        last = pieces < CURVECP_MESSAGE_RANGES - 1 ? pieces - 1 : CURVECP_MESSAGE_RANGES - 2;
+    }
+    else
+        while (first > 0 && last - first < CURVECP_MESSAGE_RANGES - 2
+        &&     piece_start[first] - piece_end[first - 1] <= UINT16_MAX)
+            first--;
+    int count = 0;
+    for (int i = first; i <= last; i++) {
+        start[count] = piece_start[i];
+        end[count++] = piece_end[i];
+    }
+    return count;
+}
+
+static void
+fill_acknowledgment (curvecp_stream_t *self, curvecp_message_t *message)
+{
+    uint64_t range1 = self->recv_contig;
+    if (self->recv_eof_known && self->recv_contig == self->recv_total)
+        range1++;
+    uint64_t start[CURVECP_MESSAGE_RANGES], end[CURVECP_MESSAGE_RANGES];
+    int count = choose_ranges (self, start, end);
+    curvecp_message_set_ranges (message, range1, start, end, count);
+    if (self->ack_pending) {
+        message->acked_id = self->ack_id;
+        self->ack_pending = false;
+        self->ack_id = 0;
+    }
+}
+
+static uint32_t
+take_id (curvecp_stream_t *self)
+{
+    uint32_t id = self->next_id++;
+    if (self->next_id == 0)
+        self->next_id = 1;              /* 0 means a pure acknowledgment */
+    return id;
+}
+
+static size_t
+send_block (curvecp_stream_t *self, block_t *block, uint64_t now, uint8_t *out, size_t cap)
+{
+    uint8_t data[CURVECP_MESSAGE_DATA_MAX];
+    curvecp_message_t message;
+    memset (&message, 0, sizeof message);
+    if (curvecp_message_size (block->length) > cap)
+        return 0;
+    ring_get (self->send_buf, self->config.send_buffer, block->position, data, block->length);
+    message.id = take_id (self);
+    message.data = data;
+    message.data_len = block->length;
+    message.position = block->position;
+    message.eof = block->eof ? self->send_eof : CURVECP_EOF_NONE;
+    fill_acknowledgment (self, &message);
+    block->id = message.id;
+    block->seq = ++self->next_seq;
+    block->sent_at = now;
+    block->lost = false;
+    curvecp_chicago_sent (self->chicago, now);
+    self->info.messages_sent++;
+    return curvecp_message_encode (&message, out, cap);
+}
+
+static size_t
+send_pure_ack (curvecp_stream_t *self, uint8_t *out, size_t cap)
+{
+    curvecp_message_t message;
+    memset (&message, 0, sizeof message);
+    fill_acknowledgment (self, &message);
+    self->info.acks_sent++;
+    self->info.messages_sent++;
+    return curvecp_message_encode (&message, out, cap);
+}
+
+/* Resend a due block: count why, and back off on a timer expiry. The
+   rate backs off only if the peer has also gone quiet: a timeout while
+   its acknowledgments keep coming means a full receive window or a
+   twice-lost block, not a congested path. */
+static void
+note_resend (curvecp_stream_t *self, block_t *block, uint64_t now)
+{
+    self->info.retransmissions++;
+    if (block->lost)
+        return;
+    block->tries++;
+    self->info.timeouts++;
+    if (now >= self->last_heard + curvecp_chicago_rtt_timeout (self->chicago))
+        curvecp_chicago_timeout (self->chicago, now);
+}
+
+static bool
+gave_up (curvecp_stream_t *self, uint64_t now)
+{
+    if (!self->failed && self->block_count > 0
+    &&  now >= self->waiting_since + self->config.give_up_ns)
+        self->failed = true;
+    return self->failed;
+}
+
+size_t
+curvecp_stream_produce (curvecp_stream_t *self, uint64_t now, uint8_t *out, size_t cap)
+{
+    if (gave_up (self, now) || cap < CURVECP_MESSAGE_ACK_BYTES)
+        return 0;
+    if (curvecp_chicago_may_send (self->chicago, now)
+    &&  curvecp_message_size (block_max (self)) <= cap) {
+        block_t *block = block_to_resend (self, now);
+        if (block)
+            note_resend (self, block, now);
+        else
+        if (may_cut_block (self))
+            block = cut_block (self, now);
+        if (block)
+            return send_block (self, block, now, out, cap);
+    }
+    if (self->ack_pending && now >= self->ack_due)
+        return send_pure_ack (self, out, cap);
+    return 0;
+}
+
+uint64_t
+curvecp_stream_deadline (const curvecp_stream_t *self)
+{
+    if (self->failed)
+        return UINT64_MAX;
+    uint64_t deadline = self->ack_pending ? self->ack_due : UINT64_MAX;
+    uint64_t send_time = curvecp_chicago_send_time (self->chicago);
+    uint64_t resend = UINT64_MAX;
+    for (int i = 0; i < self->block_count; i++) {
+        const block_t *block = &self->blocks[(self->block_head + i) % CURVECP_STREAM_BLOCKS_MAX];
+        if (!block->acked && block_due (self, block) < resend)
+            resend = block_due (self, block);
+    }
+    if (may_cut_block (self))
+        resend = 0;
+    if (resend != UINT64_MAX) {
+        if (resend < send_time)
+            resend = send_time;
+        if (resend < deadline)
+            deadline = resend;
+    }
+    if (self->block_count > 0 && self->waiting_since + self->config.give_up_ns < deadline)
+        deadline = self->waiting_since + self->config.give_up_ns;
+    return deadline;
+}
+
+/* ---- observation ----------------------------------------------------- */
+
+const curvecp_stats_t *
+curvecp_stream_stats (const curvecp_stream_t *self)
+{
+    return &self->stats;
+}
+
+const curvecp_stream_info_t *
+curvecp_stream_info (const curvecp_stream_t *self)
+{
+    return &self->info;
+}
+
+const curvecp_chicago_t *
+curvecp_stream_chicago (const curvecp_stream_t *self)
+{
+    return self->chicago;
+}
