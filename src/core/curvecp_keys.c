@@ -247,6 +247,7 @@ curvecp_keyfile_load (const char *path, void *data, size_t size)
         rc = CURVECP_E_BAD_KEY;
     }
     close (fd);
+    sodium_memzero (&extra, sizeof extra);
     if (rc != CURVECP_OK)
         sodium_memzero (data, size);
     return rc;
@@ -590,6 +591,7 @@ s_zcert_read_text (const char *path, curvecp_reason_t *rc)
     uint8_t extra;
     ssize_t got = text? s_read_full (fd, (uint8_t *) text, ZCERT_TEXT_MAX): -1;
     ssize_t more = got == ZCERT_TEXT_MAX? s_read_full (fd, &extra, 1): 0;
+    sodium_memzero (&extra, sizeof extra);
     if (got >= 0 && more == 0) {
         close (fd);
         text[got] = 0;
@@ -639,7 +641,8 @@ s_zcert_load_file (const char *path, uint8_t *public_key, uint8_t *secret_key)
     rc = s_zcert_key (text, "public-key", public_key, path);
     if (rc == CURVECP_OK && secret_key)
         rc = s_zcert_key (text, "secret-key", secret_key, path);
-    sodium_memzero (text, strlen (text));
+    //  All of it: a NUL inside the file would hide bytes from strlen
+    sodium_memzero (text, ZCERT_TEXT_MAX + 1);
     free (text);
     return rc;
 }

@@ -224,7 +224,7 @@ void
 curvecp_safenonce_reserved (curvecp_safenonce_t *self, uint64_t *next, uint64_t *high)
 {
     if (next)
-        *next = self->next;
+        *next = self? self->next: 0;
     if (high)
-        *high = self->high;
+        *high = self? self->high: 0;
 }
