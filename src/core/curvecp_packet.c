@@ -5,32 +5,17 @@
     decoder checks the length before reading a byte of the body.          */
 #include <sodium.h>
 #include <string.h>
+#include "curvecp_bytes.h"
 #include "curvecp_packet.h"
 
 /* ---- little helpers --------------------------------------------------- */
-
-static void
-store_u64_le (uint8_t *out, uint64_t value)
-{
-    for (int i = 0; i < 8; i++)
-        out[i] = (uint8_t) (value >> (8 * i));
-}
-
-static uint64_t
-load_u64_le (const uint8_t *in)
-{
-    uint64_t value = 0;
-    for (int i = 7; i >= 0; i--)
-        value = (value << 8) | in[i];
-    return value;
-}
 
 /* 24-byte nonce: a 16-byte ASCII prefix and an 8-byte LE counter. */
 static void
 nonce_counter (uint8_t nonce[24], const char prefix[16], uint64_t counter)
 {
     memcpy (nonce, prefix, 16);
-    store_u64_le (nonce + 16, counter);
+    curvecp_store_u64_le (nonce + 16, counter);
 }
 
 /* 24-byte nonce: an 8-byte ASCII prefix and a 16-byte compressed nonce. */
@@ -197,10 +182,10 @@ uint64_t
 curvecp_packet_nonce8 (const uint8_t *packet, curvecp_packet_type_t type)
 {
     switch (type) {
-        case CURVECP_PACKET_INITIATE:       return load_u64_le (packet + 168);
-        case CURVECP_PACKET_CLIENT_MESSAGE: return load_u64_le (packet + 72);
-        case CURVECP_PACKET_SERVER_MESSAGE: return load_u64_le (packet + 40);
-        case CURVECP_PACKET_HELLO:          return load_u64_le (packet + 136);
+        case CURVECP_PACKET_INITIATE:       return curvecp_load_u64_le (packet + 168);
+        case CURVECP_PACKET_CLIENT_MESSAGE: return curvecp_load_u64_le (packet + 72);
+        case CURVECP_PACKET_SERVER_MESSAGE: return curvecp_load_u64_le (packet + 40);
+        case CURVECP_PACKET_HELLO:          return curvecp_load_u64_le (packet + 136);
         default:                            return 0;
     }
 }
@@ -219,7 +204,7 @@ curvecp_hello_encode (uint8_t out[CURVECP_HELLO_BYTES],
     memcpy (out + 24, client_ext, 16);
     memcpy (out + 40, client_short_pk, 32);
     memset (out + 72, 0, 64);            /* anti-amplification padding */
-    store_u64_le (out + 136, nonce);
+    curvecp_store_u64_le (out + 136, nonce);
     nonce_counter (n, "CurveCP-client-H", nonce);
     crypto_box_easy_afternm (out + 144, zeros, sizeof zeros, n, hello_shared);
 }
@@ -229,7 +214,7 @@ curvecp_hello_open (const uint8_t packet[CURVECP_HELLO_BYTES], const uint8_t hel
 {
     uint8_t zeros[64];
     uint8_t n[24];
-    nonce_counter (n, "CurveCP-client-H", load_u64_le (packet + 136));
+    nonce_counter (n, "CurveCP-client-H", curvecp_load_u64_le (packet + 136));
     if (crypto_box_open_easy_afternm (zeros, packet + 144, 80, n, hello_shared) != 0)
         return CURVECP_E_BAD_HELLO_BOX;
     return CURVECP_OK;
@@ -353,7 +338,7 @@ curvecp_initiate_encode (uint8_t *out, size_t *out_len,
     memcpy (out + 24, client_ext, 16);
     memcpy (out + 40, client_short_pk, 32);
     memcpy (out + 72, cookie_k, CURVECP_COOKIE_K_BYTES);
-    store_u64_le (out + 168, nonce);
+    curvecp_store_u64_le (out + 168, nonce);
     nonce_counter (n, "CurveCP-client-I", nonce);
     crypto_box_easy_afternm (out + 176, inner, CURVECP_INITIATE_INNER_BASE + message_len, n, session_shared);
     *out_len = CURVECP_INITIATE_BASE + message_len;
@@ -372,7 +357,7 @@ curvecp_initiate_open (const uint8_t *packet, size_t len,
         return CURVECP_E_TOO_LONG;
     if (len % 16)
         return CURVECP_E_NOT_MULTIPLE_16;
-    nonce_counter (n, "CurveCP-client-I", load_u64_le (packet + 168));
+    nonce_counter (n, "CurveCP-client-I", curvecp_load_u64_le (packet + 168));
     if (crypto_box_open_easy_afternm (inner, packet + 176, len - 176, n, session_shared) != 0)
         return CURVECP_E_BAD_INITIATE_BOX;
     *inner_len = len - 176 - CURVECP_MAC_BYTES;
@@ -393,7 +378,7 @@ curvecp_server_message_encode (uint8_t *out, size_t *out_len,
     memcpy (out, curvecp_magic_server_msg, 8);
     memcpy (out + 8, client_ext, 16);
     memcpy (out + 24, server_ext, 16);
-    store_u64_le (out + 40, nonce);
+    curvecp_store_u64_le (out + 40, nonce);
     nonce_counter (n, "CurveCP-server-M", nonce);
     crypto_box_easy_afternm (out + 48, message, message_len, n, session_shared);
     *out_len = CURVECP_SERVER_MSG_BASE + message_len;
@@ -427,7 +412,7 @@ curvecp_server_message_open (const uint8_t *packet, size_t len,
     if (len < CURVECP_SERVER_MSG_BASE + CURVECP_MSG_MIN)
         return CURVECP_E_TOO_SHORT;
     return message_open (packet, len, CURVECP_SERVER_MSG_BASE, "CurveCP-server-M",
-                         load_u64_le (packet + 40), session_shared, message, message_len);
+                         curvecp_load_u64_le (packet + 40), session_shared, message, message_len);
 }
 
 curvecp_reason_t
@@ -443,7 +428,7 @@ curvecp_client_message_encode (uint8_t *out, size_t *out_len,
     memcpy (out + 8, server_ext, 16);
     memcpy (out + 24, client_ext, 16);
     memcpy (out + 40, client_short_pk, 32);
-    store_u64_le (out + 72, nonce);
+    curvecp_store_u64_le (out + 72, nonce);
     nonce_counter (n, "CurveCP-client-M", nonce);
     crypto_box_easy_afternm (out + 80, message, message_len, n, session_shared);
     *out_len = CURVECP_CLIENT_MSG_BASE + message_len;
@@ -457,5 +442,5 @@ curvecp_client_message_open (const uint8_t *packet, size_t len,
     if (len < CURVECP_CLIENT_MSG_BASE + CURVECP_MSG_MIN)
         return CURVECP_E_TOO_SHORT;
     return message_open (packet, len, CURVECP_CLIENT_MSG_BASE, "CurveCP-client-M",
-                         load_u64_le (packet + 72), session_shared, message, message_len);
+                         curvecp_load_u64_le (packet + 72), session_shared, message, message_len);
 }

@@ -4,12 +4,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <sodium.h>
+#include "curvecp_bytes.h"
 #include "curvecp_keys.h"
 #include "curvecp_safenonce.h"
 
@@ -28,34 +28,12 @@ struct _curvecp_safenonce_t {
     uint8_t noncekey[NONCEKEY_BYTES];
 };
 
-/* lockf locks belong to a process, not to a descriptor: two objects in one
-   process would both "hold" the lock at once, and closing any descriptor
-   of the lock file drops it for all. So our own objects queue on this
-   mutex, and lockf keeps other processes (NaCl's tools too) out. */
-static pthread_mutex_t s_process_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static uint64_t
-s_unpack64 (const uint8_t *in)
-{
-    uint64_t value = 0;
-    for (int i = 7; i >= 0; i--)
-        value = (value << 8) | in[i];
-    return value;
-}
-
-static void
-s_pack64 (uint8_t *out, uint64_t value)
-{
-    for (int i = 0; i < 8; i++, value >>= 8)
-        out[i] = (uint8_t) value;
-}
-
 /* The key as four little-endian words, as NaCl's crypto_block reads it. */
 static void
 s_tea64_key (uint64_t k[4], const uint8_t key[CURVECP_TEA64_KEY_BYTES])
 {
     for (int i = 0; i < 4; i++)
-        k[i] = s_unpack64 (key + 8 * i);
+        k[i] = curvecp_load_u64_le (key + 8 * i);
 }
 
 void
@@ -63,7 +41,7 @@ curvecp_tea64_encrypt (uint8_t out[CURVECP_TEA64_BLOCK_BYTES],
                        const uint8_t in[CURVECP_TEA64_BLOCK_BYTES],
                        const uint8_t key[CURVECP_TEA64_KEY_BYTES])
 {
-    uint64_t v0 = s_unpack64 (in), v1 = s_unpack64 (in + 8);
+    uint64_t v0 = curvecp_load_u64_le (in), v1 = curvecp_load_u64_le (in + 8);
     uint64_t k[4];
     s_tea64_key (k, key);
     uint64_t sum = 0;
@@ -72,8 +50,8 @@ curvecp_tea64_encrypt (uint8_t out[CURVECP_TEA64_BLOCK_BYTES],
         v0 += ((v1 << 7) + k[0]) ^ (v1 + sum) ^ ((v1 >> 12) + k[1]);
         v1 += ((v0 << 16) + k[2]) ^ (v0 + sum) ^ ((v0 >> 8) + k[3]);
     }
-    s_pack64 (out, v0);
-    s_pack64 (out + 8, v1);
+    curvecp_store_u64_le (out, v0);
+    curvecp_store_u64_le (out + 8, v1);
 }
 
 void
@@ -81,7 +59,7 @@ curvecp_tea64_decrypt (uint8_t out[CURVECP_TEA64_BLOCK_BYTES],
                        const uint8_t in[CURVECP_TEA64_BLOCK_BYTES],
                        const uint8_t key[CURVECP_TEA64_KEY_BYTES])
 {
-    uint64_t v0 = s_unpack64 (in), v1 = s_unpack64 (in + 8);
+    uint64_t v0 = curvecp_load_u64_le (in), v1 = curvecp_load_u64_le (in + 8);
     uint64_t k[4];
     s_tea64_key (k, key);
     uint64_t sum = TEA64_DELTA * TEA64_ROUNDS;
@@ -90,37 +68,40 @@ curvecp_tea64_decrypt (uint8_t out[CURVECP_TEA64_BLOCK_BYTES],
         v0 -= ((v1 << 7) + k[0]) ^ (v1 + sum) ^ ((v1 >> 12) + k[1]);
         sum -= TEA64_DELTA;
     }
-    s_pack64 (out, v0);
-    s_pack64 (out + 8, v1);
+    curvecp_store_u64_le (out, v0);
+    curvecp_store_u64_le (out + 8, v1);
 }
 
-/* Take the key directory's lock; returns the descriptor or -1. */
+/* Take the key directory's lock; returns the descriptor or -1.
+   NaCl's tools lockf the file, a lock that belongs to the whole process:
+   two of our objects in one process would both "hold" it. An open file
+   description lock is held per descriptor, so it keeps our own objects
+   apart, and Linux makes it conflict with other processes' lockf locks,
+   so NaCl's tools stay out too. */
 static int
 s_lock (const char *lock_path)
 {
-    pthread_mutex_lock (&s_process_lock);
     int fd = open (lock_path, O_RDWR | O_CLOEXEC);
-    int rc = fd == -1? -1: 0;
-    if (fd != -1)
-        while ((rc = lockf (fd, F_LOCK, 0)) == -1 && errno == EINTR)
-            ;
+    if (fd == -1)
+        return -1;
+    struct flock whole = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
+    int rc;
+    while ((rc = fcntl (fd, F_OFD_SETLKW, &whole)) == -1 && errno == EINTR)
+        ;
     if (rc == -1) {
         int saved = errno;
-        if (fd != -1)
-            close (fd);
-        pthread_mutex_unlock (&s_process_lock);
+        close (fd);
         errno = saved;
         return -1;
     }
     return fd;
 }
 
-/* Closing the descriptor releases the lockf lock. */
+/* Closing the descriptor releases the lock. */
 static void
 s_unlock (int fd)
 {
     close (fd);
-    pthread_mutex_unlock (&s_process_lock);
 }
 
 curvecp_safenonce_t *
@@ -180,11 +161,11 @@ s_reserve (curvecp_safenonce_t *self)
         return CURVECP_E_IO;
     uint8_t data[COUNTER_BYTES];
     curvecp_reason_t rc = curvecp_keyfile_load (self->counter_path, data, sizeof data);
-    uint64_t low = s_unpack64 (data);
+    uint64_t low = curvecp_load_u64_le (data);
     if (rc == CURVECP_OK && low > UINT64_MAX - self->reserve)
         rc = CURVECP_E_NONCE_EXHAUSTED;
     if (rc == CURVECP_OK) {
-        s_pack64 (data, low + self->reserve);
+        curvecp_store_u64_le (data, low + self->reserve);
         rc = curvecp_keyfile_save (self->counter_path, data, sizeof data, 0600);
     }
     s_unlock (fd);
@@ -213,7 +194,7 @@ curvecp_safenonce_next (void *context, uint8_t nonce[CURVECP_NONCE16_BYTES])
         }
     }
     uint8_t block[CURVECP_TEA64_BLOCK_BYTES];
-    s_pack64 (block, self->next++);
+    curvecp_store_u64_le (block, self->next++);
     randombytes_buf (block + 8, 8);
     curvecp_tea64_encrypt (nonce, block, self->noncekey);
     sodium_memzero (block, sizeof block);
