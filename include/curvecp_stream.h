@@ -126,6 +126,9 @@ typedef struct {
 const curvecp_stats_t *curvecp_stream_stats (const curvecp_stream_t *self);
 const curvecp_stream_info_t *curvecp_stream_info (const curvecp_stream_t *self);
 
+/* Set the next message ID (tests and vectors: to see 0 skipped on wrap). */
+void curvecp_stream_set_next_id (curvecp_stream_t *self, uint32_t id);
+
 /* The decongestion controller (read-only use: RTT, rate). */
 const curvecp_chicago_t *curvecp_stream_chicago (const curvecp_stream_t *self);
 

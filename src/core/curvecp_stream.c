@@ -25,6 +25,7 @@
 #define REORDER_MAX       32           /* out-of-order intervals kept */
 #define LOSS_REORDER       3           /* later transmissions acked before a block counts as lost */
 #define BACKOFF_SHIFT_MAX  6           /* timer backoff: up to 64 x rtt_timeout */
+#define GIVE_UP_TRIES     16           /* ... but at least this many tries before giving up */
 #define BLOCK_CLIENT_EARLY 512
 #define DEFAULT_BUFFER     131072
 #define DEFAULT_GIVE_UP    (60ull * 1000000000ull)
@@ -448,7 +449,7 @@ store_data (curvecp_stream_t *self, const curvecp_message_t *message)
 {
     uint64_t end = message->position + message->data_len;
     uint64_t start = message->position > self->recv_contig ? message->position : self->recv_contig;
-    self->info.duplicate_bytes += start - message->position;
+    self->info.duplicate_bytes += (start < end ? start : end) - message->position;
     if (start >= end)
         return true;
     if (!self->recv_buf) {
@@ -518,8 +519,15 @@ curvecp_stream_receive (curvecp_stream_t *self, const uint8_t *buffer, size_t le
 static uint64_t
 block_timeout (const curvecp_stream_t *self, const block_t *block)
 {
+    /* exponential backoff, but capped so that a block gets at least
+       GIVE_UP_TRIES tries before the connection gives up */
     uint32_t shift = block->tries < BACKOFF_SHIFT_MAX ? block->tries : BACKOFF_SHIFT_MAX;
-    return curvecp_chicago_rtt_timeout (self->chicago) << shift;
+    uint64_t timeout = curvecp_chicago_rtt_timeout (self->chicago);
+    uint64_t cap = self->config.give_up_ns / GIVE_UP_TRIES;
+    if (cap < timeout)
+        cap = timeout;
+    timeout <<= shift;
+    return timeout < cap ? timeout : cap;
 }
 
 static uint64_t
@@ -767,6 +775,12 @@ const curvecp_stream_info_t *
 curvecp_stream_info (const curvecp_stream_t *self)
 {
     return &self->info;
+}
+
+void
+curvecp_stream_set_next_id (curvecp_stream_t *self, uint32_t id)
+{
+    self->next_id = id ? id : 1;
 }
 
 const curvecp_chicago_t *

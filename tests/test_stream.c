@@ -1,0 +1,345 @@
+/*  test_stream.c - the stream state machine driven by hand: message IDs,
+    resends under new IDs, the 128-block limit, selective acknowledgments
+    and early repair, flow control with a slow reader, EOF kinds, the
+    zero-length stream, client block sizes, bad messages, giving up.     */
+#include "curvecp_stream.h"
+#include "sim_app.h"
+#include "testutil.h"
+
+#define MS 1000000ull
+#define SECOND 1000000000ull
+
+static uint64_t rng_state = 1;
+
+static curvecp_stream_t *
+make (bool is_client, curvecp_pacing_t pacing)
+{
+    curvecp_stream_config_t config;
+    curvecp_stream_config_default (&config);
+    config.is_client = is_client;
+    config.pacing = pacing;
+    config.give_up_ns = 10 * SECOND;
+    config.rng = sim_rng_fn;
+    config.rng_context = &rng_state;
+    curvecp_stream_t *stream = curvecp_stream_new (&config);
+    CHECK (stream);
+    return stream;
+}
+
+static size_t
+produce (curvecp_stream_t *s, uint64_t now, uint8_t *out, curvecp_message_t *m)
+{
+    size_t len = curvecp_stream_produce (s, now, out, CURVECP_MSG_MAX);
+    if (len)
+        CHECK_EQ (curvecp_message_decode (out, len, m), CURVECP_OK);
+    return len;
+}
+
+static void
+test_ids_and_resend (void)
+{
+    curvecp_stream_t *a = make (false, CURVECP_PACING_CHICAGO);
+    uint8_t out[CURVECP_MSG_MAX];
+    curvecp_message_t m;
+    CHECK_EQ (curvecp_stream_produce (a, 0, out, sizeof out), 0);   /* nothing to say */
+    CHECK_EQ (curvecp_stream_deadline (a), UINT64_MAX);
+    CHECK_EQ (curvecp_stream_write (a, (const uint8_t *) "hello\n", 6), 6);
+    CHECK_EQ (produce (a, 0, out, &m), 192);
+    CHECK_EQ (m.id, 1);
+    CHECK_EQ (m.data_len, 6);
+    CHECK_EQ (m.position, 0);
+    CHECK_MEM (m.data, "hello\n", 6);
+    CHECK_EQ (curvecp_stream_produce (a, 1, out, sizeof out), 0);
+    /* the retransmission timer is armed: initial rtt_timeout is 1 s */
+    uint64_t deadline = curvecp_stream_deadline (a);
+    CHECK (deadline > 0 && deadline <= SECOND);
+    CHECK_EQ (produce (a, deadline, out, &m), 192);
+    CHECK_EQ (m.id, 2);                 /* same block, new ID */
+    CHECK_EQ (m.position, 0);
+    CHECK_EQ (m.data_len, 6);
+    CHECK_EQ (curvecp_stream_info (a)->retransmissions, 1);
+
+    /* IDs skip 0 on wrap */
+    curvecp_stream_set_next_id (a, UINT32_MAX);
+    CHECK_EQ (curvecp_stream_write (a, (const uint8_t *) "x", 1), 1);
+    CHECK_EQ (produce (a, deadline, out, &m), 192);
+    CHECK_EQ (m.id, UINT32_MAX);
+    CHECK_EQ (curvecp_stream_write (a, (const uint8_t *) "y", 1), 1);
+    CHECK_EQ (produce (a, deadline, out, &m), 192);
+    CHECK_EQ (m.id, 1);
+    curvecp_stream_destroy (&a);
+    CHECK (a == NULL);
+}
+
+static void
+test_blocks_in_flight (void)
+{
+    curvecp_stream_t *a = make (false, CURVECP_PACING_WINDOW);
+    static uint8_t data[200000];
+    size_t taken = curvecp_stream_write (a, data, sizeof data);
+    CHECK_EQ (taken, curvecp_stream_send_buffer (a));
+    CHECK_EQ (curvecp_stream_send_space (a), 0);
+    uint8_t out[CURVECP_MSG_MAX];
+    curvecp_message_t m;
+    int blocks = 0;
+    while (produce (a, 0, out, &m)) {
+        CHECK_EQ (m.data_len, 1024);
+        CHECK_EQ (m.position, (uint64_t) blocks * 1024);
+        blocks++;
+    }
+    CHECK_EQ (blocks, CURVECP_STREAM_BLOCKS_MAX);
+    curvecp_stream_destroy (&a);
+}
+
+/* A sends five blocks; B gets 1, 3 and 5; B's ack carries ranges 2 and 3;
+   A resends block 2 at once, before any timer. */
+static void
+test_selective_acks (void)
+{
+    curvecp_stream_t *a = make (false, CURVECP_PACING_WINDOW);
+    curvecp_stream_t *b = make (false, CURVECP_PACING_WINDOW);
+    static uint8_t data[5 * 1024];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t) (i * 13);
+    CHECK_EQ (curvecp_stream_write (a, data, sizeof data), sizeof data);
+    uint8_t msgs[5][CURVECP_MSG_MAX];
+    size_t lens[5];
+    curvecp_message_t m;
+    for (int i = 0; i < 5; i++)
+        CHECK_EQ (lens[i] = produce (a, 0, msgs[i], &m), 1088);
+    uint8_t ack[CURVECP_MSG_MAX];
+    for (int i = 0; i < 5; i += 2) {
+        CHECK_EQ (curvecp_stream_receive (b, msgs[i], lens[i], 10 * MS), CURVECP_OK);
+        CHECK_EQ (produce (b, 10 * MS, ack, &m), 192);
+        CHECK_EQ (m.id, 0);
+        CHECK_EQ (m.acked_id, (uint32_t) i + 1);
+    }
+    /* the last ack: range 1 = [0,1024), then [2048,3072), [4096,5120) */
+    CHECK_EQ (m.range1_end, 1024);
+    uint64_t s[6], e[6];
+    CHECK_EQ (curvecp_message_ranges (&m, s, e), 3);
+    CHECK_EQ (s[1], 2048); CHECK_EQ (e[1], 3072);
+    CHECK_EQ (s[2], 4096); CHECK_EQ (e[2], 5120);
+    CHECK_EQ (curvecp_stream_readable (b), 1024);
+
+    CHECK_EQ (curvecp_stream_receive (a, ack, 192, 20 * MS), CURVECP_OK);
+    CHECK_EQ (produce (a, 20 * MS, msgs[0], &m), 1088);
+    CHECK_EQ (m.id, 6);
+    CHECK_EQ (m.position, 1024);        /* block 2 repaired early */
+    CHECK_EQ (curvecp_stream_info (a)->timeouts, 0);
+    CHECK_EQ (curvecp_stream_receive (b, msgs[0], 1088, 30 * MS), CURVECP_OK);
+    CHECK_EQ (curvecp_stream_readable (b), 3072);
+    uint8_t got[5 * 1024];
+    CHECK_EQ (curvecp_stream_read (b, got, sizeof got), 3072);
+    CHECK_MEM (got, data, 3072);
+    curvecp_stream_destroy (&a);
+    curvecp_stream_destroy (&b);
+}
+
+/* Zero-length stream with a failure EOF: one D = 0 block at position 0,
+   acknowledged by range 1 = 1. */
+static void
+test_zero_length_eof (void)
+{
+    curvecp_stream_t *a = make (true, CURVECP_PACING_CHICAGO);
+    curvecp_stream_t *b = make (false, CURVECP_PACING_CHICAGO);
+    CHECK_EQ (curvecp_stream_close (a, CURVECP_EOF_FAILURE), CURVECP_OK);
+    CHECK_EQ (curvecp_stream_close (a, CURVECP_EOF_SUCCESS), CURVECP_E_WRONG_STATE);
+    CHECK_EQ (curvecp_stream_write (a, (const uint8_t *) "late", 4), 0);
+    CHECK (!curvecp_stream_all_acked (a));
+    uint8_t out[CURVECP_MSG_MAX], ack[CURVECP_MSG_MAX];
+    curvecp_message_t m;
+    CHECK_EQ (produce (a, 0, out, &m), 192);
+    CHECK_EQ (m.data_len, 0);
+    CHECK_EQ (m.eof, CURVECP_EOF_FAILURE);
+    CHECK_EQ (m.position, 0);
+    CHECK_EQ (curvecp_stream_receive (b, out, 192, MS), CURVECP_OK);
+    CHECK_EQ (curvecp_stream_received_eof (b), CURVECP_EOF_FAILURE);
+    CHECK_EQ (produce (b, MS, ack, &m), 192);
+    CHECK_EQ (m.range1_end, 1);
+    CHECK_EQ (curvecp_stream_receive (a, ack, 192, 2 * MS), CURVECP_OK);
+    CHECK (curvecp_stream_all_acked (a));
+    CHECK_EQ (curvecp_stream_deadline (a), UINT64_MAX);
+    curvecp_stream_destroy (&a);
+    curvecp_stream_destroy (&b);
+}
+
+/* Data then a success EOF in a separate zero-length block, acknowledged
+   as total + 1; a client's first blocks are 512 bytes. */
+static void
+test_eof_after_data_and_client_blocks (void)
+{
+    curvecp_stream_t *a = make (true, CURVECP_PACING_WINDOW);
+    curvecp_stream_t *b = make (false, CURVECP_PACING_WINDOW);
+    static uint8_t data[3000];
+    memset (data, 'd', sizeof data);
+    CHECK_EQ (curvecp_stream_write (a, data, sizeof data), 3000);
+    CHECK_EQ (curvecp_stream_message_max (a), 576);
+    uint8_t out[CURVECP_MSG_MAX], ack[CURVECP_MSG_MAX];
+    curvecp_message_t m;
+    CHECK_EQ (produce (a, 0, out, &m), 576);
+    CHECK_EQ (m.data_len, 512);
+    CHECK_EQ (curvecp_stream_receive (b, out, 576, MS), CURVECP_OK);
+    CHECK_EQ (produce (b, MS, ack, &m), 192);
+    CHECK_EQ (curvecp_stream_receive (a, ack, 192, 2 * MS), CURVECP_OK);
+    /* heard from the server: 1024-byte blocks now */
+    CHECK_EQ (curvecp_stream_message_max (a), 1088);
+    uint64_t now = 2 * MS;
+    while (produce (a, now, out, &m)) {
+        CHECK_EQ (curvecp_stream_receive (b, out, curvecp_message_size (m.data_len), now), CURVECP_OK);
+        CHECK (m.data_len <= 1024);
+    }
+    CHECK_EQ (curvecp_stream_readable (b), 3000);
+    CHECK_EQ (curvecp_stream_close (a, CURVECP_EOF_SUCCESS), CURVECP_OK);
+    CHECK_EQ (produce (a, now, out, &m), 192);
+    CHECK_EQ (m.data_len, 0);
+    CHECK_EQ (m.eof, CURVECP_EOF_SUCCESS);
+    CHECK_EQ (m.position, 3000);
+    CHECK_EQ (curvecp_stream_receive (b, out, 192, now), CURVECP_OK);
+    CHECK_EQ (curvecp_stream_received_eof (b), CURVECP_EOF_NONE);   /* not all read yet */
+    uint8_t got[3000];
+    CHECK_EQ (curvecp_stream_read (b, got, sizeof got), 3000);
+    CHECK_EQ (curvecp_stream_received_eof (b), CURVECP_EOF_SUCCESS);
+    while (produce (b, now, ack, &m))
+        CHECK_EQ (curvecp_stream_receive (a, ack, 192, now), CURVECP_OK);
+    CHECK_EQ (m.range1_end, 3001);
+    CHECK (curvecp_stream_all_acked (a));
+    curvecp_stream_destroy (&a);
+    curvecp_stream_destroy (&b);
+}
+
+static void
+test_bad_messages (void)
+{
+    curvecp_stream_t *b = make (false, CURVECP_PACING_CHICAGO);
+    curvecp_stream_t *a = make (false, CURVECP_PACING_CHICAGO);
+    uint8_t out[CURVECP_MSG_MAX];
+    curvecp_message_t m;
+    CHECK_EQ (curvecp_stream_write (a, (const uint8_t *) "abcdef", 6), 6);
+    CHECK_EQ (curvecp_stream_close (a, CURVECP_EOF_SUCCESS), CURVECP_OK);
+    CHECK_EQ (produce (a, 0, out, &m), 192);
+    CHECK_EQ (curvecp_stream_receive (b, out, 192, 0), CURVECP_OK);
+    uint64_t deadline = curvecp_stream_deadline (b);
+    uint8_t bad[CURVECP_MSG_MAX + 16];
+    memset (bad, 0, sizeof bad);
+    CHECK_EQ (curvecp_stream_receive (b, bad, 32, 1), CURVECP_E_TOO_SHORT);
+    CHECK_EQ (curvecp_stream_receive (b, bad, 1104, 1), CURVECP_E_TOO_LONG);
+    CHECK_EQ (curvecp_stream_receive (b, bad, 100, 1), CURVECP_E_NOT_MULTIPLE_16);
+    /* acknowledges bytes b never sent */
+    curvecp_message_t lie = { 0 };
+    lie.range1_end = 5;
+    uint8_t enc[CURVECP_MSG_MAX];
+    CHECK_EQ (curvecp_message_encode (&lie, enc, sizeof enc), 192);
+    CHECK_EQ (curvecp_stream_receive (b, enc, 192, 1), CURVECP_E_BAD_MESSAGE);
+    /* data beyond the known end of the stream */
+    memset (&lie, 0, sizeof lie);
+    lie.id = 9;
+    lie.position = 6;
+    lie.data = (const uint8_t *) "zz";
+    lie.data_len = 2;
+    CHECK_EQ (curvecp_message_encode (&lie, enc, sizeof enc), 192);
+    CHECK_EQ (curvecp_stream_receive (b, enc, 192, 1), CURVECP_E_BAD_MESSAGE);
+    /* another EOF kind for the same stream */
+    memset (&lie, 0, sizeof lie);
+    lie.id = 10;
+    lie.position = 6;
+    lie.eof = CURVECP_EOF_FAILURE;
+    CHECK_EQ (curvecp_message_encode (&lie, enc, sizeof enc), 192);
+    CHECK_EQ (curvecp_stream_receive (b, enc, 192, 1), CURVECP_E_BAD_MESSAGE);
+
+    const curvecp_stats_t *stats = curvecp_stream_stats (b);
+    CHECK_EQ (stats->counts[CURVECP_OK], 1);
+    CHECK_EQ (stats->counts[CURVECP_E_TOO_SHORT], 1);
+    CHECK_EQ (stats->counts[CURVECP_E_TOO_LONG], 1);
+    CHECK_EQ (stats->counts[CURVECP_E_NOT_MULTIPLE_16], 1);
+    CHECK_EQ (stats->counts[CURVECP_E_BAD_MESSAGE], 3);
+    CHECK_EQ (curvecp_stats_rejected (stats), 6);
+    /* nothing changed: same pending ack (for ID 1), same data */
+    CHECK_EQ (curvecp_stream_deadline (b), deadline);
+    CHECK_EQ (produce (b, 1, out, &m), 192);
+    CHECK_EQ (m.acked_id, 1);
+    CHECK_EQ (m.range1_end, 7);
+    CHECK_EQ (curvecp_stream_readable (b), 6);
+    curvecp_stream_destroy (&a);
+    curvecp_stream_destroy (&b);
+}
+
+/* Nothing ever arrives: the sender gives up after give_up_ns and never
+   pretends the stream was delivered. */
+static void
+test_give_up (void)
+{
+    curvecp_stream_t *a = make (false, CURVECP_PACING_CHICAGO);
+    CHECK_EQ (curvecp_stream_write (a, (const uint8_t *) "lost", 4), 4);
+    curvecp_stream_close (a, CURVECP_EOF_SUCCESS);
+    uint8_t out[CURVECP_MSG_MAX];
+    uint64_t now = 0;
+    int sent = 0;
+    while (now < 100 * SECOND) {
+        while (curvecp_stream_produce (a, now, out, sizeof out))
+            sent++;
+        if (curvecp_stream_failed (a))
+            break;
+        uint64_t deadline = curvecp_stream_deadline (a);
+        now = deadline > now ? deadline : now + 1;
+    }
+    CHECK (curvecp_stream_failed (a));
+    CHECK (now >= 10 * SECOND && now < 11 * SECOND);
+    CHECK (sent >= 8);
+    CHECK (!curvecp_stream_all_acked (a));
+    CHECK_EQ (curvecp_stream_produce (a, now, out, sizeof out), 0);
+    CHECK_EQ (curvecp_stream_deadline (a), UINT64_MAX);
+    curvecp_stream_destroy (&a);
+}
+
+/* A reader taking 8 KB/s with a 4 KiB window: the sender (give-up 10 s)
+   stalls for over 10 s at a time but neither fails nor loses data. */
+static void
+test_slow_reader (void)
+{
+    sim_link_t link;
+    memset (&link, 0, sizeof link);
+    link.delay_ns = 5 * MS;
+    sim_net_t *net = sim_net_new (7, &link, &link);
+    sim_stream_endpoint_t side[2];
+    sim_endpoint_t endpoint[2], *endpoints[2] = { &endpoint[0], &endpoint[1] };
+    for (int i = 0; i < 2; i++) {
+        memset (&side[i], 0, sizeof side[i]);
+        curvecp_stream_config_t config;
+        curvecp_stream_config_default (&config);
+        config.give_up_ns = 10 * SECOND;
+        config.receive_window = 4096;
+        config.rng = sim_rng_fn;
+        config.rng_context = &rng_state;
+        side[i].stream = curvecp_stream_new (&config);
+        side[i].app.send_seed = side[i].app.expect_seed = 99;
+        side[i].app.send_eof = side[i].app.expect_eof = CURVECP_EOF_SUCCESS;
+        sim_stream_endpoint_bind (&side[i], &endpoint[i]);
+    }
+    side[0].app.send_total = side[1].app.expect_total = 200000;
+    side[1].app.read_rate_bps = 8 * 8000;
+    uint64_t end = sim_net_run (net, endpoints, 0, 200 * SECOND);
+    CHECK (!curvecp_stream_failed (side[0].stream));
+    CHECK (sim_app_complete (&side[1].app, side[1].stream));
+    CHECK (sim_app_complete (&side[0].app, side[0].stream));
+    CHECK (end > 24 * SECOND && end < 40 * SECOND);
+    CHECK (curvecp_stream_info (side[1].stream)->refused_window > 0);
+    for (int i = 0; i < 2; i++)
+        curvecp_stream_destroy (&side[i].stream);
+    sim_net_destroy (&net);
+}
+
+int
+main (void)
+{
+    test_ids_and_resend ();
+    test_blocks_in_flight ();
+    test_selective_acks ();
+    test_zero_length_eof ();
+    test_eof_after_data_and_client_blocks ();
+    test_bad_messages ();
+    test_give_up ();
+    test_slow_reader ();
+    printf ("test_stream: OK\n");
+    return 0;
+}
