@@ -173,6 +173,7 @@ adjust_speed (curvecp_chicago_t *self, uint64_t now)
         restart += random_below (self, restart / 8 + 1);
         if (self->nsecperblock < restart)
             self->nsecperblock = restart;
+        self->last_doubling = now;      /* and climb again from there */
     }
     self->last_speed_adjustment = now;
     additive_increase (self);

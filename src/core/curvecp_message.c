@@ -6,6 +6,7 @@
     silent (unknown flag bits, both EOF kinds): such a message could only
     come from a broken or hostile peer, and we would rather count it.    */
 #include <string.h>
+#include "curvecp_bytes.h"
 #include "curvecp_message.h"
 
 #define DATA_FIELD_MASK 0x07ff     /* bits that hold D */
@@ -25,13 +26,6 @@ put32 (uint8_t *p, uint32_t v)
         p[i] = (uint8_t) (v >> (8 * i));
 }
 
-static void
-put64 (uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t) (v >> (8 * i));
-}
-
 static uint16_t
 get16 (const uint8_t *p)
 {
@@ -42,12 +36,6 @@ static uint32_t
 get32 (const uint8_t *p)
 {
     return (uint32_t) p[0] | ((uint32_t) p[1] << 8) | ((uint32_t) p[2] << 16) | ((uint32_t) p[3] << 24);
-}
-
-static uint64_t
-get64 (const uint8_t *p)
-{
-    return (uint64_t) get32 (p) | ((uint64_t) get32 (p + 4) << 32);
 }
 
 size_t
@@ -81,7 +69,7 @@ curvecp_message_encode (const curvecp_message_t *message, uint8_t *out, size_t c
     memset (out, 0, len);
     put32 (out, message->id);
     put32 (out + 4, message->acked_id);
-    put64 (out + 8, message->range1_end);
+    curvecp_store_u64_le (out + 8, message->range1_end);
     put32 (out + 16, message->gap[0]);
     put16 (out + 20, message->size[0]);
     for (int i = 1; i < CURVECP_MESSAGE_RANGES - 1; i++) {
@@ -89,7 +77,7 @@ curvecp_message_encode (const curvecp_message_t *message, uint8_t *out, size_t c
         put16 (out + 20 + 4 * i, message->size[i]);
     }
     put16 (out + 38, (uint16_t) (message->data_len | flags_of (message->eof)));
-    put64 (out + 40, message->position);
+    curvecp_store_u64_le (out + 40, message->position);
     if (message->data_len)
         memcpy (out + len - message->data_len, message->data, message->data_len);
     return len;
@@ -116,7 +104,7 @@ curvecp_message_decode (const uint8_t *buffer, size_t len, curvecp_message_t *me
     uint16_t field = get16 (buffer + 38);
     uint16_t data_len = field & DATA_FIELD_MASK;
     uint16_t flags = field & (uint16_t) ~DATA_FIELD_MASK;
-    uint64_t position = get64 (buffer + 40);
+    uint64_t position = curvecp_load_u64_le (buffer + 40);
     if (data_len > CURVECP_MESSAGE_DATA_MAX || CURVECP_MESSAGE_HEADER + (size_t) data_len > len
     ||  (flags & ~KNOWN_FLAGS) || flags == KNOWN_FLAGS
     ||  position > UINT64_MAX - data_len - 1)
@@ -124,7 +112,7 @@ curvecp_message_decode (const uint8_t *buffer, size_t len, curvecp_message_t *me
 
     message->id = get32 (buffer);
     message->acked_id = get32 (buffer + 4);
-    message->range1_end = get64 (buffer + 8);
+    message->range1_end = curvecp_load_u64_le (buffer + 8);
     message->gap[0] = get32 (buffer + 16);
     message->size[0] = get16 (buffer + 20);
     for (int i = 1; i < CURVECP_MESSAGE_RANGES - 1; i++) {
