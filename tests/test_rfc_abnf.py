@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""The ABNF grammar in rfc/curvecp.md must agree with the code's wire
+constants: the grammar's smallest and largest length of each packet (and of
+K, the vouch, the message header, the server name) must equal the sizes in
+include/curvecp_constants.h and include/curvecp_message.h, and each magic
+must spell the bytes the code uses (src/core/curvecp_reason.c).
+
+The grammar is RFC 5234 over octets; this reads the subset it uses
+(concatenation, alternation, groups, repetition, nOCTET, %x values and
+ranges, rule names) and computes each rule's length bounds."""
+import math
+import re
+import sys
+from pathlib import Path
+
+src = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(__file__).resolve().parent.parent
+INF = math.inf
+
+
+def grammar_text():
+    doc = (src / "rfc/curvecp.md").read_text()
+    blocks = re.findall(r"```abnf\n(.*?)```", doc, re.S)
+    if len(blocks) != 1:
+        sys.exit(f"rfc/curvecp.md must hold exactly one ```abnf block, found {len(blocks)}")
+    return blocks[0]
+
+
+def parse_rules(text):
+    rules, current = {}, None
+    for raw in text.splitlines():
+        line = re.sub(r";.*", "", raw).rstrip()
+        if not line.strip():
+            continue
+        m = re.match(r"^([A-Za-z][A-Za-z0-9-]*)\s*=\s*(.*)$", line)
+        if m:
+            current = m.group(1).lower()
+            if current in rules:
+                sys.exit(f"ABNF rule {current} defined twice")
+            rules[current] = m.group(2)
+        elif raw[:1].isspace() and current:
+            rules[current] += " " + line.strip()
+        else:
+            sys.exit(f"ABNF: cannot read line {raw!r}")
+    return rules
+
+
+TOKEN = re.compile(r"\s*(\d*\*\d*|\d+|%x[0-9A-Fa-f]+(?:-[0-9A-Fa-f]+|(?:\.[0-9A-Fa-f]+)*)"
+                   r"|[A-Za-z][A-Za-z0-9-]*|[()/\[\]])")
+
+
+def tokenize(body):
+    tokens, at = [], 0
+    body = body.strip()
+    while at < len(body):
+        m = TOKEN.match(body, at)
+        if not m:
+            sys.exit(f"ABNF: cannot read {body[at:]!r}")
+        tokens.append(m.group(1))
+        at = m.end()
+        while at < len(body) and body[at].isspace():
+            at += 1
+    return tokens
+
+
+class Grammar:
+    def __init__(self, rules):
+        self.rules = rules
+        self.cache = {}
+        self.active = set()
+
+    def bounds(self, name):
+        name = name.lower()
+        if name == "octet":
+            return (1, 1)
+        if name in self.cache:
+            return self.cache[name]
+        if name not in self.rules:
+            sys.exit(f"ABNF: rule {name} is used but not defined")
+        if name in self.active:
+            sys.exit(f"ABNF: rule {name} is recursive")
+        self.active.add(name)
+        tokens = tokenize(self.rules[name])
+        value, rest = self.alternation(tokens)
+        if rest:
+            sys.exit(f"ABNF: trailing {rest} in rule {name}")
+        self.active.discard(name)
+        self.cache[name] = value
+        return value
+
+    def alternation(self, tokens):
+        (low, high), tokens = self.concatenation(tokens)
+        while tokens and tokens[0] == "/":
+            (l2, h2), tokens = self.concatenation(tokens[1:])
+            low, high = min(low, l2), max(high, h2)
+        return (low, high), tokens
+
+    def concatenation(self, tokens):
+        low = high = 0
+        while tokens and tokens[0] not in ("/", ")", "]"):
+            (l2, h2), tokens = self.repetition(tokens)
+            low, high = low + l2, high + h2
+        return (low, high), tokens
+
+    def repetition(self, tokens):
+        tok = tokens[0]
+        rmin = rmax = 1
+        if re.fullmatch(r"\d*\*\d*", tok):
+            a, b = tok.split("*")
+            rmin, rmax = int(a or 0), int(b) if b else INF
+            tokens = tokens[1:]
+        elif re.fullmatch(r"\d+", tok):
+            rmin = rmax = int(tok)
+            tokens = tokens[1:]
+        (low, high), tokens = self.element(tokens)
+        return (low * rmin, high * rmax if high else 0), tokens
+
+    def element(self, tokens):
+        tok, rest = tokens[0], tokens[1:]
+        if tok in ("(", "["):
+            value, rest = self.alternation(rest)
+            if not rest or rest[0] != {"(": ")", "[": "]"}[tok]:
+                sys.exit("ABNF: unbalanced group")
+            if tok == "[":
+                value = (0, value[1])
+            return value, rest[1:]
+        if tok.startswith("%x"):
+            body = tok[2:]
+            n = 1 if "-" in body else len(body.split("."))
+            return (n, n), rest
+        return self.bounds(tok), rest
+
+
+def constants():
+    values = {}
+    for header in ("include/curvecp_constants.h", "include/curvecp_message.h"):
+        for m in re.finditer(r"#define\s+(CURVECP_\w+)\s+\(?(\d+)", (src / header).read_text()):
+            values[m.group(1)] = int(m.group(2))
+    return values
+
+
+def magics():
+    text = (src / "src/core/curvecp_reason.c").read_text()
+    found = {}
+    for m in re.finditer(r"curvecp_magic_(\w+)\[8\]\s*=\s*\{([^}]*)\}", text):
+        found[m.group(1)] = "".join(re.findall(r"'(.)'", m.group(2)))
+    return found
+
+
+def main():
+    rules = parse_rules(grammar_text())
+    g = Grammar(rules)
+    k = constants()
+    failures = 0
+
+    def expect(rule, low, high):
+        nonlocal failures
+        got = g.bounds(rule)
+        ok = got == (low, high)
+        failures += not ok
+        print(f"{rule}: grammar {got[0]}..{got[1]}, code {low}..{high} {'ok' if ok else 'DIFFER'}")
+
+    m_min, m_max, i_max = k["CURVECP_MSG_MIN"], k["CURVECP_MSG_MAX"], k["CURVECP_INITIATE_MSG_MAX"]
+    expect("hello", k["CURVECP_HELLO_BYTES"], k["CURVECP_HELLO_BYTES"])
+    expect("cookie", k["CURVECP_COOKIE_BYTES"], k["CURVECP_COOKIE_BYTES"])
+    expect("cookie-k", k["CURVECP_COOKIE_K_BYTES"], k["CURVECP_COOKIE_K_BYTES"])
+    expect("vouch", k["CURVECP_VOUCH_BYTES"], k["CURVECP_VOUCH_BYTES"])
+    expect("initiate", k["CURVECP_INITIATE_BASE"] + m_min, k["CURVECP_INITIATE_BASE"] + i_max)
+    expect("initiate-plain", k["CURVECP_INITIATE_INNER_BASE"] + m_min, k["CURVECP_INITIATE_INNER_BASE"] + i_max)
+    expect("server-message", k["CURVECP_SERVER_MSG_BASE"] + m_min, k["CURVECP_SERVER_PACKET_MAX"])
+    expect("client-message", k["CURVECP_CLIENT_MSG_BASE"] + m_min, k["CURVECP_PACKET_MAX"])
+    expect("to-server", k["CURVECP_CLIENT_MSG_BASE"] + m_min, k["CURVECP_PACKET_MAX"])
+    expect("to-client", k["CURVECP_SERVER_MSG_BASE"] + m_min, k["CURVECP_SERVER_PACKET_MAX"])
+    expect("any-message", m_min, m_max)
+    expect("initiate-message", m_min, i_max)
+    expect("server-name", k["CURVECP_NAME_BYTES"], k["CURVECP_NAME_BYTES"])
+    expect("message-header", k["CURVECP_MESSAGE_HEADER"], k["CURVECP_MESSAGE_HEADER"])
+    expect("data", 0, k["CURVECP_MESSAGE_DATA_MAX"])
+    # padding and data are bounded separately (the total by prose): the
+    # grammar must allow the smallest and the largest message.
+    low, high = g.bounds("message")
+    ok = low == k["CURVECP_MESSAGE_HEADER"] and high >= m_max
+    failures += not ok
+    print(f"message: grammar {low}..{high}, code {k['CURVECP_MESSAGE_HEADER']}..{m_max} {'ok' if ok else 'DIFFER'}")
+
+    spelled = magics()
+    for rule, name in (("hello-magic", "hello"), ("cookie-magic", "cookie"),
+                       ("initiate-magic", "initiate"), ("server-msg-magic", "server_msg"),
+                       ("client-msg-magic", "client_msg")):
+        body = tokenize(rules[rule])
+        text = "".join(chr(int(h, 16)) for h in body[0][2:].split(".")) if len(body) == 1 else None
+        ok = text is not None and text == spelled.get(name)
+        failures += not ok
+        print(f"{rule}: grammar {text!r}, code {spelled.get(name)!r} {'ok' if ok else 'DIFFER'}")
+
+    for name in sorted(rules):
+        g.bounds(name)             # every rule must at least be well-formed
+    print(f"{len(rules)} rules read, {failures} differences")
+    sys.exit(1 if failures else 0)
+
+
+main()
