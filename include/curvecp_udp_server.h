@@ -1,0 +1,100 @@
+/*  curvecp_udp_server.h - a CurveCP server on one UDP socket ("listen").
+
+    One socket serves many connections, each found by the client's
+    short-term key C' (so a client may change address). Hellos are
+    answered from the stack with nothing stored or allocated; a
+    connection is created only by a valid Initiate (cookie, box, name,
+    vouch). At the connection limit new Initiates are dropped and counted
+    (CURVECP_E_FULL) while Hellos are still answered, as NaCl does.
+    Several server names (virtual hosts) share the socket; each
+    connection says which one it asked for.
+
+    Event loop: poll curvecp_udp_server_fd for POLLIN (and POLLOUT when
+    curvecp_udp_server_want_write), sleep no later than
+    curvecp_udp_server_deadline, then call curvecp_udp_server_process.
+    Datagrams move in batches (recvmmsg / sendmmsg).                     */
+#ifndef CURVECP_UDP_SERVER_H_INCLUDED
+#define CURVECP_UDP_SERVER_H_INCLUDED
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "curvecp_keys.h"
+#include "curvecp_nonce16.h"
+#include "curvecp_reason.h"
+#include "curvecp_stream.h"
+#include "curvecp_udp_addr.h"
+#include "curvecp_udp_conn.h"
+
+typedef struct _curvecp_udp_server_t curvecp_udp_server_t;
+
+/* A new connection (server's on_connect): name_index says which name. */
+typedef void (curvecp_udp_connect_fn) (curvecp_udp_conn_t *conn, void *arg);
+
+typedef struct {
+    const curvecp_keypair_t *keys;             /* S, s (copied) */
+    uint8_t ext[CURVECP_EXT_BYTES];            /* our extension */
+    curvecp_udp_addr_t bind;                   /* ip and port to listen on */
+    int max_connections;                       /* 0 = 100, as curvecpserver */
+    curvecp_nonce16_fn cookie_nonce;           /* NULL = random (tools: safenonce) */
+    void *cookie_nonce_context;
+    curvecp_udp_message_fn *on_message;        /* set: message mode */
+    void *on_message_arg;
+    curvecp_udp_connect_fn *on_connect;        /* set: told of each new connection
+                                                  (instead of the accept queue) */
+    void *on_connect_arg;
+    const curvecp_stream_config_t *stream;     /* stream mode settings (NULL = defaults) */
+    uint64_t linger_ns;                        /* after a closed stream is done (0 = 2 s) */
+} curvecp_udp_server_config_t;
+
+/* Zero config with NaCl's defaults. */
+void curvecp_udp_server_config_default (curvecp_udp_server_config_t *config);
+
+/* Bind and listen. NULL with errno set (bind failed, bad config). */
+curvecp_udp_server_t *curvecp_udp_server_new (const curvecp_udp_server_config_t *config);
+
+/* Close the socket, free every connection (handles the user still holds
+   become invalid), wipe secrets, set *self_p to NULL. */
+void curvecp_udp_server_destroy (curvecp_udp_server_t **self_p);
+
+/* Accept Initiates for this name; returns its index (0, 1, ...), -1 on
+   a bad name or too many names. A server needs at least one. */
+int curvecp_udp_server_add_name (curvecp_udp_server_t *self, const char *name);
+
+int curvecp_udp_server_fd (const curvecp_udp_server_t *self);
+
+/* The bound address (the real port after binding port 0). */
+void curvecp_udp_server_local (const curvecp_udp_server_t *self, curvecp_udp_addr_t *addr);
+
+/* Latest time (monotonic ns) to call process again; 0 = now. */
+uint64_t curvecp_udp_server_deadline (const curvecp_udp_server_t *self);
+
+/* Datagrams wait for socket space: poll for POLLOUT too. */
+bool curvecp_udp_server_want_write (const curvecp_udp_server_t *self);
+
+/* Read and handle every waiting datagram, run due timers, send. */
+void curvecp_udp_server_process (curvecp_udp_server_t *self, uint64_t now);
+
+/* Next new connection, or NULL (stream mode without on_connect). */
+curvecp_udp_conn_t *curvecp_udp_server_accept (curvecp_udp_server_t *self);
+
+/* Live connections (including closed ones still lingering). */
+int curvecp_udp_server_connections (const curvecp_udp_server_t *self);
+
+/* Every datagram's fate, counted once per datagram by reason:
+   counts[CURVECP_OK] = handled; CURVECP_E_FULL = Initiate refused at the
+   limit; CURVECP_E_UNKNOWN_SESSION = Message for no connection; ... */
+const curvecp_stats_t *curvecp_udp_server_stats (const curvecp_udp_server_t *self);
+
+typedef struct {
+    uint64_t hellos;              /* Hellos answered with a Cookie */
+    uint64_t connections;         /* connections created */
+    uint64_t closed;              /* connections freed */
+    uint64_t roams;               /* connections that moved address */
+    uint64_t datagrams_in, datagrams_out;
+    uint64_t recv_calls, send_calls;
+} curvecp_udp_server_info_t;
+
+/* Counters (filled in when called). */
+const curvecp_udp_server_info_t *curvecp_udp_server_info (curvecp_udp_server_t *self);
+
+#endif

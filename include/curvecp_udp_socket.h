@@ -1,0 +1,75 @@
+/*  curvecp_udp_socket.h - a non-blocking UDP socket that moves datagrams
+    in batches (recvmmsg / sendmmsg).
+
+    System calls, not crypto, limit UDP here, so a socket reads up to
+    CURVECP_UDP_BATCH datagrams per call and collects outgoing datagrams
+    in place (callers seal straight into the next send slot) until the
+    batch is full or they flush. Datagrams the kernel would not take
+    (EAGAIN) stay queued; curvecp_udp_socket_pending says so, and the
+    caller polls for POLLOUT and flushes again.                           */
+#ifndef CURVECP_UDP_SOCKET_H_INCLUDED
+#define CURVECP_UDP_SOCKET_H_INCLUDED
+
+#include <stddef.h>
+#include <stdint.h>
+#include "curvecp_udp_addr.h"
+
+typedef struct _curvecp_udp_socket_t curvecp_udp_socket_t;
+
+#define CURVECP_UDP_BATCH    64
+#define CURVECP_UDP_DGRAM  2048      /* receive slot: larger than any packet, so oversize is seen */
+
+/* Monotonic time in nanoseconds: the "now" every curvecp call takes. */
+uint64_t curvecp_udp_clock (void);
+
+/* A UDP socket of family (AF_INET / AF_INET6; AF_INET6 is dual-stack)
+   bound to bind_addr, or to an ephemeral port if bind_addr is NULL.
+   NULL with errno set on failure. */
+curvecp_udp_socket_t *curvecp_udp_socket_new (int family, const curvecp_udp_addr_t *bind_addr);
+
+/* Close, free, set *self_p to NULL. */
+void curvecp_udp_socket_destroy (curvecp_udp_socket_t **self_p);
+
+int curvecp_udp_socket_fd (const curvecp_udp_socket_t *self);
+int curvecp_udp_socket_family (const curvecp_udp_socket_t *self);
+
+/* The address the socket is bound to (after an ephemeral bind: the
+   port the kernel chose). */
+void curvecp_udp_socket_local (const curvecp_udp_socket_t *self, curvecp_udp_addr_t *addr);
+
+/* Read one batch. Returns the number of datagrams (0 when none are
+   waiting). They stay valid until the next receive. */
+int curvecp_udp_socket_receive (curvecp_udp_socket_t *self);
+
+/* Datagram i of the last batch: its bytes, its true length (may exceed
+   the slot, then the bytes are cut: reject by length) and its source. */
+const uint8_t *curvecp_udp_socket_datagram (curvecp_udp_socket_t *self, int i, size_t *len,
+        const curvecp_udp_addr_t **from);
+
+/* A buffer of CURVECP_PACKET_MAX bytes for the next outgoing datagram
+   (flushes first if the batch is full; NULL if the kernel is full and the
+   batch cannot move: drop, the message layer resends). */
+uint8_t *curvecp_udp_socket_slot (curvecp_udp_socket_t *self);
+
+/* The slot now holds len bytes for to: queue it. */
+void curvecp_udp_socket_commit (curvecp_udp_socket_t *self, size_t len, const curvecp_udp_addr_t *to);
+
+/* Send everything queued. Returns how many datagrams are still queued
+   (kernel buffer full: poll for POLLOUT). Hard errors (unreachable
+   address...) drop that datagram and count it. */
+int curvecp_udp_socket_flush (curvecp_udp_socket_t *self);
+
+/* Datagrams queued and not yet sent. */
+int curvecp_udp_socket_pending (const curvecp_udp_socket_t *self);
+
+typedef struct {
+    uint64_t received;         /* datagrams read */
+    uint64_t sent;             /* datagrams the kernel took */
+    uint64_t send_errors;      /* datagrams dropped on a hard send error */
+    uint64_t send_full;        /* slots refused because the kernel was full */
+    uint64_t recv_calls, send_calls;  /* system calls made */
+} curvecp_udp_socket_info_t;
+
+const curvecp_udp_socket_info_t *curvecp_udp_socket_info (const curvecp_udp_socket_t *self);
+
+#endif

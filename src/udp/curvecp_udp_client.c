@@ -1,0 +1,291 @@
+/*  curvecp_udp_client.c - connect: Hello schedule over address slots,
+    Cookie from the latest Hello's address only, then one connection.
+
+    Slots are filled as curvecpclient fills them: the addresses in an
+    incremental random shuffle (unless the caller asks for the given
+    order), repeated to fill all 8. Mixed IPv4 / IPv6 lists use one
+    dual-stack IPv6 socket with IPv4-mapped addresses.                   */
+#include <errno.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include "curvecp_hs_client.h"
+#include "curvecp_udp_client.h"
+#include "curvecp_udp_internal.h"
+
+struct _curvecp_udp_client_t {
+    curvecp_hs_client_t *hs;
+    curvecp_udp_socket_t *sock;
+    curvecp_udp_timers_t timers;
+    curvecp_udp_conn_t *conn;
+    curvecp_udp_conn_config_t conn_config;
+    curvecp_stream_config_t stream_config;
+    curvecp_udp_addr_t slots[CURVECP_UDP_CLIENT_SLOTS];
+    int family;
+    int last_slot;                   /* slot of the latest Hello, -1 before any */
+    int answered;                    /* slot that sent the Cookie, -1 before */
+    int hellos;
+    char *ext_path;
+    uint8_t client_ext[CURVECP_EXT_BYTES];
+    curvecp_stats_t stats;
+};
+
+void
+curvecp_udp_client_config_default (curvecp_udp_client_config_t *config)
+{
+    memset (config, 0, sizeof *config);
+    config->shuffle = true;
+}
+
+/* Returns the socket family; converts IPv4 slots to mapped form if the
+   list mixes families. */
+static int
+fill_slots (curvecp_udp_client_t *self, const curvecp_udp_client_config_t *config)
+{
+    curvecp_udp_addr_t list[CURVECP_UDP_CLIENT_SLOTS];
+    int n = config->addr_count;
+    for (int i = 0; i < n; i++) {
+        /* inside-out shuffle: the new address takes a random place and
+           the one it displaces moves to the end, as curvecpclient does */
+        int j = config->shuffle ? (int) randombytes_uniform ((uint32_t) i + 1) : i;
+        list[i] = list[j];
+        list[j] = config->addrs[i];
+    }
+    bool v4 = false, v6 = false;
+    for (int i = 0; i < n; i++) {
+        if (curvecp_udp_addr_family (&list[i]) == AF_INET) v4 = true;
+        else v6 = true;
+    }
+    for (int k = 0; k < CURVECP_UDP_CLIENT_SLOTS; k++) {
+        if (v4 && v6)
+            curvecp_udp_addr_to_v6 (&list[k % n], &self->slots[k]);
+        else
+            self->slots[k] = list[k % n];
+    }
+    return v6 ? AF_INET6 : AF_INET;
+}
+
+static void
+reload_ext (curvecp_udp_client_t *self)
+{
+    if (curvecp_udp_ext_load (self->ext_path, self->client_ext) == CURVECP_OK)
+        curvecp_hs_client_set_client_ext (self->hs, self->client_ext);
+}
+
+curvecp_udp_client_t *
+curvecp_udp_client_new (const curvecp_udp_client_config_t *config, uint64_t now)
+{
+    if (config->addr_count < 1 || config->addr_count > CURVECP_UDP_CLIENT_SLOTS || !config->server_name) {
+        errno = EINVAL;
+        return NULL;
+    }
+    curvecp_udp_client_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->last_slot = self->answered = -1;
+    self->ext_path = strdup (config->ext_path ? config->ext_path : CURVECP_UDP_EXT_FILE);
+    self->family = fill_slots (self, config);
+    curvecp_udp_ext_load (self->ext_path, self->client_ext);   /* missing: zeros */
+    self->hs = curvecp_hs_client_new (config->server_pk, config->server_name, config->server_ext,
+                                      self->client_ext, config->long_term);
+    if (!self->hs)
+        errno = EINVAL;
+    self->sock = self->hs ? curvecp_udp_socket_new (self->family, NULL) : NULL;
+    curvecp_udp_timers_init (&self->timers);
+    if (config->stream) {
+        self->stream_config = *config->stream;
+        self->conn_config.stream = &self->stream_config;
+    }
+    self->conn_config.on_message = config->on_message;
+    self->conn_config.on_message_arg = config->on_message_arg;
+    if (self->sock)
+        self->conn = curvecp_udp_conn_new (&self->conn_config, NULL, self->sock, &self->timers,
+                                           &self->slots[0], now);
+    if (!self->ext_path || !self->conn) {
+        int saved = errno;
+        curvecp_udp_client_destroy (&self);
+        errno = saved;
+        return NULL;
+    }
+    if (config->vouch_nonce)
+        curvecp_hs_client_set_nonce16 (self->hs, config->vouch_nonce, config->vouch_nonce_context);
+    return self;
+}
+
+void
+curvecp_udp_client_destroy (curvecp_udp_client_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    curvecp_udp_client_t *self = *self_p;
+    curvecp_udp_conn_free (&self->conn);
+    curvecp_udp_timers_free (&self->timers);
+    curvecp_hs_client_destroy (&self->hs);
+    curvecp_udp_socket_destroy (&self->sock);
+    free (self->ext_path);
+    sodium_memzero (self, sizeof *self);
+    free (self);
+    *self_p = NULL;
+}
+
+curvecp_udp_conn_t *
+curvecp_udp_client_conn (curvecp_udp_client_t *self)
+{
+    return self->conn;
+}
+
+curvecp_udp_client_state_t
+curvecp_udp_client_state (const curvecp_udp_client_t *self, uint64_t now)
+{
+    if (self->answered >= 0)
+        return CURVECP_UDP_CONNECTED;
+    if (curvecp_hs_client_failed (self->hs, now))
+        return CURVECP_UDP_NO_RESPONSE;
+    return CURVECP_UDP_CONNECTING;
+}
+
+int
+curvecp_udp_client_fd (const curvecp_udp_client_t *self)
+{
+    return curvecp_udp_socket_fd (self->sock);
+}
+
+uint64_t
+curvecp_udp_client_deadline (const curvecp_udp_client_t *self)
+{
+    if (self->answered < 0)
+        return curvecp_hs_client_deadline (self->hs);
+    return curvecp_udp_timers_deadline (&self->timers);
+}
+
+bool
+curvecp_udp_client_want_write (const curvecp_udp_client_t *self)
+{
+    return curvecp_udp_socket_pending (self->sock) > 0;
+}
+
+static void
+send_hello (curvecp_udp_client_t *self, uint64_t now)
+{
+    uint8_t *slot = curvecp_udp_socket_slot (self->sock);
+    if (!slot)
+        return;
+    reload_ext (self);
+    int attempt;
+    if (curvecp_hs_client_hello (self->hs, now, slot, &attempt) != CURVECP_OK)
+        return;
+    self->last_slot = attempt;
+    self->hellos++;
+    curvecp_udp_socket_commit (self->sock, CURVECP_HELLO_BYTES, &self->slots[attempt]);
+}
+
+static curvecp_reason_t
+take_cookie (curvecp_udp_client_t *self, const uint8_t *packet, size_t len,
+        const curvecp_udp_addr_t *from, uint64_t now)
+{
+    if (self->last_slot < 0 || !curvecp_udp_addr_equal (from, &self->slots[self->last_slot]))
+        return CURVECP_E_WRONG_SOURCE;
+    curvecp_session_t session;
+    curvecp_reason_t rc = curvecp_hs_client_cookie (self->hs, packet, len, &session);
+    if (rc == CURVECP_OK) {
+        curvecp_udp_conn_t *conn = self->conn;
+        session.stats = conn->session.stats;
+        conn->session = session;
+        conn->ready = true;
+        conn->peer = *from;
+        conn->ping_at = now;
+        self->answered = self->last_slot;
+        curvecp_udp_conn_wake (conn);
+    }
+    curvecp_session_wipe (&session);
+    return rc;
+}
+
+static curvecp_reason_t
+handle (curvecp_udp_client_t *self, const uint8_t *packet, size_t len,
+        const curvecp_udp_addr_t *from, uint64_t now)
+{
+    if (self->answered < 0)
+        return take_cookie (self, packet, len, from, now);
+    if (!curvecp_udp_addr_equal (from, &self->conn->peer))
+        return CURVECP_E_WRONG_SOURCE;
+    return curvecp_udp_conn_input (self->conn, packet, len, from, now);
+}
+
+static void
+run_due (curvecp_udp_client_t *self, uint64_t now)
+{
+    curvecp_udp_conn_t *conn = self->conn;
+    if (conn->deadline <= now) {
+        curvecp_udp_conn_run (conn, now);
+        if (conn->deadline <= now)
+            curvecp_udp_timers_set (&self->timers, conn, now + 1);
+    }
+}
+
+void
+curvecp_udp_client_process (curvecp_udp_client_t *self, uint64_t now)
+{
+    curvecp_udp_socket_flush (self->sock);
+    if (self->answered < 0 && curvecp_hs_client_deadline (self->hs) <= now)
+        send_hello (self, now);
+    for (int round = 0; round < 16; round++) {
+        int n = curvecp_udp_socket_receive (self->sock);
+        for (int i = 0; i < n; i++) {
+            size_t len;
+            const curvecp_udp_addr_t *from;
+            const uint8_t *packet = curvecp_udp_socket_datagram (self->sock, i, &len, &from);
+            curvecp_stats_count (&self->stats, handle (self, packet, len, from, now));
+        }
+        run_due (self, now);
+        curvecp_udp_socket_flush (self->sock);
+        if (n < CURVECP_UDP_BATCH)
+            break;
+    }
+    run_due (self, now);
+    curvecp_udp_socket_flush (self->sock);
+}
+
+curvecp_reason_t
+curvecp_udp_client_rebind (curvecp_udp_client_t *self)
+{
+    curvecp_udp_socket_t *fresh = curvecp_udp_socket_new (self->family, NULL);
+    if (!fresh)
+        return CURVECP_E_IO;
+    curvecp_udp_socket_flush (self->sock);
+    curvecp_udp_socket_destroy (&self->sock);
+    self->sock = fresh;
+    self->conn->sock = fresh;
+    return CURVECP_OK;
+}
+
+int
+curvecp_udp_client_slot (const curvecp_udp_client_t *self)
+{
+    return self->answered;
+}
+
+const curvecp_udp_addr_t *
+curvecp_udp_client_slot_addr (const curvecp_udp_client_t *self, int slot)
+{
+    return &self->slots[slot];
+}
+
+int
+curvecp_udp_client_hellos (const curvecp_udp_client_t *self)
+{
+    return self->hellos;
+}
+
+const uint8_t *
+curvecp_udp_client_ext (const curvecp_udp_client_t *self)
+{
+    return self->client_ext;
+}
+
+const curvecp_stats_t *
+curvecp_udp_client_stats (const curvecp_udp_client_t *self)
+{
+    return &self->stats;
+}

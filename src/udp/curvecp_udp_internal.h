@@ -1,0 +1,83 @@
+/*  curvecp_udp_internal.h - what the UDP carrier's classes share and the
+    public API hides: the connection struct, and the deadline heap that
+    lets one server run thousands of connections' timers in O(log n).    */
+#ifndef CURVECP_UDP_INTERNAL_H_INCLUDED
+#define CURVECP_UDP_INTERNAL_H_INCLUDED
+
+#include "curvecp_session.h"
+#include "curvecp_stream.h"
+#include "curvecp_udp_conn.h"
+#include "curvecp_udp_socket.h"
+
+/* ---- deadline heap ---------------------------------------------------- */
+
+typedef struct {
+    curvecp_udp_conn_t **heap;
+    int count, cap;
+} curvecp_udp_timers_t;
+
+void curvecp_udp_timers_init (curvecp_udp_timers_t *self);
+void curvecp_udp_timers_free (curvecp_udp_timers_t *self);
+/* Insert, move or (deadline UINT64_MAX) remove conn. 0 or -1 (no memory). */
+int curvecp_udp_timers_set (curvecp_udp_timers_t *self, curvecp_udp_conn_t *conn, uint64_t deadline);
+/* Earliest conn, or NULL. */
+curvecp_udp_conn_t *curvecp_udp_timers_first (const curvecp_udp_timers_t *self);
+uint64_t curvecp_udp_timers_deadline (const curvecp_udp_timers_t *self);
+
+/* ---- the connection --------------------------------------------------- */
+
+typedef struct {
+    curvecp_udp_message_fn *on_message;      /* message mode if set */
+    void *on_message_arg;
+    const curvecp_stream_config_t *stream;   /* stream mode config (NULL = defaults) */
+    uint64_t linger_ns;                      /* after done, before freeing */
+} curvecp_udp_conn_config_t;
+
+struct _curvecp_udp_conn_t {
+    curvecp_session_t session;
+    curvecp_stream_t *stream;              /* stream mode */
+    curvecp_udp_message_fn *on_message;    /* message mode */
+    void *on_message_arg;
+    curvecp_udp_socket_t *sock;            /* the owner's socket */
+    curvecp_udp_timers_t *timers;          /* the owner's deadline heap */
+    curvecp_udp_addr_t peer;
+    curvecp_udp_addr_t candidate;          /* roaming: verified packet came from here */
+    bool candidate_answered;               /* and we have sent there since */
+    bool ready;                            /* session usable (client: Cookie in) */
+    bool user_closed;
+    bool dead;                             /* owner frees it at the next chance */
+    int name_index;
+    uint64_t deadline;                     /* as held in the heap */
+    int heap_index;                        /* -1 when not in the heap */
+    uint64_t linger_ns, linger_until;      /* 0 until done after close */
+    uint64_t ping_at, ping_wait;           /* client: keep the Initiate coming */
+    curvecp_udp_conn_t *hash_next;         /* server: C' table chain */
+    curvecp_udp_conn_t *accept_next;       /* server: accept queue */
+    void *user;
+    curvecp_udp_conn_info_t info;
+};
+
+/* New connection from a ready session (copied; the caller wipes its own). */
+curvecp_udp_conn_t *curvecp_udp_conn_new (const curvecp_udp_conn_config_t *config, const curvecp_session_t *session,
+        curvecp_udp_socket_t *sock, curvecp_udp_timers_t *timers, const curvecp_udp_addr_t *peer,
+        uint64_t now);
+
+/* Free (wipes the session); does not touch the owner's tables. */
+void curvecp_udp_conn_free (curvecp_udp_conn_t **self_p);
+
+/* A packet for this connection from from: open it, follow roaming,
+   deliver the message. Returns the session's verdict. */
+curvecp_reason_t curvecp_udp_conn_input (curvecp_udp_conn_t *self, const uint8_t *packet, size_t len,
+        const curvecp_udp_addr_t *from, uint64_t now);
+
+/* Deliver a message that came inside a new connection's Initiate. */
+void curvecp_udp_conn_deliver (curvecp_udp_conn_t *self, const uint8_t *message, size_t len, uint64_t now);
+
+/* Send what is due and reschedule. Returns true when the owner should
+   free the connection (closed by the user and finished, or failed). */
+bool curvecp_udp_conn_run (curvecp_udp_conn_t *self, uint64_t now);
+
+/* Ask for a run as soon as possible (after input or an app call). */
+void curvecp_udp_conn_wake (curvecp_udp_conn_t *self);
+
+#endif
