@@ -144,6 +144,8 @@ ring_put (uint8_t *ring, size_t size, uint64_t position, const uint8_t *data, si
 static void
 ring_get (const uint8_t *ring, size_t size, uint64_t position, uint8_t *out, size_t len)
 {
+    if (len == 0)
+        return;                         /* an empty EOF block: the ring may not exist */
     size_t offset = (size_t) (position % size);
     size_t first = len < size - offset ? len : size - offset;
     memcpy (out, ring + offset, first);
