@@ -15,6 +15,7 @@
 #include "vectors.h"
 #include "curvecp_message.h"
 #include "curvecp_safenonce.h"
+#include "curvecp_stream.h"
 
 #define LINE_BYTES 32
 
@@ -322,6 +323,78 @@ check_against_packets (const vectors_input_t *in, const vectors_output_t *out, i
         abort ();
 }
 
+/* Our message layer itself must produce exactly these messages: two
+   streams, one per side, play the exchange, and every message one of
+   them produces is compared with the step's bytes. */
+static void
+expect_produced (curvecp_stream_t *stream, uint64_t now, const uint8_t *want, size_t want_len, int step)
+{
+    uint8_t m[CURVECP_MSG_MAX];
+    size_t len = curvecp_stream_produce (stream, now, m, sizeof m);
+    if (len != want_len || memcmp (m, want, len) != 0) {
+        fprintf (stderr, "gen_rfc_vectors: the message layer does not produce step %d as printed\n", step);
+        abort ();
+    }
+}
+
+static curvecp_stream_t *
+exchange_stream (bool is_client)
+{
+    curvecp_stream_config_t config;
+    curvecp_stream_config_default (&config);
+    config.is_client = is_client;
+    config.pacing = CURVECP_PACING_WINDOW;
+    curvecp_stream_t *stream = curvecp_stream_new (&config);
+    if (!stream)
+        abort ();
+    return stream;
+}
+
+static void
+expect_read (curvecp_stream_t *stream, const char *want)
+{
+    uint8_t got[64];
+    size_t len = curvecp_stream_read (stream, got, sizeof got);
+    if (len != strlen (want) || memcmp (got, want, len) != 0)
+        abort ();
+}
+
+static void
+play_exchange (uint8_t m[][CURVECP_MSG_MAX], const size_t *len)
+{
+    const uint64_t ms = 1000000;
+    curvecp_stream_t *client = exchange_stream (true);
+    curvecp_stream_t *server = exchange_stream (false);
+    if (curvecp_stream_write (client, (const uint8_t *) "hello\n", 6) != 6)
+        abort ();
+    expect_produced (client, 1 * ms, m[0], len[0], 1);
+    if (curvecp_stream_receive (server, m[0], len[0], 2 * ms) != CURVECP_OK)
+        abort ();
+    expect_produced (server, 2 * ms, m[1], len[1], 2);
+    if (curvecp_stream_receive (client, m[1], len[1], 3 * ms) != CURVECP_OK
+    ||  curvecp_stream_close (client, CURVECP_EOF_SUCCESS) != CURVECP_OK)
+        abort ();
+    expect_produced (client, 3 * ms, m[2], len[2], 3);
+    if (curvecp_stream_receive (server, m[2], len[2], 4 * ms) != CURVECP_OK)
+        abort ();
+    expect_produced (server, 4 * ms, m[3], len[3], 4);
+    if (curvecp_stream_write (server, (const uint8_t *) "HELLO\n", 6) != 6
+    ||  curvecp_stream_close (server, CURVECP_EOF_SUCCESS) != CURVECP_OK)
+        abort ();
+    expect_produced (server, 5 * ms, m[4], len[4], 5);
+    if (curvecp_stream_receive (client, m[4], len[4], 6 * ms) != CURVECP_OK)
+        abort ();
+    expect_produced (client, 6 * ms, m[5], len[5], 6);
+    if (curvecp_stream_receive (server, m[5], len[5], 7 * ms) != CURVECP_OK)
+        abort ();
+    expect_read (server, "hello\n");
+    expect_read (client, "HELLO\n");
+    if (!curvecp_stream_done (client) || !curvecp_stream_done (server))
+        abort ();
+    curvecp_stream_destroy (&client);
+    curvecp_stream_destroy (&server);
+}
+
 static void
 print_exchange (const vectors_input_t *in, const vectors_output_t *out, const shared_keys_t *keys)
 {
@@ -334,23 +407,35 @@ print_exchange (const vectors_input_t *in, const vectors_output_t *out, const sh
         ack_step (false, in->server_msg_nonce + 1, 2, 7,
                   "server: acknowledges ID 2; range 1 ends at 7 = 6 + 1, the EOF"),
         data_step (false, in->server_msg_nonce + 2, 1, 0, "HELLO\n", CURVECP_EOF_SUCCESS,
-                   "server: data \"HELLO\\n\" and its success EOF in one block (ID 1)"),
+                   "server: data \"HELLO\\n\" and its success EOF in one block (ID 1), "
+                   "repeating range 1 = 7 as our sender does in every message"),
         ack_step (true, in->client_msg_nonce + 1, 1, 7,
                   "client: acknowledges ID 1: the 6 bytes and the EOF; both streams are done"),
     };
     steps[0].initiate = true;
+    steps[4].message.range1_end = 7;        /* piggybacked (section 8.4) */
     printf ("### A.9 A message-layer exchange\n\n"
             "One connection, continuing A.4-A.8 with the same keys: the client sends\n"
             "\"hello\\n\" and ends its stream; the server answers \"HELLO\\n\" and ends\n"
             "its stream; each side acknowledges the other. Steps 1-3 are the packets\n"
             "of A.6-A.8. Each step shows M (encoded as section 8 says) and the packet\n"
-            "that carries it under K_session with the given counter.\n\n");
-    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
-        uint8_t m[CURVECP_MSG_MAX], packet[CURVECP_PACKET_MAX];
-        size_t packet_len;
-        size_t len = curvecp_message_encode (&steps[i].message, m, sizeof m);
-        if (len == 0)
+            "that carries it under K_session with the given counter. Two instances of\n"
+            "our message layer, playing this exchange, produce exactly these messages\n"
+            "(the generator checks it). Over fds 8\n"
+            "and 9 (section 10) each M would travel as the byte 0c (192 / 16)\n"
+            "followed by M.\n\n");
+    enum { STEPS = sizeof steps / sizeof steps[0] };
+    uint8_t ms[STEPS][CURVECP_MSG_MAX];
+    size_t lens[STEPS];
+    for (size_t i = 0; i < STEPS; i++)
+        if ((lens[i] = curvecp_message_encode (&steps[i].message, ms[i], sizeof ms[i])) == 0)
             abort ();
+    play_exchange (ms, lens);
+    for (size_t i = 0; i < STEPS; i++) {
+        uint8_t packet[CURVECP_PACKET_MAX];
+        size_t packet_len;
+        const uint8_t *m = ms[i];
+        size_t len = lens[i];
         seal_step (in, out, keys, &steps[i], m, len, packet, &packet_len);
         check_against_packets (in, out, (int) i, m, packet, packet_len);
         char title[256];
