@@ -22,6 +22,16 @@ typedef struct _curvecp_udp_socket_t curvecp_udp_socket_t;
 /* Monotonic time in nanoseconds: the "now" every curvecp call takes. */
 uint64_t curvecp_udp_clock (void);
 
+/* poll() the fds until something happens or deadline (monotonic ns;
+   UINT64_MAX = no limit, <= now = do not sleep), with nanosecond
+   precision (ppoll). Returns poll's result. */
+struct pollfd;
+int curvecp_udp_poll (struct pollfd *fds, int count, uint64_t deadline);
+
+/* Fill the free descriptors 0..9 with /dev/null, as NaCl's tools do, so
+   pipes opened later never land on 0-9 (the fds children are given). */
+void curvecp_udp_reserve_low_fds (void);
+
 /* A UDP socket of family (AF_INET / AF_INET6; AF_INET6 is dual-stack)
    bound to bind_addr, or to an ephemeral port if bind_addr is NULL.
    NULL with errno set on failure. */

@@ -5,6 +5,8 @@
     4 MiB where allowed, so a burst of a window's worth of datagrams is
     not dropped at the receiver before we get to read it.                 */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +39,35 @@ curvecp_udp_clock (void)
     struct timespec ts;
     clock_gettime (CLOCK_MONOTONIC, &ts);
     return (uint64_t) ts.tv_sec * 1000000000ull + (uint64_t) ts.tv_nsec;
+}
+
+int
+curvecp_udp_poll (struct pollfd *fds, int count, uint64_t deadline)
+{
+    uint64_t now = curvecp_udp_clock ();
+    struct timespec ts = { 0, 0 }, *timeout = &ts;
+    if (deadline == UINT64_MAX)
+        timeout = NULL;
+    else
+    if (deadline > now) {
+        ts.tv_sec = (time_t) ((deadline - now) / 1000000000ull);
+        ts.tv_nsec = (long) ((deadline - now) % 1000000000ull);
+    }
+    return ppoll (fds, (nfds_t) count, timeout, NULL);
+}
+
+void
+curvecp_udp_reserve_low_fds (void)
+{
+    for (;;) {
+        int fd = open ("/dev/null", O_RDWR);
+        if (fd < 0)
+            return;
+        if (fd > 9) {
+            close (fd);
+            return;
+        }
+    }
 }
 
 static void

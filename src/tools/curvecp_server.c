@@ -1,0 +1,238 @@
+/*  curvecp-server - NaCl's curvecpserver, same arguments, exit codes and
+    behaviour, on the curvecp UDP carrier (batched I/O, connections found
+    by C', roaming clients followed).
+
+    curvecp-server [-q] [-Q] [-v] [-c n] [-m] [-H name=command]...
+                   sname keydir ip port ext prog [args...]
+
+    Without -m, each connection gets its own prog with fd 8 (messages
+    from the network) and fd 9 (messages to it), framed as NaCl frames
+    them; prog is a message handler such as curvecpmessage or
+    curvecp-message. With -m our message layer runs in this process and
+    prog gets the client's byte stream on stdin and stdout (no message
+    handler process). -H adds a virtual host: Initiates for name run
+    "sh -c command" instead of prog. ip may be IPv6.
+
+    Exit codes: 100 usage, 111 fatal. Quiet by default as curvecpserver:
+    fatal messages need -Q or -v.                                        */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "curvecp_keys.h"
+#include "curvecp_packet.h"
+#include "curvecp_safenonce.h"
+#include "curvecp_udp_child.h"
+#include "curvecp_udp_server.h"
+#include "curvecp_udp_socket.h"
+
+#define USAGE "curvecp-server: usage: curvecp-server [-q] [-Q] [-v] [-c n] [-m] [-H name=command] " \
+              "sname keydir ip port ext prog [args...]\n" \
+              "  -c n   at most n connections at once (1..65535, default 100)\n" \
+              "  -m     in-process message layer: prog gets the byte stream on stdin/stdout\n" \
+              "         (default: prog is a message handler on fds 8/9, e.g. curvecpmessage)\n" \
+              "  -H name=command  virtual host: clients asking for name get sh -c command\n"
+#define HOSTS_MAX 16
+
+typedef struct {
+    curvecp_udp_child_t *child;
+    curvecp_udp_conn_t *conn;
+} slot_t;
+
+typedef struct {
+    bool verbose;
+    bool in_process;
+    char *const *argv[HOSTS_MAX];       /* program per name index */
+    char *host_argv[HOSTS_MAX][4];
+    slot_t **slots;
+    int count, max;
+} server_tool_t;
+
+static int verbosity = 0;               /* curvecpserver: quiet unless -Q or -v */
+
+static void
+usage (void)
+{
+    fputs (USAGE, stderr);
+    exit (100);
+}
+
+static void
+fatal (const char *what)
+{
+    if (verbosity > 0)
+        fprintf (stderr, "curvecp-server: fatal: %s%s%s\n", what, errno ? ": " : "", errno ? strerror (errno) : "");
+    exit (111);
+}
+
+static void
+on_connect (curvecp_udp_conn_t *conn, void *arg)
+{
+    server_tool_t *tool = arg;
+    slot_t *slot = calloc (1, sizeof *slot);
+    int index = curvecp_udp_conn_name_index (conn);
+    if (slot && tool->in_process)
+        slot->child = curvecp_udp_child_new (CURVECP_CHILD_STREAM, conn, 0, 1, tool->argv[index]);
+    else
+    if (slot)
+        slot->child = curvecp_udp_child_new (CURVECP_CHILD_FRAMES, conn, 8, 9, tool->argv[index]);
+    if (!slot || !slot->child) {
+        free (slot);
+        curvecp_udp_conn_close (&conn);  /* no process: forget the client, as NaCl does */
+        return;
+    }
+    slot->conn = conn;
+    curvecp_udp_conn_set_user (conn, slot);
+    tool->slots[tool->count++] = slot;
+}
+
+static void
+on_message (curvecp_udp_conn_t *conn, const uint8_t *message, size_t len, void *arg)
+{
+    (void) arg;
+    slot_t *slot = curvecp_udp_conn_user (conn);
+    if (slot)
+        curvecp_udp_child_deliver (slot->child, message, len);
+}
+
+static void
+end_slot (server_tool_t *tool, int i)
+{
+    slot_t *slot = tool->slots[i];
+    curvecp_udp_conn_set_user (slot->conn, NULL);
+    curvecp_udp_conn_close (&slot->conn);
+    curvecp_udp_child_destroy (&slot->child);
+    free (slot);
+    tool->slots[i] = tool->slots[--tool->count];
+}
+
+static void
+service_children (server_tool_t *tool)
+{
+    for (int i = 0; i < tool->count; ) {
+        curvecp_udp_child_service (tool->slots[i]->child);
+        if (curvecp_udp_child_finished (tool->slots[i]->child))
+            end_slot (tool, i);
+        else
+            i++;
+    }
+}
+
+static void
+run (curvecp_udp_server_t *server, server_tool_t *tool)
+{
+    struct pollfd *fds = calloc ((size_t) (1 + 2 * tool->max), sizeof *fds);
+    if (!fds)
+        fatal ("out of memory");
+    for (;;) {
+        int n = 0;
+        fds[n++] = (struct pollfd) { curvecp_udp_server_fd (server),
+            (short) (POLLIN | (curvecp_udp_server_want_write (server) ? POLLOUT : 0)), 0 };
+        for (int i = 0; i < tool->count; i++)
+            n += curvecp_udp_child_poll (tool->slots[i]->child, fds + n);
+        curvecp_udp_poll (fds, n, curvecp_udp_server_deadline (server));
+        curvecp_udp_server_process (server, curvecp_udp_clock ());
+        service_children (tool);
+    }
+}
+
+static int
+parse_max (const char *text)
+{
+    char *end;
+    long n = strtol (text, &end, 10);
+    if (*text == 0 || *end != 0 || n < 1 || n > 65535)
+        usage ();
+    return (int) n;
+}
+
+static void
+add_host (server_tool_t *tool, curvecp_udp_server_t *server, char *spec)
+{
+    char *eq = strchr (spec, '=');
+    if (!eq)
+        usage ();
+    *eq = 0;
+    int index = curvecp_udp_server_add_name (server, spec);
+    if (index < 0 || index >= HOSTS_MAX)
+        usage ();
+    tool->host_argv[index][0] = (char *) "sh";
+    tool->host_argv[index][1] = (char *) "-c";
+    tool->host_argv[index][2] = eq + 1;
+    tool->argv[index] = tool->host_argv[index];
+}
+
+int
+main (int argc, char **argv)
+{
+    server_tool_t tool = { .max = 100 };
+    char *hosts[HOSTS_MAX];
+    int host_count = 0;
+    int opt;
+    while ((opt = getopt (argc, argv, "+qQvc:mH:")) != -1) {
+        switch (opt) {
+            case 'q': verbosity = 0; break;
+            case 'Q': verbosity = 1; break;
+            case 'v': verbosity = 2; break;
+            case 'c': tool.max = parse_max (optarg); break;
+            case 'm': tool.in_process = true; break;
+            case 'H':
+                if (host_count == HOSTS_MAX - 1)
+                    usage ();
+                hosts[host_count++] = optarg;
+                break;
+            default: usage ();
+        }
+    }
+    if (optind < argc && strcmp (argv[optind], "-") == 0)
+        optind++;
+    if (argc - optind < 6)
+        usage ();
+    char **arg = argv + optind;
+    const char *sname = arg[0], *keydir = arg[1];
+    curvecp_udp_server_config_t config;
+    curvecp_udp_server_config_default (&config);
+    uint16_t port;
+    if (curvecp_udp_port_parse (arg[3], &port) != CURVECP_OK
+    ||  curvecp_udp_addr_parse (arg[2], port, &config.bind) != CURVECP_OK
+    ||  curvecp_udp_ext_parse (arg[4], config.ext) != CURVECP_OK)
+        usage ();
+    uint8_t name_check[CURVECP_NAME_BYTES];
+    if (curvecp_name_encode (sname, name_check) != CURVECP_OK)
+        usage ();
+
+    curvecp_udp_reserve_low_fds ();
+    signal (SIGPIPE, SIG_IGN);
+    signal (SIGCHLD, SIG_IGN);            /* children are reaped by the kernel, as NaCl does */
+    curvecp_keypair_t keys;
+    errno = 0;
+    if (curvecp_keydir_load (keydir, &keys) != CURVECP_OK)
+        fatal ("unable to read secret key");
+    curvecp_safenonce_t *nonces = curvecp_safenonce_new (keydir, CURVECP_SAFENONCE_SERVER);
+    if (!nonces)
+        fatal ("unable to open the key directory's nonce counter");
+    config.keys = &keys;
+    config.max_connections = tool.max;
+    config.cookie_nonce = curvecp_safenonce_next;
+    config.cookie_nonce_context = nonces;
+    config.on_connect = on_connect;
+    config.on_connect_arg = &tool;
+    if (!tool.in_process) {
+        config.on_message = on_message;
+        config.on_message_arg = &tool;
+    }
+    tool.slots = calloc ((size_t) tool.max, sizeof *tool.slots);
+    curvecp_udp_server_t *server = curvecp_udp_server_new (&config);
+    curvecp_keypair_wipe (&keys);
+    if (!tool.slots || !server)
+        fatal ("unable to create UDP socket");
+    curvecp_udp_server_add_name (server, sname);
+    tool.argv[0] = arg + 5;
+    for (int i = 0; i < host_count; i++)
+        add_host (&tool, server, hosts[i]);
+    run (server, &tool);
+    return 0;
+}
