@@ -1,0 +1,342 @@
+/*  make_seeds - write the seed corpora tests/fuzz/corpus/<target>/ from
+    the test vectors: the packets of tests/vectors/packets.txt in each
+    target's raw mode, the same packets rebuilt in its build modes (so the
+    fuzzer starts with inputs that pass every check), and a few edge cases
+    (empty, one byte short, wrong type, flipped bytes).
+
+    Usage: fuzz_make_seeds <tests/vectors/packets.txt> <corpus-dir>
+    Each seed's file name says what it is. Re-running rewrites the same
+    files byte for byte.                                                  */
+#include <errno.h>
+#include <limits.h>
+#include <sodium.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zmq.h>
+#include "fuzz_common.h"
+#include "curvecp_keys.h"
+#include "testutil.h"
+
+/* ---- reading packets.txt ------------------------------------------------ */
+
+typedef struct {
+    uint8_t hello[CURVECP_HELLO_BYTES], cookie[CURVECP_COOKIE_BYTES];
+    uint8_t initiate[CURVECP_PACKET_MAX], server_message[CURVECP_PACKET_MAX], client_message[CURVECP_PACKET_MAX];
+    int hello_len, cookie_len, initiate_len, server_message_len, client_message_len;
+} packets_t;
+
+static int
+s_read_hex (FILE *file, const char *name, uint8_t *out, size_t cap)
+{
+    static char line[8192];
+    rewind (file);
+    size_t name_len = strlen (name);
+    while (fgets (line, sizeof line, file))
+        if (strncmp (line, name, name_len) == 0 && line[name_len] == ' ') {
+            line[strcspn (line, "\r\n")] = 0;
+            return test_unhex (line + name_len + 1, out, cap);
+        }
+    return -1;
+}
+
+static void
+s_read_packets (const char *path, packets_t *p)
+{
+    FILE *file = fopen (path, "r");
+    if (!file) {
+        fprintf (stderr, "make_seeds: cannot read %s: %s\n", path, strerror (errno));
+        exit (1);
+    }
+    p->hello_len = s_read_hex (file, "hello_packet", p->hello, sizeof p->hello);
+    p->cookie_len = s_read_hex (file, "cookie_packet", p->cookie, sizeof p->cookie);
+    p->initiate_len = s_read_hex (file, "initiate_packet", p->initiate, sizeof p->initiate);
+    p->server_message_len = s_read_hex (file, "server_message_packet", p->server_message, sizeof p->server_message);
+    p->client_message_len = s_read_hex (file, "client_message_packet", p->client_message, sizeof p->client_message);
+    fclose (file);
+    if (p->hello_len != CURVECP_HELLO_BYTES || p->cookie_len != CURVECP_COOKIE_BYTES
+    ||  p->initiate_len < 0 || p->server_message_len < 0 || p->client_message_len < 0) {
+        fprintf (stderr, "make_seeds: %s lacks a packet\n", path);
+        exit (1);
+    }
+}
+
+/* ---- writing seeds ------------------------------------------------------ */
+
+static const char *s_corpus;
+
+/* A seed under construction: bytes appended in order. */
+typedef struct {
+    uint8_t data[4096];
+    size_t size;
+} seed_t;
+
+static void
+s_put (seed_t *seed, const void *data, size_t size)
+{
+    if (seed->size + size > sizeof seed->data)
+        abort ();
+    memcpy (seed->data + seed->size, data, size);
+    seed->size += size;
+}
+
+static void
+s_put_u8 (seed_t *seed, uint8_t value)
+{
+    s_put (seed, &value, 1);
+}
+
+static void
+s_put_le (seed_t *seed, uint64_t value, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        s_put_u8 (seed, (uint8_t) (value >> (8 * i)));
+}
+
+static void
+s_start (seed_t *seed, uint8_t mode)
+{
+    seed->size = 0;
+    s_put_u8 (seed, mode);
+}
+
+static void
+s_save (const char *target, const char *name, const seed_t *seed)
+{
+    char path[PATH_MAX];
+    snprintf (path, sizeof path, "%s/%s", s_corpus, target);
+    if (mkdir (path, 0755) != 0 && errno != EEXIST) {
+        fprintf (stderr, "make_seeds: mkdir %s: %s\n", path, strerror (errno));
+        exit (1);
+    }
+    snprintf (path, sizeof path, "%s/%s/%s", s_corpus, target, name);
+    FILE *file = fopen (path, "wb");
+    if (!file || fwrite (seed->data, 1, seed->size, file) != seed->size || fclose (file) != 0) {
+        fprintf (stderr, "make_seeds: cannot write %s\n", path);
+        exit (1);
+    }
+}
+
+/* mode byte + packet, plus the same cut one byte short. */
+static void
+s_save_raw (const char *target, const char *name, uint8_t mode, const uint8_t *packet, size_t len)
+{
+    seed_t seed;
+    char short_name[128];
+    s_start (&seed, mode);
+    s_put (&seed, packet, len);
+    s_save (target, name, &seed);
+    seed.size--;
+    snprintf (short_name, sizeof short_name, "%s-short", name);
+    s_save (target, short_name, &seed);
+}
+
+/* Build-mode header: flip position and value (0 = no flip). */
+static void
+s_start_build (seed_t *seed, uint8_t mode, uint16_t position, uint8_t value)
+{
+    s_start (seed, mode);
+    s_put_le (seed, position, 2);
+    s_put_u8 (seed, value);
+}
+
+/* ---- per target ----------------------------------------------------------- */
+
+static void
+s_hello (const fuzz_world_t *w, const packets_t *p)
+{
+    seed_t seed;
+    s_save_raw ("fuzz_hello", "vector-hello", 0, p->hello, (size_t) p->hello_len);
+    s_save_raw ("fuzz_hello", "vector-initiate", 0, p->initiate, (size_t) p->initiate_len);
+    s_start (&seed, 0);
+    s_save ("fuzz_hello", "empty", &seed);
+    uint16_t flips[] = { 0, 7, 20, 100, 140, 200 };
+    for (size_t i = 0; i < sizeof flips / sizeof flips[0]; i++) {
+        char name[64];
+        s_start_build (&seed, 1, flips[i], flips[i] ? 0x01 : 0);
+        s_put (&seed, w->client_ext, 16);
+        s_put (&seed, w->client_short_pk, 32);
+        s_put_le (&seed, 1, 8);
+        snprintf (name, sizeof name, "build-flip-%u", flips[i]);
+        s_save ("fuzz_hello", name, &seed);
+    }
+}
+
+static void
+s_cookie (const fuzz_world_t *w, const packets_t *p)
+{
+    seed_t seed;
+    s_save_raw ("fuzz_cookie", "vector-cookie", 0, p->cookie, (size_t) p->cookie_len);
+    s_save_raw ("fuzz_cookie", "vector-server-message", 0, p->server_message, (size_t) p->server_message_len);
+    s_start_build (&seed, 1, 0, 0);
+    s_put (&seed, w->cookie_nonce, 16);
+    s_put (&seed, w->server_short_pk, 32);
+    s_put (&seed, w->server_short_sk, 32);
+    s_put (&seed, w->client_short_pk, 32);
+    s_save ("fuzz_cookie", "build", &seed);
+    seed.data[1] = 100;
+    seed.data[3] = 0x80;
+    s_save ("fuzz_cookie", "build-flip-100", &seed);
+    s_start (&seed, 2);
+    s_put (&seed, w->cookie_k, sizeof w->cookie_k);
+    s_save ("fuzz_cookie", "vector-k", &seed);
+}
+
+/* Build-mode Initiate: valid vouch and name text, or raw vouch and field. */
+static void
+s_initiate_build (const fuzz_world_t *w, seed_t *seed, bool valid, uint16_t position)
+{
+    s_start_build (seed, 1, position, position ? 0x40 : 0);
+    s_put_u8 (seed, 255);                        /* name_cap - 1 */
+    s_put_le (seed, 2, 8);
+    s_put (seed, w->client_long_pk, 32);
+    s_put (seed, w->vouch_nonce, 16);
+    s_put_u8 (seed, valid ? 3 : 0);
+    if (valid) {
+        s_put_u8 (seed, 16);
+        s_put (seed, "test.example.com", 16);
+    }
+    else {
+        s_put (seed, w->vouch, CURVECP_VOUCH_BYTES);
+        s_put (seed, w->name_field, CURVECP_NAME_BYTES);
+    }
+    s_put (seed, w->initiate_msg, sizeof w->initiate_msg);
+}
+
+static void
+s_initiate (const fuzz_world_t *w, const packets_t *p)
+{
+    seed_t seed;
+    s_save_raw ("fuzz_initiate", "vector-initiate", 0, p->initiate, (size_t) p->initiate_len);
+    s_save_raw ("fuzz_initiate", "vector-client-message", 0, p->client_message, (size_t) p->client_message_len);
+    s_initiate_build (w, &seed, true, 0);
+    s_save ("fuzz_initiate", "build-valid", &seed);
+    s_initiate_build (w, &seed, false, 0);
+    s_save ("fuzz_initiate", "build-raw-fields", &seed);
+    uint16_t flips[] = { 30, 50, 100, 300 };
+    for (size_t i = 0; i < sizeof flips / sizeof flips[0]; i++) {
+        char name[64];
+        s_initiate_build (w, &seed, true, flips[i]);
+        snprintf (name, sizeof name, "build-flip-%u", flips[i]);
+        s_save ("fuzz_initiate", name, &seed);
+    }
+}
+
+static void
+s_message_packets (const char *target, const uint8_t *packet, int len, const uint8_t *message)
+{
+    seed_t seed;
+    s_save_raw (target, "vector-packet", 0, packet, (size_t) len);
+    s_start_build (&seed, 1, 0, 0);
+    s_put_le (&seed, 3, 8);
+    s_put (&seed, message, 192);
+    s_save (target, "build", &seed);
+    seed.data[1] = 90;
+    seed.data[3] = 0x01;
+    s_save (target, "build-flip-90", &seed);
+    /* sequence: fresh, replay, step back, big jump */
+    s_start (&seed, 2);
+    s_put_u8 (&seed, 1);                         /* have_received (server side) */
+    s_put_le (&seed, 100, 8);                    /* last nonce */
+    s_put_u8 (&seed, 4);                         /* 5 packets */
+    uint8_t steps[] = { 65, 64, 63, 66 };
+    for (size_t i = 0; i < sizeof steps; i++) {
+        s_put_u8 (&seed, steps[i]);
+        s_put_u8 (&seed, 40);
+        s_put (&seed, message, 16);
+    }
+    s_put_u8 (&seed, 0x80);
+    s_put_le (&seed, UINT64_MAX, 8);
+    s_put_u8 (&seed, 220);
+    s_put (&seed, message, 16);
+    s_save (target, "sequence", &seed);
+}
+
+/* ---- keys --------------------------------------------------------------- */
+
+static size_t
+s_zcert_text (char *out, size_t cap, const curvecp_keypair_t *pair, bool secret)
+{
+    char public_txt[41], secret_txt[41];
+    zmq_z85_encode (public_txt, pair->public_key, 32);
+    zmq_z85_encode (secret_txt, pair->secret_key, 32);
+    int n = snprintf (out, cap,
+        "#   ZeroMQ CURVE %s Certificate\n"
+        "#   made by make_seeds from the test vector keys\n\n"
+        "metadata\n    name = \"fuzz seed\"\n"
+        "curve\n    public-key = \"%s\"\n%s%s%s",
+        secret ? "**Secret**" : "Public", public_txt,
+        secret ? "    secret-key = \"" : "", secret ? secret_txt : "", secret ? "\"\n" : "");
+    return (size_t) n;
+}
+
+static void
+s_keys (const fuzz_world_t *w)
+{
+    seed_t seed;
+    s_start (&seed, 0);
+    s_put_u8 (&seed, 0x80 | 32);
+    s_put (&seed, w->server_long_pk, 32);
+    s_put_u8 (&seed, 0x80 | 32);
+    s_put (&seed, w->server_long_sk, 32);
+    s_save ("fuzz_keys", "keydir-valid", &seed);
+    seed.data[1 + 1 + 32] = 0x80 | 31;
+    seed.size--;
+    s_save ("fuzz_keys", "keydir-short-secret", &seed);
+
+    curvecp_keypair_t pair;
+    memcpy (pair.public_key, w->server_long_pk, 32);
+    memcpy (pair.secret_key, w->server_long_sk, 32);
+    char public_text[512], secret_text[512];
+    size_t public_len = s_zcert_text (public_text, sizeof public_text, &pair, false);
+    size_t secret_len = s_zcert_text (secret_text, sizeof secret_text, &pair, true);
+    s_start (&seed, 1);
+    s_put_u8 (&seed, 3);
+    s_put_le (&seed, public_len, 2);
+    s_put (&seed, public_text, public_len);
+    s_put (&seed, secret_text, secret_len);
+    s_save ("fuzz_keys", "zcert-pair", &seed);
+    s_start (&seed, 1);
+    s_put_u8 (&seed, 1);
+    s_put_le (&seed, 0xffff, 2);
+    s_put (&seed, secret_text, secret_len);
+    s_save ("fuzz_keys", "zcert-secret-only", &seed);
+
+    char hex[65];
+    curvecp_key_to_hex (w->server_long_pk, hex);
+    s_start (&seed, 2);
+    s_put (&seed, hex, 64);
+    s_save ("fuzz_keys", "hex", &seed);
+    s_start (&seed, 3);
+    s_put_u8 (&seed, 32);
+    s_put (&seed, w->server_long_sk, 32);
+    s_save ("fuzz_keys", "keyfile-32", &seed);
+}
+
+int
+main (int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf (stderr, "usage: %s tests/vectors/packets.txt corpus-dir\n", argv[0]);
+        return 1;
+    }
+    s_corpus = argv[2];
+    if (mkdir (s_corpus, 0755) != 0 && errno != EEXIST) {
+        fprintf (stderr, "make_seeds: mkdir %s: %s\n", s_corpus, strerror (errno));
+        return 1;
+    }
+    const fuzz_world_t *w = fuzz_world ();
+    packets_t p;
+    s_read_packets (argv[1], &p);
+    /* the stored vectors are what the code makes from the vector inputs */
+    if (memcmp (p.hello, w->hello, sizeof p.hello) != 0 || memcmp (p.cookie, w->cookie, sizeof p.cookie) != 0) {
+        fprintf (stderr, "make_seeds: %s differs from tests/vectors.h\n", argv[1]);
+        return 1;
+    }
+    s_hello (w, &p);
+    s_cookie (w, &p);
+    s_initiate (w, &p);
+    s_message_packets ("fuzz_server_message", p.server_message, p.server_message_len, w->server_msg);
+    s_message_packets ("fuzz_client_message", p.client_message, p.client_message_len, w->client_msg);
+    s_keys (w);
+    return 0;
+}
