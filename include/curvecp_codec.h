@@ -1,0 +1,186 @@
+/*  curvecp_codec.h - CurveCP as a blob-exchanging codec (SASL-like).
+
+    One codec is one end of one CurveCP connection, with no I/O of its own:
+    the carrier hands it each blob that arrived (execute) and sends every
+    blob it produces (output), and passes the time (monotonic ns) in every
+    call. Blobs are exactly CurveCP packets - Hello, Cookie, Initiate,
+    Server and Client Message - the same bytes the UDP carrier sends; the
+    ØMQ carrier puts one blob in one frame.
+
+    Until the handshake is done, execute/output exchange handshake blobs.
+    Then whole ØMQ messages (zmsg_t) given to send travel on the message
+    layer (curvecp_stream, WINDOW pacing: the carrier is ordered) with the
+    framing of curvecp_appframe.h, and recv returns whole messages as they
+    arrive. Acknowledgments, retransmission (a ROUTER drops at its
+    high-water mark) and flow control all apply.
+
+    Small messages are coalesced as TCP's Nagle rule does: queued bytes go
+    into the stream at once when nothing is in flight, otherwise only when
+    a full 1024-byte block is ready, or at curvecp_codec_flush.
+
+    Client: if the server stays silent for silence_timeout with data
+    outstanding (it restarted and forgot us), the codec makes a new
+    handshake by itself and re-queues every message not yet acknowledged,
+    so nothing the application sent is lost (a message the old server
+    received but did not acknowledge may arrive twice). A handshake that
+    gets no answer within handshake_timeout fails the codec with
+    CURVECP_CODEC_HANDSHAKE_TIMEOUT (wrong server key, or no server).
+
+    Server: a codec either owns its handshake object or shares one (many
+    peers, one minute key); an optional authoriser sees each new client's
+    long-term key and server name and may refuse it (no session is made). */
+#ifndef CURVECP_CODEC_H_INCLUDED
+#define CURVECP_CODEC_H_INCLUDED
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "curvecp_constants.h"
+#include "curvecp_hs_server.h"
+#include "curvecp_keys.h"
+#include "curvecp_reason.h"
+#include "curvecp_stream.h"
+
+typedef struct _curvecp_codec_t curvecp_codec_t;
+
+typedef enum {
+    CURVECP_CODEC_HANDSHAKE,      /* exchanging handshake blobs */
+    CURVECP_CODEC_CONNECTED,      /* session up: messages flow */
+    CURVECP_CODEC_FAILED          /* see curvecp_codec_failure */
+} curvecp_codec_state_t;
+
+typedef enum {
+    CURVECP_CODEC_OK = 0,
+    CURVECP_CODEC_HANDSHAKE_TIMEOUT,  /* no Cookie or no server Message in time */
+    CURVECP_CODEC_PEER_SILENT,        /* the message layer gave up on the peer */
+    CURVECP_CODEC_IDLE,               /* server: nothing from the client for idle_timeout */
+    CURVECP_CODEC_DENIED,             /* server: the authoriser refused the client */
+    CURVECP_CODEC_PROTOCOL,           /* the peer broke the message framing */
+    CURVECP_CODEC_CLOSED              /* closed by the application */
+} curvecp_codec_failure_t;
+
+typedef struct {
+    uint64_t handshake_timeout_ns;    /* client: fail a handshake after this (default 10 s) */
+    uint64_t silence_timeout_ns;      /* client: re-handshake after this much server
+                                         silence with data outstanding (default 5 s) */
+    uint64_t idle_timeout_ns;         /* server: drop a client silent this long (default 600 s) */
+    size_t max_message;               /* largest incoming message (default 256 MiB) */
+    size_t max_frames;                /* most frames in one message (default 4096) */
+    size_t send_queue;                /* bytes send may queue beyond the stream (default 4 MiB) */
+    size_t window;                    /* message-layer send buffer and receive window (default 128 KiB) */
+} curvecp_codec_options_t;
+
+/* Says whether a client that completed the handshake may have a session. */
+typedef bool (curvecp_codec_authorize_fn) (void *arg, const uint8_t client_key[CURVECP_KEY_BYTES],
+        const char *server_name);
+
+typedef struct {
+    uint64_t blobs_in, blobs_out;     /* handshake and message blobs */
+    uint64_t messages_in, messages_out;   /* whole application messages */
+    uint64_t rehandshakes;            /* client: handshakes redone after server silence */
+    uint64_t requeued;                /* client: messages sent again after a re-handshake */
+} curvecp_codec_info_t;
+
+/* Fill options with the defaults above. */
+void curvecp_codec_options_default (curvecp_codec_options_t *options);
+
+/* Client codec towards server_pk / server_name (dotted). keys NULL: a
+   fresh long-term key. Extensions NULL: zero. options NULL: defaults.
+   NULL on a bad name. */
+curvecp_codec_t *curvecp_codec_new_client (const curvecp_keypair_t *keys,
+        const uint8_t server_pk[CURVECP_KEY_BYTES], const char *server_name,
+        const uint8_t server_ext[CURVECP_EXT_BYTES], const uint8_t client_ext[CURVECP_EXT_BYTES],
+        const curvecp_codec_options_t *options, uint64_t now);
+
+/* Server codec with its own handshake object, accepting the given names
+   (NULL-terminated list of dotted names). */
+curvecp_codec_t *curvecp_codec_new_server (const curvecp_keypair_t *keys,
+        const uint8_t server_ext[CURVECP_EXT_BYTES], const char *const *names,
+        const curvecp_codec_options_t *options, uint64_t now);
+
+/* Server codec sharing handshake (not owned; it must outlive the codec). */
+curvecp_codec_t *curvecp_codec_new_server_shared (curvecp_hs_server_t *handshake,
+        const curvecp_codec_options_t *options, uint64_t now);
+
+/* Wipe secrets, free queued messages, and set *self_p to NULL. */
+void curvecp_codec_destroy (curvecp_codec_t **self_p);
+
+/* Server: consult fn before any client gets a session. */
+void curvecp_codec_set_authorizer (curvecp_codec_t *self, curvecp_codec_authorize_fn *fn, void *arg);
+
+/* ---- blobs ---------------------------------------------------------------- */
+
+/* A blob arrived. Anything that is not a valid packet for this end in
+   this state is refused with its reason, counted, and changes nothing. */
+curvecp_reason_t curvecp_codec_execute (curvecp_codec_t *self, const uint8_t *blob, size_t len,
+        uint64_t now);
+
+/* The next blob to send at now, written to out (cap >= CURVECP_PACKET_MAX);
+   returns its length, 0 when there is nothing (more) to send. */
+size_t curvecp_codec_output (curvecp_codec_t *self, uint64_t now, uint8_t *out, size_t cap);
+
+/* When output (or the timers) next want to run: UINT64_MAX for never;
+   may be <= now (then call output now). */
+uint64_t curvecp_codec_deadline (curvecp_codec_t *self);
+
+/* ---- application messages ------------------------------------------------- */
+
+/* Queue a whole message (one or more frames). Takes ownership and sets
+   *msg_p to NULL on success; returns -1 and leaves the message with the
+   caller when the codec failed or the send queue is full. Allowed during
+   the handshake (the message waits). */
+int curvecp_codec_send (curvecp_codec_t *self, zmsg_t **msg_p);
+
+/* Put every queued byte into the stream at the next output. */
+void curvecp_codec_flush (curvecp_codec_t *self);
+
+/* The next whole message that arrived, or NULL. */
+zmsg_t *curvecp_codec_recv (curvecp_codec_t *self);
+
+/* Is a whole message ready for recv? (may pull bytes from the stream) */
+bool curvecp_codec_readable (curvecp_codec_t *self);
+
+/* May send take another message now? */
+bool curvecp_codec_writable (const curvecp_codec_t *self);
+
+/* Nothing queued and everything sent is acknowledged. */
+bool curvecp_codec_idle (const curvecp_codec_t *self);
+
+/* ---- state ---------------------------------------------------------------- */
+
+curvecp_codec_state_t curvecp_codec_state (const curvecp_codec_t *self);
+curvecp_codec_failure_t curvecp_codec_failure (const curvecp_codec_t *self);
+
+/* Why the codec failed, in words; "" if it did not. */
+const char *curvecp_codec_error (const curvecp_codec_t *self);
+
+/* Fail the codec by hand (CURVECP_CODEC_CLOSED). */
+void curvecp_codec_close (curvecp_codec_t *self);
+
+/* Short name of a failure, such as "handshake-timeout". */
+const char *curvecp_codec_failure_name (curvecp_codec_failure_t failure);
+
+/* The peer's long-term key: server for a client codec, the authenticated
+   client for a server codec (zero until known). */
+const uint8_t *curvecp_codec_peer_key (const curvecp_codec_t *self);
+
+/* Our short-term key (client) or the client's (server, once known): C'
+   names the connection. */
+const uint8_t *curvecp_codec_client_short_key (const curvecp_codec_t *self);
+
+/* The server name of this connection (dotted). */
+const char *curvecp_codec_server_name (const curvecp_codec_t *self);
+
+/* Per-reason counts of blobs in (counts[CURVECP_OK] = accepted), and
+   running totals. */
+const curvecp_stats_t *curvecp_codec_stats (const curvecp_codec_t *self);
+const curvecp_codec_info_t *curvecp_codec_info (const curvecp_codec_t *self);
+
+/* The message layer of the current session (NULL before one exists). */
+const curvecp_stream_t *curvecp_codec_stream (const curvecp_codec_t *self);
+
+/* Is a server packet for this codec's connection (same C')? */
+bool curvecp_codec_matches (const curvecp_codec_t *self, const uint8_t *blob, size_t len);
+
+#endif
