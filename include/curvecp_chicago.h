@@ -19,6 +19,7 @@
 #define CURVECP_CHICAGO_H_INCLUDED
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct _curvecp_chicago_t curvecp_chicago_t;
@@ -68,6 +69,9 @@ uint64_t curvecp_chicago_rtt_timeout (const curvecp_chicago_t *self);
    first sample). */
 uint64_t curvecp_chicago_nsecperblock (const curvecp_chicago_t *self);
 uint64_t curvecp_chicago_rtt_average (const curvecp_chicago_t *self);
+
+/* Bytes the controller holds. */
+size_t curvecp_chicago_memory (const curvecp_chicago_t *self);
 
 /* Which policy this controller follows. */
 curvecp_pacing_t curvecp_chicago_pacing (const curvecp_chicago_t *self);

@@ -41,13 +41,19 @@ typedef struct {
     uint64_t now;                /* creation time */
     curvecp_rng_fn *rng;         /* NULL = system randomness */
     void *rng_context;
+    uint64_t idle_release_ns;    /* free an empty send or receive buffer after
+                                    it stayed empty this long (0 = default
+                                    100 ms; UINT64_MAX = never) */
 } curvecp_stream_config_t;
 
 /* Fill config with the defaults above (server, Chicago, now = 0). */
 void curvecp_stream_config_default (curvecp_stream_config_t *config);
 
-/* New stream. Buffers are allocated on first use, so an idle stream costs
-   only its bookkeeping (a few KiB). NULL on a bad config or no memory. */
+/* New stream. Buffers are allocated on first use and freed again once
+   they have been empty (everything written acknowledged, everything
+   received read) for idle_release_ns, or at once when that direction has
+   ended; so an idle stream costs only its bookkeeping (curvecp_stream_memory,
+   under 8 KiB). NULL on a bad config or no memory. */
 curvecp_stream_t *curvecp_stream_new (const curvecp_stream_config_t *config);
 
 /* Free and set *self_p to NULL. */
@@ -102,7 +108,8 @@ curvecp_reason_t curvecp_stream_receive (curvecp_stream_t *self, const uint8_t *
 size_t curvecp_stream_produce (curvecp_stream_t *self, uint64_t now, uint8_t *out, size_t cap);
 
 /* When produce next wants to be called (UINT64_MAX = only after input or
-   an application call). May be <= now. */
+   an application call). May be <= now. It includes the moment an idle
+   buffer is due to be freed, so an idle stream wakes once more for that. */
 uint64_t curvecp_stream_deadline (const curvecp_stream_t *self);
 
 /* Largest message produce makes now (576 for a client until anything
@@ -120,11 +127,17 @@ typedef struct {
     uint64_t refused_window;     /* incoming data refused: receive window full */
     uint64_t refused_reorder;    /* incoming data dropped: reassembly list full */
     uint64_t duplicate_bytes;    /* incoming bytes we already had */
+    uint64_t buffer_allocations; /* send or receive buffer allocated */
+    uint64_t buffer_releases;    /* ... and freed while the stream lives */
 } curvecp_stream_info_t;
 
 /* Per-reason counts of received messages (counts[CURVECP_OK] = accepted). */
 const curvecp_stats_t *curvecp_stream_stats (const curvecp_stream_t *self);
 const curvecp_stream_info_t *curvecp_stream_info (const curvecp_stream_t *self);
+
+/* Bytes this stream holds now: its bookkeeping, its controller and
+   whichever buffers are allocated (allocator overhead not counted). */
+size_t curvecp_stream_memory (const curvecp_stream_t *self);
 
 /* Set the next message ID (tests and vectors: to see 0 skipped on wrap). */
 void curvecp_stream_set_next_id (curvecp_stream_t *self, uint32_t id);

@@ -31,6 +31,10 @@
        congestion and slowing down for it costs most of the goodput.
     7. rtt_timeout never falls below RTO_MIN, so a peer that is briefly
        slow to answer does not cause a flood of retransmissions.
+    8. The pacing schedule counts in blocks: when N changes, the blocks
+       already scheduled ahead of now are spread at the new N. (Otherwise
+       the initial window, booked at N_INITIAL = 10 ms a block, would hold
+       the sender for some 150 ms after the first RTT sample.)
 
     The retransmission timer itself lives in the stream, which always arms
     it (curvecpmessage can forget to, see the spec's poll-timeout quirk). */
@@ -210,14 +214,27 @@ maybe_double (curvecp_chicago_t *self, uint64_t now)
         self->last_edge = now;
 }
 
+/* N changed from old_n: the part of the schedule ahead of now was booked
+   at old_n a block; rebook it at the new N. */
+static void
+reschedule (curvecp_chicago_t *self, uint64_t old_n, uint64_t now)
+{
+    if (self->nsecperblock == old_n || self->next_send <= now || old_n == 0)
+        return;
+    double blocks = (double) (self->next_send - now) / (double) old_n;
+    self->next_send = now + (uint64_t) (blocks * (double) self->nsecperblock);
+}
+
 void
 curvecp_chicago_rtt_sample (curvecp_chicago_t *self, uint64_t sent_at, uint64_t now)
 {
     if (now < sent_at)
         return;
+    uint64_t old_n = self->nsecperblock;
     update_rtt (self, now - sent_at);
     adjust_speed (self, now);
     maybe_double (self, now);
+    reschedule (self, old_n, now);
 }
 
 bool
@@ -251,8 +268,10 @@ curvecp_chicago_timeout (curvecp_chicago_t *self, uint64_t now)
     if (self->pacing == CURVECP_PACING_WINDOW)
         return;
     if (now > self->last_panic + 4 * self->rtt_timeout) {
+        uint64_t old_n = self->nsecperblock;
         self->nsecperblock *= 2;
         clamp_rate (self);
+        reschedule (self, old_n, now);
         self->last_panic = now;
         self->last_edge = now;
     }
@@ -265,8 +284,10 @@ curvecp_chicago_loss (curvecp_chicago_t *self, uint64_t now)
         return;
     bool queueing = self->rtt_average > self->lowwater + self->lowwater / 8 + MS / 2;
     if (queueing && now > self->last_panic + self->rtt_average) {
+        uint64_t old_n = self->nsecperblock;
         self->nsecperblock += self->nsecperblock / 2;
         clamp_rate (self);
+        reschedule (self, old_n, now);
         self->last_panic = now;
         self->last_edge = now;
     }
@@ -288,6 +309,12 @@ uint64_t
 curvecp_chicago_rtt_average (const curvecp_chicago_t *self)
 {
     return self->rtt_average;
+}
+
+size_t
+curvecp_chicago_memory (const curvecp_chicago_t *self)
+{
+    return self ? sizeof *self : 0;
 }
 
 curvecp_pacing_t

@@ -17,7 +17,15 @@
     by ID, so the sender hears that we are alive (it backs off its timer
     but not its rate and does not give up); once the reader frees space we
     send a window update (a pure ack naming no message, which
-    curvecpmessage never sends) and the sender resends at once.        */
+    curvecpmessage never sends) and the sender resends at once.
+
+    Memory: both buffers exist only while they hold something. Once a
+    buffer is empty (every byte written acknowledged, every byte received
+    read) and stays empty for idle_release_ns, it is freed, and allocated
+    again by the next write or arriving data; a direction that has ended
+    frees its buffer at once. The delay keeps a busy connection from
+    freeing and allocating 128 KiB every round trip; the stream's deadline
+    includes the release, so an idle connection is woken once for it.  */
 #include <stdlib.h>
 #include <string.h>
 #include "curvecp_stream.h"
@@ -29,6 +37,7 @@
 #define BLOCK_CLIENT_EARLY 512
 #define DEFAULT_BUFFER     131072
 #define DEFAULT_GIVE_UP    (60ull * 1000000000ull)
+#define DEFAULT_IDLE_RELEASE (100ull * 1000000ull)
 
 typedef struct {
     uint64_t position;
@@ -55,12 +64,14 @@ struct _curvecp_stream_t {
     bool heard_peer;                  /* anything arrived: full-size blocks */
     uint64_t waiting_since;           /* last time the peer was heard or we began waiting */
     uint64_t last_heard;              /* last valid message from the peer */
+    uint64_t clock;                   /* latest now we were given */
 
     /* sending */
     uint8_t *send_buf;
     uint64_t send_released;           /* everything below is acknowledged */
     uint64_t send_cut;                /* everything below is in blocks */
     uint64_t send_written;            /* everything below came from the app */
+    uint64_t send_idle_since;         /* send buffer empty since then */
     curvecp_eof_t send_eof;
     bool eof_cut, eof_acked;
     block_t blocks[CURVECP_STREAM_BLOCKS_MAX];
@@ -73,6 +84,7 @@ struct _curvecp_stream_t {
     uint8_t *recv_buf;
     uint64_t recv_read;               /* everything below was read */
     uint64_t recv_contig;             /* everything below has arrived */
+    uint64_t recv_idle_since;         /* receive buffer empty since then */
     interval_t intervals[REORDER_MAX];
     int interval_count;
     bool recv_eof_known;
@@ -107,6 +119,8 @@ curvecp_stream_new (const curvecp_stream_config_t *config)
     self->config = *config;
     if (self->config.give_up_ns == 0)
         self->config.give_up_ns = DEFAULT_GIVE_UP;
+    if (self->config.idle_release_ns == 0)
+        self->config.idle_release_ns = DEFAULT_IDLE_RELEASE;
     self->chicago = curvecp_chicago_new (config->pacing, config->now, config->rng, config->rng_context);
     if (!self->chicago) {
         free (self);
@@ -114,6 +128,7 @@ curvecp_stream_new (const curvecp_stream_config_t *config)
     }
     self->next_id = 1;
     self->waiting_since = config->now;
+    self->clock = config->now;
     return self;
 }
 
@@ -152,6 +167,94 @@ ring_get (const uint8_t *ring, size_t size, uint64_t position, uint8_t *out, siz
     memcpy (out + first, ring, len - first);
 }
 
+/* ---- buffers --------------------------------------------------------- */
+
+static uint8_t *
+buffer_get (curvecp_stream_t *self, uint8_t **buffer, size_t size)
+{
+    if (!*buffer) {
+        *buffer = (uint8_t *) malloc (size);
+        if (*buffer)
+            self->info.buffer_allocations++;
+    }
+    return *buffer;
+}
+
+static void
+buffer_free (curvecp_stream_t *self, uint8_t **buffer)
+{
+    if (*buffer) {
+        free (*buffer);
+        *buffer = NULL;
+        self->info.buffer_releases++;
+    }
+}
+
+static bool
+send_empty (const curvecp_stream_t *self)
+{
+    return self->send_released == self->send_written;
+}
+
+
+static bool
+recv_empty (const curvecp_stream_t *self)
+{
+    return self->recv_read == self->recv_contig && self->interval_count == 0;
+}
+
+static bool
+recv_ended (const curvecp_stream_t *self)
+{
+    return self->failed || (self->recv_eof_known && self->recv_read == self->recv_total);
+}
+
+/* When each allocated buffer is due to be freed (UINT64_MAX = not). */
+static uint64_t
+send_release_time (const curvecp_stream_t *self)
+{
+    if (!self->send_buf)
+        return UINT64_MAX;
+    if (self->failed)
+        return 0;                       /* nothing will be sent again */
+    if (!send_empty (self))
+        return UINT64_MAX;
+    if (self->send_eof != CURVECP_EOF_NONE)
+        return 0;                       /* nothing more can be written */
+    uint64_t idle = self->config.idle_release_ns;
+    return self->send_idle_since > UINT64_MAX - idle ? UINT64_MAX : self->send_idle_since + idle;
+}
+
+static uint64_t
+recv_release_time (const curvecp_stream_t *self)
+{
+    if (!self->recv_buf || !recv_empty (self))
+        return UINT64_MAX;
+    if (recv_ended (self))
+        return 0;
+    uint64_t idle = self->config.idle_release_ns;
+    return self->recv_idle_since > UINT64_MAX - idle ? UINT64_MAX : self->recv_idle_since + idle;
+}
+
+static void
+release_idle_buffers (curvecp_stream_t *self, uint64_t now)
+{
+    if (self->clock < now)
+        self->clock = now;
+    if (send_release_time (self) <= now)
+        buffer_free (self, &self->send_buf);
+    if (recv_release_time (self) <= now)
+        buffer_free (self, &self->recv_buf);
+}
+
+size_t
+curvecp_stream_memory (const curvecp_stream_t *self)
+{
+    return sizeof *self + curvecp_chicago_memory (self->chicago)
+         + (self->send_buf ? self->config.send_buffer : 0)
+         + (self->recv_buf ? self->config.receive_window : 0);
+}
+
 /* ---- application side ------------------------------------------------ */
 
 size_t
@@ -170,11 +273,8 @@ curvecp_stream_write (curvecp_stream_t *self, const uint8_t *data, size_t len)
         len = space;
     if (len == 0)
         return 0;
-    if (!self->send_buf) {
-        self->send_buf = (uint8_t *) malloc (self->config.send_buffer);
-        if (!self->send_buf)
-            return 0;
-    }
+    if (!buffer_get (self, &self->send_buf, self->config.send_buffer))
+        return 0;
     ring_put (self->send_buf, self->config.send_buffer, self->send_written, data, len);
     self->send_written += len;
     return len;
@@ -217,6 +317,8 @@ curvecp_stream_read (curvecp_stream_t *self, uint8_t *out, size_t cap)
         return 0;
     ring_get (self->recv_buf, self->config.receive_window, self->recv_read, out, len);
     self->recv_read += len;
+    if (recv_empty (self))
+        self->recv_idle_since = self->clock;
     if (self->window_refused) {
         /* window update: due at once, whatever the ack delay */
         self->window_refused = false;
@@ -313,6 +415,8 @@ release_acked_blocks (curvecp_stream_t *self)
     }
     if (self->block_count == 0)
         self->send_released = self->send_cut;
+    if (send_empty (self))
+        self->send_idle_since = self->clock;
 }
 
 /* The peer's reader freed space after refusing data: resend what the
@@ -454,11 +558,8 @@ store_data (curvecp_stream_t *self, const curvecp_message_t *message)
     self->info.duplicate_bytes += (start < end ? start : end) - message->position;
     if (start >= end)
         return true;
-    if (!self->recv_buf) {
-        self->recv_buf = (uint8_t *) malloc (self->config.receive_window);
-        if (!self->recv_buf)
-            return false;
-    }
+    if (!buffer_get (self, &self->recv_buf, self->config.receive_window))
+        return false;
     if (start > self->recv_contig && !interval_add (self, start, end)) {
         self->info.refused_reorder++;
         return false;
@@ -501,6 +602,8 @@ curvecp_stream_receive (curvecp_stream_t *self, const uint8_t *buffer, size_t le
 {
     curvecp_message_t message;
     curvecp_reason_t reason = curvecp_message_decode (buffer, len, &message);
+    if (self->clock < now)
+        self->clock = now;
     if (reason == CURVECP_OK && self->failed)
         reason = CURVECP_E_WRONG_STATE;
     if (reason == CURVECP_OK && !message_consistent (self, &message))
@@ -513,6 +616,7 @@ curvecp_stream_receive (curvecp_stream_t *self, const uint8_t *buffer, size_t le
     self->last_heard = now;
     process_acks (self, &message, now);
     process_data (self, &message, now);
+    release_idle_buffers (self, now);
     return CURVECP_OK;
 }
 
@@ -721,7 +825,9 @@ gave_up (curvecp_stream_t *self, uint64_t now)
 size_t
 curvecp_stream_produce (curvecp_stream_t *self, uint64_t now, uint8_t *out, size_t cap)
 {
-    if (gave_up (self, now) || cap < CURVECP_MESSAGE_ACK_BYTES)
+    bool failed = gave_up (self, now);
+    release_idle_buffers (self, now);
+    if (failed || cap < CURVECP_MESSAGE_ACK_BYTES)
         return 0;
     if (curvecp_chicago_may_send (self->chicago, now)
     &&  curvecp_message_size (block_max (self)) <= cap) {
@@ -742,9 +848,13 @@ curvecp_stream_produce (curvecp_stream_t *self, uint64_t now, uint8_t *out, size
 uint64_t
 curvecp_stream_deadline (const curvecp_stream_t *self)
 {
+    uint64_t deadline = send_release_time (self);
+    if (recv_release_time (self) < deadline)
+        deadline = recv_release_time (self);
     if (self->failed)
-        return UINT64_MAX;
-    uint64_t deadline = self->ack_pending ? self->ack_due : UINT64_MAX;
+        return deadline;
+    if (self->ack_pending && self->ack_due < deadline)
+        deadline = self->ack_due;
     uint64_t send_time = curvecp_chicago_send_time (self->chicago);
     uint64_t resend = UINT64_MAX;
     for (int i = 0; i < self->block_count; i++) {
