@@ -312,6 +312,94 @@ s_keys (const fuzz_world_t *w)
     s_save ("fuzz_keys", "keyfile-32", &seed);
 }
 
+/* ---- message layer -------------------------------------------------------- */
+
+static void
+s_message (const fuzz_world_t *w)
+{
+    seed_t seed;
+    const uint8_t *messages[] = { w->initiate_msg, w->server_msg, w->client_msg };
+    const char *names[] = { "vector-initiate-message", "vector-server-message", "vector-client-message" };
+    for (int i = 0; i < 3; i++) {
+        s_start (&seed, 0);
+        s_put (&seed, messages[i], 192);
+        s_save ("fuzz_message", names[i], &seed);
+    }
+    /* an acknowledgment with every range used */
+    uint8_t ack[192] = { 0 };
+    ack[8] = 100;                                /* range 1: [0, 100) */
+    ack[16] = 10; ack[20] = 5;                   /* gap 10, size 5 */
+    for (int i = 1; i < 5; i++) {
+        ack[18 + 4 * i] = (uint8_t) (i == 2 ? 0 : 3);    /* one gap of 0: merged */
+        ack[20 + 4 * i] = 7;
+    }
+    s_start (&seed, 0);
+    s_put (&seed, ack, sizeof ack);
+    s_save ("fuzz_message", "ack-six-ranges", &seed);
+    /* set_ranges: range 1 of 1000, three intervals of small widths */
+    s_start (&seed, 1);
+    s_put_u8 (&seed, 1);
+    s_put_le (&seed, 1000, 2);
+    s_put_u8 (&seed, 3);
+    for (int i = 0; i < 3; i++) {
+        s_put_u8 (&seed, (uint8_t) (4 * (i + 1)));   /* gap (width 0: value >> 2) */
+        s_put_u8 (&seed, 1);
+        s_put_le (&seed, 300, 2);                    /* size */
+    }
+    s_save ("fuzz_message", "set-ranges", &seed);
+}
+
+/* Stream programs: setup byte, then operations (see fuzz_stream.c). */
+enum { OP_WRITE, OP_PRODUCE, OP_DELIVER, OP_LOSE, OP_TIME, OP_READ, OP_CLOSE, OP_INJECT, OP_DEADLINE };
+#define SIDE_B 0x80
+
+static void
+s_stream_exchange (seed_t *seed, int rounds)
+{
+    for (int i = 0; i < rounds; i++) {
+        s_put_u8 (seed, OP_PRODUCE); s_put_u8 (seed, 7);
+        s_put_u8 (seed, OP_DELIVER); s_put_u8 (seed, 0);
+        s_put_u8 (seed, OP_DELIVER); s_put_u8 (seed, 0);
+        s_put_u8 (seed, SIDE_B | OP_PRODUCE); s_put_u8 (seed, 7);
+        s_put_u8 (seed, SIDE_B | OP_DELIVER); s_put_u8 (seed, 0);
+        s_put_u8 (seed, SIDE_B | OP_READ); s_put_le (seed, 8192, 2);
+        s_put_u8 (seed, OP_READ); s_put_le (seed, 8192, 2);
+        s_put_u8 (seed, OP_DEADLINE);
+    }
+}
+
+static void
+s_stream (const fuzz_world_t *w)
+{
+    seed_t seed;
+    /* A writes 3000 bytes and closes; B answers 100 bytes and closes. */
+    for (uint8_t setup = 0; setup < 2; setup++) {
+        s_start (&seed, setup);
+        s_put_u8 (&seed, OP_WRITE); s_put_le (&seed, 3000, 2);
+        s_put_u8 (&seed, SIDE_B | OP_WRITE); s_put_le (&seed, 100, 2);
+        s_put_u8 (&seed, OP_CLOSE); s_put_u8 (&seed, 0);
+        s_put_u8 (&seed, SIDE_B | OP_CLOSE); s_put_u8 (&seed, 1);
+        s_stream_exchange (&seed, 4);
+        s_save ("fuzz_stream", setup ? "exchange-window" : "exchange-chicago", &seed);
+    }
+    /* small buffers, a loss, a duplicate, a timeout */
+    s_start (&seed, 8 | 2);
+    s_put_u8 (&seed, OP_WRITE); s_put_le (&seed, 4000, 2);
+    s_put_u8 (&seed, OP_PRODUCE); s_put_u8 (&seed, 7);
+    s_put_u8 (&seed, OP_LOSE);
+    s_put_u8 (&seed, OP_DELIVER); s_put_u8 (&seed, 1);
+    s_put_u8 (&seed, OP_TIME); s_put_le (&seed, 1000, 2); s_put_u8 (&seed, 20);
+    s_stream_exchange (&seed, 3);
+    s_save ("fuzz_stream", "loss-duplicate-timeout", &seed);
+    /* the vector messages injected raw at B */
+    s_start (&seed, 0);
+    s_put_u8 (&seed, SIDE_B | OP_INJECT); s_put_le (&seed, 192, 2); s_put (&seed, w->initiate_msg, 192);
+    s_put_u8 (&seed, SIDE_B | OP_READ); s_put_le (&seed, 100, 2);
+    s_put_u8 (&seed, SIDE_B | OP_INJECT); s_put_le (&seed, 192, 2); s_put (&seed, w->client_msg, 192);
+    s_put_u8 (&seed, SIDE_B | OP_PRODUCE); s_put_u8 (&seed, 3);
+    s_save ("fuzz_stream", "inject-vectors", &seed);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -338,5 +426,7 @@ main (int argc, char **argv)
     s_message_packets ("fuzz_server_message", p.server_message, p.server_message_len, w->server_msg);
     s_message_packets ("fuzz_client_message", p.client_message, p.client_message_len, w->client_msg);
     s_keys (w);
+    s_message (w);
+    s_stream (w);
     return 0;
 }
