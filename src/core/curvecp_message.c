@@ -66,7 +66,7 @@ curvecp_message_encode (const curvecp_message_t *message, uint8_t *out, size_t c
     size_t len = curvecp_message_size (message->data_len);
     if (len == 0 || len > cap || (unsigned) message->eof > CURVECP_EOF_FAILURE)
         return 0;
-    memset (out, 0, len);
+    memset (out, 0, len - message->data_len);     /* the data overwrites the rest */
     put32 (out, message->id);
     put32 (out + 4, message->acked_id);
     curvecp_store_u64_le (out + 8, message->range1_end);

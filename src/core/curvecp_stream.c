@@ -4,11 +4,18 @@
     Sending: the application's bytes go into a ring buffer (allocated on
     first write). Blocks are cut from it only when one may go out, so the
     block table holds exactly the blocks in flight (at most 128, as
-    curvecpmessage). Each transmission gets a new message ID and a 64-bit
-    sequence number; an acknowledgment's ranges mark blocks done, and a
-    block still missing after three later transmissions were acknowledged
-    is resent at once (selective-ack repair) instead of waiting for the
-    timer. The timer is always armed.
+    curvecpmessage), in stream order. Each transmission gets a new message
+    ID and a 64-bit sequence number; an acknowledgment's ranges mark blocks
+    done, and a block still missing after three later transmissions were
+    acknowledged is resent at once (selective-ack repair) instead of
+    waiting for the timer. The timer is always armed.
+
+    Nothing on the per-block path scans the table: unacknowledged blocks
+    sit on one of two lists threaded through the table, "flight" in
+    transmission order (so its head has the oldest timer and the lowest
+    sequence number) and "lost" (to resend now); ranges find their blocks
+    by binary search; an acknowledgment's ID finds its block through a
+    small table indexed by the ID's low bits.
 
     Receiving: data goes into a ring buffer the size of the receive window,
     starting at the first unread byte; out-of-order pieces are remembered
@@ -48,8 +55,20 @@ typedef struct {
     uint16_t length;
     bool eof;
     bool acked;
-    bool lost;                /* found lost early or window reopened: resend now */
+    uint8_t where;            /* IN_NONE (acknowledged), IN_FLIGHT or IN_LOST */
+    int16_t prev, next;       /* neighbours on that list (slot numbers) */
 } block_t;
+
+/* Lists threaded through the block table by slot number. */
+#define IN_NONE   0
+#define IN_FLIGHT 1               /* sent, waiting for its acknowledgment or timer */
+#define IN_LOST   2               /* found lost early or window reopened: resend now */
+#define NO_SLOT  (-1)
+#define ID_SLOTS 256              /* message ID -> block lookup (IDs in flight are recent) */
+
+typedef struct {
+    int16_t head, tail;
+} list_t;
 
 typedef struct {
     uint64_t start, end;
@@ -76,6 +95,8 @@ struct _curvecp_stream_t {
     bool eof_cut, eof_acked;
     block_t blocks[CURVECP_STREAM_BLOCKS_MAX];
     int block_head, block_count;
+    list_t flight, lost;
+    uint8_t id_slot[ID_SLOTS];        /* slot of the block last sent with ID i (mod ID_SLOTS) */
     uint32_t next_id;
     uint64_t next_seq;
     uint64_t max_acked_seq;
@@ -127,6 +148,8 @@ curvecp_stream_new (const curvecp_stream_config_t *config)
         return NULL;
     }
     self->next_id = 1;
+    self->flight.head = self->flight.tail = NO_SLOT;
+    self->lost.head = self->lost.tail = NO_SLOT;
     self->waiting_since = config->now;
     self->clock = config->now;
     return self;
@@ -388,18 +411,84 @@ curvecp_stream_message_max (const curvecp_stream_t *self)
     return curvecp_message_size (block_max (self));
 }
 
-/* Is block inside one of the acknowledged ranges? An EOF block needs
-   range 1 to reach one past the end of the stream. */
-static bool
-block_covered (const block_t *block, const uint64_t *start, const uint64_t *end, int count)
+static void
+list_unlink (curvecp_stream_t *self, block_t *block)
 {
-    uint64_t block_end = block->position + block->length;
-    if (block->eof)
-        return end[0] > block_end;
-    for (int i = 0; i < count; i++)
-        if (start[i] <= block->position && block_end <= end[i])
-            return true;
-    return false;
+    if (block->where == IN_NONE)
+        return;
+    list_t *list = block->where == IN_LOST ? &self->lost : &self->flight;
+    if (block->prev != NO_SLOT)
+        self->blocks[block->prev].next = block->next;
+    else
+        list->head = block->next;
+    if (block->next != NO_SLOT)
+        self->blocks[block->next].prev = block->prev;
+    else
+        list->tail = block->prev;
+    block->where = IN_NONE;
+}
+
+static void
+list_append (curvecp_stream_t *self, block_t *block, uint8_t where)
+{
+    list_unlink (self, block);
+    list_t *list = where == IN_LOST ? &self->lost : &self->flight;
+    int16_t slot = (int16_t) (block - self->blocks);
+    block->prev = list->tail;
+    block->next = NO_SLOT;
+    if (list->tail != NO_SLOT)
+        self->blocks[list->tail].next = slot;
+    else
+        list->head = slot;
+    list->tail = slot;
+    block->where = where;
+}
+
+static void
+ack_block (curvecp_stream_t *self, block_t *block)
+{
+    list_unlink (self, block);
+    block->acked = true;
+    if (block->seq > self->max_acked_seq)
+        self->max_acked_seq = block->seq;
+}
+
+/* Index of the first block at or after position (block_count if none). */
+static int
+block_index_from (curvecp_stream_t *self, uint64_t position)
+{
+    int low = 0, high = self->block_count;
+    while (low < high) {
+        int mid = (low + high) / 2;
+        if (block_at (self, mid)->position < position)
+            low = mid + 1;
+        else
+            high = mid;
+    }
+    return low;
+}
+
+/* Mark the blocks inside the acknowledged ranges. Range 1 starts at 0;
+   an EOF block needs range 1 to reach one past the end of the stream. */
+static void
+ack_ranges (curvecp_stream_t *self, const uint64_t *start, const uint64_t *end, int count)
+{
+    for (int i = 0; i < self->block_count; i++) {
+        block_t *block = block_at (self, i);
+        uint64_t block_end = block->position + block->length;
+        if (block->eof ? end[0] <= block_end : end[0] < block_end)
+            break;
+        if (!block->acked)
+            ack_block (self, block);
+    }
+    for (int r = 1; r < count; r++)
+        for (int i = block_index_from (self, start[r]); i < self->block_count; i++) {
+            block_t *block = block_at (self, i);
+            if (block->eof || block->position + block->length > end[r])
+                break;
+            if (!block->acked)
+                ack_block (self, block);
+        }
 }
 
 static void
@@ -424,26 +513,31 @@ release_acked_blocks (curvecp_stream_t *self)
 static void
 reopen_window (curvecp_stream_t *self)
 {
-    for (int i = 0; i < self->block_count; i++) {
-        block_t *block = block_at (self, i);
-        if (!block->acked && block->tries > 0) {
-            block->lost = true;
+    for (int16_t slot = self->lost.head; slot != NO_SLOT; slot = self->blocks[slot].next)
+        self->blocks[slot].tries = 0;
+    int16_t slot = self->flight.head;
+    while (slot != NO_SLOT) {
+        block_t *block = &self->blocks[slot];
+        slot = block->next;
+        if (block->tries > 0) {
             block->tries = 0;
+            list_append (self, block, IN_LOST);
         }
     }
 }
 
+/* Blocks sent LOSS_REORDER or more transmissions before an acknowledged
+   one are lost: the head of the flight list, in sequence order. */
 static void
 detect_losses (curvecp_stream_t *self, uint64_t now)
 {
     bool found = false;
-    for (int i = 0; i < self->block_count; i++) {
-        block_t *block = block_at (self, i);
-        if (!block->acked && !block->lost
-        &&  block->seq + LOSS_REORDER <= self->max_acked_seq) {
-            block->lost = true;
-            found = true;
-        }
+    while (self->flight.head != NO_SLOT) {
+        block_t *block = &self->blocks[self->flight.head];
+        if (block->seq + LOSS_REORDER > self->max_acked_seq)
+            break;
+        list_append (self, block, IN_LOST);
+        found = true;
     }
     if (found)
         curvecp_chicago_loss (self->chicago, now);
@@ -452,23 +546,14 @@ detect_losses (curvecp_stream_t *self, uint64_t now)
 static void
 process_acks (curvecp_stream_t *self, const curvecp_message_t *message, uint64_t now)
 {
-    for (int i = 0; message->acked_id && i < self->block_count; i++) {
-        block_t *block = block_at (self, i);
-        if (!block->acked && block->id == message->acked_id) {
+    if (message->acked_id) {
+        block_t *block = &self->blocks[self->id_slot[message->acked_id % ID_SLOTS]];
+        if (block->where != IN_NONE && block->id == message->acked_id)
             curvecp_chicago_rtt_sample (self->chicago, block->sent_at, now);
-            break;
-        }
     }
     uint64_t start[CURVECP_MESSAGE_RANGES], end[CURVECP_MESSAGE_RANGES];
     int count = curvecp_message_ranges (message, start, end);
-    for (int i = 0; i < self->block_count; i++) {
-        block_t *block = block_at (self, i);
-        if (!block->acked && block_covered (block, start, end, count)) {
-            block->acked = true;
-            if (block->seq > self->max_acked_seq)
-                self->max_acked_seq = block->seq;
-        }
-    }
+    ack_ranges (self, start, end, count);
     /* only our window updates are pure acks naming no message */
     if (message->id == 0 && message->acked_id == 0)
         reopen_window (self);
@@ -639,19 +724,47 @@ block_timeout (const curvecp_stream_t *self, const block_t *block)
 static uint64_t
 block_due (const curvecp_stream_t *self, const block_t *block)
 {
-    return block->lost ? 0 : block->sent_at + block_timeout (self, block);
+    return block->where == IN_LOST ? 0 : block->sent_at + block_timeout (self, block);
 }
 
 /* The oldest block whose resend is due at now, or NULL. */
+/* The block whose resend is due at now, or NULL: the first lost one, or
+   a timer that expired. The flight list is in order of sent_at and every
+   timer is at least rtt_timeout, so the walk stops at the first block
+   sent less than rtt_timeout ago (at once, usually). */
 static block_t *
 block_to_resend (curvecp_stream_t *self, uint64_t now)
 {
-    for (int i = 0; i < self->block_count; i++) {
-        block_t *block = block_at (self, i);
-        if (!block->acked && block_due (self, block) <= now)
+    if (self->lost.head != NO_SLOT)
+        return &self->blocks[self->lost.head];
+    uint64_t rto = curvecp_chicago_rtt_timeout (self->chicago);
+    for (int16_t slot = self->flight.head; slot != NO_SLOT; slot = self->blocks[slot].next) {
+        block_t *block = &self->blocks[slot];
+        if (block->sent_at + rto > now)
+            break;
+        if (block_due (self, block) <= now)
             return block;
     }
     return NULL;
+}
+
+/* Earliest resend time (UINT64_MAX if nothing is outstanding). */
+static uint64_t
+next_resend (const curvecp_stream_t *self)
+{
+    if (self->lost.head != NO_SLOT)
+        return 0;
+    uint64_t rto = curvecp_chicago_rtt_timeout (self->chicago);
+    uint64_t earliest = UINT64_MAX;
+    for (int16_t slot = self->flight.head; slot != NO_SLOT; slot = self->blocks[slot].next) {
+        const block_t *block = &self->blocks[slot];
+        if (block->sent_at + rto >= earliest)
+            break;
+        uint64_t due = block_due (self, block);
+        if (due < earliest)
+            earliest = due;
+    }
+    return earliest;
 }
 
 static bool
@@ -765,14 +878,23 @@ take_id (curvecp_stream_t *self)
 static size_t
 send_block (curvecp_stream_t *self, block_t *block, uint64_t now, uint8_t *out, size_t cap)
 {
-    uint8_t data[CURVECP_MESSAGE_DATA_MAX];
+    uint8_t copy[CURVECP_MESSAGE_DATA_MAX];
     curvecp_message_t message;
     memset (&message, 0, sizeof message);
     if (curvecp_message_size (block->length) > cap)
         return 0;
-    ring_get (self->send_buf, self->config.send_buffer, block->position, data, block->length);
+    /* encode straight from the ring unless the block wraps around it */
+    size_t offset = (size_t) (block->position % self->config.send_buffer);
+    if (block->length == 0)
+        message.data = NULL;
+    else
+    if (offset + block->length <= self->config.send_buffer)
+        message.data = self->send_buf + offset;
+    else {
+        ring_get (self->send_buf, self->config.send_buffer, block->position, copy, block->length);
+        message.data = copy;
+    }
     message.id = take_id (self);
-    message.data = data;
     message.data_len = block->length;
     message.position = block->position;
     message.eof = block->eof ? self->send_eof : CURVECP_EOF_NONE;
@@ -780,7 +902,8 @@ send_block (curvecp_stream_t *self, block_t *block, uint64_t now, uint8_t *out, 
     block->id = message.id;
     block->seq = ++self->next_seq;
     block->sent_at = now;
-    block->lost = false;
+    list_append (self, block, IN_FLIGHT);
+    self->id_slot[message.id % ID_SLOTS] = (uint8_t) (block - self->blocks);
     curvecp_chicago_sent (self->chicago, now);
     self->info.messages_sent++;
     return curvecp_message_encode (&message, out, cap);
@@ -805,7 +928,7 @@ static void
 note_resend (curvecp_stream_t *self, block_t *block, uint64_t now)
 {
     self->info.retransmissions++;
-    if (block->lost)
+    if (block->where == IN_LOST)
         return;
     block->tries++;
     self->info.timeouts++;
@@ -856,12 +979,7 @@ curvecp_stream_deadline (const curvecp_stream_t *self)
     if (self->ack_pending && self->ack_due < deadline)
         deadline = self->ack_due;
     uint64_t send_time = curvecp_chicago_send_time (self->chicago);
-    uint64_t resend = UINT64_MAX;
-    for (int i = 0; i < self->block_count; i++) {
-        const block_t *block = &self->blocks[(self->block_head + i) % CURVECP_STREAM_BLOCKS_MAX];
-        if (!block->acked && block_due (self, block) < resend)
-            resend = block_due (self, block);
-    }
+    uint64_t resend = next_resend (self);
     if (may_cut_block (self))
         resend = 0;
     if (resend != UINT64_MAX) {
