@@ -962,13 +962,39 @@ class UdpClientSocket:
         self.sock.close()
 
 
-def udp_client(server_addr, server_pk, data, deadline, **kw):
+def udp_client(server_addr, server_pk, data, deadline, drop_every=0, **kw):
+    """drop_every=n drops every n-th packet of the connection in each
+    direction (deterministic loss, to exercise retransmission); Hellos and
+    Cookies are never dropped."""
     s = UdpClientSocket(server_addr)
     s.sock.setblocking(False)
     hs_limit = kw.pop("handshake_limit", None)
     conn = ClientConn(server_pk, **kw)
+    send, recv = s.send, s.recv
+    if drop_every:
+        seen = {"in": 0, "out": 0, "dropped": 0}
+
+        def send(pkt):
+            if pkt[:8] != MAGIC_HELLO:
+                seen["out"] += 1
+                if seen["out"] % drop_every == 0:
+                    seen["dropped"] += 1
+                    return
+            s.send(pkt)
+
+        def recv(timeout):
+            pkt = s.recv(timeout)
+            if pkt is not None and pkt[:8] == MAGIC_SERVER_MSG:
+                seen["in"] += 1
+                if seen["in"] % drop_every == 0:
+                    seen["dropped"] += 1
+                    return b""          # nothing, but keep reading
+            return pkt
     try:
-        return run_client(s.send, s.recv, conn, data, deadline, handshake_limit=hs_limit)
+        res = run_client(send, recv, conn, data, deadline, handshake_limit=hs_limit)
+        if drop_every:
+            res.stats["dropped"] = seen["dropped"]
+        return res
     finally:
         s.close()
 
