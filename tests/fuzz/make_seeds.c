@@ -400,6 +400,38 @@ s_stream (const fuzz_world_t *w)
     s_save ("fuzz_stream", "inject-vectors", &seed);
 }
 
+/* fd 8/9 frames of the vector messages, whole and cut short; build mode. */
+static void
+s_framing (const fuzz_world_t *w)
+{
+    seed_t seed;
+    const uint8_t *messages[] = { w->initiate_msg, w->server_msg, w->client_msg };
+    s_start (&seed, 0);
+    s_put_le (&seed, 0, 2);                      /* input limit (unused) */
+    s_put_le (&seed, 0x01020304, 4);             /* piece sizes */
+    for (int i = 0; i < 3; i++) {
+        s_put_u8 (&seed, 192 / 16);
+        s_put (&seed, messages[i], 192);
+    }
+    s_save ("fuzz_framing", "vector-frames", &seed);
+    seed.size -= 100;
+    s_save ("fuzz_framing", "vector-frames-cut", &seed);
+    s_start (&seed, 1);                          /* client limit of 640 */
+    s_put_le (&seed, 640, 2);
+    s_put_le (&seed, 7, 4);
+    s_put_u8 (&seed, 41);                        /* 656 bytes: too long for it */
+    s_save ("fuzz_framing", "client-limit", &seed);
+    s_start (&seed, 2 | 4);                      /* build mode, small queue */
+    s_put_le (&seed, 0, 2);
+    s_put_u8 (&seed, 5);                         /* 6 messages */
+    for (int i = 0; i < 6; i++) {
+        s_put_u8 (&seed, (uint8_t) (i * 13));
+        s_put (&seed, messages[i % 3], 16);
+    }
+    s_put_u8 (&seed, 0x80);                      /* a bad length byte after them */
+    s_save ("fuzz_framing", "build-queue", &seed);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -428,5 +460,6 @@ main (int argc, char **argv)
     s_keys (w);
     s_message (w);
     s_stream (w);
+    s_framing (w);
     return 0;
 }
