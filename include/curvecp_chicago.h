@@ -39,6 +39,11 @@ uint64_t curvecp_rng_system (void *context);
 curvecp_chicago_t *curvecp_chicago_new (curvecp_pacing_t pacing, uint64_t now,
         curvecp_rng_fn *rng, void *rng_context);
 
+/* How late the carrier's timer may fire (0 by default): pacing then lets
+   that much time's worth of blocks go at once, so a coarse timer does
+   not cap the rate at BURST_BLOCKS blocks per tick. */
+void curvecp_chicago_set_timer_resolution (curvecp_chicago_t *self, uint64_t resolution_ns);
+
 /* Free and set *self_p to NULL. */
 void curvecp_chicago_destroy (curvecp_chicago_t **self_p);
 

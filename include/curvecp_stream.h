@@ -14,7 +14,17 @@
         curvecp_stream_receive (stream, m, len, now);     // for each message
         while ((n = curvecp_stream_produce (stream, now, buf, sizeof buf)))
             seal and send buf[0..n);
-        sleep until curvecp_stream_deadline (stream) or input.            */
+        sleep until curvecp_stream_deadline (stream) or input.
+
+    Timing, for carriers: call produce until it returns 0 after every batch
+    of input and every application write, and when the deadline passes.
+    The deadline wants nanoseconds but tolerates lateness up to
+    config.timer_resolution_ns (default 1 ms, what poll() gives): pacing
+    lets a timer resolution's worth of blocks out at once, and on a fast
+    path the peer's acknowledgments (input) wake the sender far more often
+    than its timer anyway. Firing early is harmless (produce returns 0).
+    Retransmission timers are at least 10 ms, so a 1 ms timer costs them
+    nothing.                                                           */
 #ifndef CURVECP_STREAM_H_INCLUDED
 #define CURVECP_STREAM_H_INCLUDED
 
@@ -41,6 +51,12 @@ typedef struct {
     uint64_t now;                /* creation time */
     curvecp_rng_fn *rng;         /* NULL = system randomness */
     void *rng_context;
+    uint64_t timer_resolution_ns;/* how late the carrier's wake-up for the
+                                    deadline may come (0 = default 1 ms, as
+                                    poll(); ppoll/epoll_pwait2 with default
+                                    timer slack: 50 us); CHICAGO pacing lets
+                                    that much time's worth of blocks go in
+                                    one burst */
     uint64_t idle_release_ns;    /* free an empty send or receive buffer after
                                     it stayed empty this long (0 = default
                                     100 ms; UINT64_MAX = never) */

@@ -13,7 +13,10 @@
     2. Bursts: NaCl sends exactly one block per N. A carrier that wakes up
        every so often would lose the time in between, so a block may go
        early while the sender is no more than BURST_BLOCKS behind its
-       schedule (a GCRA / token bucket with depth BURST_BLOCKS).
+       schedule (a GCRA / token bucket with depth BURST_BLOCKS), or no
+       more than the carrier's timer resolution if that is longer: a
+       carrier whose timer fires only every millisecond then still sends
+       a millisecond's worth of blocks per wake-up, not BURST_BLOCKS.
     3. Floor: N never falls below N_MIN (1 us, about 1 GB/s of blocks) and
        never rises above N_MAX (one block per second, NaCl's slowest).
     4. Additive increase: NaCl's u^3 step only acts while N >= 131072 ns
@@ -60,6 +63,7 @@ struct _curvecp_chicago_t {
     void *rng_context;
     uint64_t nsecperblock;              /* N */
     uint64_t next_send;                 /* GCRA theoretical send time */
+    uint64_t burst_time;                /* least GCRA tolerance: the carrier's timer resolution */
     uint64_t rtt_average, rtt_deviation, rtt_timeout;
     uint64_t highwater, lowwater;
     bool have_sample;
@@ -94,6 +98,12 @@ curvecp_chicago_new (curvecp_pacing_t pacing, uint64_t now, curvecp_rng_fn *rng,
        BURST_BLOCKS - INITIAL_WINDOW blocks leaves exactly the initial window */
     self->next_send = now + (uint64_t) (BURST_BLOCKS - INITIAL_WINDOW) * N_INITIAL;
     return self;
+}
+
+void
+curvecp_chicago_set_timer_resolution (curvecp_chicago_t *self, uint64_t resolution_ns)
+{
+    self->burst_time = resolution_ns;
 }
 
 void
@@ -251,6 +261,8 @@ curvecp_chicago_send_time (const curvecp_chicago_t *self)
     /* GCRA: a block may go while we are at most BURST_BLOCKS - 1 blocks
        ahead of the schedule */
     uint64_t tolerance = (BURST_BLOCKS - 1) * self->nsecperblock;
+    if (tolerance < self->burst_time)
+        tolerance = self->burst_time;
     return self->next_send > tolerance ? self->next_send - tolerance : 0;
 }
 
@@ -282,7 +294,10 @@ curvecp_chicago_loss (curvecp_chicago_t *self, uint64_t now)
 {
     if (self->pacing == CURVECP_PACING_WINDOW || !self->have_sample)
         return;
-    bool queueing = self->rtt_average > self->lowwater + self->lowwater / 8 + MS / 2;
+    /* half a millisecond of queue, or half the base RTT on a fast path
+       (30 us loopback), whichever is less */
+    uint64_t slack = self->lowwater / 2 < MS / 2 ? self->lowwater / 2 : MS / 2;
+    bool queueing = self->rtt_average > self->lowwater + self->lowwater / 8 + slack;
     if (queueing && now > self->last_panic + self->rtt_average) {
         uint64_t old_n = self->nsecperblock;
         self->nsecperblock += self->nsecperblock / 2;

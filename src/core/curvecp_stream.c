@@ -45,6 +45,7 @@
 #define DEFAULT_BUFFER     131072
 #define DEFAULT_GIVE_UP    (60ull * 1000000000ull)
 #define DEFAULT_IDLE_RELEASE (100ull * 1000000ull)
+#define DEFAULT_TIMER_RESOLUTION 1000000ull
 
 typedef struct {
     uint64_t position;
@@ -142,11 +143,14 @@ curvecp_stream_new (const curvecp_stream_config_t *config)
         self->config.give_up_ns = DEFAULT_GIVE_UP;
     if (self->config.idle_release_ns == 0)
         self->config.idle_release_ns = DEFAULT_IDLE_RELEASE;
+    if (self->config.timer_resolution_ns == 0)
+        self->config.timer_resolution_ns = DEFAULT_TIMER_RESOLUTION;
     self->chicago = curvecp_chicago_new (config->pacing, config->now, config->rng, config->rng_context);
     if (!self->chicago) {
         free (self);
         return NULL;
     }
+    curvecp_chicago_set_timer_resolution (self->chicago, self->config.timer_resolution_ns);
     self->next_id = 1;
     self->flight.head = self->flight.tail = NO_SLOT;
     self->lost.head = self->lost.tail = NO_SLOT;

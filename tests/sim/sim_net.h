@@ -54,6 +54,12 @@ uint64_t sim_net_next_arrival (const sim_net_t *self);
 /* Pop one packet that has arrived by now into buffer (cap bytes). */
 bool sim_net_deliver (sim_net_t *self, uint64_t now, int *to, uint8_t *buffer, size_t cap, size_t *len);
 
+/* Model carriers whose timers only fire on multiples of resolution_ns
+   (poll() has 1 ms; 0 = exact, the default). Input still wakes an
+   endpoint at once, as poll() returns when a packet arrives; only the
+   endpoint that woke (input or its own timer) is asked for output. */
+void sim_net_set_timer_resolution (sim_net_t *self, uint64_t resolution_ns);
+
 /* Run both endpoints from start until both are finished, nothing more
    can happen, or limit. Returns the virtual time at the end. */
 uint64_t sim_net_run (sim_net_t *self, sim_endpoint_t *endpoints[2], uint64_t start, uint64_t limit);
