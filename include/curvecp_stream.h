@@ -143,6 +143,8 @@ typedef struct {
     uint64_t refused_window;     /* incoming data refused: receive window full */
     uint64_t refused_reorder;    /* incoming data dropped: reassembly list full */
     uint64_t duplicate_bytes;    /* incoming bytes we already had */
+    uint64_t duplicate_blocks;   /* incoming data blocks we had whole: the
+                                    peer's unneeded retransmissions */
     uint64_t buffer_allocations; /* send or receive buffer allocated */
     uint64_t buffer_releases;    /* ... and freed while the stream lives */
 } curvecp_stream_info_t;

@@ -530,18 +530,42 @@ reopen_window (curvecp_stream_t *self)
     }
 }
 
-/* Blocks sent LOSS_REORDER or more transmissions before an acknowledged
-   one are lost: the head of the flight list, in sequence order. */
+/* How far up this acknowledgment shows the peer's holes: every block
+   below the returned position that it does not cover, the peer lacks.
+   Up to four selective ranges are the peer's lowest pieces in order; a
+   fifth may be a piece further up (ours puts the block just acknowledged
+   there), so the gap below it proves nothing. A peer that sends range 1
+   only (curvecpmessage) shows no holes at all. */
+static uint64_t
+holes_shown_below (const curvecp_message_t *message, const uint64_t *end, int count)
+{
+    int fields = 0;
+    for (int i = 0; i < CURVECP_MESSAGE_RANGES - 1; i++)
+        fields += message->size[i] > 0;
+    if (fields == CURVECP_MESSAGE_RANGES - 1 && count > 1)
+        return end[count - 2];
+    return end[count - 1];
+}
+
+/* A block is lost when LOSS_REORDER later transmissions were acknowledged
+   and an acknowledgment shows a hole where it lies. Candidates are at the
+   head of the flight list (sequence order); those above the holes shown
+   stay in flight (they may well have arrived: only their own
+   acknowledgment can tell, or the timer). */
 static void
-detect_losses (curvecp_stream_t *self, uint64_t now)
+detect_losses (curvecp_stream_t *self, uint64_t holes_below, uint64_t now)
 {
     bool found = false;
-    while (self->flight.head != NO_SLOT) {
-        block_t *block = &self->blocks[self->flight.head];
+    int16_t slot = self->flight.head;
+    while (slot != NO_SLOT) {
+        block_t *block = &self->blocks[slot];
+        slot = block->next;
         if (block->seq + LOSS_REORDER > self->max_acked_seq)
             break;
-        list_append (self, block, IN_LOST);
-        found = true;
+        if (block->position + block->length <= holes_below && !block->eof) {
+            list_append (self, block, IN_LOST);
+            found = true;
+        }
     }
     if (found)
         curvecp_chicago_loss (self->chicago, now);
@@ -561,7 +585,7 @@ process_acks (curvecp_stream_t *self, const curvecp_message_t *message, uint64_t
     /* only our window updates are pure acks naming no message */
     if (message->id == 0 && message->acked_id == 0)
         reopen_window (self);
-    detect_losses (self, now);
+    detect_losses (self, holes_shown_below (message, end, count), now);
     release_acked_blocks (self);
 }
 
@@ -638,6 +662,16 @@ advance_contig (curvecp_stream_t *self)
     }
 }
 
+/* Do we hold [start, end) above recv_contig already? */
+static bool
+interval_holds (const curvecp_stream_t *self, uint64_t start, uint64_t end)
+{
+    for (int i = 0; i < self->interval_count && self->intervals[i].start <= start; i++)
+        if (end <= self->intervals[i].end)
+            return true;
+    return false;
+}
+
 /* Store the new part of a data block; false if it could not be kept. */
 static bool
 store_data (curvecp_stream_t *self, const curvecp_message_t *message)
@@ -645,8 +679,15 @@ store_data (curvecp_stream_t *self, const curvecp_message_t *message)
     uint64_t end = message->position + message->data_len;
     uint64_t start = message->position > self->recv_contig ? message->position : self->recv_contig;
     self->info.duplicate_bytes += (start < end ? start : end) - message->position;
-    if (start >= end)
+    if (start >= end) {
+        self->info.duplicate_blocks += message->data_len > 0;
         return true;
+    }
+    if (interval_holds (self, start, end)) {
+        self->info.duplicate_bytes += end - start;
+        self->info.duplicate_blocks++;
+        return true;
+    }
     if (!buffer_get (self, &self->recv_buf, self->config.receive_window))
         return false;
     if (start > self->recv_contig && !interval_add (self, start, end)) {
@@ -824,33 +865,30 @@ ack_pieces (const curvecp_stream_t *self, uint64_t *start, uint64_t *end)
     return count;
 }
 
-/* Choose ranges 2..6: the piece holding the end of the data we are
-   acknowledging by ID, with as many pieces before it as the field widths
-   allow, so the block just acknowledged by ID is always covered. Without
-   such data, the lowest pieces. */
+/* Choose ranges 2..6: the lowest pieces, in order, so that every gap
+   between reported ranges is a real hole (the sender repairs the holes
+   it sees at once). If there are more pieces than fields, the last field
+   carries the piece holding the data we acknowledge by ID instead of the
+   fifth lowest, so that block is confirmed; a sender then must not read
+   a hole below that last field (see detect_losses). */
 static int
 choose_ranges (const curvecp_stream_t *self, uint64_t *start, uint64_t *end)
 {
     uint64_t piece_start[PIECES_MAX], piece_end[PIECES_MAX];
     int pieces = ack_pieces (self, piece_start, piece_end);
-    int target = -1;
-    for (int i = 0; i < pieces; i++)
-        if (piece_start[i] < self->ack_data_end && self->ack_data_end <= piece_end[i])
-            target = i;
-    int first = target, last = target;
-    if (target < 0) {
-        first = 0;
-        last = pieces < CURVECP_MESSAGE_RANGES - 1 ? pieces - 1 : CURVECP_MESSAGE_RANGES - 2;
+    int fields = CURVECP_MESSAGE_RANGES - 1;
+    int count = pieces < fields ? pieces : fields;
+    for (int i = 0; i < count; i++) {
+        start[i] = piece_start[i];
+        end[i] = piece_end[i];
     }
-    else
-        while (first > 0 && last - first < CURVECP_MESSAGE_RANGES - 2
-        &&     piece_start[first] - piece_end[first - 1] <= UINT16_MAX)
-            first--;
-    int count = 0;
-    for (int i = first; i <= last; i++) {
-        start[count] = piece_start[i];
-        end[count++] = piece_end[i];
-    }
+    if (pieces > fields)
+        for (int i = fields; i < pieces; i++)
+            if (piece_start[i] < self->ack_data_end && self->ack_data_end <= piece_end[i]
+            &&  piece_start[i] - end[fields - 2] <= UINT16_MAX) {
+                start[fields - 1] = piece_start[i];
+                end[fields - 1] = piece_end[i];
+            }
     return count;
 }
 
