@@ -15,7 +15,6 @@ Layers:
 Only Debian's python3-nacl (nacl.bindings) and python3-zmq are used.
 """
 
-import os
 import select
 import socket
 import struct
@@ -714,7 +713,7 @@ class Stream:
             r1 += 1
         ranges = []
         prev_end = r1
-        for s, b in self.rx_ooo:            # GUESS-free choice: the lowest ones
+        for s, b in self.rx_ooo:            # the lowest intervals (RFC 8.5 fallback)
             gap = s - prev_end
             if gap > (0xFFFFFFFF if not ranges else 0xFFFF):
                 break
