@@ -432,6 +432,65 @@ s_framing (const fuzz_world_t *w)
     s_save ("fuzz_framing", "build-queue", &seed);
 }
 
+/* Server endpoint programs (see fuzz_server.c): op = client << 4 | kind. */
+enum { SV_HELLO = 0, SV_INITIATE = 2, SV_MESSAGE = 4, SV_REPLY = 6, SV_REPLAY = 7, SV_FLIP = 8,
+       SV_RAW = 9, SV_CLOSE = 10, SV_TIME = 11 };
+
+static void
+s_server_initiate (seed_t *seed, uint8_t client, uint8_t flags)
+{
+    s_put_u8 (seed, (uint8_t) (client << 4 | SV_INITIATE));
+    s_put_u8 (seed, flags);
+    s_put (seed, "vouch nonce 0123", 16);
+    s_put_u8 (seed, 64);                         /* 192-byte message */
+    s_put (seed, "first message...", 16);
+}
+
+static void
+s_server_message (seed_t *seed, uint8_t client)
+{
+    s_put_u8 (seed, (uint8_t) (client << 4 | SV_MESSAGE));
+    s_put_u8 (seed, 38);
+    s_put (seed, "a client message", 16);
+}
+
+static void
+s_server (void)
+{
+    seed_t seed;
+    /* client 0 connects, talks, is answered; its Initiate is replayed and flipped */
+    s_start (&seed, SV_HELLO);
+    s_server_initiate (&seed, 0, 0);
+    s_server_message (&seed, 0);
+    s_put_u8 (&seed, SV_REPLY); s_put_u8 (&seed, 200); s_put (&seed, "a server message", 16);
+    s_put_u8 (&seed, SV_REPLAY);
+    s_put_u8 (&seed, SV_FLIP); s_put_le (&seed, 300, 2); s_put_u8 (&seed, 4);
+    s_save ("fuzz_server", "connect-talk-replay", &seed);
+    /* wrong name, bad vouch, then an expired cookie after two minutes */
+    s_start (&seed, 1 << 4 | SV_HELLO);
+    s_server_initiate (&seed, 1, 1);
+    s_server_initiate (&seed, 1, 2 | 8);
+    s_put_u8 (&seed, SV_TIME); s_put_le (&seed, 13000, 2);
+    s_server_initiate (&seed, 1, 0);
+    s_save ("fuzz_server", "refusals-and-expiry", &seed);
+    /* three clients for two slots; one connection ends, the third gets in */
+    s_start (&seed, SV_HELLO);
+    s_put_u8 (&seed, 1 << 4 | SV_HELLO);
+    s_put_u8 (&seed, 2 << 4 | SV_HELLO);
+    s_server_initiate (&seed, 0, 0);
+    s_server_initiate (&seed, 1, 0);
+    s_server_initiate (&seed, 2, 0);
+    s_put_u8 (&seed, SV_CLOSE);
+    s_server_initiate (&seed, 2, 0);
+    s_server_message (&seed, 2);
+    s_save ("fuzz_server", "full-then-free", &seed);
+    /* raw datagrams */
+    s_start (&seed, SV_RAW);
+    s_put_le (&seed, 224, 2);
+    s_put (&seed, "QvnQ5XlH", 8);
+    s_save ("fuzz_server", "raw-short-hello", &seed);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -461,5 +520,6 @@ main (int argc, char **argv)
     s_message (w);
     s_stream (w);
     s_framing (w);
+    s_server ();
     return 0;
 }
