@@ -17,12 +17,18 @@
 #include <stdint.h>
 #include "curvecp_keys.h"
 #include "curvecp_nonce16.h"
+#include "curvecp_replay.h"
 #include "curvecp_reason.h"
 #include "curvecp_session.h"
 
 typedef struct _curvecp_hs_server_t curvecp_hs_server_t;
 
 #define CURVECP_HS_SERVER_NAMES_MAX 16
+
+/* Default Initiate replay cache: 65536 client short-term keys (about
+   3 MiB), enough for ~540 new connections/s sustained before the oldest
+   entries are forgotten early (see curvecp_replay.h). */
+#define CURVECP_HS_SERVER_REPLAY_DEFAULT 65536
 
 /* What a valid Initiate for a new connection carried. message points into
    the caller's scratch buffer. */
@@ -43,6 +49,14 @@ void curvecp_hs_server_destroy (curvecp_hs_server_t **self_p);
 /* Accept Initiates for this server name (dotted text). Up to
    CURVECP_HS_SERVER_NAMES_MAX names; returns the name's index. */
 int curvecp_hs_server_add_name (curvecp_hs_server_t *self, const char *name);
+
+/* Resize the Initiate replay cache (0 turns it off, as in NaCl). The
+   cache drops an Initiate whose C' was accepted within the last 120 s,
+   even after its connection ended. Returns -1 if out of memory. */
+int curvecp_hs_server_set_replay_capacity (curvecp_hs_server_t *self, size_t capacity);
+
+/* The replay cache (NULL when off), to read its size and evictions. */
+const curvecp_replay_t *curvecp_hs_server_replay (const curvecp_hs_server_t *self);
 
 /* Where Cookie nonces come from (default: curvecp_nonce16_random). */
 void curvecp_hs_server_set_nonce16 (curvecp_hs_server_t *self, curvecp_nonce16_fn fn, void *context);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include "curvecp_hs_server.h"
 #include "curvecp_packet.h"
+#include "curvecp_replay.h"
 
 struct _curvecp_hs_server_t {
     curvecp_keypair_t keys;                             /* S, s */
@@ -20,6 +21,7 @@ struct _curvecp_hs_server_t {
     int name_count;
     curvecp_nonce16_fn nonce16;
     void *nonce16_context;
+    curvecp_replay_t *replay;                           /* C' of accepted Initiates; NULL = off */
     curvecp_stats_t stats;
 };
 
@@ -38,6 +40,9 @@ curvecp_hs_server_new (const curvecp_keypair_t *keys, const uint8_t server_ext[C
     randombytes_buf (self->minute_previous, 32);
     self->next_rotation = now + CURVECP_MINUTE_NS;
     self->nonce16 = curvecp_nonce16_random;
+    self->replay = curvecp_replay_new (CURVECP_HS_SERVER_REPLAY_DEFAULT);
+    if (!self->replay)
+        curvecp_hs_server_destroy (&self);
     return self;
 }
 
@@ -45,6 +50,7 @@ void
 curvecp_hs_server_destroy (curvecp_hs_server_t **self_p)
 {
     if (self_p && *self_p) {
+        curvecp_replay_destroy (&(*self_p)->replay);
         sodium_memzero (*self_p, sizeof **self_p);
         free (*self_p);
         *self_p = NULL;
@@ -59,6 +65,23 @@ curvecp_hs_server_add_name (curvecp_hs_server_t *self, const char *name)
     if (curvecp_name_encode (name, self->names[self->name_count]) != CURVECP_OK)
         return -1;
     return self->name_count++;
+}
+
+int
+curvecp_hs_server_set_replay_capacity (curvecp_hs_server_t *self, size_t capacity)
+{
+    curvecp_replay_t *replay = NULL;
+    if (capacity > 0 && !(replay = curvecp_replay_new (capacity)))
+        return -1;
+    curvecp_replay_destroy (&self->replay);
+    self->replay = replay;
+    return 0;
+}
+
+const curvecp_replay_t *
+curvecp_hs_server_replay (const curvecp_hs_server_t *self)
+{
+    return self->replay;
 }
 
 void
@@ -206,12 +229,17 @@ fill_session (curvecp_hs_server_t *self, const uint8_t *packet, const uint8_t *i
 }
 
 static curvecp_reason_t
-accept_initiate (curvecp_hs_server_t *self, const uint8_t *packet, size_t len,
+accept_initiate (curvecp_hs_server_t *self, const uint8_t *packet, size_t len, uint64_t now,
         curvecp_session_t *session, uint8_t *scratch, curvecp_initiate_info_t *info)
 {
     uint8_t server_short_sk[32];
     uint8_t shared[32];
     size_t inner_len = 0;
+    const uint8_t *client_short_pk = curvecp_packet_client_short_key (packet);
+    /* A C' accepted before is a replay (its connection may be long gone):
+       drop it before spending any scalar multiplication on it. */
+    if (self->replay && curvecp_replay_seen (self->replay, client_short_pk, now))
+        return CURVECP_E_REPLAYED_INITIATE;
     curvecp_reason_t rc = open_cookie (self, packet, server_short_sk);
     if (rc == CURVECP_OK && crypto_box_beforenm (shared, packet + 40, server_short_sk) != 0)
         rc = CURVECP_E_BAD_INITIATE_BOX;
@@ -222,6 +250,8 @@ accept_initiate (curvecp_hs_server_t *self, const uint8_t *packet, size_t len,
         rc = CURVECP_E_WRONG_NAME;
     if (rc == CURVECP_OK)
         rc = check_vouch (self, packet, scratch);
+    if (rc == CURVECP_OK && self->replay)
+        rc = curvecp_replay_remember (self->replay, client_short_pk, now);
     if (rc == CURVECP_OK) {
         fill_session (self, packet, scratch, shared, session);
         info->message = scratch + CURVECP_INITIATE_INNER_BASE;
@@ -240,7 +270,7 @@ curvecp_hs_server_initiate (curvecp_hs_server_t *self, const uint8_t *packet, si
     curvecp_hs_server_advance (self, now);
     curvecp_reason_t rc = classify (self, packet, len, CURVECP_PACKET_INITIATE);
     if (rc == CURVECP_OK)
-        rc = accept_initiate (self, packet, len, session, scratch, info);
+        rc = accept_initiate (self, packet, len, now, session, scratch, info);
     return curvecp_stats_count (&self->stats, rc);
 }
 
