@@ -144,6 +144,10 @@ bool curvecp_codec_readable (curvecp_codec_t *self);
 /* May send take another message now? */
 bool curvecp_codec_writable (const curvecp_codec_t *self);
 
+/* Would output put queued bytes into the stream now (Nagle rule met, or
+   a flush)? Cheap: carriers ask after every send. */
+bool curvecp_codec_ready_to_write (const curvecp_codec_t *self);
+
 /* Nothing queued and everything sent is acknowledged. */
 bool curvecp_codec_idle (const curvecp_codec_t *self);
 
@@ -154,6 +158,14 @@ curvecp_codec_failure_t curvecp_codec_failure (const curvecp_codec_t *self);
 
 /* Why the codec failed, in words; "" if it did not. */
 const char *curvecp_codec_error (const curvecp_codec_t *self);
+
+/* End our side gracefully: once every queued message is in the stream,
+   the stream ends with a success EOF (curvecp_stream_close). Further
+   sends are refused. curvecp_codec_idle says when the peer has it all. */
+void curvecp_codec_shutdown (curvecp_codec_t *self);
+
+/* The peer ended its side (EOF received and every message before it read). */
+bool curvecp_codec_peer_closed (curvecp_codec_t *self);
 
 /* Fail the codec by hand (CURVECP_CODEC_CLOSED). */
 void curvecp_codec_close (curvecp_codec_t *self);

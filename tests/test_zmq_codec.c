@@ -287,6 +287,39 @@ test_coalescing (void)
     net_teardown (&net);
 }
 
+/* A burst of messages of mixed sizes queued while data is in flight:
+   the Nagle rule then writes whole blocks, cutting frames anywhere. */
+static void
+test_burst_mixed_sizes (void)
+{
+    curvecp_keypair_t sk, ck;
+    net_t net;
+    net_setup (&net, &sk, &ck, NULL);
+    CHECK (run_until (&net, both_connected, NULL, 5 * SEC));
+    enum { N = 400 };
+    static size_t sizes[N][3];
+    static size_t frames[N];
+    for (size_t i = 0; i < N; i++) {
+        sizes[i][0] = randombytes_uniform (3000);
+        sizes[i][1] = randombytes_uniform (300);
+        frames[i] = 2;
+    }
+    receive_t r = { net.server, N, 0, (const size_t (*)[3]) sizes, frames };
+    for (size_t i = 0; i < N; i++) {
+        zmsg_t *msg = make_message (i, sizes[i], 2);
+        CHECK_EQ (curvecp_codec_send (net.client, &msg), 0);
+        if (i % 7 == 0) {                       /* some output between sends */
+            uint8_t blob[CURVECP_PACKET_MAX];
+            size_t len = curvecp_codec_output (net.client, net.now, blob, sizeof blob);
+            if (len)
+                curvecp_codec_execute (net.server, blob, len, net.now);
+        }
+    }
+    CHECK (run_until (&net, received_all, &r, 60 * SEC));
+    CHECK (curvecp_codec_idle (net.client));
+    net_teardown (&net);
+}
+
 static void
 test_drops_recovered (void)
 {
@@ -636,6 +669,7 @@ main (void)
     test_handshake ();
     test_messages_of_many_sizes ();
     test_coalescing ();
+    test_burst_mixed_sizes ();
     test_drops_recovered ();
     test_bad_blobs ();
     test_server_restart ();

@@ -66,6 +66,7 @@ struct _curvecp_codec_t {
     uint64_t stream_pos;          /* bytes written into this session's stream */
     uint64_t align_base;          /* where the stream's next block starts */
     bool flush;
+    bool closing, closed;         /* shutdown asked / EOF written */
     /* progress through the message being written */
     zframe_t *frame;
     size_t frame_index, body_offset;
@@ -78,6 +79,8 @@ struct _curvecp_codec_t {
 };
 
 static const uint8_t zero_ext[CURVECP_EXT_BYTES] = { 0 };
+
+static void pump_recv (curvecp_codec_t *self);
 
 void
 curvecp_codec_options_default (curvecp_codec_options_t *options)
@@ -229,6 +232,21 @@ curvecp_codec_failure_name (curvecp_codec_failure_t failure)
 }
 
 void
+curvecp_codec_shutdown (curvecp_codec_t *self)
+{
+    self->closing = true;
+    self->flush = true;
+}
+
+bool
+curvecp_codec_peer_closed (curvecp_codec_t *self)
+{
+    pump_recv (self);
+    return self->stream && !curvecp_appframe_ready (self->decoder)
+        && curvecp_stream_received_eof (self->stream) != CURVECP_EOF_NONE;
+}
+
+void
 curvecp_codec_close (curvecp_codec_t *self)
 {
     if (self->state != CURVECP_CODEC_FAILED) {
@@ -267,6 +285,8 @@ in_flight (const curvecp_codec_t *self)
 {
     if (!self->stream || curvecp_stream_failed (self->stream))
         return 0;
+    if (self->closed)           /* send_space is 0 after the EOF: ask directly */
+        return curvecp_stream_all_acked (self->stream) ? 0 : 1;
     return curvecp_stream_send_buffer (self->stream) - curvecp_stream_send_space (self->stream);
 }
 
@@ -276,7 +296,8 @@ release_acked (curvecp_codec_t *self)
 {
     if (!self->stream || curvecp_stream_failed (self->stream))
         return;
-    uint64_t released = self->stream_pos - in_flight (self);
+    uint64_t released = self->closed ? (curvecp_stream_all_acked (self->stream) ? self->stream_pos : 0)
+                                     : self->stream_pos - in_flight (self);
     while (self->written > 0 && self->ring[self->head].end <= released) {
         zmsg_destroy (&self->ring[self->head].msg);
         self->head = (self->head + 1) % self->ring_size;
@@ -285,12 +306,13 @@ release_acked (curvecp_codec_t *self)
     }
 }
 
+/* Write len bytes (as many as limit and the stream's space allow);
+   true only if all len went in. */
 static bool
 stream_put (curvecp_codec_t *self, const uint8_t *data, size_t len, size_t *done, size_t limit)
 {
-    if (len > limit - *done)
-        len = limit - *done;
-    size_t n = len ? curvecp_stream_write (self->stream, data, len) : 0;
+    size_t want = len < limit - *done ? len : limit - *done;
+    size_t n = want ? curvecp_stream_write (self->stream, data, want) : 0;
     *done += n;
     self->stream_pos += n;
     self->queued_bytes -= n;
@@ -349,6 +371,10 @@ write_queued (curvecp_codec_t *self, size_t limit)
 static void
 pump_send (curvecp_codec_t *self, uint64_t now)
 {
+    if (self->stream && self->closing && !self->closed && self->queued_bytes == 0) {
+        curvecp_stream_close (self->stream, CURVECP_EOF_SUCCESS);
+        self->closed = true;
+    }
     if (!self->stream || self->queued_bytes == 0)
         return;
     size_t outstanding = in_flight (self);
@@ -390,7 +416,7 @@ curvecp_codec_send (curvecp_codec_t *self, zmsg_t **msg_p)
 bool
 curvecp_codec_writable (const curvecp_codec_t *self)
 {
-    return self->state != CURVECP_CODEC_FAILED
+    return self->state != CURVECP_CODEC_FAILED && !self->closing
         && (self->queued_bytes == 0 || self->queued_bytes < self->options.send_queue);
 }
 
@@ -402,8 +428,20 @@ curvecp_codec_flush (curvecp_codec_t *self)
 }
 
 bool
+curvecp_codec_ready_to_write (const curvecp_codec_t *self)
+{
+    if (self->stream && self->closing && !self->closed)
+        return true;
+    if (!self->stream || self->queued_bytes == 0)
+        return false;
+    return self->flush || self->queued_bytes >= BLOCK || in_flight (self) == 0;
+}
+
+bool
 curvecp_codec_idle (const curvecp_codec_t *self)
 {
+    if (self->closing && !self->closed && self->stream)
+        return false;               /* the EOF is still to be written */
     return self->count == 0 && in_flight (self) == 0;
 }
 
@@ -419,6 +457,7 @@ requeue_all (curvecp_codec_t *self)
         self->queued_bytes += entry_at (self, i)->encoded;
     self->stream_pos = 0;
     self->align_base = 0;
+    self->closed = false;
 }
 
 /* ---- the session's stream --------------------------------------------------- */
@@ -698,9 +737,12 @@ curvecp_codec_deadline (curvecp_codec_t *self)
         return self->is_server ? deadline : earliest (deadline, curvecp_hs_client_deadline (self->hs_client));
     deadline = earliest (deadline, curvecp_stream_deadline (self->stream));
     size_t outstanding = in_flight (self);
-    if (self->queued_bytes && curvecp_stream_send_space (self->stream) > 0
-    &&  (self->flush || outstanding == 0 || self->queued_bytes >= BLOCK))
+    if (self->closing && !self->closed)
         deadline = 0;
+    if (self->queued_bytes && curvecp_stream_send_space (self->stream) > 0
+    &&  (self->flush || outstanding == 0 || self->queued_bytes >= BLOCK)) {
+        deadline = 0;
+    }
     if (self->is_server)
         deadline = earliest (deadline, self->last_heard + self->options.idle_timeout_ns);
     else

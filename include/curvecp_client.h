@@ -1,0 +1,107 @@
+/*  curvecp_client.h - a CurveCP-secured ØMQ DEALER.
+
+    Sends and receives whole zmsg_t to one curvecp_server over any ØMQ
+    transport (tcp://, ipc://, inproc://), one CurveCP packet per ØMQ
+    frame. The work happens in the caller's thread, inside these calls:
+    there is no background thread, so a client that only sends must call
+    curvecp_client_flush (or recv, or handle) for the last few small
+    messages to leave, and destroy flushes for up to the linger time.
+
+        curvecp_client_t *client = curvecp_client_new (&my_keys, server_key, "example.com");
+        curvecp_client_connect (client, "tcp://127.0.0.1:9000");
+        zmsg_t *msg = zmsg_new (); zmsg_addstr (msg, "hello");
+        curvecp_client_send (client, &msg);
+        zmsg_t *reply = curvecp_client_recv (client);
+
+    With zpoller or zloop: poll curvecp_client_sock for input with the
+    timeout from curvecp_client_timeout; on input or timeout call
+    curvecp_client_handle, then take messages with curvecp_client_recv_nowait.
+
+    Errors: a handshake that gets no answer (wrong server key, refused
+    client key, no server) fails after handshake_timeout (default 10 s):
+    recv/send return NULL/-1 and curvecp_client_error says why. The
+    failure is sticky until curvecp_client_reconnect. If the server
+    restarts, the client makes a new handshake by itself (see
+    curvecp_codec.h) and nothing sent is lost.                           */
+#ifndef CURVECP_CLIENT_H_INCLUDED
+#define CURVECP_CLIENT_H_INCLUDED
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "curvecp_codec.h"
+#include "curvecp_keys.h"
+
+typedef struct _curvecp_client_t curvecp_client_t;
+
+/* New client with long-term keys (NULL: a fresh key pair) towards the
+   server's long-term public key and name. NULL on a bad name. */
+curvecp_client_t *curvecp_client_new (const curvecp_keypair_t *keys,
+        const uint8_t server_key[CURVECP_KEY_BYTES], const char *server_name);
+
+/* Flush for up to the linger time (default 1000 ms), close, wipe, free;
+   sets *self_p to NULL. */
+void curvecp_client_destroy (curvecp_client_t **self_p);
+
+/* Codec options (timeouts, limits); take effect at the next connect. */
+void curvecp_client_set_options (curvecp_client_t *self, const curvecp_codec_options_t *options);
+
+/* Extensions (16 bytes each, NULL = zero); at the next connect. */
+void curvecp_client_set_extensions (curvecp_client_t *self, const uint8_t server_ext[CURVECP_EXT_BYTES],
+        const uint8_t client_ext[CURVECP_EXT_BYTES]);
+
+/* Timeouts in ms (-1 = forever, the default for recv; send default -1). */
+void curvecp_client_set_rcvtimeo (curvecp_client_t *self, int msecs);
+void curvecp_client_set_sndtimeo (curvecp_client_t *self, int msecs);
+void curvecp_client_set_linger (curvecp_client_t *self, int msecs);
+
+/* Connect to a server endpoint and start the handshake. 0 or -1. */
+int curvecp_client_connect (curvecp_client_t *self, const char *endpoint);
+
+/* Forget a failed (or any) connection and handshake again on the same
+   endpoint; queued messages of the old one are dropped. 0 or -1. */
+int curvecp_client_reconnect (curvecp_client_t *self);
+
+/* Send a whole message; takes ownership and nulls *msg_p on success.
+   Blocks (up to sndtimeo) only while the send queue is full. -1 if the
+   connection failed or timed out (message left with the caller). */
+int curvecp_client_send (curvecp_client_t *self, zmsg_t **msg_p);
+
+/* Next whole message, waiting up to rcvtimeo. NULL on timeout or failure
+   (curvecp_client_failed / curvecp_client_error tell which). */
+zmsg_t *curvecp_client_recv (curvecp_client_t *self);
+
+/* A message already received, or NULL; never waits. */
+zmsg_t *curvecp_client_recv_nowait (curvecp_client_t *self);
+
+/* Send everything queued now. 0, or -1 if the connection failed. */
+int curvecp_client_flush (curvecp_client_t *self);
+
+/* Wait (up to timeout_ms, -1 forever) until everything sent has been
+   acknowledged by the server. 0, or -1 on timeout or failure. */
+int curvecp_client_wait_acked (curvecp_client_t *self, int timeout_ms);
+
+/* For zpoller / zloop: the DEALER socket to poll for input, the poll
+   timeout in ms until the next deadline (-1 none), and the handler to
+   call on input or timeout (never blocks; 0, or -1 once failed). */
+zsock_t *curvecp_client_sock (curvecp_client_t *self);
+int curvecp_client_timeout (curvecp_client_t *self);
+int curvecp_client_handle (curvecp_client_t *self);
+
+/* The connection state, and why it failed. */
+bool curvecp_client_connected (curvecp_client_t *self);
+bool curvecp_client_failed (curvecp_client_t *self);
+curvecp_codec_failure_t curvecp_client_failure (curvecp_client_t *self);
+const char *curvecp_client_error (curvecp_client_t *self);
+
+/* Our long-term public key. */
+const uint8_t *curvecp_client_public_key (curvecp_client_t *self);
+
+/* The codec, for statistics (per-reason counts, re-handshakes). */
+const curvecp_codec_t *curvecp_client_codec (curvecp_client_t *self);
+
+/* Packets ØMQ would not take (send high-water mark): the message layer
+   sends them again. */
+uint64_t curvecp_client_dropped (curvecp_client_t *self);
+
+#endif

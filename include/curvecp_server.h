@@ -1,0 +1,129 @@
+/*  curvecp_server.h - a CurveCP-secured ØMQ ROUTER serving many clients.
+
+    Each frame on the ROUTER is one CurveCP packet; the routing id only
+    says where to send a reply. Connections are named by the client's
+    short-term key C', so a DEALER that reconnects (new routing id) keeps
+    its connection: the routing id is updated from the next packet that
+    authenticates. Hellos are answered without any state; a connection is
+    made only by a valid Initiate from an authorised client.
+
+        curvecp_server_t *server = curvecp_server_new (&keys, "example.com");
+        curvecp_server_bind (server, "tcp://127.0.0.1:9000");
+        zmsg_t *msg = curvecp_server_recv (server);
+        const uint8_t *who = curvecp_server_peer_key (server);   // authenticated client key
+        curvecp_server_reply (server, &msg);                     // back to that client
+
+    Work happens inside the calls (no background thread). For zpoller or
+    zloop: poll curvecp_server_sock with curvecp_server_timeout, call
+    curvecp_server_handle on input or timeout, then curvecp_server_recv_nowait.
+
+    Limits: at most max_peers connections (default 10000) and at most
+    max_pending of them (default 1024) that have not yet confirmed their
+    handshake with a Client Message; an unconfirmed connection is dropped
+    after the handshake timeout, a silent one after the idle timeout, and
+    one whose client ended its stream at once. Refusals are counted per
+    reason in curvecp_server_stats.
+
+    Authorisation (both optional, both must agree): an allow-list directory
+    of zcert public certificates (curvecp_zmq_allow.h), and a ZAP request
+    per new client (curvecp_zmq_zap.h) so zactor(zauth) decides.         */
+#ifndef CURVECP_SERVER_H_INCLUDED
+#define CURVECP_SERVER_H_INCLUDED
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "curvecp_codec.h"
+#include "curvecp_hs_server.h"
+#include "curvecp_keys.h"
+#include "curvecp_reason.h"
+
+typedef struct _curvecp_server_t curvecp_server_t;
+
+#define CURVECP_SERVER_PEER_ID_BYTES 65          /* hex C' and its NUL */
+
+/* New server with long-term keys, accepting server name (dotted; more
+   with curvecp_server_add_name). NULL on a bad name. */
+curvecp_server_t *curvecp_server_new (const curvecp_keypair_t *keys, const char *name);
+
+/* Close every connection, wipe, free; sets *self_p to NULL. */
+void curvecp_server_destroy (curvecp_server_t **self_p);
+
+/* Another accepted server name (virtual host). 0 or -1. */
+int curvecp_server_add_name (curvecp_server_t *self, const char *name);
+
+/* Our 16-byte server extension (default zero). */
+void curvecp_server_set_extension (curvecp_server_t *self, const uint8_t server_ext[CURVECP_EXT_BYTES]);
+
+/* Codec options for new connections (timeouts, limits). */
+void curvecp_server_set_options (curvecp_server_t *self, const curvecp_codec_options_t *options);
+
+/* Connection limits. */
+void curvecp_server_set_max_peers (curvecp_server_t *self, size_t max_peers);
+void curvecp_server_set_max_pending (curvecp_server_t *self, size_t max_pending);
+
+/* recv timeout in ms (-1 forever, the default); send timeout (-1). */
+void curvecp_server_set_rcvtimeo (curvecp_server_t *self, int msecs);
+void curvecp_server_set_sndtimeo (curvecp_server_t *self, int msecs);
+
+/* Only clients whose key has a zcert in directory (reloaded when it
+   changes). NULL turns the allow-list off. 0, or -1 if unreadable. */
+int curvecp_server_allow_directory (curvecp_server_t *self, const char *directory);
+
+/* Ask the ZAP handler about each new client in domain, with mechanism
+   (NULL = "CURVECP"), waiting up to timeout_ms. domain NULL: off. */
+int curvecp_server_set_zap (curvecp_server_t *self, const char *domain, const char *mechanism, int timeout_ms);
+
+/* Bind the ROUTER (as zsock_bind: returns the port for tcp://...:*, 0
+   for other endpoints, -1 on error). */
+int curvecp_server_bind (curvecp_server_t *self, const char *endpoint);
+
+/* Next whole message from any client, waiting up to rcvtimeo; NULL on
+   timeout. Afterwards peer_key / peer_name / peer_id say who sent it. */
+zmsg_t *curvecp_server_recv (curvecp_server_t *self);
+
+/* A message already received, or NULL; never waits. */
+zmsg_t *curvecp_server_recv_nowait (curvecp_server_t *self);
+
+/* The sender of the last message: authenticated long-term key, the server
+   name it asked for, and the connection's id (hex of C'). */
+const uint8_t *curvecp_server_peer_key (curvecp_server_t *self);
+const char *curvecp_server_peer_name (curvecp_server_t *self);
+const char *curvecp_server_peer_id (curvecp_server_t *self);
+
+/* Send to the connection peer_id; takes ownership on success. Waits up to
+   sndtimeo while that client's queue is full. -1 if there is no such
+   connection (or it failed, or timed out). */
+int curvecp_server_send (curvecp_server_t *self, const char *peer_id, zmsg_t **msg_p);
+
+/* Send to the sender of the last message. */
+int curvecp_server_reply (curvecp_server_t *self, zmsg_t **msg_p);
+
+/* Send to the newest connection of the client with this long-term key. */
+int curvecp_server_send_to_key (curvecp_server_t *self, const uint8_t client_key[CURVECP_KEY_BYTES],
+        zmsg_t **msg_p);
+
+/* Send everything queued to every client now. */
+void curvecp_server_flush (curvecp_server_t *self);
+
+/* For zpoller / zloop: the ROUTER, the timeout in ms until the next
+   deadline (-1 none), and the handler (never blocks). */
+zsock_t *curvecp_server_sock (curvecp_server_t *self);
+int curvecp_server_timeout (curvecp_server_t *self);
+int curvecp_server_handle (curvecp_server_t *self);
+
+/* Connections now, and those not yet confirmed. */
+size_t curvecp_server_peers (curvecp_server_t *self);
+size_t curvecp_server_pending (curvecp_server_t *self);
+
+/* Per-reason counts of every packet the server handled
+   (counts[CURVECP_OK] = accepted), and packets ØMQ dropped at its
+   high-water mark on the way out. */
+const curvecp_stats_t *curvecp_server_stats (curvecp_server_t *self);
+uint64_t curvecp_server_dropped (curvecp_server_t *self);
+
+/* The shared handshake object (minute keys, handshake statistics). */
+curvecp_hs_server_t *curvecp_server_handshake (curvecp_server_t *self);
+
+#endif

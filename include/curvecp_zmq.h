@@ -1,0 +1,19 @@
+/*  curvecp_zmq.h - what the ØMQ carrier's socket classes share.
+
+    The carrier classes (curvecp_client, curvecp_server) pass the time to
+    the sans-I/O codec as monotonic nanoseconds from this clock, and turn
+    codec deadlines into poll timeouts with the same rounding.            */
+#ifndef CURVECP_ZMQ_H_INCLUDED
+#define CURVECP_ZMQ_H_INCLUDED
+
+#include <stdint.h>
+
+/* Monotonic clock in nanoseconds. */
+uint64_t curvecp_zmq_now (void);
+
+/* Milliseconds from now until deadline, rounded up, for zmq_poll /
+   zpoller_wait / zloop: 0 if due, -1 if deadline is UINT64_MAX, and never
+   more than cap_ms when cap_ms >= 0. */
+int curvecp_zmq_timeout_ms (uint64_t deadline, uint64_t now, int cap_ms);
+
+#endif

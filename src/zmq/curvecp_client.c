@@ -1,0 +1,366 @@
+/*  curvecp_client.c - the DEALER side of the ØMQ carrier.
+
+    Each call does the I/O the codec needs, in three moves: take every
+    packet waiting on the DEALER (acknowledgments first, so the window is
+    current), let the codec produce what it may, and wait in zmq_poll
+    only until its next deadline. A message is handed to the application
+    before any acknowledgment is sent for it, so a reply the application
+    sends at once carries the acknowledgment (one packet, not two).     */
+#include <sodium.h>
+#include <string.h>
+#include "curvecp_client.h"
+#include "curvecp_packet.h"
+#include "curvecp_zmq.h"
+
+#define DRAIN_MAX 256          /* packets taken per move, so output is never starved */
+
+struct _curvecp_client_t {
+    curvecp_keypair_t keys;                       /* secret: wiped on destroy */
+    uint8_t server_key[CURVECP_KEY_BYTES];
+    uint8_t server_ext[CURVECP_EXT_BYTES];
+    uint8_t client_ext[CURVECP_EXT_BYTES];
+    char server_name[CURVECP_NAME_BYTES];
+    char *endpoint;
+    curvecp_codec_options_t options;
+    int rcvtimeo, sndtimeo, linger;
+    zsock_t *dealer;
+    void *handle;
+    curvecp_codec_t *codec;
+    uint64_t dropped;
+};
+
+curvecp_client_t *
+curvecp_client_new (const curvecp_keypair_t *keys, const uint8_t server_key[CURVECP_KEY_BYTES],
+                    const char *server_name)
+{
+    uint8_t field[CURVECP_NAME_BYTES];
+    if (!server_key || !server_name || strlen (server_name) >= CURVECP_NAME_BYTES
+    ||  curvecp_name_encode (server_name, field) != CURVECP_OK)
+        return NULL;
+    curvecp_client_t *self = (curvecp_client_t *) calloc (1, sizeof (curvecp_client_t));
+    if (!self)
+        return NULL;
+    if (keys)
+        self->keys = *keys;
+    else
+        curvecp_keypair_generate (&self->keys);
+    memcpy (self->server_key, server_key, CURVECP_KEY_BYTES);
+    snprintf (self->server_name, sizeof self->server_name, "%s", server_name);
+    curvecp_codec_options_default (&self->options);
+    self->rcvtimeo = -1;
+    self->sndtimeo = -1;
+    self->linger = 1000;
+    return self;
+}
+
+static void
+close_connection (curvecp_client_t *self)
+{
+    curvecp_codec_destroy (&self->codec);
+    zsock_destroy (&self->dealer);
+    self->handle = NULL;
+}
+
+void
+curvecp_client_destroy (curvecp_client_t **self_p)
+{
+    if (self_p && *self_p) {
+        curvecp_client_t *self = *self_p;
+        if (self->codec && !curvecp_client_failed (self) && self->linger != 0) {
+            /* end our stream so the server can forget us at once */
+            curvecp_codec_shutdown (self->codec);
+            curvecp_client_wait_acked (self, self->linger);
+        }
+        close_connection (self);
+        free (self->endpoint);
+        sodium_memzero (self, sizeof *self);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+void
+curvecp_client_set_options (curvecp_client_t *self, const curvecp_codec_options_t *options)
+{
+    if (options)
+        self->options = *options;
+    else
+        curvecp_codec_options_default (&self->options);
+}
+
+void
+curvecp_client_set_extensions (curvecp_client_t *self, const uint8_t server_ext[CURVECP_EXT_BYTES],
+                               const uint8_t client_ext[CURVECP_EXT_BYTES])
+{
+    memset (self->server_ext, 0, CURVECP_EXT_BYTES);
+    memset (self->client_ext, 0, CURVECP_EXT_BYTES);
+    if (server_ext)
+        memcpy (self->server_ext, server_ext, CURVECP_EXT_BYTES);
+    if (client_ext)
+        memcpy (self->client_ext, client_ext, CURVECP_EXT_BYTES);
+}
+
+void
+curvecp_client_set_rcvtimeo (curvecp_client_t *self, int msecs)
+{
+    self->rcvtimeo = msecs;
+}
+
+void
+curvecp_client_set_sndtimeo (curvecp_client_t *self, int msecs)
+{
+    self->sndtimeo = msecs;
+}
+
+void
+curvecp_client_set_linger (curvecp_client_t *self, int msecs)
+{
+    self->linger = msecs;
+}
+
+static int
+open_connection (curvecp_client_t *self)
+{
+    self->dealer = zsock_new (ZMQ_DEALER);
+    if (!self->dealer)
+        return -1;
+    zsock_set_linger (self->dealer, 0);
+    self->handle = zsock_resolve (self->dealer);
+    if (zsock_connect (self->dealer, "%s", self->endpoint) != 0) {
+        close_connection (self);
+        return -1;
+    }
+    self->codec = curvecp_codec_new_client (&self->keys, self->server_key, self->server_name,
+                                            self->server_ext, self->client_ext, &self->options,
+                                            curvecp_zmq_now ());
+    if (!self->codec) {
+        close_connection (self);
+        return -1;
+    }
+    return 0;
+}
+
+int
+curvecp_client_connect (curvecp_client_t *self, const char *endpoint)
+{
+    if (!endpoint || self->dealer)
+        return -1;
+    free (self->endpoint);
+    self->endpoint = strdup (endpoint);
+    return self->endpoint ? open_connection (self) : -1;
+}
+
+int
+curvecp_client_reconnect (curvecp_client_t *self)
+{
+    if (!self->endpoint)
+        return -1;
+    close_connection (self);
+    return open_connection (self);
+}
+
+/* ---- the three moves ------------------------------------------------------ */
+
+static void
+drain_input (curvecp_client_t *self, uint64_t now)
+{
+    zmq_msg_t packet;
+    zmq_msg_init (&packet);
+    for (int i = 0; i < DRAIN_MAX && zmq_msg_recv (&packet, self->handle, ZMQ_DONTWAIT) >= 0; i++)
+        curvecp_codec_execute (self->codec, (const uint8_t *) zmq_msg_data (&packet), zmq_msg_size (&packet), now);
+    zmq_msg_close (&packet);
+}
+
+static void
+push_output (curvecp_client_t *self, uint64_t now)
+{
+    uint8_t packet[CURVECP_PACKET_MAX];
+    size_t len;
+    while ((len = curvecp_codec_output (self->codec, now, packet, sizeof packet)) > 0)
+        if (zmq_send (self->handle, packet, len, ZMQ_DONTWAIT) < 0) {
+            self->dropped++;            /* the message layer will send it again */
+            break;
+        }
+}
+
+/* Wait for input until the codec's next deadline or until (ns). false
+   once until has passed. */
+static bool
+wait_input (curvecp_client_t *self, uint64_t until)
+{
+    uint64_t now = curvecp_zmq_now ();
+    if (until != UINT64_MAX && now >= until)
+        return false;
+    uint64_t deadline = curvecp_codec_deadline (self->codec);
+    if (until < deadline)
+        deadline = until;
+    zmq_pollitem_t item = { self->handle, 0, ZMQ_POLLIN, 0 };
+    zmq_poll (&item, 1, curvecp_zmq_timeout_ms (deadline, now, -1));
+    return true;
+}
+
+static uint64_t
+until_from (int msecs)
+{
+    return msecs < 0 ? UINT64_MAX : curvecp_zmq_now () + (uint64_t) msecs * 1000000ull;
+}
+
+/* ---- messages ------------------------------------------------------------------ */
+
+int
+curvecp_client_send (curvecp_client_t *self, zmsg_t **msg_p)
+{
+    if (!self->codec || curvecp_client_failed (self))
+        return -1;
+    uint64_t until = UINT64_MAX;
+    bool timed = false;
+    while (curvecp_codec_send (self->codec, msg_p) != 0) {
+        if (!msg_p || !*msg_p || zmsg_size (*msg_p) == 0 || curvecp_client_failed (self))
+            return -1;
+        if (!timed) {
+            until = until_from (self->sndtimeo);
+            timed = true;
+        }
+        uint64_t now = curvecp_zmq_now ();
+        drain_input (self, now);
+        push_output (self, now);
+        if (!curvecp_codec_writable (self->codec) && !wait_input (self, until)) {
+            errno = EAGAIN;
+            return -1;
+        }
+    }
+    if (curvecp_codec_ready_to_write (self->codec)) {
+        uint64_t now = curvecp_zmq_now ();
+        drain_input (self, now);
+        push_output (self, now);
+    }
+    return 0;
+}
+
+zmsg_t *
+curvecp_client_recv_nowait (curvecp_client_t *self)
+{
+    return self->codec ? curvecp_codec_recv (self->codec) : NULL;
+}
+
+zmsg_t *
+curvecp_client_recv (curvecp_client_t *self)
+{
+    if (!self->codec)
+        return NULL;
+    uint64_t until = until_from (self->rcvtimeo);
+    for (;;) {
+        zmsg_t *msg = curvecp_codec_recv (self->codec);
+        if (msg)
+            return msg;
+        uint64_t now = curvecp_zmq_now ();
+        drain_input (self, now);
+        msg = curvecp_codec_recv (self->codec);
+        if (msg)
+            return msg;
+        curvecp_codec_flush (self->codec);
+        push_output (self, now);
+        if (curvecp_client_failed (self))
+            return NULL;
+        if (!wait_input (self, until)) {
+            errno = EAGAIN;
+            return NULL;
+        }
+    }
+}
+
+int
+curvecp_client_flush (curvecp_client_t *self)
+{
+    if (!self->codec)
+        return -1;
+    uint64_t now = curvecp_zmq_now ();
+    curvecp_codec_flush (self->codec);
+    drain_input (self, now);
+    push_output (self, now);
+    return curvecp_client_failed (self) ? -1 : 0;
+}
+
+int
+curvecp_client_wait_acked (curvecp_client_t *self, int timeout_ms)
+{
+    if (!self->codec)
+        return -1;
+    uint64_t until = until_from (timeout_ms);
+    while (!curvecp_codec_idle (self->codec)) {
+        if (curvecp_client_flush (self) != 0 || !wait_input (self, until))
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- polling ------------------------------------------------------------------- */
+
+zsock_t *
+curvecp_client_sock (curvecp_client_t *self)
+{
+    return self->dealer;
+}
+
+int
+curvecp_client_timeout (curvecp_client_t *self)
+{
+    if (!self->codec)
+        return -1;
+    return curvecp_zmq_timeout_ms (curvecp_codec_deadline (self->codec), curvecp_zmq_now (), -1);
+}
+
+int
+curvecp_client_handle (curvecp_client_t *self)
+{
+    if (!self->codec)
+        return -1;
+    uint64_t now = curvecp_zmq_now ();
+    drain_input (self, now);
+    push_output (self, now);
+    return curvecp_client_failed (self) ? -1 : 0;
+}
+
+/* ---- state --------------------------------------------------------------------- */
+
+bool
+curvecp_client_connected (curvecp_client_t *self)
+{
+    return self->codec && curvecp_codec_state (self->codec) == CURVECP_CODEC_CONNECTED;
+}
+
+bool
+curvecp_client_failed (curvecp_client_t *self)
+{
+    return self->codec && curvecp_codec_state (self->codec) == CURVECP_CODEC_FAILED;
+}
+
+curvecp_codec_failure_t
+curvecp_client_failure (curvecp_client_t *self)
+{
+    return self->codec ? curvecp_codec_failure (self->codec) : CURVECP_CODEC_OK;
+}
+
+const char *
+curvecp_client_error (curvecp_client_t *self)
+{
+    return self->codec ? curvecp_codec_error (self->codec) : "not connected";
+}
+
+const uint8_t *
+curvecp_client_public_key (curvecp_client_t *self)
+{
+    return self->keys.public_key;
+}
+
+const curvecp_codec_t *
+curvecp_client_codec (curvecp_client_t *self)
+{
+    return self->codec;
+}
+
+uint64_t
+curvecp_client_dropped (curvecp_client_t *self)
+{
+    return self->dropped;
+}

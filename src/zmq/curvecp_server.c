@@ -1,0 +1,663 @@
+/*  curvecp_server.c - the ROUTER side of the ØMQ carrier.
+
+    One shared handshake object answers Hellos (no state) and checks
+    Initiates; each connection is a server codec found by C' in a hash
+    table with binary keys. A receive round takes every waiting packet,
+    notes which connections got input, hands whole messages out one at a
+    time (rotating between connections for fairness) and, for connections
+    with nothing to hand out, sends their acknowledgments at once; those
+    with messages waiting send theirs with the application's reply.     */
+#include <sodium.h>
+#include <string.h>
+#include "curvecp_packet.h"
+#include "curvecp_server.h"
+#include "curvecp_zmq.h"
+#include "curvecp_zmq_allow.h"
+#include "curvecp_zmq_zap.h"
+
+#define DRAIN_MAX    256
+#define ROUTING_MAX  256
+
+typedef struct {
+    curvecp_codec_t *codec;
+    uint8_t short_key[CURVECP_KEY_BYTES];          /* C': the table key */
+    char id[CURVECP_SERVER_PEER_ID_BYTES];
+    uint8_t routing[ROUTING_MAX];
+    size_t routing_len;
+    uint64_t created;
+    bool confirmed;            /* a Client Message opened: the handshake is complete */
+    bool dirty;                /* got input this round */
+    void *ready_handle;        /* in the ready list */
+} peer_t;
+
+struct _curvecp_server_t {
+    curvecp_keypair_t keys;
+    curvecp_hs_server_t *handshake;
+    curvecp_codec_options_t options;
+    zsock_t *router;
+    void *handle;
+    zhashx_t *peers;            /* C' -> peer_t */
+    zlistx_t *ready;            /* peers that may hold whole messages */
+    peer_t **dirty;
+    size_t dirty_count, dirty_size;
+    size_t max_peers, max_pending, pending;
+    int rcvtimeo, sndtimeo;
+    curvecp_zmq_allow_t *allow;
+    curvecp_zmq_zap_t *zap;
+    char *names[CURVECP_HS_SERVER_NAMES_MAX];
+    size_t name_count;
+    /* the packet being handled, for the authoriser */
+    const char *packet_address;
+    const uint8_t *packet_routing;
+    size_t packet_routing_len;
+    /* the sender of the last message */
+    uint8_t last_key[CURVECP_KEY_BYTES];
+    char last_name[CURVECP_NAME_BYTES];
+    char last_id[CURVECP_SERVER_PEER_ID_BYTES];
+    curvecp_stats_t stats;
+    uint64_t dropped;
+};
+
+/* ---- the peer table ------------------------------------------------------- */
+
+static size_t
+key_hash (const void *key)
+{
+    size_t hash;
+    memcpy (&hash, key, sizeof hash);           /* C' is uniformly random */
+    return hash;
+}
+
+static int
+key_compare (const void *a, const void *b)
+{
+    return memcmp (a, b, CURVECP_KEY_BYTES);
+}
+
+static peer_t *
+peer_new (curvecp_codec_t *codec, const uint8_t *routing, size_t routing_len, uint64_t now)
+{
+    peer_t *peer = (peer_t *) calloc (1, sizeof (peer_t));
+    if (!peer)
+        return NULL;
+    peer->codec = codec;
+    memcpy (peer->short_key, curvecp_codec_client_short_key (codec), CURVECP_KEY_BYTES);
+    curvecp_key_to_hex (peer->short_key, peer->id);
+    peer->routing_len = routing_len < ROUTING_MAX ? routing_len : ROUTING_MAX;
+    memcpy (peer->routing, routing, peer->routing_len);
+    peer->created = now;
+    return peer;
+}
+
+static void
+peer_remove (curvecp_server_t *self, peer_t *peer)
+{
+    if (peer->ready_handle)
+        zlistx_delete (self->ready, peer->ready_handle);
+    if (!peer->confirmed)
+        self->pending--;
+    zhashx_delete (self->peers, peer->short_key);
+    curvecp_codec_destroy (&peer->codec);
+    free (peer);
+}
+
+/* ---- construction ------------------------------------------------------------ */
+
+static const uint8_t zero_ext[CURVECP_EXT_BYTES] = { 0 };
+
+curvecp_server_t *
+curvecp_server_new (const curvecp_keypair_t *keys, const char *name)
+{
+    if (!keys || !name)
+        return NULL;
+    curvecp_server_t *self = (curvecp_server_t *) calloc (1, sizeof (curvecp_server_t));
+    if (!self)
+        return NULL;
+    self->keys = *keys;
+    curvecp_codec_options_default (&self->options);
+    self->max_peers = 10000;
+    self->max_pending = 1024;
+    self->rcvtimeo = -1;
+    self->sndtimeo = -1;
+    self->handshake = curvecp_hs_server_new (keys, zero_ext, curvecp_zmq_now ());
+    self->peers = zhashx_new ();
+    self->ready = zlistx_new ();
+    self->router = zsock_new (ZMQ_ROUTER);
+    if (!self->handshake || !self->peers || !self->ready || !self->router
+    ||  curvecp_server_add_name (self, name) != 0) {
+        curvecp_server_destroy (&self);
+        return NULL;
+    }
+    zhashx_set_key_hasher (self->peers, key_hash);
+    zhashx_set_key_comparator (self->peers, key_compare);
+    zhashx_set_key_duplicator (self->peers, NULL);
+    zhashx_set_key_destructor (self->peers, NULL);
+    zsock_set_linger (self->router, 0);
+    /* report (and count) drops at the high-water mark instead of hiding them */
+    zsock_set_router_mandatory (self->router, 1);
+    self->handle = zsock_resolve (self->router);
+    return self;
+}
+
+void
+curvecp_server_destroy (curvecp_server_t **self_p)
+{
+    if (self_p && *self_p) {
+        curvecp_server_t *self = *self_p;
+        if (self->peers) {
+            peer_t *peer;
+            while ((peer = (peer_t *) zhashx_first (self->peers)) != NULL)
+                peer_remove (self, peer);
+        }
+        zhashx_destroy (&self->peers);
+        zlistx_destroy (&self->ready);
+        free (self->dirty);
+        zsock_destroy (&self->router);
+        curvecp_hs_server_destroy (&self->handshake);
+        curvecp_zmq_allow_destroy (&self->allow);
+        curvecp_zmq_zap_destroy (&self->zap);
+        for (size_t i = 0; i < self->name_count; i++)
+            free (self->names[i]);
+        sodium_memzero (self, sizeof *self);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+int
+curvecp_server_add_name (curvecp_server_t *self, const char *name)
+{
+    if (self->name_count == CURVECP_HS_SERVER_NAMES_MAX
+    ||  curvecp_hs_server_add_name (self->handshake, name) < 0)
+        return -1;
+    self->names[self->name_count] = strdup (name);
+    return self->names[self->name_count++] ? 0 : -1;
+}
+
+void
+curvecp_server_set_extension (curvecp_server_t *self, const uint8_t server_ext[CURVECP_EXT_BYTES])
+{
+    /* extensions are fixed when a handshake object is made: make a new one
+       with the same names (connections made so far keep working) */
+    curvecp_hs_server_t *handshake = curvecp_hs_server_new (&self->keys, server_ext ? server_ext : zero_ext,
+                                                            curvecp_zmq_now ());
+    for (size_t i = 0; handshake && i < self->name_count; i++)
+        curvecp_hs_server_add_name (handshake, self->names[i]);
+    if (!handshake || zhashx_size (self->peers) > 0) {
+        curvecp_hs_server_destroy (&handshake);
+        return;                 /* codecs share the old one: only before any connection */
+    }
+    curvecp_hs_server_destroy (&self->handshake);
+    self->handshake = handshake;
+}
+
+void
+curvecp_server_set_options (curvecp_server_t *self, const curvecp_codec_options_t *options)
+{
+    if (options)
+        self->options = *options;
+    else
+        curvecp_codec_options_default (&self->options);
+}
+
+void
+curvecp_server_set_max_peers (curvecp_server_t *self, size_t max_peers)
+{
+    self->max_peers = max_peers;
+}
+
+void
+curvecp_server_set_max_pending (curvecp_server_t *self, size_t max_pending)
+{
+    self->max_pending = max_pending;
+}
+
+void
+curvecp_server_set_rcvtimeo (curvecp_server_t *self, int msecs)
+{
+    self->rcvtimeo = msecs;
+}
+
+void
+curvecp_server_set_sndtimeo (curvecp_server_t *self, int msecs)
+{
+    self->sndtimeo = msecs;
+}
+
+int
+curvecp_server_allow_directory (curvecp_server_t *self, const char *directory)
+{
+    curvecp_zmq_allow_destroy (&self->allow);
+    if (!directory)
+        return 0;
+    self->allow = curvecp_zmq_allow_new (directory);
+    return self->allow ? 0 : -1;
+}
+
+int
+curvecp_server_set_zap (curvecp_server_t *self, const char *domain, const char *mechanism, int timeout_ms)
+{
+    curvecp_zmq_zap_destroy (&self->zap);
+    if (!domain)
+        return 0;
+    self->zap = curvecp_zmq_zap_new (domain, mechanism, timeout_ms);
+    return self->zap ? 0 : -1;
+}
+
+int
+curvecp_server_bind (curvecp_server_t *self, const char *endpoint)
+{
+    return zsock_bind (self->router, "%s", endpoint);
+}
+
+/* ---- authorisation ---------------------------------------------------------- */
+
+static bool
+authorize (void *arg, const uint8_t client_key[CURVECP_KEY_BYTES], const char *server_name)
+{
+    (void) server_name;
+    curvecp_server_t *self = (curvecp_server_t *) arg;
+    if (self->allow && !curvecp_zmq_allow_check (self->allow, client_key))
+        return false;
+    if (self->zap && !curvecp_zmq_zap_check (self->zap, self->packet_address, self->packet_routing,
+                                             self->packet_routing_len, client_key))
+        return false;
+    return true;
+}
+
+/* ---- packets in and out -------------------------------------------------------- */
+
+static void
+send_packet (curvecp_server_t *self, const uint8_t *routing, size_t routing_len,
+             const uint8_t *packet, size_t len)
+{
+    if (zmq_send (self->handle, routing, routing_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
+    ||  zmq_send (self->handle, packet, len, ZMQ_DONTWAIT) < 0)
+        self->dropped++;            /* ROUTER at its high-water mark: resent later */
+}
+
+static void
+peer_output (curvecp_server_t *self, peer_t *peer, uint64_t now)
+{
+    uint8_t packet[CURVECP_PACKET_MAX];
+    size_t len;
+    while ((len = curvecp_codec_output (peer->codec, now, packet, sizeof packet)) > 0)
+        send_packet (self, peer->routing, peer->routing_len, packet, len);
+}
+
+static void
+mark_dirty (curvecp_server_t *self, peer_t *peer)
+{
+    if (peer->dirty)
+        return;
+    if (self->dirty_count == self->dirty_size) {
+        size_t size = self->dirty_size ? 2 * self->dirty_size : 64;
+        peer_t **dirty = (peer_t **) realloc (self->dirty, size * sizeof (peer_t *));
+        if (!dirty)
+            return;
+        self->dirty = dirty;
+        self->dirty_size = size;
+    }
+    peer->dirty = true;
+    self->dirty[self->dirty_count++] = peer;
+}
+
+static curvecp_reason_t
+new_connection (curvecp_server_t *self, const uint8_t *packet, size_t len, uint64_t now)
+{
+    if (zhashx_size (self->peers) >= self->max_peers || self->pending >= self->max_pending) {
+        curvecp_hs_server_count (self->handshake, CURVECP_E_FULL);
+        return CURVECP_E_FULL;
+    }
+    curvecp_codec_t *codec = curvecp_codec_new_server_shared (self->handshake, &self->options, now);
+    if (!codec)
+        return CURVECP_E_IO;
+    curvecp_codec_set_authorizer (codec, authorize, self);
+    curvecp_reason_t reason = curvecp_codec_execute (codec, packet, len, now);
+    peer_t *peer = NULL;
+    if (curvecp_codec_state (codec) == CURVECP_CODEC_CONNECTED)
+        peer = peer_new (codec, self->packet_routing, self->packet_routing_len, now);
+    if (!peer) {
+        curvecp_codec_destroy (&codec);
+        return reason == CURVECP_OK ? CURVECP_E_IO : reason;
+    }
+    zhashx_insert (self->peers, peer->short_key, peer);
+    self->pending++;
+    mark_dirty (self, peer);
+    return reason;
+}
+
+static curvecp_reason_t
+existing_connection (curvecp_server_t *self, peer_t *peer, curvecp_packet_type_t type,
+                     const uint8_t *packet, size_t len, uint64_t now)
+{
+    curvecp_reason_t reason = curvecp_codec_execute (peer->codec, packet, len, now);
+    if (reason != CURVECP_OK)
+        return reason;
+    /* only an authentic packet may move the connection to another routing id */
+    if (self->packet_routing_len != peer->routing_len
+    ||  memcmp (self->packet_routing, peer->routing, peer->routing_len) != 0) {
+        peer->routing_len = self->packet_routing_len < ROUTING_MAX ? self->packet_routing_len : ROUTING_MAX;
+        memcpy (peer->routing, self->packet_routing, peer->routing_len);
+    }
+    if (type == CURVECP_PACKET_CLIENT_MESSAGE && !peer->confirmed) {
+        peer->confirmed = true;
+        self->pending--;
+    }
+    mark_dirty (self, peer);
+    return reason;
+}
+
+static curvecp_reason_t
+dispatch (curvecp_server_t *self, const uint8_t *packet, size_t len, uint64_t now)
+{
+    curvecp_packet_type_t type;
+    curvecp_reason_t reason = curvecp_packet_classify_at_server (packet, len,
+                                  curvecp_hs_server_ext (self->handshake), &type);
+    if (reason != CURVECP_OK)
+        return reason;
+    if (type == CURVECP_PACKET_HELLO) {
+        uint8_t cookie[CURVECP_COOKIE_BYTES];
+        reason = curvecp_hs_server_hello (self->handshake, packet, len, now, cookie);
+        if (reason == CURVECP_OK)
+            send_packet (self, self->packet_routing, self->packet_routing_len, cookie, sizeof cookie);
+        return reason;
+    }
+    peer_t *peer = (peer_t *) zhashx_lookup (self->peers, curvecp_packet_client_short_key (packet));
+    if (peer)
+        return existing_connection (self, peer, type, packet, len, now);
+    if (type == CURVECP_PACKET_INITIATE)
+        return new_connection (self, packet, len, now);
+    return CURVECP_E_UNKNOWN_SESSION;
+}
+
+/* Take one [routing id][packet] message; false when none is waiting. */
+static bool
+take_packet (curvecp_server_t *self, zmq_msg_t *routing, zmq_msg_t *packet, uint64_t now)
+{
+    if (zmq_msg_recv (routing, self->handle, ZMQ_DONTWAIT) < 0)
+        return false;
+    if (!zmq_msg_more (routing) || zmq_msg_recv (packet, self->handle, ZMQ_DONTWAIT) < 0) {
+        curvecp_stats_count (&self->stats, CURVECP_E_TOO_SHORT);     /* no packet frame */
+        return true;
+    }
+    while (zmq_msg_more (packet)) {                  /* one packet per frame: drop extras */
+        zmq_msg_t extra;
+        zmq_msg_init (&extra);
+        zmq_msg_recv (&extra, self->handle, ZMQ_DONTWAIT);
+        bool more = zmq_msg_more (&extra);
+        zmq_msg_close (&extra);
+        curvecp_stats_count (&self->stats, CURVECP_E_TOO_LONG);
+        if (!more)
+            break;
+    }
+    self->packet_routing = (const uint8_t *) zmq_msg_data (routing);
+    self->packet_routing_len = zmq_msg_size (routing);
+    self->packet_address = zmq_msg_gets (packet, "Peer-Address");
+    curvecp_reason_t reason = dispatch (self, (const uint8_t *) zmq_msg_data (packet), zmq_msg_size (packet), now);
+    curvecp_stats_count (&self->stats, reason);
+    self->packet_routing = NULL;
+    self->packet_address = NULL;
+    return true;
+}
+
+/* Take what is waiting; then connections with whole messages go on the
+   ready list and the others answer at once. */
+static void
+drain_input (curvecp_server_t *self, uint64_t now)
+{
+    zmq_msg_t routing, packet;
+    zmq_msg_init (&routing);
+    zmq_msg_init (&packet);
+    for (int i = 0; i < DRAIN_MAX && take_packet (self, &routing, &packet, now); i++)
+        ;
+    zmq_msg_close (&routing);
+    zmq_msg_close (&packet);
+    for (size_t i = 0; i < self->dirty_count; i++) {
+        peer_t *peer = self->dirty[i];
+        peer->dirty = false;
+        if (curvecp_codec_readable (peer->codec)) {
+            if (!peer->ready_handle)
+                peer->ready_handle = zlistx_add_end (self->ready, peer);
+        }
+        else
+            peer_output (self, peer, now);
+    }
+    self->dirty_count = 0;
+}
+
+/* Every connection: flush, run due timers, drop the finished and failed;
+   returns the earliest deadline left. */
+static uint64_t
+service_all (curvecp_server_t *self, uint64_t now, bool flush)
+{
+    uint64_t earliest = UINT64_MAX;
+    zlistx_t *gone = NULL;
+    for (peer_t *peer = (peer_t *) zhashx_first (self->peers); peer;
+         peer = (peer_t *) zhashx_next (self->peers)) {
+        if (flush)
+            curvecp_codec_flush (peer->codec);
+        if (flush || curvecp_codec_deadline (peer->codec) <= now)
+            peer_output (self, peer, now);
+        bool expired = !peer->confirmed && now >= peer->created + self->options.handshake_timeout_ns;
+        bool finished = !peer->ready_handle && curvecp_codec_peer_closed (peer->codec);
+        if (expired || finished || curvecp_codec_state (peer->codec) == CURVECP_CODEC_FAILED) {
+            if (!gone)
+                gone = zlistx_new ();
+            zlistx_add_end (gone, peer);
+            continue;
+        }
+        uint64_t deadline = curvecp_codec_deadline (peer->codec);
+        if (deadline < earliest)
+            earliest = deadline;
+        if (!peer->confirmed && peer->created + self->options.handshake_timeout_ns < earliest)
+            earliest = peer->created + self->options.handshake_timeout_ns;
+    }
+    if (gone) {
+        for (peer_t *peer = (peer_t *) zlistx_first (gone); peer; peer = (peer_t *) zlistx_next (gone))
+            peer_remove (self, peer);
+        zlistx_destroy (&gone);
+    }
+    return earliest;
+}
+
+/* ---- messages ---------------------------------------------------------------------- */
+
+static zmsg_t *
+take_ready (curvecp_server_t *self, uint64_t now)
+{
+    peer_t *peer;
+    while ((peer = (peer_t *) zlistx_first (self->ready)) != NULL) {
+        zmsg_t *msg = curvecp_codec_recv (peer->codec);
+        if (msg) {
+            memcpy (self->last_key, curvecp_codec_peer_key (peer->codec), CURVECP_KEY_BYTES);
+            snprintf (self->last_name, sizeof self->last_name, "%s", curvecp_codec_server_name (peer->codec));
+            memcpy (self->last_id, peer->id, sizeof self->last_id);
+            if (zlistx_size (self->ready) > 1)
+                zlistx_move_end (self->ready, peer->ready_handle);
+            return msg;
+        }
+        zlistx_delete (self->ready, peer->ready_handle);
+        peer->ready_handle = NULL;
+        peer_output (self, peer, now);          /* the acknowledgments held back */
+    }
+    return NULL;
+}
+
+zmsg_t *
+curvecp_server_recv_nowait (curvecp_server_t *self)
+{
+    return take_ready (self, curvecp_zmq_now ());
+}
+
+zmsg_t *
+curvecp_server_recv (curvecp_server_t *self)
+{
+    uint64_t start = curvecp_zmq_now ();
+    uint64_t until = self->rcvtimeo < 0 ? UINT64_MAX : start + (uint64_t) self->rcvtimeo * 1000000ull;
+    for (;;) {
+        uint64_t now = curvecp_zmq_now ();
+        zmsg_t *msg = take_ready (self, now);
+        if (msg)
+            return msg;
+        drain_input (self, now);
+        msg = take_ready (self, now);
+        if (msg)
+            return msg;
+        uint64_t deadline = service_all (self, now, true);
+        if (now >= until) {
+            errno = EAGAIN;
+            return NULL;
+        }
+        if (until < deadline)
+            deadline = until;
+        zmq_pollitem_t item = { self->handle, 0, ZMQ_POLLIN, 0 };
+        zmq_poll (&item, 1, curvecp_zmq_timeout_ms (deadline, now, -1));
+    }
+}
+
+const uint8_t *
+curvecp_server_peer_key (curvecp_server_t *self)
+{
+    return self->last_key;
+}
+
+const char *
+curvecp_server_peer_name (curvecp_server_t *self)
+{
+    return self->last_name;
+}
+
+const char *
+curvecp_server_peer_id (curvecp_server_t *self)
+{
+    return self->last_id;
+}
+
+static peer_t *
+peer_by_id (curvecp_server_t *self, const char *peer_id)
+{
+    uint8_t key[CURVECP_KEY_BYTES];
+    if (!peer_id || curvecp_key_from_hex (peer_id, key) != CURVECP_OK)
+        return NULL;
+    return (peer_t *) zhashx_lookup (self->peers, key);
+}
+
+static int
+send_to_peer (curvecp_server_t *self, peer_t *peer, zmsg_t **msg_p)
+{
+    if (!peer)
+        return -1;
+    uint8_t short_key[CURVECP_KEY_BYTES];
+    memcpy (short_key, peer->short_key, sizeof short_key);
+    uint64_t until = self->sndtimeo < 0 ? UINT64_MAX : curvecp_zmq_now () + (uint64_t) self->sndtimeo * 1000000ull;
+    while (curvecp_codec_send (peer->codec, msg_p) != 0) {
+        if (!msg_p || !*msg_p || zmsg_size (*msg_p) == 0
+        ||  curvecp_codec_state (peer->codec) == CURVECP_CODEC_FAILED)
+            return -1;
+        uint64_t now = curvecp_zmq_now ();
+        if (now >= until) {
+            errno = EAGAIN;
+            return -1;
+        }
+        drain_input (self, now);
+        peer_output (self, peer, now);
+        if (!curvecp_codec_writable (peer->codec)) {
+            zmq_pollitem_t item = { self->handle, 0, ZMQ_POLLIN, 0 };
+            uint64_t deadline = curvecp_codec_deadline (peer->codec);
+            zmq_poll (&item, 1, curvecp_zmq_timeout_ms (deadline < until ? deadline : until, now, -1));
+        }
+        /* the connection may have gone while we waited */
+        if (zhashx_lookup (self->peers, short_key) != peer)
+            return -1;
+    }
+    if (curvecp_codec_ready_to_write (peer->codec) && !peer->ready_handle)
+        peer_output (self, peer, curvecp_zmq_now ());
+    return 0;
+}
+
+int
+curvecp_server_send (curvecp_server_t *self, const char *peer_id, zmsg_t **msg_p)
+{
+    return send_to_peer (self, peer_by_id (self, peer_id), msg_p);
+}
+
+int
+curvecp_server_reply (curvecp_server_t *self, zmsg_t **msg_p)
+{
+    return send_to_peer (self, peer_by_id (self, self->last_id), msg_p);
+}
+
+int
+curvecp_server_send_to_key (curvecp_server_t *self, const uint8_t client_key[CURVECP_KEY_BYTES], zmsg_t **msg_p)
+{
+    peer_t *newest = NULL;
+    for (peer_t *peer = (peer_t *) zhashx_first (self->peers); peer;
+         peer = (peer_t *) zhashx_next (self->peers))
+        if (memcmp (curvecp_codec_peer_key (peer->codec), client_key, CURVECP_KEY_BYTES) == 0
+        &&  (!newest || peer->created > newest->created))
+            newest = peer;
+    return send_to_peer (self, newest, msg_p);
+}
+
+void
+curvecp_server_flush (curvecp_server_t *self)
+{
+    service_all (self, curvecp_zmq_now (), true);
+}
+
+/* ---- polling ------------------------------------------------------------------------ */
+
+zsock_t *
+curvecp_server_sock (curvecp_server_t *self)
+{
+    return self->router;
+}
+
+int
+curvecp_server_timeout (curvecp_server_t *self)
+{
+    if (zlistx_size (self->ready) > 0)
+        return 0;
+    uint64_t now = curvecp_zmq_now ();
+    return curvecp_zmq_timeout_ms (service_all (self, now, false), now, -1);
+}
+
+int
+curvecp_server_handle (curvecp_server_t *self)
+{
+    uint64_t now = curvecp_zmq_now ();
+    drain_input (self, now);
+    service_all (self, now, false);
+    return 0;
+}
+
+size_t
+curvecp_server_peers (curvecp_server_t *self)
+{
+    return zhashx_size (self->peers);
+}
+
+size_t
+curvecp_server_pending (curvecp_server_t *self)
+{
+    return self->pending;
+}
+
+const curvecp_stats_t *
+curvecp_server_stats (curvecp_server_t *self)
+{
+    return &self->stats;
+}
+
+uint64_t
+curvecp_server_dropped (curvecp_server_t *self)
+{
+    return self->dropped;
+}
+
+curvecp_hs_server_t *
+curvecp_server_handshake (curvecp_server_t *self)
+{
+    return self->handshake;
+}

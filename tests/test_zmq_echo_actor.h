@@ -1,0 +1,89 @@
+/*  test_zmq_echo_actor.h - a CurveCP echo server in a zactor, for the ØMQ
+    carrier tests. It runs curvecp_server under zpoller (the pollable
+    socket, the timeout, the handler) and answers each message with the
+    same frames preceded by the sender's key as the server saw it (hex)
+    and the server name. Commands on the pipe: "STATS" -> "dropped peers
+    accepted refused"; "$TERM" ends it.                                    */
+#ifndef TEST_ZMQ_ECHO_ACTOR_H_INCLUDED
+#define TEST_ZMQ_ECHO_ACTOR_H_INCLUDED
+
+#include <czmq.h>
+#include "curvecp_server.h"
+
+typedef struct {
+    curvecp_keypair_t keys;
+    const char *name;
+    char endpoint[128];
+    int sndhwm, sndbuf;              /* 0 = ØMQ defaults */
+    const char *allow_directory;     /* NULL = no allow-list */
+    const char *zap_domain;          /* NULL = no ZAP */
+    const char *zap_mechanism;
+    int port;                        /* set once bound */
+} echo_args_t;
+
+static void
+echo_actor (zsock_t *pipe, void *arg)
+{
+    echo_args_t *args = (echo_args_t *) arg;
+    curvecp_server_t *server = curvecp_server_new (&args->keys, args->name);
+    if (args->sndhwm)
+        zsock_set_sndhwm (curvecp_server_sock (server), args->sndhwm);
+    if (args->sndbuf)
+        zsock_set_sndbuf (curvecp_server_sock (server), args->sndbuf);
+    if (args->allow_directory)
+        curvecp_server_allow_directory (server, args->allow_directory);
+    if (args->zap_domain)
+        curvecp_server_set_zap (server, args->zap_domain, args->zap_mechanism, 1000);
+    args->port = curvecp_server_bind (server, args->endpoint);
+    zsock_signal (pipe, 0);
+    zpoller_t *poller = zpoller_new (pipe, curvecp_server_sock (server), NULL);
+    bool done = false;
+    while (!done) {
+        int timeout = curvecp_server_timeout (server);
+        void *which = zpoller_wait (poller, timeout < 0 || timeout > 100 ? 100 : timeout);
+        if (which == pipe) {
+            char *command = zstr_recv (pipe);
+            if (!command || streq (command, "$TERM"))
+                done = true;
+            else
+            if (streq (command, "STATS")) {
+                const curvecp_stats_t *stats = curvecp_server_stats (server);
+                zstr_sendf (pipe, "%llu %zu %llu %llu", (unsigned long long) curvecp_server_dropped (server),
+                            curvecp_server_peers (server), (unsigned long long) stats->counts[CURVECP_OK],
+                            (unsigned long long) curvecp_stats_rejected (stats));
+            }
+            zstr_free (&command);
+            continue;
+        }
+        curvecp_server_handle (server);
+        zmsg_t *msg;
+        while ((msg = curvecp_server_recv_nowait (server)) != NULL) {
+            char hex[65];
+            curvecp_key_to_hex (curvecp_server_peer_key (server), hex);
+            zmsg_pushstr (msg, curvecp_server_peer_name (server));
+            zmsg_pushstr (msg, hex);
+            if (curvecp_server_reply (server, &msg) != 0) {
+                fprintf (stderr, "echo: reply failed\n");
+                exit (1);
+            }
+        }
+    }
+    zpoller_destroy (&poller);
+    curvecp_server_destroy (&server);
+}
+
+/* Ask the actor for its numbers. */
+static void
+echo_stats (zactor_t *actor, unsigned long long *dropped, size_t *peers, unsigned long long *accepted,
+            unsigned long long *refused)
+{
+    zstr_send (actor, "STATS");
+    char *reply = zstr_recv (actor);
+    if (!reply || sscanf (reply, "%llu %zu %llu %llu", dropped, peers, accepted, refused) != 4) {
+        fprintf (stderr, "echo actor: no STATS reply\n");
+        exit (1);
+    }
+    zstr_free (&reply);
+}
+
+#endif
