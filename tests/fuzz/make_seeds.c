@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <zmq.h>
 #include "fuzz_common.h"
+#include "curvecp_appframe.h"
 #include "curvecp_keys.h"
 #include "testutil.h"
 
@@ -491,6 +492,50 @@ s_server (void)
     s_save ("fuzz_server", "raw-short-hello", &seed);
 }
 
+/* ØMQ application framing (see fuzz_appframe.c): setup, limits, pieces,
+   then the stream (raw) or the message recipe (build). */
+static void
+s_appframe_start (seed_t *seed, uint8_t setup)
+{
+    s_start (seed, setup);
+    s_put_le (seed, 4000, 2);                    /* max_message 68001 */
+    s_put_u8 (seed, 15);                         /* max_frames 16 */
+    s_put_le (seed, 0x00012345, 4);              /* piece sizes, half by commit */
+}
+
+static void
+s_appframe (const fuzz_world_t *w)
+{
+    seed_t seed;
+    uint8_t header[CURVECP_APPFRAME_HEADER_MAX], greeting[CURVECP_APPFRAME_GREETING];
+    s_appframe_start (&seed, 1);
+    curvecp_appframe_greeting (greeting, 0);
+    s_put (&seed, greeting, sizeof greeting);
+    s_put (&seed, header, curvecp_appframe_header (header, 6, true));
+    s_put (&seed, "hello\n", 6);
+    s_put (&seed, header, curvecp_appframe_header (header, 0, true));
+    s_put (&seed, header, curvecp_appframe_header (header, 576, false));
+    s_put (&seed, w->initiate_msg, 192);
+    s_put (&seed, w->server_msg, 192);
+    s_put (&seed, w->client_msg, 192);
+    s_save ("fuzz_appframe", "greeting-three-frames", &seed);
+    s_appframe_start (&seed, 0);
+    uint8_t bad[] = { 0x02, 0, 0, 0, 0, 0, 0, 0, 0xff };    /* long size under 256 */
+    s_put (&seed, bad, sizeof bad);
+    s_save ("fuzz_appframe", "long-not-minimal", &seed);
+    s_appframe_start (&seed, 3);                 /* build: greeting, 3 messages */
+    s_put_u8 (&seed, 7);                         /* options */
+    s_put_u8 (&seed, 2);
+    for (int i = 0; i < 3; i++) {
+        s_put_u8 (&seed, (uint8_t) i);           /* i + 1 frames */
+        for (int f = 0; f <= i; f++) {
+            s_put_u8 (&seed, 1);                 /* u16 size follows */
+            s_put_le (&seed, (uint64_t) (f * 300), 2);
+        }
+    }
+    s_save ("fuzz_appframe", "build", &seed);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -521,5 +566,6 @@ main (int argc, char **argv)
     s_stream (w);
     s_framing (w);
     s_server ();
+    s_appframe (w);
     return 0;
 }

@@ -34,9 +34,10 @@ fi
 
 # Configure and build only the fuzz targets, so a half-written tool or
 # benchmark elsewhere in the tree cannot stop the fuzzing.
+mkdir -p "$build"
 CC=clang cmake -S "$src" -B "$build" -DCURVECP_FUZZ=ON -DCURVECP_TESTS=OFF \
-      -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$build.configure.log" 2>&1 \
-    || { cat "$build.configure.log" >&2; echo "run-fuzz: configure failed" >&2; exit 1; }
+      -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$build/configure.log" 2>&1 \
+    || { cat "$build/configure.log" >&2; echo "run-fuzz: configure failed" >&2; exit 1; }
 targets=${FUZZ_TARGETS:-$(cat "$build/tests/fuzz/targets.txt")}
 # shellcheck disable=SC2086
 nice cmake --build "$build" -j2 --target $targets \

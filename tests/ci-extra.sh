@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# ci-extra.sh - the hardening part of CI:
+#   (a) the whole test suite built with AddressSanitizer + UndefinedBehavior-
+#       Sanitizer (CURVECP_SANITIZE=ON, build dir build-asan), run by ctest,
+#       with LeakSanitizer on;
+#   (b) every libFuzzer target for a short bounded time (tests/fuzz/run-fuzz.sh).
+# Usage: tests/ci-extra.sh [fuzz-seconds-per-target]   (default 20)
+# Exit status 0 only if both parts pass. Meant to take well under 10
+# minutes on 2 cores.
+set -uo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+seconds=${1:-20}
+build=$src/build-asan
+
+# The Python tests need Debian's python3 (python3-nacl, python3-zmq), which
+# a pyenv or venv python earlier on PATH would hide.
+export PATH=/usr/bin:$PATH
+# Any sanitizer report fails the test that triggered it; leaks included.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:halt_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+
+status=0
+start=$(date +%s)
+echo "ci-extra: (a) test suite under ASan + UBSan in $build"
+mkdir -p "$build"
+if cmake -S "$src" -B "$build" -DCURVECP_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null \
+   && cmake --build "$build" -j2 >"$build/build.log" 2>&1; then
+    ctest --test-dir "$build" --output-on-failure || status=1
+else
+    tail -40 "$build/build.log" >&2
+    echo "ci-extra: sanitizer build failed" >&2
+    status=1
+fi
+middle=$(date +%s)
+echo "ci-extra: (a) took $((middle - start)) s"
+
+echo "ci-extra: (b) fuzz targets, ${seconds} s each"
+"$src/tests/fuzz/run-fuzz.sh" "$seconds" || status=1
+echo "ci-extra: (b) took $(( $(date +%s) - middle )) s"
+exit $status
