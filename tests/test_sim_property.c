@@ -2,7 +2,10 @@
     duplication, reordering, jitter, rate limits), two streams exchange
     random-length byte streams in both directions. Each side must end with
     the peer's bytes exact and the right EOF kind, or report failure:
-    never silent corruption or truncation.                               */
+    never silent corruption or truncation. Some seeds have tiny receive
+    windows (1-4 KiB) with slow readers, buffers freed after 1 ms idle
+    (so they are freed and allocated again mid-transfer), or carriers
+    whose timers fire only every 50 us or 1 ms.                        */
 #include "curvecp_stream.h"
 #include "sim_app.h"
 #include "testutil.h"
@@ -13,6 +16,7 @@
 typedef struct {
     int complete, failed;
     uint64_t bytes;
+    int tiny_slow, released_midway;
 } tally_t;
 
 /* Mostly small streams, some medium, a few of several MB. */
@@ -73,8 +77,14 @@ run_seed (int seed, tally_t *tally)
         config.give_up_ns = 30 * SECOND;
         config.rng = sim_rng_fn;
         config.rng_context = &chicago_rng[i];
-        if (sim_rng_next (&rng) % 4 == 0)
+        uint64_t window = sim_rng_next (&rng) % 8;
+        if (window == 0 || window == 1)
             config.receive_window = 16384;
+        else
+        if (window == 2)
+            config.receive_window = 1024 + sim_rng_next (&rng) % 3073;     /* tiny */
+        if (sim_rng_next (&rng) % 4 == 0)
+            config.idle_release_ns = 1000000;
         side[i].stream = curvecp_stream_new (&config);
         CHECK (side[i].stream);
         side[i].app.send_seed = data_seed[i];
@@ -83,10 +93,16 @@ run_seed (int seed, tally_t *tally)
         side[i].app.expect_seed = data_seed[1 - i];
         side[i].app.expect_total = length[1 - i];
         side[i].app.expect_eof = eof[1 - i];
-        if (sim_rng_next (&rng) % 10 == 0)
+        if (sim_rng_next (&rng) % 10 == 0 || (window == 2 && sim_rng_next (&rng) % 2))
             side[i].app.read_rate_bps = 2000000 + sim_rng_next (&rng) % 20000000;
         sim_stream_endpoint_bind (&side[i], &endpoint[i]);
     }
+    uint64_t timer = sim_rng_next (&rng) % 8;
+    if (timer == 0)
+        sim_net_set_timer_resolution (net, 1000000);
+    else
+    if (timer == 1)
+        sim_net_set_timer_resolution (net, 50000);
     uint64_t end = sim_net_run (net, endpoints, 0, 3600 * SECOND);
     for (int i = 0; i < 2; i++) {
         sim_app_t *app = &side[i].app;
@@ -108,6 +124,10 @@ run_seed (int seed, tally_t *tally)
             fprintf (stderr, "seed %d side %d: reported failure (loss %.3f, lengths %llu/%llu, received %llu, "
                      "end %.1f s)\n", seed, i, loss, (unsigned long long) length[0],
                      (unsigned long long) length[1], (unsigned long long) app->received, (double) end / 1e9);
+        if (curvecp_stream_receive_window (stream) < 4096 + 1 && app->read_rate_bps)
+            tally->tiny_slow++;
+        if (curvecp_stream_info (stream)->buffer_allocations > 2)
+            tally->released_midway++;
         if (failed)
             tally->failed++;
         else
@@ -127,8 +147,12 @@ main (int argc, char **argv)
     tally_t tally = { 0 };
     for (int seed = first; seed < first + seeds; seed++)
         run_seed (seed, &tally);
-    printf ("test_sim_property: %d directions complete, %d ended in reported failure, %llu bytes checked\n",
-            tally.complete, tally.failed, (unsigned long long) tally.bytes);
+    printf ("test_sim_property: %d directions complete, %d ended in reported failure, %llu bytes checked; "
+            "%d tiny windows with slow readers, %d with buffers freed and allocated again\n",
+            tally.complete, tally.failed, (unsigned long long) tally.bytes, tally.tiny_slow, tally.released_midway);
+    /* the scenarios asked for did occur */
+    if (seeds >= 1000)
+        CHECK (tally.tiny_slow >= 10 && tally.released_midway >= 10);
     /* failures are allowed, but they must stay rare at <= 30 % loss */
     CHECK (tally.failed * 50 < tally.complete);
     return 0;

@@ -513,17 +513,15 @@ release_acked_blocks (curvecp_stream_t *self)
 }
 
 /* The peer's reader freed space after refusing data: resend what the
-   timer is holding back at once instead of after the backoff. */
+   timer is holding back at once instead of after the backoff, in stream
+   order, since the lowest block is the one the reader waits for (the
+   rest may be refused again). Rare: a walk over the table is fine. */
 static void
 reopen_window (curvecp_stream_t *self)
 {
-    for (int16_t slot = self->lost.head; slot != NO_SLOT; slot = self->blocks[slot].next)
-        self->blocks[slot].tries = 0;
-    int16_t slot = self->flight.head;
-    while (slot != NO_SLOT) {
-        block_t *block = &self->blocks[slot];
-        slot = block->next;
-        if (block->tries > 0) {
+    for (int i = 0; i < self->block_count; i++) {
+        block_t *block = block_at (self, i);
+        if (block->where != IN_NONE && (block->tries > 0 || block->where == IN_LOST)) {
             block->tries = 0;
             list_append (self, block, IN_LOST);
         }
@@ -586,7 +584,14 @@ process_acks (curvecp_stream_t *self, const curvecp_message_t *message, uint64_t
     if (message->id == 0 && message->acked_id == 0)
         reopen_window (self);
     detect_losses (self, holes_shown_below (message, end, count), now);
+    uint64_t released = self->send_released;
     release_acked_blocks (self);
+    /* progress: the peer is alive and reading, so the block it needs next
+       gets an unbacked-off timer again (as TCP resets its backoff on a new
+       acknowledgment); without this, one lost window update left a
+       tiny-window stream at one block per backed-off timeout */
+    if (self->send_released > released && self->block_count > 0)
+        block_at (self, 0)->tries = 0;
 }
 
 /* ---- receiving ------------------------------------------------------- */
