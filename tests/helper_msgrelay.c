@@ -251,6 +251,9 @@ side_start (side_t *self, char **argv)
     self->from = out[0];
     nonblocking (self->to);
     nonblocking (self->from);
+    //  The other handler must not inherit our ends of this one's pipes
+    fcntl (self->to, F_SETFD, FD_CLOEXEC);
+    fcntl (self->from, F_SETFD, FD_CLOEXEC);
     self->framing = curvecp_framing_new (QUEUE_BYTES);
 }
 
