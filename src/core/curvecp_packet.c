@@ -366,23 +366,39 @@ curvecp_initiate_open (const uint8_t *packet, size_t len,
 
 /* ---- Messages ---------------------------------------------------------- */
 
+/* Both Message packets: magic, the receiver's extension first, then the
+   sender's, an optional C' (client only), the nonce, and the box. */
+static curvecp_reason_t
+message_encode (uint8_t *out, size_t *out_len, const uint8_t magic[8], const uint8_t first_ext[16],
+        const uint8_t second_ext[16], const uint8_t *client_short_pk, const char prefix[16], uint64_t nonce,
+        const uint8_t session_shared[32], const uint8_t *message, size_t message_len)
+{
+    uint8_t n[24];
+    size_t at = 40;
+    curvecp_reason_t rc = curvecp_message_len_check (message_len, CURVECP_MSG_MAX);
+    if (rc != CURVECP_OK)
+        return rc;
+    memcpy (out, magic, 8);
+    memcpy (out + 8, first_ext, 16);
+    memcpy (out + 24, second_ext, 16);
+    if (client_short_pk) {
+        memcpy (out + at, client_short_pk, 32);
+        at += 32;
+    }
+    curvecp_store_u64_le (out + at, nonce);
+    nonce_counter (n, prefix, nonce);
+    crypto_box_easy_afternm (out + at + 8, message, message_len, n, session_shared);
+    *out_len = at + 8 + CURVECP_MAC_BYTES + message_len;
+    return CURVECP_OK;
+}
+
 curvecp_reason_t
 curvecp_server_message_encode (uint8_t *out, size_t *out_len,
         const uint8_t client_ext[16], const uint8_t server_ext[16], uint64_t nonce,
         const uint8_t session_shared[32], const uint8_t *message, size_t message_len)
 {
-    uint8_t n[24];
-    curvecp_reason_t rc = curvecp_message_len_check (message_len, CURVECP_MSG_MAX);
-    if (rc != CURVECP_OK)
-        return rc;
-    memcpy (out, curvecp_magic_server_msg, 8);
-    memcpy (out + 8, client_ext, 16);
-    memcpy (out + 24, server_ext, 16);
-    curvecp_store_u64_le (out + 40, nonce);
-    nonce_counter (n, "CurveCP-server-M", nonce);
-    crypto_box_easy_afternm (out + 48, message, message_len, n, session_shared);
-    *out_len = CURVECP_SERVER_MSG_BASE + message_len;
-    return CURVECP_OK;
+    return message_encode (out, out_len, curvecp_magic_server_msg, client_ext, server_ext, NULL,
+                           "CurveCP-server-M", nonce, session_shared, message, message_len);
 }
 
 /* Open the box at body_at of a message packet with the given nonce prefix. */
@@ -420,19 +436,8 @@ curvecp_client_message_encode (uint8_t *out, size_t *out_len,
         const uint8_t server_ext[16], const uint8_t client_ext[16], const uint8_t client_short_pk[32],
         uint64_t nonce, const uint8_t session_shared[32], const uint8_t *message, size_t message_len)
 {
-    uint8_t n[24];
-    curvecp_reason_t rc = curvecp_message_len_check (message_len, CURVECP_MSG_MAX);
-    if (rc != CURVECP_OK)
-        return rc;
-    memcpy (out, curvecp_magic_client_msg, 8);
-    memcpy (out + 8, server_ext, 16);
-    memcpy (out + 24, client_ext, 16);
-    memcpy (out + 40, client_short_pk, 32);
-    curvecp_store_u64_le (out + 72, nonce);
-    nonce_counter (n, "CurveCP-client-M", nonce);
-    crypto_box_easy_afternm (out + 80, message, message_len, n, session_shared);
-    *out_len = CURVECP_CLIENT_MSG_BASE + message_len;
-    return CURVECP_OK;
+    return message_encode (out, out_len, curvecp_magic_client_msg, server_ext, client_ext, client_short_pk,
+                           "CurveCP-client-M", nonce, session_shared, message, message_len);
 }
 
 curvecp_reason_t
