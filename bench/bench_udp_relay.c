@@ -1,0 +1,159 @@
+/*  bench_udp_relay - a lossy, delaying UDP relay for benchmarks (the
+    kernel here has no netem). It listens on 127.0.0.1:listen_port,
+    forwards each datagram to target and the answers back to the latest
+    client address, dropping each with probability loss_percent and
+    holding each for delay_ms (one way, so RTT = 2 x delay_ms), under a
+    seeded RNG (xorshift) so a run is reproducible. The hold queue is
+    bounded (65536 datagrams per direction; beyond that: dropped, like a
+    router's buffer). It stops after max_seconds.
+
+    bench-udp-relay listen_port target_ip target_port loss_percent delay_ms seed max_seconds */
+#include <arpa/inet.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define QUEUE 65536
+#define DGRAM 2048
+
+typedef struct {
+    uint64_t release;
+    uint16_t len;
+    uint8_t data[1200];
+} held_t;
+
+typedef struct {
+    held_t *items;
+    size_t head, count;
+    uint64_t dropped_loss, dropped_full, forwarded;
+} queue_t;
+
+static uint64_t rng_state;
+
+static uint64_t
+rng_next (void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static uint64_t
+now_ns (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000000000ull + (uint64_t) ts.tv_nsec;
+}
+
+static void
+hold (queue_t *q, const uint8_t *data, size_t len, uint64_t release, double loss)
+{
+    if ((double) (rng_next () % 1000000) < loss * 10000.0) {
+        q->dropped_loss++;
+        return;
+    }
+    if (q->count == QUEUE || len > sizeof q->items[0].data) {
+        q->dropped_full++;
+        return;
+    }
+    held_t *h = &q->items[(q->head + q->count++) % QUEUE];
+    h->release = release;
+    h->len = (uint16_t) len;
+    memcpy (h->data, data, len);
+}
+
+static void
+release_due (queue_t *q, int fd, const struct sockaddr_in *to, uint64_t now)
+{
+    while (q->count && q->items[q->head].release <= now) {
+        held_t *h = &q->items[q->head];
+        if (to->sin_port)
+            sendto (fd, h->data, h->len, 0, (const struct sockaddr *) to, sizeof *to);
+        q->forwarded++;
+        q->head = (q->head + 1) % QUEUE;
+        q->count--;
+    }
+}
+
+static int
+udp_socket (uint16_t port)
+{
+    int fd = socket (AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    int size = 4 * 1024 * 1024;
+    setsockopt (fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
+    setsockopt (fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons (port),
+                             .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+    if (bind (fd, (struct sockaddr *) &a, sizeof a) != 0) {
+        perror ("bench-udp-relay: bind");
+        exit (1);
+    }
+    return fd;
+}
+
+static void
+drain (int fd, queue_t *q, struct sockaddr_in *from_out, uint64_t release, double loss)
+{
+    uint8_t buf[DGRAM];
+    for (;;) {
+        struct sockaddr_in from;
+        socklen_t len = sizeof from;
+        ssize_t n = recvfrom (fd, buf, sizeof buf, 0, (struct sockaddr *) &from, &len);
+        if (n < 0)
+            return;
+        if (from_out)
+            *from_out = from;
+        hold (q, buf, (size_t) n, release, loss);
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+    if (argc != 8) {
+        fprintf (stderr, "usage: bench-udp-relay listen_port target_ip target_port loss_percent delay_ms seed max_seconds\n");
+        return 100;
+    }
+    struct sockaddr_in target = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) atoi (argv[3])) };
+    inet_pton (AF_INET, argv[2], &target.sin_addr);
+    double loss = atof (argv[4]);
+    uint64_t delay = (uint64_t) (atof (argv[5]) * 1e6);
+    rng_state = strtoull (argv[6], NULL, 10) * 2654435761ull + 1;
+    uint64_t stop = now_ns () + (uint64_t) (atof (argv[7]) * 1e9);
+    int front = udp_socket ((uint16_t) atoi (argv[1]));
+    int back = udp_socket (0);
+    struct sockaddr_in client = { 0 };
+    queue_t up = { calloc (QUEUE, sizeof (held_t)), 0, 0, 0, 0, 0 };
+    queue_t down = { calloc (QUEUE, sizeof (held_t)), 0, 0, 0, 0, 0 };
+    if (!up.items || !down.items)
+        return 111;
+    for (uint64_t now = now_ns (); now < stop; now = now_ns ()) {
+        uint64_t next = stop;
+        if (up.count && up.items[up.head].release < next) next = up.items[up.head].release;
+        if (down.count && down.items[down.head].release < next) next = down.items[down.head].release;
+        struct pollfd fds[2] = { { front, POLLIN, 0 }, { back, POLLIN, 0 } };
+        struct timespec ts = { 0, 0 };
+        if (next > now) {
+            ts.tv_sec = (time_t) ((next - now) / 1000000000ull);
+            ts.tv_nsec = (long) ((next - now) % 1000000000ull);
+        }
+        ppoll (fds, 2, &ts, NULL);
+        now = now_ns ();
+        drain (front, &up, &client, now + delay, loss);
+        drain (back, &down, NULL, now + delay, loss);
+        release_due (&up, back, &target, now);
+        release_due (&down, front, &client, now);
+    }
+    fprintf (stderr, "relay: up %llu forwarded %llu lost %llu full; down %llu forwarded %llu lost %llu full\n",
+             (unsigned long long) up.forwarded, (unsigned long long) up.dropped_loss,
+             (unsigned long long) up.dropped_full, (unsigned long long) down.forwarded,
+             (unsigned long long) down.dropped_loss, (unsigned long long) down.dropped_full);
+    return 0;
+}
