@@ -12,8 +12,10 @@
         (apart from that counter);
       - a packet built by a simulated client gets exactly the outcome the
         protocol says: a Hello always gets a Cookie that opens; a new
-        Initiate is accepted iff a slot is free, its cookie is from the
-        current or previous minute, the name is ours and the vouch good,
+        Initiate is accepted iff a slot is free, its C' has not opened a
+        connection within the replay cache's lifetime (when the server has
+        one: curvecp_replay.h), its cookie is from the current or previous
+        minute, the name is ours and the vouch good,
         and the session then holds that client's keys and its first
         message; a repeated Initiate or Message is accepted iff its nonce
         is fresh and it is sealed with that session's key, and the message
@@ -82,6 +84,9 @@ typedef struct {
     int slot;                       /* session that handled it, or -1 */
     uint8_t reply[CURVECP_MSG_MAX];  /* cookie or opened message */
     size_t reply_len;
+    /* when each client's C' last opened a new connection (replay cache) */
+    bool accepted[CLIENTS];
+    uint64_t accepted_at[CLIENTS];
 } endpoint_t;
 
 static int
@@ -117,6 +122,11 @@ s_new_connection (endpoint_t *ep, const uint8_t *packet, size_t len)
     curvecp_reason_t rc = curvecp_hs_server_initiate (ep->server, packet, len, ep->now, &session,
                                                       scratch, &ep->info);
     if (rc == CURVECP_OK) {
+        for (int c = 0; c < CLIENTS; c++)
+            if (memcmp (session.client_short_pk, s_keys[c].short_term.public_key, 32) == 0) {
+                ep->accepted[c] = true;
+                ep->accepted_at[c] = ep->now;
+            }
         ep->slots[slot] = session;
         ep->used[slot] = true;
         ep->slot = slot;
@@ -252,6 +262,11 @@ s_initiate_expect (world_t *wd, int c, const uint8_t *packet, uint64_t nonce, bo
     }
     if (s_free_slot (ep) < 0)
         return CURVECP_E_FULL;
+#ifdef CURVECP_REPLAY_LIFETIME_NS
+    /* the server's replay cache: a C' accepted within the lifetime */
+    if (ep->accepted[c] && ep->now < ep->accepted_at[c] + CURVECP_REPLAY_LIFETIME_NS)
+        return CURVECP_E_REPLAYED_INITIATE;
+#endif
     /* rotations since the cookie was made: none or one keep it valid */
     curvecp_hs_server_advance (ep->server, ep->now);
     uint64_t rotated = curvecp_hs_server_deadline (ep->server) - wd->clients[c].cookie_rotation;
@@ -406,6 +421,43 @@ s_step (world_t *wd, fuzz_input_t *in)
     }
 }
 
+/* One server for the whole run (making one costs more than most inputs:
+   the default replay cache is large), brought back to the same state for
+   every input: minute keys and clock, an empty replay cache. Its counters
+   keep counting, which the checks allow for (they compare before/after). */
+static curvecp_hs_server_t *s_the_server;
+
+static void
+s_server_destroy (void)
+{
+    curvecp_hs_server_destroy (&s_the_server);
+}
+
+static curvecp_hs_server_t *
+s_server (const fuzz_world_t *w, uint64_t now)
+{
+    curvecp_hs_server_t *server = s_the_server;
+    if (!server) {
+        curvecp_keypair_t keys;
+        memcpy (keys.public_key, w->server_long_pk, 32);
+        memcpy (keys.secret_key, w->server_long_sk, 32);
+        server = curvecp_hs_server_new (&keys, w->server_ext, now);
+        sodium_memzero (&keys, sizeof keys);
+        FUZZ_CHECK (server);
+        FUZZ_CHECK (curvecp_hs_server_add_name (server, "test.example.com") == 0);
+        s_the_server = server;
+        atexit (s_server_destroy);
+    }
+    uint8_t previous[32];
+    memset (previous, 0x77, sizeof previous);
+    curvecp_hs_server_set_minute_keys (server, w->minute_key, previous, now);
+#ifdef CURVECP_REPLAY_LIFETIME_NS
+    /* fresh and small: only the simulated clients' C' can ever get in */
+    FUZZ_CHECK (curvecp_hs_server_set_replay_capacity (server, 2 * CLIENTS) == 0);
+#endif
+    return server;
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -414,24 +466,13 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     memset (&wd, 0, sizeof wd);
     wd.w = fuzz_start (&in, data, size);
     s_keys_init (wd.w);
-    curvecp_keypair_t server_keys;
-    memcpy (server_keys.public_key, wd.w->server_long_pk, 32);
-    memcpy (server_keys.secret_key, wd.w->server_long_sk, 32);
     wd.ep.now = 1000 * SEC;
-    wd.ep.server = curvecp_hs_server_new (&server_keys, wd.w->server_ext, wd.ep.now);
-    FUZZ_CHECK (wd.ep.server);
-    uint8_t previous[32];
-    memset (previous, 0x77, sizeof previous);
-    curvecp_hs_server_set_minute_keys (wd.ep.server, wd.w->minute_key, previous, wd.ep.now);
-    FUZZ_CHECK (curvecp_hs_server_add_name (wd.ep.server, "test.example.com") == 0);
+    wd.ep.server = s_server (wd.w, wd.ep.now);
     for (int c = 0; c < CLIENTS; c++)
         wd.clients[c].nonce = 1000 * (uint64_t) (c + 1);
     for (int i = 0; i < OPS_MAX && fuzz_remaining (&in); i++)
         s_step (&wd, &in);
     for (int i = 0; i < SLOTS; i++)
         curvecp_session_wipe (&wd.ep.slots[i]);
-    curvecp_hs_server_destroy (&wd.ep.server);
-    FUZZ_CHECK (wd.ep.server == NULL);
-    sodium_memzero (&server_keys, sizeof server_keys);
     return 0;
 }
