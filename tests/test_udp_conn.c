@@ -17,7 +17,22 @@ transfer (const char *ip, uint64_t up, uint64_t down, bool roam)
     bool roamed = false;
     uint64_t start = curvecp_udp_clock ();
     while (!(curvecp_udp_conn_done (cc) && sc && curvecp_udp_conn_done (sc))) {
-        CHECK (curvecp_udp_clock () - start < WAIT_LIMIT_NS);
+        if (curvecp_udp_clock () - start > WAIT_LIMIT_NS) {
+            fprintf (stderr, "stuck: %s roam=%d up %llu/%llu down %llu/%llu roamed=%d sc=%p\n", ip, roam,
+                     (unsigned long long) c2s.received, (unsigned long long) up,
+                     (unsigned long long) s2c.received, (unsigned long long) down, roamed, (void *) sc);
+            if (sc)
+                fprintf (stderr, "  server conn: roams %llu in %llu out %llu\n",
+                         (unsigned long long) curvecp_udp_conn_info (sc)->roams,
+                         (unsigned long long) curvecp_udp_conn_info (sc)->packets_in,
+                         (unsigned long long) curvecp_udp_conn_info (sc)->packets_out);
+            fprintf (stderr, "  client: state %d, in %llu out %llu, conn done %d acked %d\n",
+                     curvecp_udp_client_state (client, curvecp_udp_clock ()),
+                     (unsigned long long) curvecp_udp_conn_info (cc)->packets_in,
+                     (unsigned long long) curvecp_udp_conn_info (cc)->packets_out,
+                     curvecp_udp_conn_done (cc), curvecp_udp_conn_all_acked (cc));
+            exit (1);
+        }
         step (&f, client);
         if (!sc)
             sc = curvecp_udp_server_accept (f.server);

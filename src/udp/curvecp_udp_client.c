@@ -257,6 +257,7 @@ curvecp_udp_client_rebind (curvecp_udp_client_t *self)
     curvecp_udp_socket_destroy (&self->sock);
     self->sock = fresh;
     self->conn->sock = fresh;
+    curvecp_udp_conn_probe (self->conn, curvecp_udp_clock ());
     return CURVECP_OK;
 }
 

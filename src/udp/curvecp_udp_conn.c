@@ -9,6 +9,11 @@
     packets (box opened, nonce fresh) count, an off-path attacker cannot
     move a connection; a replayed packet is refused by the nonce rule.
 
+    After a client moves to a new socket it probes the same way (the
+    zero message, repeated with back-off) until a packet arrives at the
+    new address: a client that is only receiving would otherwise never
+    tell the server where it went.
+
     Client ping: the server learns of a client only from an Initiate, and
     an Initiate goes out only with a message. NaCl's curvecpmessage -c
     sends an empty block at once for this; in stream mode we send a
@@ -163,6 +168,7 @@ curvecp_udp_conn_input (curvecp_udp_conn_t *self, const uint8_t *packet, size_t 
     self->info.packets_in++;
     if (!self->session.is_client)
         follow_peer (self, from);
+    self->probing = false;            /* the server has answered at our new address */
     curvecp_udp_conn_deliver (self, message, message_len, now);
     sodium_memzero (message, message_len);
     return CURVECP_OK;
@@ -170,9 +176,22 @@ curvecp_udp_conn_input (curvecp_udp_conn_t *self, const uint8_t *packet, size_t 
 
 /* ---- running ---------------------------------------------------------- */
 
+void
+curvecp_udp_conn_probe (curvecp_udp_conn_t *self, uint64_t now)
+{
+    if (!self->ready || !self->stream)
+        return;
+    self->probing = true;
+    self->ping_at = now;
+    self->ping_wait = PING_FIRST_NS / 4;
+    curvecp_udp_conn_wake (self);
+}
+
 static bool
 needs_ping (const curvecp_udp_conn_t *self)
 {
+    if (self->probing)
+        return true;
     return self->session.is_client && !self->session.established
         && curvecp_stream_info (self->stream)->blocks_sent == 0;
 }

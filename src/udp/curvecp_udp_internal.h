@@ -51,6 +51,7 @@ struct _curvecp_udp_conn_t {
     int heap_index;                        /* -1 when not in the heap */
     uint64_t linger_ns, linger_until;      /* 0 until done after close */
     uint64_t ping_at, ping_wait;           /* client: keep the Initiate coming */
+    bool probing;                          /* client moved: ping until the server answers */
     curvecp_udp_conn_t *hash_next;         /* server: C' table chain */
     curvecp_udp_conn_t *accept_next;       /* server: accept queue */
     void *user;
@@ -76,6 +77,10 @@ void curvecp_udp_conn_deliver (curvecp_udp_conn_t *self, const uint8_t *message,
 /* Send what is due and reschedule. Returns true when the owner should
    free the connection (closed by the user and finished, or failed). */
 bool curvecp_udp_conn_run (curvecp_udp_conn_t *self, uint64_t now);
+
+/* The client moved to a new socket: announce it with zero messages
+   (repeated with back-off) until a packet arrives there. */
+void curvecp_udp_conn_probe (curvecp_udp_conn_t *self, uint64_t now);
 
 /* Ask for a run as soon as possible (after input or an app call). */
 void curvecp_udp_conn_wake (curvecp_udp_conn_t *self);
