@@ -203,9 +203,9 @@ take_cookie (curvecp_udp_client_t *self, const uint8_t *packet, size_t len,
 }
 
 static curvecp_reason_t
-handle (curvecp_udp_client_t *self, const uint8_t *packet, size_t len,
-        const curvecp_udp_addr_t *from, uint64_t now)
+handle (void *ctx, const uint8_t *packet, size_t len, const curvecp_udp_addr_t *from, uint64_t now)
 {
+    curvecp_udp_client_t *self = ctx;
     if (self->answered < 0)
         return take_cookie (self, packet, len, from, now);
     if (!curvecp_udp_addr_equal (from, &self->conn->peer))
@@ -214,8 +214,9 @@ handle (curvecp_udp_client_t *self, const uint8_t *packet, size_t len,
 }
 
 static void
-run_due (curvecp_udp_client_t *self, uint64_t now)
+run_due (void *ctx, uint64_t now)
 {
+    curvecp_udp_client_t *self = ctx;
     curvecp_udp_conn_t *conn = self->conn;
     if (conn->deadline <= now) {
         curvecp_udp_conn_run (conn, now);
@@ -230,21 +231,7 @@ curvecp_udp_client_process (curvecp_udp_client_t *self, uint64_t now)
     curvecp_udp_socket_flush (self->sock);
     if (self->answered < 0 && curvecp_hs_client_deadline (self->hs) <= now)
         send_hello (self, now);
-    for (int round = 0; round < 16; round++) {
-        int n = curvecp_udp_socket_receive (self->sock);
-        for (int i = 0; i < n; i++) {
-            size_t len;
-            const curvecp_udp_addr_t *from;
-            const uint8_t *packet = curvecp_udp_socket_datagram (self->sock, i, &len, &from);
-            curvecp_stats_count (&self->stats, handle (self, packet, len, from, now));
-        }
-        run_due (self, now);
-        curvecp_udp_socket_flush (self->sock);
-        if (n < CURVECP_UDP_BATCH)
-            break;
-    }
-    run_due (self, now);
-    curvecp_udp_socket_flush (self->sock);
+    curvecp_udp_socket_turn (self->sock, now, 16, handle, run_due, self, &self->stats);
 }
 
 curvecp_reason_t

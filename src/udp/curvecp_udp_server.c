@@ -227,9 +227,9 @@ new_connection (curvecp_udp_server_t *self, const uint8_t *packet, size_t len,
 }
 
 static curvecp_reason_t
-handle (curvecp_udp_server_t *self, const uint8_t *packet, size_t len,
-        const curvecp_udp_addr_t *from, uint64_t now)
+handle (void *ctx, const uint8_t *packet, size_t len, const curvecp_udp_addr_t *from, uint64_t now)
 {
+    curvecp_udp_server_t *self = ctx;
     curvecp_packet_type_t type;
     curvecp_reason_t rc = curvecp_packet_classify_at_server (packet, len,
             curvecp_hs_server_ext (self->hs), &type);
@@ -246,8 +246,9 @@ handle (curvecp_udp_server_t *self, const uint8_t *packet, size_t len,
 }
 
 static void
-run_due (curvecp_udp_server_t *self, uint64_t now)
+run_due (void *ctx, uint64_t now)
 {
+    curvecp_udp_server_t *self = ctx;
     curvecp_udp_conn_t *conn;
     while ((conn = curvecp_udp_timers_first (&self->timers)) && conn->deadline <= now) {
         if (curvecp_udp_conn_run (conn, now))
@@ -261,22 +262,7 @@ run_due (curvecp_udp_server_t *self, uint64_t now)
 void
 curvecp_udp_server_process (curvecp_udp_server_t *self, uint64_t now)
 {
-    curvecp_udp_socket_flush (self->sock);
-    for (int round = 0; round < ROUNDS_MAX; round++) {
-        int n = curvecp_udp_socket_receive (self->sock);
-        for (int i = 0; i < n; i++) {
-            size_t len;
-            const curvecp_udp_addr_t *from;
-            const uint8_t *packet = curvecp_udp_socket_datagram (self->sock, i, &len, &from);
-            curvecp_stats_count (&self->stats, handle (self, packet, len, from, now));
-        }
-        run_due (self, now);
-        curvecp_udp_socket_flush (self->sock);
-        if (n < CURVECP_UDP_BATCH)
-            break;
-    }
-    run_due (self, now);
-    curvecp_udp_socket_flush (self->sock);
+    curvecp_udp_socket_turn (self->sock, now, ROUNDS_MAX, handle, run_due, self, &self->stats);
 }
 
 uint64_t

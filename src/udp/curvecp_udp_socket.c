@@ -262,6 +262,29 @@ curvecp_udp_socket_flush (curvecp_udp_socket_t *self)
     return self->tx_count;
 }
 
+void
+curvecp_udp_socket_turn (curvecp_udp_socket_t *self, uint64_t now, int rounds,
+        curvecp_udp_datagram_fn *on_datagram, curvecp_udp_batch_fn *after_batch, void *ctx,
+        curvecp_stats_t *stats)
+{
+    curvecp_udp_socket_flush (self);
+    for (int round = 0; round < rounds; round++) {
+        int n = curvecp_udp_socket_receive (self);
+        for (int i = 0; i < n; i++) {
+            size_t len;
+            const curvecp_udp_addr_t *from;
+            const uint8_t *packet = curvecp_udp_socket_datagram (self, i, &len, &from);
+            curvecp_stats_count (stats, on_datagram (ctx, packet, len, from, now));
+        }
+        after_batch (ctx, now);
+        curvecp_udp_socket_flush (self);
+        if (n < CURVECP_UDP_BATCH)
+            break;
+    }
+    after_batch (ctx, now);
+    curvecp_udp_socket_flush (self);
+}
+
 int
 curvecp_udp_socket_pending (const curvecp_udp_socket_t *self)
 {
