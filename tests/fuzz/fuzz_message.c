@@ -127,6 +127,8 @@ s_check_reencode (const uint8_t *buffer, size_t len, const curvecp_message_t *m)
     curvecp_message_t again;
     FUZZ_CHECK (curvecp_message_decode (out, n, &again) == CURVECP_OK);
     FUZZ_CHECK (s_same_message (m, &again));
+    /* every header bit means something: the header comes back exactly */
+    FUZZ_CHECK (memcmp (out, buffer, CURVECP_MESSAGE_HEADER) == 0);
     bool padding_zero = true;
     for (size_t i = CURVECP_MESSAGE_HEADER; i < len - m->data_len && padding_zero; i++)
         padding_zero = buffer[i] == 0;
