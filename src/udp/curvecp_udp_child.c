@@ -249,7 +249,7 @@ stream_to_child (curvecp_udp_child_t *self)
 static void
 stream_from_child (curvecp_udp_child_t *self)
 {
-    uint8_t data[16384];
+    uint8_t data[STREAM_BUF];
     while (self->from_fd >= 0 && self->conn) {
         size_t space = curvecp_udp_conn_send_space (self->conn);
         if (space == 0)
