@@ -287,11 +287,14 @@ curvecp_client_wait_acked (curvecp_client_t *self, int timeout_ms)
     if (!self->codec)
         return -1;
     uint64_t until = until_from (timeout_ms);
-    while (!curvecp_codec_idle (self->codec)) {
-        if (curvecp_client_flush (self) != 0 || !wait_input (self, until))
+    for (;;) {
+        if (curvecp_client_flush (self) != 0)
+            return -1;
+        if (curvecp_codec_idle (self->codec))
+            return 0;
+        if (!wait_input (self, until))
             return -1;
     }
-    return 0;
 }
 
 /* ---- polling ------------------------------------------------------------------- */

@@ -1,0 +1,401 @@
+/*  bench_zmq.c - the ØMQ carrier against libzmq's built-in CURVE, same
+    run, same machine, DEALER -> ROUTER over tcp://127.0.0.1.
+
+    Figures (one RESULT line each; ratio = ours / peer):
+      zmq_throughput_{64B,1KB,64KB}  messages/s, one DEALER sending to a
+                                     ROUTER in another thread, timed from
+                                     the first send to the last receive
+      zmq_latency_rtt_64B            mean round trip (us), echo server
+      zmq_connections                new secured connections per second:
+                                     socket + connect + handshake + one
+                                     echoed message + close, one at a time
+
+    Our side uses the public API as an application would (zmsg_t in,
+    zmsg_t out); the peer uses libzmq directly (zmq_send / zmq_msg_recv),
+    its fastest path. Every run is bounded in count and in time.
+
+        bench-zmq [seconds-per-run]        (default 1.5)                   */
+#include <sodium.h>
+#include "curvecp_client.h"
+#include "curvecp_server.h"
+#include "curvecp_zmq.h"
+
+#define NAME "bench.example.com"
+
+static double run_seconds = 1.5;
+
+typedef struct {
+    curvecp_keypair_t server_keys, client_keys;
+} keys_t;
+
+static double
+seconds_since (uint64_t start)
+{
+    return (double) (curvecp_zmq_now () - start) / 1e9;
+}
+
+/* ---- receivers (each in its own thread) -------------------------------------- */
+
+typedef struct {
+    keys_t *keys;
+    bool ours;
+    bool echo;
+    long expected;           /* throughput: messages after the warm-up one */
+    int port;
+} sink_args_t;
+
+/* Ours: count messages (or echo them); "FIRST" after the warm-up message,
+   "DONE" after the last. */
+static void
+our_sink (zsock_t *pipe, void *arg)
+{
+    sink_args_t *args = (sink_args_t *) arg;
+    curvecp_server_t *server = curvecp_server_new (&args->keys->server_keys, NAME);
+    curvecp_server_set_rcvtimeo (server, 100);
+    args->port = curvecp_server_bind (server, "tcp://127.0.0.1:*");
+    zsock_signal (pipe, 0);
+    long count = -1;
+    zpoller_t *poller = zpoller_new (pipe, NULL);
+    while (!zpoller_terminated (poller)) {
+        zmsg_t *msg = curvecp_server_recv (server);
+        if (msg) {
+            if (args->echo) {
+                if (curvecp_server_reply (server, &msg) != 0)
+                    zmsg_destroy (&msg);
+                continue;
+            }
+            zmsg_destroy (&msg);
+            if (++count == 0)
+                zstr_send (pipe, "FIRST");
+            if (count == args->expected)
+                zstr_send (pipe, "DONE");
+            if (count < args->expected)
+                continue;
+        }
+        if (zpoller_wait (poller, 0) == pipe)
+            break;
+    }
+    zpoller_destroy (&poller);
+    curvecp_server_destroy (&server);
+}
+
+static zsock_t *
+peer_router (keys_t *keys, int *port)
+{
+    zsock_t *router = zsock_new (ZMQ_ROUTER);
+    zsock_set_curve_server (router, 1);
+    zmq_setsockopt (zsock_resolve (router), ZMQ_CURVE_SECRETKEY, keys->server_keys.secret_key, 32);
+    *port = zsock_bind (router, "tcp://127.0.0.1:*");
+    return router;
+}
+
+static zsock_t *
+peer_dealer (keys_t *keys, int port)
+{
+    zsock_t *dealer = zsock_new (ZMQ_DEALER);
+    void *handle = zsock_resolve (dealer);
+    zmq_setsockopt (handle, ZMQ_CURVE_SERVERKEY, keys->server_keys.public_key, 32);
+    zmq_setsockopt (handle, ZMQ_CURVE_PUBLICKEY, keys->client_keys.public_key, 32);
+    zmq_setsockopt (handle, ZMQ_CURVE_SECRETKEY, keys->client_keys.secret_key, 32);
+    zsock_set_linger (dealer, 0);
+    zsock_connect (dealer, "tcp://127.0.0.1:%d", port);
+    return dealer;
+}
+
+/* libzmq CURVE: the same protocol on a plain ROUTER. */
+static void
+peer_sink (zsock_t *pipe, void *arg)
+{
+    sink_args_t *args = (sink_args_t *) arg;
+    zsock_t *router = peer_router (args->keys, &args->port);
+    zsock_set_rcvtimeo (router, 100);
+    void *handle = zsock_resolve (router);
+    zsock_signal (pipe, 0);
+    long count = -1;
+    zmq_msg_t id, body;
+    zmq_msg_init (&id);
+    zmq_msg_init (&body);
+    zpoller_t *poller = zpoller_new (pipe, NULL);
+    while (!zpoller_terminated (poller)) {
+        if (zmq_msg_recv (&id, handle, 0) >= 0 && zmq_msg_recv (&body, handle, 0) >= 0) {
+            if (args->echo) {
+                zmq_msg_send (&id, handle, ZMQ_SNDMORE);
+                zmq_msg_send (&body, handle, 0);
+                continue;
+            }
+            if (++count == 0)
+                zstr_send (pipe, "FIRST");
+            if (count == args->expected)
+                zstr_send (pipe, "DONE");
+            if (count < args->expected)
+                continue;
+        }
+        if (zpoller_wait (poller, 0) == pipe)
+            break;
+    }
+    zmq_msg_close (&id);
+    zmq_msg_close (&body);
+    zpoller_destroy (&poller);
+    zsock_destroy (&router);
+}
+
+/* ---- throughput ------------------------------------------------------------------ */
+
+static zmsg_t *
+payload_msg (const uint8_t *payload, size_t size)
+{
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addmem (msg, payload, size);
+    return msg;
+}
+
+/* Wait for word on the actor pipe, servicing the client meanwhile. */
+static bool
+await (zactor_t *sink, const char *word, curvecp_client_t *client, double limit)
+{
+    uint64_t start = curvecp_zmq_now ();
+    zpoller_t *poller = client ? zpoller_new (sink, curvecp_client_sock (client), NULL) : zpoller_new (sink, NULL);
+    bool got = false;
+    while (!got && seconds_since (start) < limit) {
+        int timeout = client ? curvecp_client_timeout (client) : 100;
+        void *which = zpoller_wait (poller, timeout < 0 || timeout > 100 ? 100 : timeout);
+        if (which == sink) {
+            char *text = zstr_recv (sink);
+            got = text && streq (text, word);
+            zstr_free (&text);
+        }
+        if (client)
+            curvecp_client_handle (client);
+    }
+    zpoller_destroy (&poller);
+    return got;
+}
+
+static double
+ours_throughput (keys_t *keys, size_t size, long count)
+{
+    sink_args_t args = { keys, true, false, count, 0 };
+    zactor_t *sink = zactor_new (our_sink, &args);
+    curvecp_client_t *client = curvecp_client_new (&keys->client_keys, keys->server_keys.public_key, NAME);
+    curvecp_client_set_linger (client, 0);
+    char endpoint[64];
+    snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", args.port);
+    curvecp_client_connect (client, endpoint);
+    uint8_t *payload = (uint8_t *) calloc (1, size ? size : 1);
+    zmsg_t *msg = payload_msg (payload, size);
+    curvecp_client_send (client, &msg);
+    curvecp_client_flush (client);
+    double rate = 0;
+    if (await (sink, "FIRST", client, 10)) {
+        uint64_t start = curvecp_zmq_now ();
+        for (long i = 0; i < count; i++) {
+            msg = payload_msg (payload, size);
+            if (curvecp_client_send (client, &msg) != 0) {
+                zmsg_destroy (&msg);
+                break;
+            }
+        }
+        curvecp_client_flush (client);
+        if (await (sink, "DONE", client, 30))
+            rate = (double) count / seconds_since (start);
+    }
+    free (payload);
+    curvecp_client_destroy (&client);
+    zactor_destroy (&sink);
+    return rate;
+}
+
+static double
+peer_throughput (keys_t *keys, size_t size, long count)
+{
+    sink_args_t args = { keys, false, false, count, 0 };
+    zactor_t *sink = zactor_new (peer_sink, &args);
+    zsock_t *dealer = peer_dealer (keys, args.port);
+    void *handle = zsock_resolve (dealer);
+    uint8_t *payload = (uint8_t *) calloc (1, size ? size : 1);
+    zmq_send (handle, payload, size, 0);
+    double rate = 0;
+    if (await (sink, "FIRST", NULL, 10)) {
+        uint64_t start = curvecp_zmq_now ();
+        for (long i = 0; i < count; i++)
+            zmq_send (handle, payload, size, 0);
+        if (await (sink, "DONE", NULL, 30))
+            rate = (double) count / seconds_since (start);
+    }
+    free (payload);
+    zsock_destroy (&dealer);
+    zactor_destroy (&sink);
+    return rate;
+}
+
+/* ---- latency ----------------------------------------------------------------------- */
+
+static double
+ours_latency (keys_t *keys, long rounds)
+{
+    sink_args_t args = { keys, true, true, 0, 0 };
+    zactor_t *sink = zactor_new (our_sink, &args);
+    curvecp_client_t *client = curvecp_client_new (&keys->client_keys, keys->server_keys.public_key, NAME);
+    curvecp_client_set_rcvtimeo (client, 5000);
+    curvecp_client_set_linger (client, 0);
+    char endpoint[64];
+    snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", args.port);
+    curvecp_client_connect (client, endpoint);
+    uint8_t payload[64] = { 0 };
+    double mean = 0;
+    long done = -100;                       /* 100 warm-up rounds */
+    uint64_t start = 0;
+    for (; done < rounds; done++) {
+        if (done == 0)
+            start = curvecp_zmq_now ();
+        zmsg_t *msg = payload_msg (payload, sizeof payload);
+        curvecp_client_send (client, &msg);
+        zmsg_t *reply = curvecp_client_recv (client);
+        if (!reply)
+            break;
+        zmsg_destroy (&reply);
+    }
+    if (done == rounds)
+        mean = seconds_since (start) * 1e6 / (double) rounds;
+    curvecp_client_destroy (&client);
+    zactor_destroy (&sink);
+    return mean;
+}
+
+static double
+peer_latency (keys_t *keys, long rounds)
+{
+    sink_args_t args = { keys, false, true, 0, 0 };
+    zactor_t *sink = zactor_new (peer_sink, &args);
+    zsock_t *dealer = peer_dealer (keys, args.port);
+    zsock_set_rcvtimeo (dealer, 5000);
+    void *handle = zsock_resolve (dealer);
+    uint8_t payload[64] = { 0 }, back[64];
+    double mean = 0;
+    long done = -100;
+    uint64_t start = 0;
+    for (; done < rounds; done++) {
+        if (done == 0)
+            start = curvecp_zmq_now ();
+        zmq_send (handle, payload, sizeof payload, 0);
+        if (zmq_recv (handle, back, sizeof back, 0) < 0)
+            break;
+    }
+    if (done == rounds)
+        mean = seconds_since (start) * 1e6 / (double) rounds;
+    zsock_destroy (&dealer);
+    zactor_destroy (&sink);
+    return mean;
+}
+
+/* ---- new connections ------------------------------------------------------------------ */
+
+static double
+ours_connections (keys_t *keys)
+{
+    sink_args_t args = { keys, true, true, 0, 0 };
+    zactor_t *sink = zactor_new (our_sink, &args);
+    char endpoint[64];
+    snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", args.port);
+    uint64_t start = curvecp_zmq_now ();
+    long count = 0;
+    while (seconds_since (start) < run_seconds && count < 100000) {
+        curvecp_client_t *client = curvecp_client_new (&keys->client_keys, keys->server_keys.public_key, NAME);
+        curvecp_client_set_rcvtimeo (client, 5000);
+        curvecp_client_connect (client, endpoint);
+        zmsg_t *msg = zmsg_new ();
+        zmsg_addstr (msg, "ping");
+        curvecp_client_send (client, &msg);
+        zmsg_t *reply = curvecp_client_recv (client);
+        bool ok = reply != NULL;
+        zmsg_destroy (&reply);
+        curvecp_client_destroy (&client);
+        if (!ok)
+            break;
+        count++;
+    }
+    double rate = (double) count / seconds_since (start);
+    zactor_destroy (&sink);
+    return rate;
+}
+
+static double
+peer_connections (keys_t *keys)
+{
+    sink_args_t args = { keys, false, true, 0, 0 };
+    zactor_t *sink = zactor_new (peer_sink, &args);
+    uint64_t start = curvecp_zmq_now ();
+    long count = 0;
+    while (seconds_since (start) < run_seconds && count < 100000) {
+        zsock_t *dealer = peer_dealer (keys, args.port);
+        zsock_set_rcvtimeo (dealer, 5000);
+        char back[8];
+        zmq_send (zsock_resolve (dealer), "ping", 4, 0);
+        bool ok = zmq_recv (zsock_resolve (dealer), back, sizeof back, 0) == 4;
+        zsock_destroy (&dealer);
+        if (!ok)
+            break;
+        count++;
+    }
+    double rate = (double) count / seconds_since (start);
+    zactor_destroy (&sink);
+    return rate;
+}
+
+/* ---- main ----------------------------------------------------------------------------- */
+
+static void
+result (const char *name, double ours, double peer, const char *unit)
+{
+    printf ("RESULT %s ours=%.1f peer=%.1f ratio=%.2f unit=%s\n", name, ours, peer,
+            peer > 0 ? ours / peer : 0.0, unit);
+    fflush (stdout);
+}
+
+/* Messages for about run_seconds at a guessed rate, within bounds. */
+static long
+count_for (double rate_guess)
+{
+    long count = (long) (rate_guess * run_seconds);
+    return count < 1000 ? 1000 : count;
+}
+
+int
+main (int argc, char *argv [])
+{
+    if (sodium_init () < 0)
+        return 1;
+    if (argc > 1)
+        run_seconds = atof (argv[1]);
+    if (run_seconds <= 0 || run_seconds > 10)
+        run_seconds = 1.5;
+    zsys_init ();
+    zsys_set_sndhwm (1000);
+    keys_t keys;
+    curvecp_keypair_generate (&keys.server_keys);
+    curvecp_keypair_generate (&keys.client_keys);
+
+    static const struct { const char *name; size_t size; double guess; } sizes[] = {
+        { "zmq_throughput_64B", 64, 1000000 },
+        { "zmq_throughput_1KB", 1024, 250000 },
+        { "zmq_throughput_64KB", 65536, 5000 }
+    };
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        /* the peer first: its rate sizes our run, so both take about as long */
+        double peer = peer_throughput (&keys, sizes[i].size, count_for (sizes[i].guess));
+        double ours = ours_throughput (&keys, sizes[i].size, count_for (peer > 0 ? peer : sizes[i].guess));
+        result (sizes[i].name, ours, peer, "msg/s");
+        printf ("  (%s: ours %.0f MB/s, libzmq CURVE %.0f MB/s)\n", sizes[i].name,
+                ours * (double) sizes[i].size / 1e6, peer * (double) sizes[i].size / 1e6);
+    }
+    long rounds = (long) (run_seconds * 5000);
+    double peer_rtt = peer_latency (&keys, rounds);
+    double ours_rtt = ours_latency (&keys, rounds);
+    result ("zmq_latency_rtt_64B", ours_rtt, peer_rtt, "us");
+    double peer_conn = peer_connections (&keys);
+    double ours_conn = ours_connections (&keys);
+    result ("zmq_connections", ours_conn, peer_conn, "conn/s");
+    curvecp_keypair_wipe (&keys.server_keys);
+    curvecp_keypair_wipe (&keys.client_keys);
+    return 0;
+}
