@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sodium.h>
-#include <zmq.h>
+#include "curvecp_z85.h"
 #include "curvecp_keys.h"
 
 #define Z85_KEY_CHARS   40      /* Z85 text of a 32-byte key */
@@ -491,8 +491,8 @@ curvecp_zcert_save (const char *path, const curvecp_keypair_t *keypair)
     char public_txt[Z85_KEY_CHARS + 1];
     char secret_txt[Z85_KEY_CHARS + 1];
     char text[ZCERT_SAVE_MAX];
-    zmq_z85_encode (public_txt, keypair->public_key, CURVECP_KEY_BYTES);
-    zmq_z85_encode (secret_txt, keypair->secret_key, CURVECP_KEY_BYTES);
+    curvecp_z85_encode (public_txt, keypair->public_key, CURVECP_KEY_BYTES);
+    curvecp_z85_encode (secret_txt, keypair->secret_key, CURVECP_KEY_BYTES);
 
     //  The secret half first: a public file never names a key whose
     //  secret was lost in a crash
@@ -620,7 +620,7 @@ s_zcert_key (const char *text, const char *name, uint8_t key[CURVECP_KEY_BYTES],
         rc = CURVECP_E_BAD_KEY;
     }
     else
-    if (strlen (z85) != Z85_KEY_CHARS || !zmq_z85_decode (key, z85)) {
+    if (strlen (z85) != Z85_KEY_CHARS || !curvecp_z85_decode (key, z85)) {
         s_error_set ("unable to read %s: curve/%s is not a 40-character Z85 key", path, name);
         rc = CURVECP_E_BAD_KEY;
     }
