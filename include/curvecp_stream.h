@@ -8,7 +8,11 @@
     as total + 1) and interoperates with it; on top we send selective
     acknowledgments (ranges 2..6), repair losses they reveal before the
     timer fires, and keep a receive window so a slow reader stalls the
-    sender instead of losing data.
+    sender instead of losing data. Our acknowledgments are shaped for
+    curvecpmessage's sender: the acknowledged ID is always a message whose
+    block completed range 1 when it arrived (else the latest such ID), and
+    while the end of the peer's stream is unknown the highest selective
+    range stops one byte short of the highest byte received.
 
     Carrier loop:
         curvecp_stream_receive (stream, m, len, now);     // for each message

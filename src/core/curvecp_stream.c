@@ -20,7 +20,12 @@
     Receiving: data goes into a ring buffer the size of the receive window,
     starting at the first unread byte; out-of-order pieces are remembered
     as up to REORDER_MAX intervals, which also become ranges 2..6 of our
-    acknowledgments. Data beyond the window is refused but still answered
+    acknowledgments. Two rules keep those ranges from confusing
+    curvecpmessage, which parses them but never sends them: an
+    acknowledgment names (by ID) only a message whose block was new and
+    completes range 1 (may_name), and the top range stops a byte short
+    until the EOF is known (trim_top_range). As a sender we then take RTT
+    samples from ranges too, since IDs are not named while a hole lasts. Data beyond the window is refused but still answered
     by ID, so the sender hears that we are alive (it backs off its timer
     but not its rate and does not give up); once the reader frees space we
     send a window update (a pure ack naming no message, which
@@ -56,6 +61,8 @@ typedef struct {
     uint16_t length;
     bool eof;
     bool acked;
+    bool resent;              /* sent more than once: no RTT sample from ranges (Karn) */
+    bool seen_below_top;      /* a range stopped a byte short of its end (note_trimmed_arrival) */
     uint8_t where;            /* IN_NONE (acknowledged), IN_FLIGHT or IN_LOST */
     int16_t prev, next;       /* neighbours on that list (slot numbers) */
 } block_t;
@@ -101,6 +108,7 @@ struct _curvecp_stream_t {
     uint32_t next_id;
     uint64_t next_seq;
     uint64_t max_acked_seq;
+    block_t *sample_block;            /* newest once-sent block the ack being handled covered */
 
     /* receiving */
     uint8_t *recv_buf;
@@ -115,7 +123,8 @@ struct _curvecp_stream_t {
     bool ack_pending;
     uint32_t ack_id;
     uint64_t ack_due;
-    uint64_t ack_data_end;            /* end of the data acknowledged by ack_id */
+    uint32_t nameable_id;             /* latest message ID we may name (see may_name) */
+    uint64_t ack_data_end;            /* end of the data in the latest message with an ID */
     bool window_refused;              /* refused data since the last read */
 };
 
@@ -448,13 +457,38 @@ list_append (curvecp_stream_t *self, block_t *block, uint8_t where)
     block->where = where;
 }
 
+/* The acknowledgment being handled shows that this block arrived: later
+   evidence for the loss of blocks sent before it, and an RTT sample if
+   it was sent once (Karn) and is the newest such block. */
+static void
+note_arrival (curvecp_stream_t *self, block_t *block)
+{
+    if (block->seq > self->max_acked_seq)
+        self->max_acked_seq = block->seq;
+    if (!block->resent && (!self->sample_block || block->seq > self->sample_block->seq))
+        self->sample_block = block;
+}
+
 static void
 ack_block (curvecp_stream_t *self, block_t *block)
 {
     list_unlink (self, block);
     block->acked = true;
-    if (block->seq > self->max_acked_seq)
-        self->max_acked_seq = block->seq;
+    note_arrival (self, block);
+}
+
+/* A selective range that stops one byte short of a block's end is, in
+   all likelihood, a receiver hiding its top byte (see trim_top_range):
+   the block arrived. Not enough to release it (a receiver could have
+   stored part of it), but evidence that the blocks sent before it and
+   still missing were lost, and an RTT sample. */
+static void
+note_trimmed_arrival (curvecp_stream_t *self, block_t *block)
+{
+    if (block->acked || block->seen_below_top)
+        return;             /* only the first such acknowledgment is timely */
+    block->seen_below_top = true;
+    note_arrival (self, block);
 }
 
 /* Index of the first block at or after position (block_count if none). */
@@ -488,6 +522,8 @@ ack_ranges (curvecp_stream_t *self, const uint64_t *start, const uint64_t *end, 
     for (int r = 1; r < count; r++)
         for (int i = block_index_from (self, start[r]); i < self->block_count; i++) {
             block_t *block = block_at (self, i);
+            if (!block->eof && block->position + block->length == end[r] + 1)
+                note_trimmed_arrival (self, block);
             if (block->eof || block->position + block->length > end[r])
                 break;
             if (!block->acked)
@@ -572,14 +608,24 @@ detect_losses (curvecp_stream_t *self, uint64_t holes_below, uint64_t now)
 static void
 process_acks (curvecp_stream_t *self, const curvecp_message_t *message, uint64_t now)
 {
+    bool sampled = false;
     if (message->acked_id) {
         block_t *block = &self->blocks[self->id_slot[message->acked_id % ID_SLOTS]];
-        if (block->where != IN_NONE && block->id == message->acked_id)
+        if (block->where != IN_NONE && block->id == message->acked_id) {
             curvecp_chicago_rtt_sample (self->chicago, block->sent_at, now);
+            sampled = true;
+        }
     }
     uint64_t start[CURVECP_MESSAGE_RANGES], end[CURVECP_MESSAGE_RANGES];
     int count = curvecp_message_ranges (message, start, end);
+    self->sample_block = NULL;
     ack_ranges (self, start, end, count);
+    /* receivers name only blocks that complete range 1 (see may_name),
+       so while a hole lasts the ID gives no sample; the newest block
+       sent once that this acknowledgment covers gives one instead */
+    if (!sampled && self->sample_block)
+        curvecp_chicago_rtt_sample (self->chicago, self->sample_block->sent_at, now);
+    self->sample_block = NULL;
     /* only our window updates are pure acks naming no message */
     if (message->id == 0 && message->acked_id == 0)
         reopen_window (self);
@@ -677,8 +723,12 @@ interval_holds (const curvecp_stream_t *self, uint64_t start, uint64_t end)
     return false;
 }
 
-/* Store the new part of a data block; false if it could not be kept. */
-static bool
+typedef enum { STORE_REFUSED, STORE_DUPLICATE, STORE_NEW } store_result_t;
+
+/* Store the new part of a data block. STORE_NEW if at least one byte of
+   it had never arrived before (so no acknowledgment of ours can have
+   covered the whole block yet). */
+static store_result_t
 store_data (curvecp_stream_t *self, const curvecp_message_t *message)
 {
     uint64_t end = message->position + message->data_len;
@@ -686,40 +736,67 @@ store_data (curvecp_stream_t *self, const curvecp_message_t *message)
     self->info.duplicate_bytes += (start < end ? start : end) - message->position;
     if (start >= end) {
         self->info.duplicate_blocks += message->data_len > 0;
-        return true;
+        return STORE_DUPLICATE;
     }
     if (interval_holds (self, start, end)) {
         self->info.duplicate_bytes += end - start;
         self->info.duplicate_blocks++;
-        return true;
+        return STORE_DUPLICATE;
     }
     if (!buffer_get (self, &self->recv_buf, self->config.receive_window))
-        return false;
+        return STORE_REFUSED;
     if (start > self->recv_contig && !interval_add (self, start, end)) {
         self->info.refused_reorder++;
-        return false;
+        return STORE_REFUSED;
     }
     ring_put (self->recv_buf, self->config.receive_window, start,
               message->data + (start - message->position), (size_t) (end - start));
     if (start == self->recv_contig)
         self->recv_contig = end;
     advance_contig (self);
-    return true;
+    return STORE_NEW;
+}
+
+/* May our acknowledgments name this message's ID? curvecpmessage takes an
+   RTT sample whenever an acknowledgment names the latest transmission of
+   any block still in its table, including a block that an earlier
+   selective range already marked done but that waits there for the blocks
+   below it: its send time is then 0, the "RTT" is the wall-clock time
+   since 1970, and its retransmission timeout becomes decades (it stalled
+   with 128 blocks outstanding). That happens when we name an ID twice (a
+   duplicated or repeated acknowledgment) or name a duplicate block. So we
+   name only a message whose block was new to us and lies inside range 1
+   once stored: every acknowledgment that could have reached the peer
+   before this one lacked part of the block, and every later one releases
+   it from the peer's table through range 1. A lone empty block (a ping)
+   qualifies at position 0 only, where no selective range can reach. */
+static bool
+may_name (const curvecp_stream_t *self, const curvecp_message_t *message, store_result_t stored)
+{
+    uint64_t end = message->position + message->data_len;
+    if (message->eof != CURVECP_EOF_NONE)
+        return stored == STORE_NEW && self->recv_contig == end;
+    if (message->data_len == 0)
+        return message->position == 0;
+    return stored == STORE_NEW && end <= self->recv_contig;
 }
 
 static void
 process_data (curvecp_stream_t *self, const curvecp_message_t *message, uint64_t now)
 {
     uint64_t end = message->position + message->data_len;
+    store_result_t stored = STORE_DUPLICATE;
     if (message->data_len || message->eof != CURVECP_EOF_NONE) {
         if (end > self->recv_read + self->config.receive_window) {
             self->info.refused_window++;
             self->window_refused = true;
         }
         else {
-            if (!store_data (self, message))
+            stored = store_data (self, message);
+            if (stored == STORE_REFUSED)
                 return;             /* as if lost: no acknowledgment */
-            if (message->eof != CURVECP_EOF_NONE) {
+            if (message->eof != CURVECP_EOF_NONE && !self->recv_eof_known) {
+                stored = STORE_NEW;     /* the EOF itself is news */
                 self->recv_eof_known = true;
                 self->recv_eof = message->eof;
                 self->recv_total = end;
@@ -727,7 +804,12 @@ process_data (curvecp_stream_t *self, const curvecp_message_t *message, uint64_t
         }
     }
     if (message->id) {
-        schedule_ack (self, message->id, now);
+        /* every message with an ID is answered; one we may not name is
+           answered under the latest ID we could name (0 if none yet),
+           which can only give the sender a late RTT sample */
+        if (may_name (self, message, stored))
+            self->nameable_id = message->id;
+        schedule_ack (self, self->nameable_id, now);
         self->ack_data_end = end;
     }
 }
@@ -870,6 +952,21 @@ ack_pieces (const curvecp_stream_t *self, uint64_t *start, uint64_t *end)
     return count;
 }
 
+/* curvecpmessage counts a zero-length block as acknowledged by any range
+   that reaches its position, and ends its stream with such a block when
+   its EOF comes after the data: a selective range ending at our highest
+   byte would tell it a lost EOF block had arrived, and it would never
+   send it again. Until we know where the stream ends, the top range stops
+   one byte short (the block holding that byte waits for a later range). */
+static int
+trim_top_range (const curvecp_stream_t *self, uint64_t *start, uint64_t *end, int count)
+{
+    if (self->recv_eof_known || count == 0 || end[count - 1] != recv_highest (self))
+        return count;
+    end[count - 1]--;
+    return start[count - 1] < end[count - 1] ? count : count - 1;
+}
+
 /* Choose ranges 2..6: the lowest pieces, in order, so that every gap
    between reported ranges is a real hole (the sender repairs the holes
    it sees at once). If there are more pieces than fields, the last field
@@ -894,7 +991,7 @@ choose_ranges (const curvecp_stream_t *self, uint64_t *start, uint64_t *end)
                 start[fields - 1] = piece_start[i];
                 end[fields - 1] = piece_end[i];
             }
-    return count;
+    return trim_top_range (self, start, end, count);
 }
 
 static void
@@ -941,6 +1038,8 @@ send_block (curvecp_stream_t *self, block_t *block, uint64_t now, uint8_t *out, 
         ring_get (self->send_buf, self->config.send_buffer, block->position, copy, block->length);
         message.data = copy;
     }
+    block->resent = block->id != 0;
+    block->seen_below_top = false;
     message.id = take_id (self);
     message.data_len = block->length;
     message.position = block->position;
