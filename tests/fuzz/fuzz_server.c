@@ -388,7 +388,8 @@ s_step (world_t *wd, fuzz_input_t *in)
                 break;
             uint8_t copy[CURVECP_PACKET_MAX];
             memcpy (copy, wd->last, wd->last_len);
-            copy[fuzz_u16 (in) % wd->last_len] ^= (uint8_t) (fuzz_u8 (in) | 1);
+            size_t at = fuzz_u16 (in) % wd->last_len;
+            copy[at] ^= (uint8_t) (fuzz_u8 (in) | 1);
             s_handle (&wd->ep, copy, wd->last_len);
             break;
         }

@@ -247,7 +247,9 @@ s_step (world_t *w, fuzz_input_t *in)
         case 1: s_produce (w, who, 1 + fuzz_u8 (in) % 8); break;
         case 2: {
             uint8_t how = fuzz_u8 (in);
-            s_deliver (w, who, how >> 2, how & 1, (how & 2) ? fuzz_u16 (in) : 0, (how & 2) ? fuzz_u8 (in) : 0);
+            uint16_t flip_at = (how & 2) ? fuzz_u16 (in) : 0;     /* input read in order */
+            uint8_t flip = (how & 2) ? fuzz_u8 (in) : 0;
+            s_deliver (w, who, how >> 2, how & 1, flip_at, flip);
             break;
         }
         case 3: {                                   /* lose a message */
@@ -256,7 +258,11 @@ s_step (world_t *w, fuzz_input_t *in)
                 q->count--;
             break;
         }
-        case 4: w->now += (uint64_t) fuzz_u16 (in) << (fuzz_u8 (in) % 24); break;
+        case 4: {
+            uint64_t step = fuzz_u16 (in);
+            w->now += step << (fuzz_u8 (in) % 24);
+            break;
+        }
         case 5: s_read (side, w->side[!who].salt, fuzz_u16 (in)); break;
         case 6: s_close (side, fuzz_bool (in) ? CURVECP_EOF_FAILURE : CURVECP_EOF_SUCCESS); break;
         case 7: {                                   /* raw bytes from the network */

@@ -536,6 +536,37 @@ s_appframe (const fuzz_world_t *w)
     s_save ("fuzz_appframe", "build", &seed);
 }
 
+/* Client endpoint programs (see fuzz_client.c). */
+enum { CL_HELLO, CL_COOKIE, CL_SEAL, CL_SERVER_MESSAGE };
+
+static void
+s_client (void)
+{
+    seed_t seed;
+    /* Hello, Cookie, Initiate, Server Message, Client Message, replay */
+    s_start (&seed, CL_HELLO);
+    s_put_le (&seed, 0, 2); s_put_u8 (&seed, 0);
+    s_put_u8 (&seed, CL_COOKIE); s_put_u8 (&seed, 0); s_put (&seed, "cookie nonce 016", 16);
+    s_put_u8 (&seed, CL_SEAL); s_put_u8 (&seed, 38); s_put (&seed, "initiate message", 16);
+    s_put_u8 (&seed, CL_SERVER_MESSAGE); s_put_u8 (&seed, 0); s_put_u8 (&seed, 38);
+    s_put (&seed, "server message..", 16); s_put_u8 (&seed, 9);
+    s_put_u8 (&seed, CL_SEAL); s_put_u8 (&seed, 200); s_put (&seed, "client message..", 16);
+    s_put_u8 (&seed, CL_SERVER_MESSAGE); s_put_u8 (&seed, 0); s_put_u8 (&seed, 38);
+    s_put (&seed, "server replayed.", 16); s_put_u8 (&seed, 8);
+    s_save ("fuzz_client", "handshake-and-talk", &seed);
+    /* a Cookie before any Hello, one with a low-order S', a second Hello */
+    s_start (&seed, CL_COOKIE); s_put_u8 (&seed, 0); s_put (&seed, "cookie nonce 016", 16);
+    s_put_u8 (&seed, CL_HELLO); s_put_le (&seed, 0, 2); s_put_u8 (&seed, 0);
+    s_put_u8 (&seed, CL_COOKIE); s_put_u8 (&seed, 1);
+    for (int i = 0; i < 32; i++)
+        s_put_u8 (&seed, 0);                     /* S' = 0: low order */
+    s_put (&seed, "cookie nonce 016", 16);
+    s_put_u8 (&seed, CL_HELLO); s_put_le (&seed, 2000, 2); s_put_u8 (&seed, 1);
+    s_put_u8 (&seed, CL_COOKIE); s_put_u8 (&seed, 2); s_put (&seed, "cookie nonce 016", 16);
+    s_put_u8 (&seed, 100); s_put_u8 (&seed, 1);
+    s_save ("fuzz_client", "cookie-refusals", &seed);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -567,5 +598,6 @@ main (int argc, char **argv)
     s_framing (w);
     s_server ();
     s_appframe (w);
+    s_client ();
     return 0;
 }
