@@ -3,7 +3,10 @@
 constants: the grammar's smallest and largest length of each packet (and of
 K, the vouch, the message header, the server name) must equal the sizes in
 include/curvecp_constants.h and include/curvecp_message.h, and each magic
-must spell the bytes the code uses (src/core/curvecp_reason.c).
+must spell the bytes the code uses (src/core/curvecp_reason.c). The
+second grammar, the ØMQ application framing of section 12.5, must agree
+with include/curvecp_appframe.h (greeting length, version, frame header
+sizes, flag values) and with the greeting magic of src/zmq/curvecp_appframe.c.
 
 The grammar is RFC 5234 over octets; this reads the subset it uses
 (concatenation, alternation, groups, repetition, nOCTET, %x values and
@@ -20,9 +23,9 @@ INF = math.inf
 def grammar_text():
     doc = (src / "rfc/curvecp.md").read_text()
     blocks = re.findall(r"```abnf\n(.*?)```", doc, re.S)
-    if len(blocks) != 1:
-        sys.exit(f"rfc/curvecp.md must hold exactly one ```abnf block, found {len(blocks)}")
-    return blocks[0]
+    if len(blocks) != 2:
+        sys.exit(f"rfc/curvecp.md must hold two ```abnf blocks (packets, ØMQ framing), found {len(blocks)}")
+    return blocks
 
 
 def parse_rules(text):
@@ -132,9 +135,10 @@ class Grammar:
 
 def constants():
     values = {}
-    for header in ("include/curvecp_constants.h", "include/curvecp_message.h"):
-        for m in re.finditer(r"#define\s+(CURVECP_\w+)\s+\(?(\d+)", (src / header).read_text()):
-            values[m.group(1)] = int(m.group(2))
+    for header in ("include/curvecp_constants.h", "include/curvecp_message.h",
+                   "include/curvecp_appframe.h"):
+        for m in re.finditer(r"#define\s+(CURVECP_\w+)\s+\(?(0x[0-9a-fA-F]+|\d+)", (src / header).read_text()):
+            values[m.group(1)] = int(m.group(2), 0)
     return values
 
 
@@ -146,8 +150,28 @@ def magics():
     return found
 
 
+def appframe_magic():
+    text = (src / "src/zmq/curvecp_appframe.c").read_text()
+    m = re.search(r"greeting_magic\[4\]\s*=\s*\{([^}]*)\}", text)
+    return "".join(re.findall(r"'(.)'", m.group(1))) if m else None
+
+
+def spelled_value(rules, rule):
+    """The octets of a rule that is one %x value (dotted), else None."""
+    body = tokenize(rules[rule])
+    if len(body) != 1 or not body[0].lower().startswith("%x") or "-" in body[0]:
+        return None
+    return bytes(int(h, 16) for h in body[0][2:].split("."))
+
+
 def main():
-    rules = parse_rules(grammar_text())
+    packets_text, zccp_text = grammar_text()
+    rules = parse_rules(packets_text)
+    zccp = parse_rules(zccp_text)
+    clash = sorted(set(rules) & set(zccp))
+    if clash:
+        sys.exit(f"rules defined in both grammars: {clash}")
+    rules.update(zccp)
     g = Grammar(rules)
     k = constants()
     failures = 0
@@ -191,6 +215,25 @@ def main():
         ok = text is not None and text == spelled.get(name)
         failures += not ok
         print(f"{rule}: grammar {text!r}, code {spelled.get(name)!r} {'ok' if ok else 'DIFFER'}")
+
+    # the ØMQ application framing (section 12.5)
+    expect("greeting", k["CURVECP_APPFRAME_GREETING"], k["CURVECP_APPFRAME_GREETING"])
+    expect("frame-header", 2, k["CURVECP_APPFRAME_HEADER_MAX"])
+    expect("short-size", 1, 1)
+    expect("long-size", 8, 8)
+    for rule, want in (("version", bytes([k["CURVECP_APPFRAME_VERSION"]])),
+                       ("reserved", bytes(2)),
+                       ("zccp-magic", (appframe_magic() or "").encode())):
+        got = spelled_value(rules, rule)
+        ok = got == want
+        failures += not ok
+        print(f"{rule}: grammar {got!r}, code {want!r} {'ok' if ok else 'DIFFER'}")
+    more, long_ = k["CURVECP_APPFRAME_MORE"], k["CURVECP_APPFRAME_LONG"]
+    for rule, want in (("more-flags", {more, more | long_}), ("last-flags", {0, long_})):
+        alts = {int(tok[2:], 16) for tok in tokenize(rules[rule]) if tok.lower().startswith("%x")}
+        ok = alts == want
+        failures += not ok
+        print(f"{rule}: grammar {sorted(alts)}, code {sorted(want)} {'ok' if ok else 'DIFFER'}")
 
     for name in sorted(rules):
         g.bounds(name)             # every rule must at least be well-formed
