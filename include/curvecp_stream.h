@@ -12,7 +12,13 @@
     curvecpmessage's sender: the acknowledged ID is always a message whose
     block completed range 1 when it arrived (else the latest such ID), and
     while the end of the peer's stream is unknown the highest selective
-    range stops one byte short of the highest byte received.
+    range stops one byte short of the highest byte received. As a sender
+    we read an acknowledged ID that names a block above range 1 (only
+    curvecpmessage sends those: it names every message it stores) as
+    proof of arrival, repair the holes below it early, and, when it shows
+    losses, halve the blocks we keep unconfirmed at once (curvecpmessage
+    drops whatever overflows its 64-message input queue), regrowing by
+    one block per round trip.
 
     Carrier loop:
         curvecp_stream_receive (stream, m, len, now);     // for each message

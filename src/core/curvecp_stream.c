@@ -51,6 +51,7 @@
 #define DEFAULT_GIVE_UP    (60ull * 1000000000ull)
 #define DEFAULT_IDLE_RELEASE (100ull * 1000000ull)
 #define DEFAULT_TIMER_RESOLUTION 1000000ull
+#define FLIGHT_LIMIT_MIN   8           /* blocks: floor of the flight limit (see limit_flight) */
 
 typedef struct {
     uint64_t position;
@@ -63,6 +64,7 @@ typedef struct {
     bool acked;
     bool resent;              /* sent more than once: no RTT sample from ranges (Karn) */
     bool seen_below_top;      /* a range stopped a byte short of its end (note_trimmed_arrival) */
+    bool peer_has;            /* named by an acknowledgment that did not cover it */
     uint8_t where;            /* IN_NONE (acknowledged), IN_FLIGHT or IN_LOST */
     int16_t prev, next;       /* neighbours on that list (slot numbers) */
 } block_t;
@@ -109,6 +111,13 @@ struct _curvecp_stream_t {
     uint64_t next_seq;
     uint64_t max_acked_seq;
     block_t *sample_block;            /* newest once-sent block the ack being handled covered */
+    bool peer_names_all;              /* the peer names blocks above its range 1 (curvecpmessage) */
+    uint64_t peer_has_end;            /* highest end of a block it named so */
+    int unconfirmed;                  /* blocks neither acknowledged nor named */
+    int lost_count;                   /* blocks on the lost list */
+    int flight_limit;                 /* most unconfirmed blocks at once (see limit_flight) */
+    int flight_credit;                /* blocks confirmed towards the next raise of the limit */
+    uint64_t limit_cut_seq;           /* next transmission after the latest cut of the limit */
 
     /* receiving */
     uint8_t *recv_buf;
@@ -161,6 +170,7 @@ curvecp_stream_new (const curvecp_stream_config_t *config)
     }
     curvecp_chicago_set_timer_resolution (self->chicago, self->config.timer_resolution_ns);
     self->next_id = 1;
+    self->flight_limit = CURVECP_STREAM_BLOCKS_MAX;
     self->flight.head = self->flight.tail = NO_SLOT;
     self->lost.head = self->lost.tail = NO_SLOT;
     self->waiting_since = config->now;
@@ -429,6 +439,7 @@ list_unlink (curvecp_stream_t *self, block_t *block)
 {
     if (block->where == IN_NONE)
         return;
+    self->lost_count -= block->where == IN_LOST;
     list_t *list = block->where == IN_LOST ? &self->lost : &self->flight;
     if (block->prev != NO_SLOT)
         self->blocks[block->prev].next = block->next;
@@ -455,6 +466,7 @@ list_append (curvecp_stream_t *self, block_t *block, uint8_t where)
         list->head = slot;
     list->tail = slot;
     block->where = where;
+    self->lost_count += where == IN_LOST;
 }
 
 /* The acknowledgment being handled shows that this block arrived: later
@@ -469,11 +481,45 @@ note_arrival (curvecp_stream_t *self, block_t *block)
         self->sample_block = block;
 }
 
+/* A block the peer confirmed (acknowledged, or named): it no longer
+   counts against the flight limit, which regrows by one block per
+   flight_limit blocks confirmed (about one per round trip). */
+static void
+confirm_block (curvecp_stream_t *self, block_t *block)
+{
+    if (block->peer_has)
+        return;
+    self->unconfirmed--;
+    if (self->flight_limit < CURVECP_STREAM_BLOCKS_MAX && ++self->flight_credit >= self->flight_limit) {
+        self->flight_limit++;
+        self->flight_credit = 0;
+    }
+}
+
 static void
 ack_block (curvecp_stream_t *self, block_t *block)
 {
     list_unlink (self, block);
     block->acked = true;
+    confirm_block (self, block);
+    note_arrival (self, block);
+}
+
+/* curvecpmessage acknowledges every message it stores, by ID, with range
+   1 only: an ID naming a block above range 1 says that block arrived
+   (our own receivers name only blocks inside range 1, so this never
+   happens with them). It counts as evidence, like a selective range,
+   but the block stays unreleased until range 1 covers it. */
+static void
+note_named (curvecp_stream_t *self, block_t *block)
+{
+    if (block->acked || block->peer_has)
+        return;
+    confirm_block (self, block);
+    block->peer_has = true;
+    self->peer_names_all = true;
+    if (block->position + block->length > self->peer_has_end)
+        self->peer_has_end = block->position + block->length;
     note_arrival (self, block);
 }
 
@@ -581,6 +627,22 @@ holes_shown_below (const curvecp_message_t *message, const uint64_t *end, int co
     return end[count - 1];
 }
 
+/* curvecpmessage queues 64 incoming messages and silently drops the rest,
+   so a burst of 128 blocks loses about half of them, on any path: a loss
+   it shows us (by naming later blocks) halves the blocks we let be
+   unconfirmed at once, once per round of transmissions; confirm_block
+   raises the limit again slowly. Our own receivers never trigger it. */
+static void
+limit_flight (curvecp_stream_t *self, const block_t *lost)
+{
+    if (lost->seq < self->limit_cut_seq)
+        return;                         /* same round: already cut */
+    int limit = (self->unconfirmed + 1) / 2;
+    self->flight_limit = limit > FLIGHT_LIMIT_MIN ? limit : FLIGHT_LIMIT_MIN;
+    self->flight_credit = 0;
+    self->limit_cut_seq = self->next_seq + 1;
+}
+
 /* A block is lost when LOSS_REORDER later transmissions were acknowledged
    and an acknowledgment shows a hole where it lies. Candidates are at the
    head of the flight list (sequence order); those above the holes shown
@@ -596,8 +658,10 @@ detect_losses (curvecp_stream_t *self, uint64_t holes_below, uint64_t now)
         slot = block->next;
         if (block->seq + LOSS_REORDER > self->max_acked_seq)
             break;
-        if (block->position + block->length <= holes_below && !block->eof) {
+        if (block->position + block->length <= holes_below && !block->eof && !block->peer_has) {
             list_append (self, block, IN_LOST);
+            if (self->peer_names_all)
+                limit_flight (self, block);
             found = true;
         }
     }
@@ -608,12 +672,12 @@ detect_losses (curvecp_stream_t *self, uint64_t holes_below, uint64_t now)
 static void
 process_acks (curvecp_stream_t *self, const curvecp_message_t *message, uint64_t now)
 {
-    bool sampled = false;
+    block_t *named = NULL;
     if (message->acked_id) {
         block_t *block = &self->blocks[self->id_slot[message->acked_id % ID_SLOTS]];
         if (block->where != IN_NONE && block->id == message->acked_id) {
             curvecp_chicago_rtt_sample (self->chicago, block->sent_at, now);
-            sampled = true;
+            named = block;
         }
     }
     uint64_t start[CURVECP_MESSAGE_RANGES], end[CURVECP_MESSAGE_RANGES];
@@ -623,13 +687,18 @@ process_acks (curvecp_stream_t *self, const curvecp_message_t *message, uint64_t
     /* receivers name only blocks that complete range 1 (see may_name),
        so while a hole lasts the ID gives no sample; the newest block
        sent once that this acknowledgment covers gives one instead */
-    if (!sampled && self->sample_block)
+    if (!named && self->sample_block)
         curvecp_chicago_rtt_sample (self->chicago, self->sample_block->sent_at, now);
     self->sample_block = NULL;
+    if (named)
+        note_named (self, named);
     /* only our window updates are pure acks naming no message */
     if (message->id == 0 && message->acked_id == 0)
         reopen_window (self);
-    detect_losses (self, holes_shown_below (message, end, count), now);
+    uint64_t holes_below = holes_shown_below (message, end, count);
+    if (self->peer_names_all && self->peer_has_end > holes_below)
+        holes_below = self->peer_has_end;   /* named blocks show the holes below them */
+    detect_losses (self, holes_below, now);
     uint64_t released = self->send_released;
     release_acked_blocks (self);
     /* progress: the peer is alive and reading, so the block it needs next
@@ -859,15 +928,23 @@ block_due (const curvecp_stream_t *self, const block_t *block)
     return block->where == IN_LOST ? 0 : block->sent_at + block_timeout (self, block);
 }
 
-/* The oldest block whose resend is due at now, or NULL. */
-/* The block whose resend is due at now, or NULL: the first lost one, or
-   a timer that expired. The flight list is in order of sent_at and every
+/* Is the flight limit reached? Blocks found lost are no longer in the
+   network: only the rest count (as TCP's "pipe"), so repairs and new
+   blocks both wait for room. */
+static bool
+pipe_full (const curvecp_stream_t *self)
+{
+    return self->unconfirmed - self->lost_count >= self->flight_limit;
+}
+
+/* The block whose resend is due at now, or NULL: the first lost one
+   (if the flight limit allows), or a timer that expired. The flight list is in order of sent_at and every
    timer is at least rtt_timeout, so the walk stops at the first block
    sent less than rtt_timeout ago (at once, usually). */
 static block_t *
 block_to_resend (curvecp_stream_t *self, uint64_t now)
 {
-    if (self->lost.head != NO_SLOT)
+    if (self->lost.head != NO_SLOT && !pipe_full (self))
         return &self->blocks[self->lost.head];
     uint64_t rto = curvecp_chicago_rtt_timeout (self->chicago);
     for (int16_t slot = self->flight.head; slot != NO_SLOT; slot = self->blocks[slot].next) {
@@ -884,7 +961,7 @@ block_to_resend (curvecp_stream_t *self, uint64_t now)
 static uint64_t
 next_resend (const curvecp_stream_t *self)
 {
-    if (self->lost.head != NO_SLOT)
+    if (self->lost.head != NO_SLOT && !pipe_full (self))
         return 0;
     uint64_t rto = curvecp_chicago_rtt_timeout (self->chicago);
     uint64_t earliest = UINT64_MAX;
@@ -902,7 +979,7 @@ next_resend (const curvecp_stream_t *self)
 static bool
 may_cut_block (const curvecp_stream_t *self)
 {
-    if (self->block_count == CURVECP_STREAM_BLOCKS_MAX || self->eof_cut)
+    if (self->block_count == CURVECP_STREAM_BLOCKS_MAX || self->eof_cut || pipe_full (self))
         return false;
     if (self->send_cut == self->send_written && self->send_eof == CURVECP_EOF_NONE)
         return false;
@@ -932,6 +1009,7 @@ cut_block (curvecp_stream_t *self, uint64_t now)
     if (block->eof)
         self->eof_cut = true;
     self->info.blocks_sent++;
+    self->unconfirmed++;
     return block;
 }
 
