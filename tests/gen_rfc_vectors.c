@@ -13,6 +13,7 @@
     groups of four, with decimal offsets, so a reader can match bytes to
     the layouts of the packet section.                                   */
 #include "vectors.h"
+#include "curvecp_appframe.h"
 #include "curvecp_message.h"
 #include "curvecp_safenonce.h"
 #include "curvecp_stream.h"
@@ -37,11 +38,12 @@ put_hex (const char *label, const uint8_t *data, size_t len)
     }
 }
 
-/* A 24-byte nonce: its ASCII prefix spelt out, then the bytes. */
+/* A 24-byte nonce: a comment line spelling out its ASCII prefix (a "#"
+   line carries no value), then the bytes under the label "nonce". */
 static void
 put_nonce (const char *label, const uint8_t nonce[24], size_t prefix_len)
 {
-    printf ("%s = \"%.*s\" || %zu bytes:\n", label, (int) prefix_len, (const char *) nonce,
+    printf ("# %s = \"%.*s\" || %zu bytes\n", label, (int) prefix_len, (const char *) nonce,
             24 - prefix_len);
     put_hex ("  nonce", nonce, 24);
 }
@@ -250,6 +252,7 @@ typedef struct {
     bool initiate;              /* the client's first message rides in the Initiate */
     uint64_t counter;           /* packet nonce counter */
     const char *what;
+    const char *events;         /* what the applications did before this message */
     curvecp_message_t message;
 } step_t;
 
@@ -414,6 +417,18 @@ print_exchange (const vectors_input_t *in, const vectors_output_t *out, const sh
     };
     steps[0].initiate = true;
     steps[4].message.range1_end = 7;        /* piggybacked (section 8.4) */
+    /* the order of events play_exchange follows */
+    steps[0].events = "the client has just opened the Cookie; its application writes \"hello\\n\" "
+                      "and does not close yet";
+    steps[1].events = "the server receives step 1 and owes an acknowledgement of ID 1; its "
+                      "application has nothing to send";
+    steps[2].events = "the client receives step 2 (ID 0: nothing owed); now its application "
+                      "closes its stream";
+    steps[3].events = "the server receives step 3 and owes an acknowledgement of ID 2; its "
+                      "application has still written nothing";
+    steps[4].events = "the server's application writes \"HELLO\\n\" and closes its stream; "
+                      "nothing is owed, since step 4 paid for ID 2";
+    steps[5].events = "the client receives step 5 and owes an acknowledgement of ID 1";
     printf ("### A.9 A message-layer exchange\n\n"
             "One connection, continuing A.4-A.8 with the same keys: the client sends\n"
             "\"hello\\n\" and ends its stream; the server answers \"HELLO\\n\" and ends\n"
@@ -442,6 +457,7 @@ print_exchange (const vectors_input_t *in, const vectors_output_t *out, const sh
         snprintf (title, sizeof title, "Step %zu, %s, counter %llu. %s:", i + 1,
                   steps[i].initiate ? "Initiate" : steps[i].from_client ? "Client Message" : "Server Message",
                   (unsigned long long) steps[i].counter, steps[i].what);
+        printf ("Before step %zu: %s.\n\n", i + 1, steps[i].events);
         block_open (title);
         print_fields (m, len);
         put_hex ("M", m, len);
@@ -478,6 +494,74 @@ print_selective_ack (void)
     block_close ();
 }
 
+/* ---- the ØMQ application framing ------------------------------------------ */
+
+/* The greeting and a two-frame message as the ØMQ carrier writes them
+   (curvecp_appframe's own encoders), read back by its decoder, cut into
+   a block by the message layer, and sealed as a Client Message. */
+static size_t
+zccp_stream (uint8_t *out)
+{
+    static const char *frames[2] = { "hello", "world" };
+    size_t len = CURVECP_APPFRAME_GREETING;
+    curvecp_appframe_greeting (out, 0);
+    for (int i = 0; i < 2; i++) {
+        len += curvecp_appframe_header (out + len, strlen (frames[i]), i == 0);
+        memcpy (out + len, frames[i], strlen (frames[i]));
+        len += strlen (frames[i]);
+    }
+    curvecp_appframe_t *decoder = curvecp_appframe_new (true, 0, 0);
+    size_t used = 0;
+    if (!decoder || curvecp_appframe_feed (decoder, out, len, &used) != CURVECP_OK || used != len)
+        abort ();
+    zmsg_t *msg = curvecp_appframe_take (decoder);
+    if (!msg || zmsg_size (msg) != 2 || !zframe_streq (zmsg_first (msg), frames[0])
+    ||  !zframe_streq (zmsg_next (msg), frames[1]))
+        abort ();
+    zmsg_destroy (&msg);
+    curvecp_appframe_destroy (&decoder);
+    return len;
+}
+
+static void
+print_zmq (const vectors_input_t *in, const shared_keys_t *keys)
+{
+    uint8_t bytes[64], header[CURVECP_APPFRAME_HEADER_MAX], m[CURVECP_MSG_MAX];
+    uint8_t packet[CURVECP_PACKET_MAX], nonce[24];
+    size_t len = zccp_stream (bytes), packet_len;
+    size_t header_len = curvecp_appframe_header (header, 300, false);
+    curvecp_stream_t *client = exchange_stream (true);
+    if (curvecp_stream_write (client, bytes, len) != len)
+        abort ();
+    size_t m_len = curvecp_stream_produce (client, 1000000, m, sizeof m);
+    curvecp_stream_destroy (&client);
+    const uint64_t counter = in->client_msg_nonce + 2;
+    if (m_len != 192
+    ||  curvecp_client_message_encode (packet, &packet_len, in->server_ext, in->client_ext, in->Cs,
+                                       counter, keys->session, m, m_len) != CURVECP_OK)
+        abort ();
+    printf ("### A.11 ØMQ application framing\n\n"
+            "The start of a client's stream on the ØMQ carrier (section 12.5): the\n"
+            "greeting (version 1, options 0) and one message of two frames,\n"
+            "\"hello\" (MORE set) and \"world\", both with 1-byte sizes. Our message\n"
+            "layer carries these %zu bytes as the first block of the stream (ID 1,\n"
+            "position 0). On a real connection the first message of the client's\n"
+            "stream rides in its first Initiate (A.6 shows where M goes); here M is\n"
+            "sealed as a Client Message with the keys and extensions of A.1-A.2 and\n"
+            "counter %llu. A frame of 300 bytes would have the 9-byte header shown\n"
+            "last (LONG set, size big-endian).\n\n",
+            len, (unsigned long long) counter);
+    block_open ("Greeting and message, the message-layer message, the packet:");
+    put_hex ("stream bytes", bytes, len);
+    print_fields (m, m_len);
+    put_hex ("M", m, m_len);
+    nonce_counter (nonce, "CurveCP-client-M", counter);
+    put_nonce ("Client Message box nonce", nonce, 16);
+    put_hex ("Client Message packet", packet, packet_len);
+    put_hex ("header of a last frame of 300 bytes", header, header_len);
+    block_close ();
+}
+
 int
 main (void)
 {
@@ -499,6 +583,7 @@ main (void)
     print_messages (&in, &out);
     print_exchange (&in, &out, &keys);
     print_selective_ack ();
+    print_zmq (&in, &keys);
     sodium_memzero (&keys, sizeof keys);
     return 0;
 }
