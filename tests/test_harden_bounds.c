@@ -119,16 +119,6 @@ drive (fixture_t *f, curvecp_udp_socket_t *sock, raw_client_t *clients, int coun
     return d;
 }
 
-static curvecp_udp_socket_t *
-loopback_socket (void)
-{
-    curvecp_udp_addr_t any;
-    CHECK_EQ (curvecp_udp_addr_parse ("127.0.0.1", 0, &any), CURVECP_OK);
-    curvecp_udp_socket_t *sock = curvecp_udp_socket_new (AF_INET, &any);
-    CHECK (sock);
-    return sock;
-}
-
 /* 1 and 2: N idle connections, then OVER_LIMIT more refused. */
 static void
 test_idle_and_limit (int n)

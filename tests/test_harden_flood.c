@@ -95,16 +95,6 @@ typedef struct {
     uint64_t forger_cookies, forger_unexpected;
 } lab_t;
 
-static curvecp_udp_socket_t *
-loopback_socket (void)
-{
-    curvecp_udp_addr_t any;
-    CHECK_EQ (curvecp_udp_addr_parse ("127.0.0.1", 0, &any), CURVECP_OK);
-    curvecp_udp_socket_t *sock = curvecp_udp_socket_new (AF_INET, &any);
-    CHECK (sock);
-    return sock;
-}
-
 static void
 lab_start (lab_t *lab, fake_client_t *fakes)
 {

@@ -111,6 +111,17 @@ fake_initiate (const fake_client_t *f, const curvecp_keypair_t *long_term, const
 
 /* ---- datagrams ------------------------------------------------------- */
 
+/* A UDP socket on 127.0.0.1, any port. */
+static inline curvecp_udp_socket_t *
+loopback_socket (void)
+{
+    curvecp_udp_addr_t any;
+    CHECK_EQ (curvecp_udp_addr_parse ("127.0.0.1", 0, &any), CURVECP_OK);
+    curvecp_udp_socket_t *sock = curvecp_udp_socket_new (AF_INET, &any);
+    CHECK (sock);
+    return sock;
+}
+
 static inline void
 send_raw (curvecp_udp_socket_t *sock, const curvecp_udp_addr_t *to, const uint8_t *data, size_t len)
 {
