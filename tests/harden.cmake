@@ -5,3 +5,8 @@ if(TARGET test_harden_flood)
   target_link_options(test_harden_flood PRIVATE
     -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc)
 endif()
+# test_harden_secrets scans every block freed through free() for known
+# secrets before it goes back to the allocator.
+if(TARGET test_harden_secrets)
+  target_link_options(test_harden_secrets PRIVATE -Wl,--wrap=free)
+endif()
