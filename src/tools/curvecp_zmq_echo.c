@@ -1,0 +1,373 @@
+/*  curvecp-zmq-echo - an echo server and client for the CurveCP ØMQ
+    carrier, so that tests and users can exercise it from a shell
+    (rfc/curvecp.md section 12.8).
+
+    curvecp-zmq-echo [-v] [-n name] keys endpoint
+    curvecp-zmq-echo -c [-v] [-n name] [-k keys] [-t seconds] serverkey endpoint [message...]
+
+    Server: binds a curvecp_server (ROUTER) on endpoint with the long-term
+    keys in keys (a NaCl key directory or a zcert secret file) and sends
+    every whole message back to its sender. -v prints each new client's
+    long-term key to stderr ("client <hex>") when its first message
+    arrives, and first the endpoint it bound ("listening <endpoint>", so
+    tcp://127.0.0.1:* can pick a free port). SIGTERM or SIGINT ends it
+    cleanly (exit 0).
+
+    Client (-c): connects to the server whose public key is serverkey (64
+    hex digits, a key directory or a zcert file), sends each message
+    argument as a one-frame message (without arguments: each line of
+    standard input), prints each reply on its own line, and exits 0 once
+    every message has come back unchanged. -k gives the client's own
+    long-term keys (default: a fresh pair); -v prints our key to stderr
+    ("key <hex>"). The server name is empty unless -n name.
+
+    Exit codes: 0 done; 1 the handshake failed, a reply differed or not
+    all came back within -t seconds (default 10); 100 usage; 111 fatal
+    (unreadable keys, an endpoint that cannot be bound or connected).  */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sodium.h>
+#include "curvecp_client.h"
+#include "curvecp_keys.h"
+#include "curvecp_packet.h"
+#include "curvecp_server.h"
+
+#define EXIT_FAILED   1
+#define EXIT_USAGE    100
+#define EXIT_FATAL    111
+#define TICK_MS       100           /* longest poll, so a signal is seen promptly */
+#define SEEN_MAX      100000        /* -v: connections remembered before forgetting all */
+#define LINE_MAX_LEN  65536
+
+#define USAGE "curvecp-zmq-echo: usage:\n" \
+    "  curvecp-zmq-echo [-v] [-n name] keys endpoint\n" \
+    "  curvecp-zmq-echo -c [-v] [-n name] [-k keys] [-t seconds] serverkey endpoint [message...]\n" \
+    "  keys       NaCl key directory or zcert secret file\n" \
+    "  serverkey  server public key: 64 hex digits, key directory or zcert file\n" \
+    "  endpoint   ØMQ endpoint, e.g. tcp://127.0.0.1:5555\n" \
+    "  -c         client: send each message (or each stdin line), print the replies\n" \
+    "  -n name    server name (default: the empty name)\n" \
+    "  -t seconds client: give up after this long (default 10)\n" \
+    "  -v         server: print each new client's key; client: print our key\n"
+
+typedef struct {
+    bool client_mode;
+    bool verbose;
+    const char *name;
+    const char *client_keys;
+    int seconds;
+    const char *key_arg;
+    const char *endpoint;
+    char **messages;
+    int message_count;
+} options_t;
+
+static volatile sig_atomic_t stop_requested = 0;
+
+static void
+usage (void)
+{
+    fputs (USAGE, stderr);
+    exit (EXIT_USAGE);
+}
+
+static void
+fatal (const char *what, const char *detail)
+{
+    fprintf (stderr, "curvecp-zmq-echo: fatal: %s%s%s\n", what, detail && *detail ? ": " : "",
+             detail ? detail : "");
+    exit (EXIT_FATAL);
+}
+
+static int
+parse_seconds (const char *text)
+{
+    char *end;
+    long value = strtol (text, &end, 10);
+    if (*text == 0 || *end != 0 || value < 1 || value > 86400)
+        usage ();
+    return (int) value;
+}
+
+static void
+parse_options (int argc, char **argv, options_t *options)
+{
+    memset (options, 0, sizeof *options);
+    options->name = "";
+    options->seconds = 10;
+    int opt;
+    while ((opt = getopt (argc, argv, "+cvn:k:t:")) != -1) {
+        switch (opt) {
+            case 'c': options->client_mode = true; break;
+            case 'v': options->verbose = true; break;
+            case 'n': options->name = optarg; break;
+            case 'k': options->client_keys = optarg; break;
+            case 't': options->seconds = parse_seconds (optarg); break;
+            default: usage ();
+        }
+    }
+    int left = argc - optind;
+    if (left < 2 || (!options->client_mode && left != 2))
+        usage ();
+    if (!options->client_mode && options->client_keys)
+        usage ();
+    uint8_t field[CURVECP_NAME_BYTES];
+    if (curvecp_name_encode (options->name, field) != CURVECP_OK)
+        usage ();
+    options->key_arg = argv[optind];
+    options->endpoint = argv[optind + 1];
+    options->messages = argv + optind + 2;
+    options->message_count = left - 2;
+}
+
+static void
+load_keys (const char *path, curvecp_keypair_t *keys)
+{
+    if (curvecp_keys_load (path, keys) != CURVECP_OK)
+        fatal ("unable to read keys", curvecp_keys_error ());
+}
+
+/* ---- server ---------------------------------------------------------- */
+
+static void
+on_signal (int signum)
+{
+    (void) signum;
+    stop_requested = 1;
+}
+
+static void
+catch_signals (void)
+{
+    struct sigaction action;
+    memset (&action, 0, sizeof action);
+    action.sa_handler = on_signal;
+    sigemptyset (&action.sa_mask);
+    sigaction (SIGTERM, &action, NULL);
+    sigaction (SIGINT, &action, NULL);
+}
+
+/* -v: print the key of a connection (named by C') the first time it speaks. */
+static void
+announce_client (curvecp_server_t *server, zhashx_t *seen)
+{
+    const char *peer_id = curvecp_server_peer_id (server);
+    if (zhashx_lookup (seen, peer_id))
+        return;
+    if (zhashx_size (seen) >= SEEN_MAX)
+        zhashx_purge (seen);
+    zhashx_insert (seen, peer_id, (void *) 1);
+    char hex[2 * CURVECP_KEY_BYTES + 1];
+    curvecp_key_to_hex (curvecp_server_peer_key (server), hex);
+    fprintf (stderr, "client %s\n", hex);
+}
+
+static void
+echo_waiting (curvecp_server_t *server, zhashx_t *seen)
+{
+    zmsg_t *msg;
+    while ((msg = curvecp_server_recv_nowait (server)) != NULL) {
+        if (seen)
+            announce_client (server, seen);
+        if (curvecp_server_reply (server, &msg) != 0)
+            zmsg_destroy (&msg);        /* the client went away meanwhile */
+    }
+}
+
+static int
+run_server (const options_t *options)
+{
+    curvecp_keypair_t keys;
+    load_keys (options->key_arg, &keys);
+    curvecp_server_t *server = curvecp_server_new (&keys, options->name);
+    curvecp_keypair_wipe (&keys);
+    if (!server)
+        fatal ("unable to create the server", NULL);
+    if (curvecp_server_bind (server, options->endpoint) < 0) {
+        const char *why = zmq_strerror (zmq_errno ());
+        curvecp_server_destroy (&server);        /* czmq warns of dangling sockets */
+        fatal ("unable to bind", why);
+    }
+    if (options->verbose) {
+        char *bound = zsock_last_endpoint (curvecp_server_sock (server));
+        fprintf (stderr, "listening %s\n", bound ? bound : options->endpoint);
+        zstr_free (&bound);
+    }
+    zhashx_t *seen = options->verbose ? zhashx_new () : NULL;
+    void *handle = zsock_resolve (curvecp_server_sock (server));
+    while (!stop_requested) {
+        int timeout = curvecp_server_timeout (server);
+        zmq_pollitem_t item = { handle, 0, ZMQ_POLLIN, 0 };
+        zmq_poll (&item, 1, timeout < 0 || timeout > TICK_MS ? TICK_MS : timeout);
+        curvecp_server_handle (server);
+        echo_waiting (server, seen);
+    }
+    if (options->verbose)
+        fprintf (stderr, "curvecp-zmq-echo: stopped after %zu connection(s)\n",
+                 seen ? zhashx_size (seen) : 0);
+    zhashx_destroy (&seen);
+    curvecp_server_destroy (&server);
+    return 0;
+}
+
+/* ---- client ---------------------------------------------------------- */
+
+static void
+load_server_key (const char *text, uint8_t key[CURVECP_KEY_BYTES])
+{
+    if (strlen (text) == 2 * CURVECP_KEY_BYTES && curvecp_key_from_hex (text, key) == CURVECP_OK)
+        return;
+    if (curvecp_keydir_load_public (text, key) == CURVECP_OK
+    ||  curvecp_zcert_load_public (text, key) == CURVECP_OK)
+        return;
+    fatal ("serverkey is neither 64 hex digits nor a readable key directory or zcert file", text);
+}
+
+/* The messages to send: the arguments, or else the lines of stdin. */
+static zlist_t *
+collect_messages (const options_t *options)
+{
+    zlist_t *list = zlist_new ();
+    zlist_autofree (list);
+    for (int i = 0; i < options->message_count; i++)
+        zlist_append (list, options->messages[i]);
+    if (options->message_count == 0) {
+        char line[LINE_MAX_LEN];
+        while (fgets (line, sizeof line, stdin)) {
+            line[strcspn (line, "\n")] = 0;
+            zlist_append (list, line);
+        }
+    }
+    return list;
+}
+
+static int
+client_fail (curvecp_client_t *client, const char *why, size_t got, size_t want)
+{
+    if (curvecp_client_failed (client))
+        fprintf (stderr, "curvecp-zmq-echo: %s\n", curvecp_client_error (client));
+    else
+        fprintf (stderr, "curvecp-zmq-echo: %s (%zu of %zu replies; handshake %s)\n", why, got, want,
+                 curvecp_client_connected (client) ? "done" : "not done");
+    curvecp_client_set_linger (client, 0);
+    return EXIT_FAILED;
+}
+
+static int
+milliseconds_left (int64_t deadline)
+{
+    int64_t left = deadline - zclock_mono ();
+    return left > 0 ? (int) left : 0;
+}
+
+/* No messages: wait until the handshake is done (the server's greeting). */
+static int
+wait_connected (curvecp_client_t *client, int64_t deadline)
+{
+    void *handle = zsock_resolve (curvecp_client_sock (client));
+    while (!curvecp_client_connected (client)) {
+        if (curvecp_client_failed (client) || milliseconds_left (deadline) == 0)
+            return client_fail (client, "timed out", 0, 0);
+        int timeout = curvecp_client_timeout (client);
+        int left = milliseconds_left (deadline);
+        zmq_pollitem_t item = { handle, 0, ZMQ_POLLIN, 0 };
+        zmq_poll (&item, 1, timeout < 0 || timeout > left ? left : timeout);
+        curvecp_client_handle (client);
+    }
+    return 0;
+}
+
+static bool
+reply_matches (zmsg_t *reply, const char *sent)
+{
+    zframe_t *frame = zmsg_first (reply);
+    return zmsg_size (reply) == 1 && zframe_size (frame) == strlen (sent)
+        && memcmp (zframe_data (frame), sent, strlen (sent)) == 0;
+}
+
+static int
+exchange (curvecp_client_t *client, zlist_t *messages, int64_t deadline)
+{
+    size_t want = zlist_size (messages), got = 0;
+    curvecp_client_set_sndtimeo (client, milliseconds_left (deadline));
+    for (char *text = (char *) zlist_first (messages); text; text = (char *) zlist_next (messages)) {
+        zmsg_t *msg = zmsg_new ();
+        zmsg_addmem (msg, text, strlen (text));
+        if (curvecp_client_send (client, &msg) != 0) {
+            zmsg_destroy (&msg);
+            return client_fail (client, "could not send", got, want);
+        }
+    }
+    curvecp_client_flush (client);
+    for (char *text = (char *) zlist_first (messages); text; text = (char *) zlist_next (messages)) {
+        curvecp_client_set_rcvtimeo (client, milliseconds_left (deadline));
+        zmsg_t *reply = milliseconds_left (deadline) ? curvecp_client_recv (client) : NULL;
+        if (!reply)
+            return client_fail (client, "timed out", got, want);
+        char *body = zframe_strdup (zmsg_first (reply));
+        printf ("%s\n", body ? body : "");
+        fflush (stdout);
+        free (body);
+        bool same = reply_matches (reply, text);
+        zmsg_destroy (&reply);
+        if (!same)
+            return client_fail (client, "a reply differs from the message sent", got, want);
+        got++;
+    }
+    return 0;
+}
+
+static int
+run_client (const options_t *options)
+{
+    uint8_t server_key[CURVECP_KEY_BYTES];
+    load_server_key (options->key_arg, server_key);
+    curvecp_keypair_t keys;
+    if (options->client_keys)
+        load_keys (options->client_keys, &keys);
+    else
+        curvecp_keypair_generate (&keys);
+    curvecp_client_t *client = curvecp_client_new (&keys, server_key, options->name);
+    curvecp_keypair_wipe (&keys);
+    if (!client)
+        fatal ("unable to create the client", NULL);
+    curvecp_codec_options_t codec;
+    curvecp_codec_options_default (&codec);
+    if ((uint64_t) options->seconds * 1000000000ull < codec.handshake_timeout_ns)
+        codec.handshake_timeout_ns = (uint64_t) options->seconds * 1000000000ull;
+    curvecp_client_set_options (client, &codec);
+    if (options->verbose) {
+        char hex[2 * CURVECP_KEY_BYTES + 1];
+        curvecp_key_to_hex (curvecp_client_public_key (client), hex);
+        fprintf (stderr, "key %s\n", hex);
+    }
+    if (curvecp_client_connect (client, options->endpoint) != 0) {
+        const char *why = zmq_strerror (zmq_errno ());
+        curvecp_client_destroy (&client);
+        fatal ("unable to connect", why);
+    }
+    zlist_t *messages = collect_messages (options);
+    int64_t deadline = zclock_mono () + (int64_t) options->seconds * 1000;
+    int rc = zlist_size (messages) ? exchange (client, messages, deadline) : wait_connected (client, deadline);
+    zlist_destroy (&messages);
+    curvecp_client_destroy (&client);
+    return rc;
+}
+
+int
+main (int argc, char **argv)
+{
+    options_t options;
+    parse_options (argc, argv, &options);
+    if (sodium_init () < 0)
+        fatal ("libsodium", NULL);
+    zsys_handler_set (NULL);            /* our signals, not czmq's */
+    if (options.client_mode)
+        return run_client (&options);
+    catch_signals ();
+    return run_server (&options);
+}
