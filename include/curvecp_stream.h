@@ -95,6 +95,15 @@ size_t curvecp_stream_write (curvecp_stream_t *self, const uint8_t *data, size_t
    nothing. CURVECP_E_WRONG_STATE if already closed. */
 curvecp_reason_t curvecp_stream_close (curvecp_stream_t *self, curvecp_eof_t eof);
 
+/* curvecpmessage's ping: make sure a block goes out even with nothing
+   to send, so a client's first message (and its Initiate) leaves at
+   once. If no block was sent yet, the next block is a zero-length block
+   at position 0 (or the first data or EOF block, if the application
+   provides one first), resent on the timer until acknowledged, as any
+   block. CURVECP_E_WRONG_STATE once a block was sent or the stream
+   failed. */
+curvecp_reason_t curvecp_stream_ping (curvecp_stream_t *self);
+
 /* Copy up to cap contiguous received bytes out; returns how many. */
 size_t curvecp_stream_read (curvecp_stream_t *self, uint8_t *out, size_t cap);
 
@@ -157,6 +166,10 @@ typedef struct {
                                     peer's unneeded retransmissions */
     uint64_t buffer_allocations; /* send or receive buffer allocated */
     uint64_t buffer_releases;    /* ... and freed while the stream lives */
+    uint64_t acks_repeated;      /* of acks_sent: acknowledgments showing a hole,
+                                    repeated while both sides were quiet, for
+                                    curvecpmessage, which may not retransmit
+                                    until it hears from us (spec 9.4) */
 } curvecp_stream_info_t;
 
 /* Per-reason counts of received messages (counts[CURVECP_OK] = accepted). */

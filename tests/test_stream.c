@@ -277,6 +277,106 @@ test_bad_messages (void)
     curvecp_stream_destroy (&b);
 }
 
+/* The ping: one zero-length block at position 0 (ID 1, 192 bytes, no
+   EOF), resent under a new ID on the timer, acknowledged by the peer's
+   answer (curvecpmessage answers with range 1 = 0). Refused once a block
+   went out; absorbed by data that comes first. */
+static void
+test_ping (void)
+{
+    curvecp_stream_t *a = make (true, CURVECP_PACING_CHICAGO);
+    curvecp_stream_t *b = make (false, CURVECP_PACING_CHICAGO);
+    uint8_t out[CURVECP_MSG_MAX], ack[CURVECP_MSG_MAX];
+    curvecp_message_t m;
+    CHECK_EQ (curvecp_stream_ping (a), CURVECP_OK);
+    CHECK_EQ (curvecp_stream_deadline (a), 0);
+    CHECK_EQ (produce (a, 0, out, &m), 192);
+    CHECK_EQ (m.id, 1);
+    CHECK_EQ (m.data_len, 0);
+    CHECK_EQ (m.position, 0);
+    CHECK_EQ (m.eof, CURVECP_EOF_NONE);
+    CHECK_EQ (curvecp_stream_produce (a, 1, out, sizeof out), 0);
+    CHECK_EQ (curvecp_stream_ping (a), CURVECP_E_WRONG_STATE);
+    uint64_t deadline = curvecp_stream_deadline (a);
+    CHECK (deadline > 0 && deadline <= SECOND);
+    CHECK_EQ (produce (a, deadline, out, &m), 192);
+    CHECK_EQ (m.id, 2);                 /* the Initiate was lost: again */
+    CHECK_EQ (m.data_len, 0);
+    CHECK_EQ (m.position, 0);
+    /* the peer names it (a ping at 0 may always be named) with range 1 = 0 */
+    CHECK_EQ (curvecp_stream_receive (b, out, 192, deadline + MS), CURVECP_OK);
+    CHECK_EQ (produce (b, deadline + MS, ack, &m), 192);
+    CHECK_EQ (m.acked_id, 2);
+    CHECK_EQ (m.range1_end, 0);
+    CHECK (curvecp_stream_deadline (a) < UINT64_MAX);   /* its timer runs */
+    CHECK_EQ (curvecp_stream_receive (a, ack, 192, deadline + 2 * MS), CURVECP_OK);
+    CHECK_EQ (curvecp_stream_produce (a, deadline + 2 * MS, out, sizeof out), 0);
+    CHECK_EQ (curvecp_stream_deadline (a), UINT64_MAX);  /* acknowledged: no timer */
+    /* data after the ping starts at position 0 */
+    CHECK_EQ (curvecp_stream_write (a, (const uint8_t *) "hi", 2), 2);
+    CHECK_EQ (produce (a, deadline + 3 * MS, out, &m), 192);
+    CHECK_EQ (m.id, 3);
+    CHECK_EQ (m.position, 0);
+    CHECK_EQ (m.data_len, 2);
+    curvecp_stream_destroy (&a);
+
+    /* data written before the first produce is the ping */
+    a = make (true, CURVECP_PACING_CHICAGO);
+    CHECK_EQ (curvecp_stream_ping (a), CURVECP_OK);
+    CHECK_EQ (curvecp_stream_write (a, (const uint8_t *) "hi", 2), 2);
+    CHECK_EQ (produce (a, 0, out, &m), 192);
+    CHECK_EQ (m.data_len, 2);
+    CHECK_EQ (curvecp_stream_produce (a, 1, out, sizeof out), 0);
+    CHECK_EQ (curvecp_stream_info (a)->blocks_sent, 1);
+    curvecp_stream_destroy (&a);
+    curvecp_stream_destroy (&b);
+}
+
+/* A sender that never retransmits on its own (curvecpmessage's quirk):
+   while our acknowledgment shows a hole and both sides are quiet, we
+   repeat it, naming the latest nameable ID (never 0), backing off from
+   max(rtt_timeout, 100 ms) to 4 s; nothing is repeated without a hole. */
+static void
+test_nudge (void)
+{
+    curvecp_stream_t *a = make (false, CURVECP_PACING_WINDOW);
+    curvecp_stream_t *b = make (false, CURVECP_PACING_WINDOW);
+    static uint8_t data[3 * 1024];
+    CHECK_EQ (curvecp_stream_write (a, data, sizeof data), sizeof data);
+    uint8_t msgs[3][CURVECP_MSG_MAX], ack[CURVECP_MSG_MAX];
+    curvecp_message_t m;
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ (produce (a, 0, msgs[i], &m), 1088);
+    CHECK_EQ (curvecp_stream_receive (b, msgs[0], 1088, MS), CURVECP_OK);
+    CHECK_EQ (produce (b, MS, ack, &m), 192);
+    CHECK_EQ (curvecp_stream_deadline (b), UINT64_MAX);     /* no hole: no nudge */
+    CHECK_EQ (curvecp_stream_receive (b, msgs[2], 1088, 2 * MS), CURVECP_OK);
+    CHECK_EQ (produce (b, 2 * MS, ack, &m), 192);
+    CHECK_EQ (curvecp_stream_produce (b, 3 * MS, ack, sizeof ack), 0);
+    /* b's rtt_timeout is the initial 1 s (it never sent a block) */
+    uint64_t at = 2 * MS + SECOND;
+    for (int i = 0; i < 6; i++) {
+        CHECK_EQ (curvecp_stream_deadline (b), at);
+        CHECK_EQ (curvecp_stream_produce (b, at - 1, ack, sizeof ack), 0);
+        CHECK_EQ (produce (b, at, ack, &m), 192);
+        CHECK_EQ (m.id, 0);
+        CHECK_EQ (m.acked_id, 1);
+        CHECK_EQ (m.range1_end, 1024);
+        CHECK_EQ (m.gap[0], 1024);
+        uint64_t interval = (1ull << i) * SECOND;
+        at += interval < 4 * SECOND ? interval : 4 * SECOND;
+    }
+    CHECK_EQ (curvecp_stream_info (b)->acks_repeated, 6);
+    /* the repair closes the hole: quiet again */
+    CHECK_EQ (curvecp_stream_receive (b, msgs[1], 1088, at), CURVECP_OK);
+    CHECK_EQ (produce (b, at, ack, &m), 192);
+    CHECK_EQ (m.acked_id, 2);
+    CHECK_EQ (m.range1_end, 3072);
+    CHECK_EQ (curvecp_stream_deadline (b), UINT64_MAX);
+    curvecp_stream_destroy (&a);
+    curvecp_stream_destroy (&b);
+}
+
 /* Nothing ever arrives: the sender gives up after give_up_ns and never
    pretends the stream was delivered. */
 static void
@@ -351,6 +451,8 @@ main (void)
     test_zero_length_eof ();
     test_eof_after_data_and_client_blocks ();
     test_bad_messages ();
+    test_ping ();
+    test_nudge ();
     test_give_up ();
     test_slow_reader ();
     printf ("test_stream: OK\n");

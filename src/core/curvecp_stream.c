@@ -52,6 +52,8 @@
 #define DEFAULT_IDLE_RELEASE (100ull * 1000000ull)
 #define DEFAULT_TIMER_RESOLUTION 1000000ull
 #define FLIGHT_LIMIT_MIN   8           /* blocks: floor of the flight limit (see limit_flight) */
+#define NUDGE_MIN_NS       (100 * 1000000ull)   /* repeat acknowledgments showing a hole ... */
+#define NUDGE_MAX_NS       (4000 * 1000000ull)  /* ... backing off to this (see nudge_due) */
 
 typedef struct {
     uint64_t position;
@@ -135,6 +137,9 @@ struct _curvecp_stream_t {
     uint32_t nameable_id;             /* latest message ID we may name (see may_name) */
     uint64_t ack_data_end;            /* end of the data in the latest message with an ID */
     bool window_refused;              /* refused data since the last read */
+    bool ping_wanted;                 /* curvecp_stream_ping: an empty block at 0 */
+    uint64_t nudge_at;                /* repeat our acknowledgment then if it shows a hole */
+    uint64_t nudge_interval;
 };
 
 void
@@ -324,6 +329,16 @@ curvecp_stream_write (curvecp_stream_t *self, const uint8_t *data, size_t len)
     ring_put (self->send_buf, self->config.send_buffer, self->send_written, data, len);
     self->send_written += len;
     return len;
+}
+
+curvecp_reason_t
+curvecp_stream_ping (curvecp_stream_t *self)
+{
+    if (self->failed || self->block_count > 0 || self->send_cut > 0 || self->eof_cut
+    ||  self->info.blocks_sent > 0)
+        return CURVECP_E_WRONG_STATE;
+    self->ping_wanted = true;
+    return CURVECP_OK;
 }
 
 curvecp_reason_t
@@ -883,6 +898,21 @@ process_data (curvecp_stream_t *self, const curvecp_message_t *message, uint64_t
     }
 }
 
+/* Anything passed between us: the nudge (see send_nudge) waits again. */
+static uint64_t
+nudge_base (const curvecp_stream_t *self)
+{
+    uint64_t base = curvecp_chicago_rtt_timeout (self->chicago);
+    return base < NUDGE_MIN_NS ? NUDGE_MIN_NS : base > NUDGE_MAX_NS ? NUDGE_MAX_NS : base;
+}
+
+static void
+restart_nudge (curvecp_stream_t *self, uint64_t now)
+{
+    self->nudge_interval = nudge_base (self);
+    self->nudge_at = now + self->nudge_interval;
+}
+
 curvecp_reason_t
 curvecp_stream_receive (curvecp_stream_t *self, const uint8_t *buffer, size_t len, uint64_t now)
 {
@@ -900,6 +930,7 @@ curvecp_stream_receive (curvecp_stream_t *self, const uint8_t *buffer, size_t le
     self->heard_peer = true;
     self->waiting_since = now;
     self->last_heard = now;
+    restart_nudge (self, now);
     process_acks (self, &message, now);
     process_data (self, &message, now);
     release_idle_buffers (self, now);
@@ -981,7 +1012,7 @@ may_cut_block (const curvecp_stream_t *self)
 {
     if (self->block_count == CURVECP_STREAM_BLOCKS_MAX || self->eof_cut || pipe_full (self))
         return false;
-    if (self->send_cut == self->send_written && self->send_eof == CURVECP_EOF_NONE)
+    if (self->send_cut == self->send_written && self->send_eof == CURVECP_EOF_NONE && !self->ping_wanted)
         return false;
     /* curvecpmessage drops data ending beyond what it acknowledged plus its
        128 KiB buffer; never send that far ahead */
@@ -1010,6 +1041,7 @@ cut_block (curvecp_stream_t *self, uint64_t now)
         self->eof_cut = true;
     self->info.blocks_sent++;
     self->unconfirmed++;
+    self->ping_wanted = false;      /* any first block is the ping */
     return block;
 }
 
@@ -1144,6 +1176,30 @@ send_pure_ack (curvecp_stream_t *self, uint8_t *out, size_t cap)
     return curvecp_message_encode (&message, out, cap);
 }
 
+/* The nudge. curvecpmessage arms no timer for a retransmission that falls
+   due before its next paced send (spec 9.4), so once it has sent all it
+   has, a block it lost waits for its next wake-up: the next message we
+   send, or 60 s. While our acknowledgments show a hole and nothing has
+   passed either way for a while, we repeat the acknowledgment, backing
+   off from max(rtt_timeout, NUDGE_MIN_NS) to NUDGE_MAX_NS. It names the
+   latest ID we may name (see may_name), never 0, so our own senders do
+   not take it for a window update. */
+static bool
+nudge_due (const curvecp_stream_t *self, uint64_t now)
+{
+    return self->interval_count > 0 && self->nameable_id != 0 && now >= self->nudge_at;
+}
+
+static size_t
+send_nudge (curvecp_stream_t *self, uint64_t now, uint8_t *out, size_t cap)
+{
+    schedule_ack (self, self->nameable_id, now);
+    self->info.acks_repeated++;
+    self->nudge_at = now + self->nudge_interval;
+    self->nudge_interval = self->nudge_interval < NUDGE_MAX_NS / 2 ? 2 * self->nudge_interval : NUDGE_MAX_NS;
+    return send_pure_ack (self, out, cap);
+}
+
 /* Resend a due block: count why, and back off on a timer expiry. The
    rate backs off only if the peer has also gone quiet: a timeout while
    its acknowledgments keep coming means a full receive window or a
@@ -1184,11 +1240,17 @@ curvecp_stream_produce (curvecp_stream_t *self, uint64_t now, uint8_t *out, size
         else
         if (may_cut_block (self))
             block = cut_block (self, now);
-        if (block)
+        if (block) {
+            restart_nudge (self, now);
             return send_block (self, block, now, out, cap);
+        }
     }
-    if (self->ack_pending && now >= self->ack_due)
+    if (self->ack_pending && now >= self->ack_due) {
+        restart_nudge (self, now);
         return send_pure_ack (self, out, cap);
+    }
+    if (nudge_due (self, now))
+        return send_nudge (self, now, out, cap);
     return 0;
 }
 
@@ -1202,6 +1264,8 @@ curvecp_stream_deadline (const curvecp_stream_t *self)
         return deadline;
     if (self->ack_pending && self->ack_due < deadline)
         deadline = self->ack_due;
+    if (self->interval_count > 0 && self->nameable_id != 0 && self->nudge_at < deadline)
+        deadline = self->nudge_at;
     uint64_t send_time = curvecp_chicago_send_time (self->chicago);
     uint64_t resend = next_resend (self);
     if (may_cut_block (self))

@@ -20,12 +20,12 @@
     with "protocol error", as in curvecpmessage. Usage errors exit 100,
     fatal errors 111. -q silences error messages, -v adds a summary.
 
-    The ping: the message layer has no empty data block, so we ping with a
-    192-byte pure acknowledgment (ID 0, nothing acknowledged), which is
-    enough for a client to send its Initiate and harmless to any message
-    layer; we repeat it with backoff until the peer is heard from or the
-    stream has a block of its own in flight, because a lost Initiate is
-    otherwise never retried. The only clock is CLOCK_MONOTONIC, read here. */
+    The ping is curvecpmessage's: a zero-length block at position 0
+    (curvecp_stream_ping), which makes curvecpclient send its Initiate and
+    is resent on the stream's timer until acknowledged, so a lost Initiate
+    is retried. Repeating acknowledgments for curvecpmessage, which may not
+    retransmit until it hears from us, is the stream's business too. The
+    only clock is CLOCK_MONOTONIC, read here. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -57,9 +57,6 @@
 
 #define SECOND_NS             1000000000ull
 #define LAZY_PING_NS          SECOND_NS          /* -C waits this long for data */
-#define PING_RETRY_MAX_NS     (16 * SECOND_NS)
-#define NUDGE_MIN_NS          (100 * 1000000ull)
-#define NUDGE_MAX_NS          (4 * SECOND_NS)
 #define ORPHAN_IDLE_NS        (10 * SECOND_NS)   /* child gone, peer silent: give up */
 
 typedef enum { MODE_SERVER, MODE_CLIENT_PING, MODE_CLIENT_LAZY } handler_mode_t;
@@ -88,13 +85,7 @@ typedef struct {
     bool heard_peer;
     uint64_t last_frame_in;
     bool ping_pending;
-    uint64_t ping_at, ping_interval;
-
-    /* the nudge: see remember_acknowledgment */
-    bool hole;                        /* our latest acknowledgment shows missing data */
-    curvecp_message_t last_ack;       /* its acknowledgment fields */
-    uint64_t nudge_at, nudge_interval;
-    uint64_t nudges;
+    uint64_t ping_at;
 
     uint64_t frames_in, frames_out, bytes_to_child, bytes_from_child, bytes_discarded;
 } handler_t;
@@ -268,13 +259,6 @@ reap_child (handler_t *self, bool block)
 
 /* ---- fds 8 and 9: frames ---------------------------------------------- */
 
-static uint64_t
-nudge_base (const handler_t *self)
-{
-    uint64_t base = curvecp_chicago_rtt_timeout (curvecp_stream_chicago (self->stream));
-    return base < NUDGE_MIN_NS ? NUDGE_MIN_NS : base > NUDGE_MAX_NS ? NUDGE_MAX_NS : base;
-}
-
 static void
 deliver_frames (handler_t *self, uint64_t now)
 {
@@ -286,8 +270,6 @@ deliver_frames (handler_t *self, uint64_t now)
         self->frames_in++;
         self->heard_peer = true;
         self->last_frame_in = now;
-        self->nudge_interval = 0;
-        self->nudge_at = now + nudge_base (self);
     }
     if (got == -1)
         die ("unable to read from file descriptor 8: protocol error (%s)",
@@ -338,8 +320,6 @@ flush_network (handler_t *self)
         die ("unable to write to file descriptor 9: %s", strerror (errno));
 }
 
-static void remember_acknowledgment (handler_t *self, const uint8_t *message, size_t len, uint64_t now);
-
 /* Queue every message the stream wants to send now, while a whole frame
    still fits: the stream commits to a message (new ID, pacing) when it
    produces it, so it must never be produced without room to keep it. */
@@ -352,78 +332,20 @@ produce_frames (handler_t *self, uint64_t now)
         if (len == 0)
             break;
         queue_frame (self, message, len);
-        remember_acknowledgment (self, message, len, now);
     }
-}
-
-/* The nudge. curvecpmessage arms no timer for a retransmission that falls
-   due before its next paced send (spec 9.4), so once it has sent all it
-   has, a lost block waits for the next message we send - up to 60 s when
-   we are only acknowledging. While our acknowledgments show a hole, we
-   repeat the latest one as a pure acknowledgment of no message (ID 0,
-   acknowledged ID 0: it changes nothing in any message layer) whenever
-   the peer has been silent for a while, backing off to NUDGE_MAX_NS. */
-static void
-remember_acknowledgment (handler_t *self, const uint8_t *message, size_t len, uint64_t now)
-{
-    curvecp_message_t decoded;
-    if (curvecp_message_decode (message, len, &decoded) != CURVECP_OK)
-        return;
-    bool hole = false;
-    for (int i = 0; i < CURVECP_MESSAGE_RANGES - 1; i++)
-        hole |= decoded.size[i] != 0;
-    if (hole && !self->hole)
-        self->nudge_at = now + nudge_base (self);
-    self->hole = hole;
-    memset (&self->last_ack, 0, sizeof self->last_ack);
-    self->last_ack.range1_end = decoded.range1_end;
-    memcpy (self->last_ack.gap, decoded.gap, sizeof decoded.gap);
-    memcpy (self->last_ack.size, decoded.size, sizeof decoded.size);
-}
-
-static void
-send_nudge (handler_t *self, uint64_t now)
-{
-    if (!self->hole || now < self->nudge_at || net_out_room (self) < FRAME_MAX)
-        return;
-    if (self->nudge_interval == 0)
-        self->nudge_interval = nudge_base (self);
-    uint8_t message[CURVECP_MESSAGE_ACK_BYTES];
-    size_t len = curvecp_message_encode (&self->last_ack, message, sizeof message);
-    if (len)
-        queue_frame (self, message, len);
-    self->nudges++;
-    self->nudge_at = now + self->nudge_interval;
-    self->nudge_interval = self->nudge_interval < NUDGE_MAX_NS / 2 ? 2 * self->nudge_interval : NUDGE_MAX_NS;
 }
 
 /* ---- the ping --------------------------------------------------------- */
 
-static bool
-ping_still_needed (const handler_t *self)
-{
-    return self->ping_pending && !self->heard_peer
-        && curvecp_stream_info (self->stream)->blocks_sent == 0;
-}
-
+/* -c pings at once, -C once a second has passed without data from the
+   child; once any block has gone out the stream refuses, as it should. */
 static void
 send_ping (handler_t *self, uint64_t now)
 {
-    if (!ping_still_needed (self)) {
-        self->ping_pending = false;
+    if (!self->ping_pending || now < self->ping_at)
         return;
-    }
-    if (now < self->ping_at || net_out_room (self) < FRAME_MAX)
-        return;
-    curvecp_message_t ping;
-    memset (&ping, 0, sizeof ping);
-    uint8_t message[CURVECP_MESSAGE_ACK_BYTES];
-    size_t len = curvecp_message_encode (&ping, message, sizeof message);
-    if (len)
-        queue_frame (self, message, len);
-    self->ping_at = now + self->ping_interval;
-    if (self->ping_interval < PING_RETRY_MAX_NS)
-        self->ping_interval *= 2;
+    curvecp_stream_ping (self->stream);
+    self->ping_pending = false;
 }
 
 /* ---- child I/O -------------------------------------------------------- */
@@ -515,10 +437,8 @@ next_wakeup (handler_t *self)
     uint64_t wakeup = UINT64_MAX;
     if (net_out_room (self) >= FRAME_MAX) {
         wakeup = curvecp_stream_deadline (self->stream);
-        if (ping_still_needed (self) && self->ping_at < wakeup)
+        if (self->ping_pending && self->ping_at < wakeup)
             wakeup = self->ping_at;
-        if (self->hole && self->nudge_at < wakeup)
-            wakeup = self->nudge_at;
     }
     if (self->child_exited && self->last_frame_in + ORPHAN_IDLE_NS < wakeup)
         wakeup = self->last_frame_in + ORPHAN_IDLE_NS;
@@ -557,9 +477,9 @@ report (handler_t *self)
     const curvecp_stream_info_t *info = curvecp_stream_info (self->stream);
     say (VERBOSE, "frames in %" PRIu64 " out %" PRIu64 "; bytes from child %" PRIu64
          " to child %" PRIu64 " discarded %" PRIu64 "; blocks %" PRIu64 " resent %" PRIu64
-         " (timeouts %" PRIu64 "); nudges %" PRIu64 "; refused messages %" PRIu64,
+         " (timeouts %" PRIu64 "); acknowledgments repeated %" PRIu64 "; refused messages %" PRIu64,
          self->frames_in, self->frames_out, self->bytes_from_child, self->bytes_to_child,
-         self->bytes_discarded, info->blocks_sent, info->retransmissions, info->timeouts, self->nudges,
+         self->bytes_discarded, info->blocks_sent, info->retransmissions, info->timeouts, info->acks_repeated,
          curvecp_stats_rejected (curvecp_stream_stats (self->stream)));
 }
 
@@ -583,9 +503,8 @@ run (handler_t *self, const sigset_t *wait_mask)
         read_network (self, now);
         read_child (self);
         write_child (self);
-        produce_frames (self, now);
         send_ping (self, now);
-        send_nudge (self, now);
+        produce_frames (self, now);
         flush_network (self);
         if (finished (self))
             return exit_status (self);
@@ -647,7 +566,6 @@ main (int argc, char **argv)
     self->last_frame_in = start;
     self->ping_pending = self->mode != MODE_SERVER;
     self->ping_at = start + (self->mode == MODE_CLIENT_LAZY ? LAZY_PING_NS : 0);
-    self->ping_interval = SECOND_NS;
 
     start_child (self, argv + prog, &original_mask);
     int status = run (self, &wait_mask);
