@@ -65,10 +65,11 @@ check_head (const uint8_t *data, size_t len, const uint8_t magic[4], size_t head
             size_t *body_len)
 {
     *body_len = 0;
+    /* refuse a wrong magic as soon as its bytes are here, not after a full head */
+    if (memcmp (data, magic, len < 4 ? len : 4) != 0 || (len > 4 && data[4] != CURVECP_FILEXFER_VERSION))
+        return CURVECP_E_BAD_MAGIC;
     if (len < head)
         return CURVECP_OK;
-    if (memcmp (data, magic, 4) != 0 || data[4] != CURVECP_FILEXFER_VERSION)
-        return CURVECP_E_BAD_MAGIC;
     *body_len = (size_t) load_be (data + 6, 2);
     if (*body_len > max)
         return CURVECP_E_TOO_LONG;
