@@ -34,6 +34,12 @@
 #define CURVECP_PACKET_MAX         1184   /* largest packet (client Message) */
 #define CURVECP_SERVER_PACKET_MAX  1152   /* largest packet a client reads */
 
+/* Large messages: an option two of our peers may negotiate on an ordered
+   carrier (ØMQ), never on UDP and never with NaCl's tools. A session with
+   it on seals and opens messages up to this size (64 KiB of data plus the
+   48-byte message header, padded to 16). */
+#define CURVECP_LARGE_MSG_MAX     65600
+
 #define CURVECP_MINUTE_NS  (60ull * 1000000000ull)   /* minute-key rotation */
 
 extern const uint8_t curvecp_magic_hello[8];       /* "QvnQ5XlH" */

@@ -47,11 +47,20 @@ curvecp_reason_t curvecp_name_decode (const uint8_t field[CURVECP_NAME_BYTES], c
 curvecp_reason_t curvecp_packet_classify_at_server (const uint8_t *packet, size_t len,
         const uint8_t server_ext[CURVECP_EXT_BYTES], curvecp_packet_type_t *type);
 
+/* The same with a larger limit for Message packets (a session with the
+   large-message option; max_message <= CURVECP_LARGE_MSG_MAX). */
+curvecp_reason_t curvecp_packet_classify_at_server_max (const uint8_t *packet, size_t len,
+        const uint8_t server_ext[CURVECP_EXT_BYTES], size_t max_message, curvecp_packet_type_t *type);
+
 /* What a client does first: Cookie (exactly 200) or Server Message
    (80..1152, multiple of 16), with (client ext, server ext) matching. */
 curvecp_reason_t curvecp_packet_classify_at_client (const uint8_t *packet, size_t len,
         const uint8_t client_ext[CURVECP_EXT_BYTES], const uint8_t server_ext[CURVECP_EXT_BYTES],
         curvecp_packet_type_t *type);
+
+curvecp_reason_t curvecp_packet_classify_at_client_max (const uint8_t *packet, size_t len,
+        const uint8_t client_ext[CURVECP_EXT_BYTES], const uint8_t server_ext[CURVECP_EXT_BYTES],
+        size_t max_message, curvecp_packet_type_t *type);
 
 /* C' of an Initiate or Client Message already classified at the server. */
 const uint8_t *curvecp_packet_client_short_key (const uint8_t *packet);
@@ -125,6 +134,19 @@ curvecp_reason_t curvecp_client_message_encode (uint8_t *out, size_t *out_len,
         const uint8_t server_ext[16], const uint8_t client_ext[16], const uint8_t client_short_pk[32],
         uint64_t nonce, const uint8_t session_shared[32], const uint8_t *message, size_t message_len);
 curvecp_reason_t curvecp_client_message_open (const uint8_t *packet, size_t len,
+        const uint8_t session_shared[32], uint8_t *message, size_t *message_len);
+
+/* The Message encoders and openers with a larger message limit (the
+   large-message option); the functions above use CURVECP_MSG_MAX. */
+curvecp_reason_t curvecp_server_message_encode_max (uint8_t *out, size_t *out_len, size_t max_message,
+        const uint8_t client_ext[16], const uint8_t server_ext[16], uint64_t nonce,
+        const uint8_t session_shared[32], const uint8_t *message, size_t message_len);
+curvecp_reason_t curvecp_server_message_open_max (const uint8_t *packet, size_t len, size_t max_message,
+        const uint8_t session_shared[32], uint8_t *message, size_t *message_len);
+curvecp_reason_t curvecp_client_message_encode_max (uint8_t *out, size_t *out_len, size_t max_message,
+        const uint8_t server_ext[16], const uint8_t client_ext[16], const uint8_t client_short_pk[32],
+        uint64_t nonce, const uint8_t session_shared[32], const uint8_t *message, size_t message_len);
+curvecp_reason_t curvecp_client_message_open_max (const uint8_t *packet, size_t len, size_t max_message,
         const uint8_t session_shared[32], uint8_t *message, size_t *message_len);
 
 /* Check a message length for a packet: multiple of 16 within 16..max. */

@@ -30,6 +30,8 @@ typedef struct {
     uint8_t name_field[CURVECP_NAME_BYTES];        /* server name (client: until established) */
     curvecp_counter_t send_counter;
     uint64_t last_received;                        /* peer's last accepted nonce */
+    size_t message_max;                            /* 0 = CURVECP_MSG_MAX; larger only by
+                                                      the negotiated large-message option */
     /* client only, until established: what every Initiate repeats */
     uint8_t cookie_k[CURVECP_COOKIE_K_BYTES];
     uint8_t vouch_nonce[CURVECP_NONCE16_BYTES];
@@ -54,6 +56,16 @@ curvecp_reason_t curvecp_session_seal (curvecp_session_t *self, const uint8_t *m
    rejection the session is unchanged. */
 curvecp_reason_t curvecp_session_open (curvecp_session_t *self, const uint8_t *packet, size_t len,
         uint8_t *message, size_t *message_len);
+
+/* Turn on the large-message option: Messages (not Initiates) of up to
+   message_max bytes, a multiple of 16 in CURVECP_MSG_MAX..CURVECP_LARGE_MSG_MAX,
+   both ways. Only for two of our peers that negotiated it on an ordered
+   carrier; packets then exceed UDP's and NaCl's limits. Buffers passed to
+   seal and open must then hold message_max (+ 96 for packets). */
+curvecp_reason_t curvecp_session_set_message_max (curvecp_session_t *self, size_t message_max);
+
+/* The largest message this session seals or opens. */
+size_t curvecp_session_message_max (const curvecp_session_t *self);
 
 /* Is this packet (classified at the server) for this session's C'? */
 bool curvecp_session_matches (const curvecp_session_t *self, const uint8_t *packet);

@@ -478,6 +478,48 @@ test_bad_messages (void)
     fixture_teardown (&f);
 }
 
+/* The large-message option: both sessions opt in; messages up to 64 KiB
+   travel both ways; a session without the option refuses such packets as
+   too long, and bad sizes are refused. */
+static void
+test_large_messages (void)
+{
+    fixture_t f;
+    fixture_setup (&f, 0);
+    static uint8_t big[CURVECP_LARGE_MSG_MAX], out[CURVECP_LARGE_MSG_MAX], pkt[CURVECP_LARGE_MSG_MAX + 96];
+    uint8_t first[16] = "hi";
+    size_t len, out_len;
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (uint8_t) (i * 13 + 1);
+    handshake_to_initiate (&f, 0, first, 16);
+    curvecp_initiate_info_t info;
+    CHECK_EQ (server_initiate (&f, f.initiate, f.initiate_len, 0, &f.server_session, &info), CURVECP_OK);
+    CHECK_EQ (curvecp_session_message_max (&f.server_session), CURVECP_MSG_MAX);
+    CHECK_EQ (curvecp_session_seal (&f.server_session, big, 1104, pkt, &len), CURVECP_E_TOO_LONG);
+    CHECK_EQ (curvecp_session_set_message_max (&f.server_session, 1000), CURVECP_E_BAD_ARGUMENT);
+    CHECK_EQ (curvecp_session_set_message_max (&f.server_session, CURVECP_LARGE_MSG_MAX + 16), CURVECP_E_BAD_ARGUMENT);
+    CHECK_EQ (curvecp_session_set_message_max (&f.server_session, 2008), CURVECP_E_BAD_ARGUMENT);
+    CHECK_EQ (curvecp_session_set_message_max (&f.server_session, CURVECP_LARGE_MSG_MAX), CURVECP_OK);
+    CHECK_EQ (curvecp_session_seal (&f.server_session, big, CURVECP_LARGE_MSG_MAX, pkt, &len), CURVECP_OK);
+    CHECK_EQ (len, CURVECP_SERVER_MSG_BASE + CURVECP_LARGE_MSG_MAX);
+    /* The client has not opted in: too long, and nothing changes. */
+    expect_open_reject (&f.client_session, pkt, len, CURVECP_E_TOO_LONG);
+    CHECK_EQ (curvecp_session_set_message_max (&f.client_session, CURVECP_LARGE_MSG_MAX), CURVECP_OK);
+    CHECK_EQ (curvecp_session_open (&f.client_session, pkt, len, out, &out_len), CURVECP_OK);
+    CHECK_EQ (out_len, CURVECP_LARGE_MSG_MAX);
+    CHECK_MEM (out, big, out_len);
+    /* And back, now in a Client Message. */
+    CHECK_EQ (curvecp_session_seal (&f.client_session, big, 32768, pkt, &len), CURVECP_OK);
+    CHECK_EQ (len, CURVECP_CLIENT_MSG_BASE + 32768);
+    CHECK_EQ (curvecp_session_open (&f.server_session, pkt, len, out, &out_len), CURVECP_OK);
+    CHECK_MEM (out, big, 32768);
+    /* Still a multiple of 16 and still bounded. */
+    CHECK_EQ (curvecp_session_seal (&f.client_session, big, 32776, pkt, &len), CURVECP_E_NOT_MULTIPLE_16);
+    CHECK_EQ (curvecp_session_seal (&f.client_session, big, CURVECP_LARGE_MSG_MAX + 16, pkt, &len),
+              CURVECP_E_TOO_LONG);
+    fixture_teardown (&f);
+}
+
 static void
 test_names (void)
 {
@@ -522,6 +564,7 @@ main (void)
     test_bad_initiates ();
     test_bad_vouch ();
     test_bad_messages ();
+    test_large_messages ();
     test_names ();
     printf ("handshake tests passed\n");
     return 0;

@@ -112,9 +112,16 @@ curvecp_reason_t
 curvecp_packet_classify_at_server (const uint8_t *packet, size_t len,
         const uint8_t server_ext[CURVECP_EXT_BYTES], curvecp_packet_type_t *type)
 {
+    return curvecp_packet_classify_at_server_max (packet, len, server_ext, CURVECP_MSG_MAX, type);
+}
+
+curvecp_reason_t
+curvecp_packet_classify_at_server_max (const uint8_t *packet, size_t len,
+        const uint8_t server_ext[CURVECP_EXT_BYTES], size_t max_message, curvecp_packet_type_t *type)
+{
     if (len < CURVECP_PACKET_MIN)
         return CURVECP_E_TOO_SHORT;
-    if (len > CURVECP_PACKET_MAX)
+    if (len > CURVECP_CLIENT_MSG_BASE + max_message)
         return CURVECP_E_TOO_LONG;
     if (len % 16)
         return CURVECP_E_NOT_MULTIPLE_16;
@@ -140,11 +147,19 @@ curvecp_packet_classify_at_client (const uint8_t *packet, size_t len,
         const uint8_t client_ext[CURVECP_EXT_BYTES], const uint8_t server_ext[CURVECP_EXT_BYTES],
         curvecp_packet_type_t *type)
 {
+    return curvecp_packet_classify_at_client_max (packet, len, client_ext, server_ext, CURVECP_MSG_MAX, type);
+}
+
+curvecp_reason_t
+curvecp_packet_classify_at_client_max (const uint8_t *packet, size_t len,
+        const uint8_t client_ext[CURVECP_EXT_BYTES], const uint8_t server_ext[CURVECP_EXT_BYTES],
+        size_t max_message, curvecp_packet_type_t *type)
+{
     /* A Cookie is exactly 200 bytes (not a multiple of 16); a Server
        Message is 80..1152 and a multiple of 16. */
     if (len < CURVECP_PACKET_MIN)
         return CURVECP_E_TOO_SHORT;
-    if (len > CURVECP_SERVER_PACKET_MAX)
+    if (len > CURVECP_SERVER_MSG_BASE + max_message)
         return CURVECP_E_TOO_LONG;
     if (memcmp (packet, curvecp_magic_cookie, 8) == 0) {
         if (len != CURVECP_COOKIE_BYTES)
@@ -369,13 +384,13 @@ curvecp_initiate_open (const uint8_t *packet, size_t len,
 /* Both Message packets: magic, the receiver's extension first, then the
    sender's, an optional C' (client only), the nonce, and the box. */
 static curvecp_reason_t
-message_encode (uint8_t *out, size_t *out_len, const uint8_t magic[8], const uint8_t first_ext[16],
+message_encode (uint8_t *out, size_t *out_len, size_t max_message, const uint8_t magic[8], const uint8_t first_ext[16],
         const uint8_t second_ext[16], const uint8_t *client_short_pk, const char prefix[16], uint64_t nonce,
         const uint8_t session_shared[32], const uint8_t *message, size_t message_len)
 {
     uint8_t n[24];
     size_t at = 40;
-    curvecp_reason_t rc = curvecp_message_len_check (message_len, CURVECP_MSG_MAX);
+    curvecp_reason_t rc = curvecp_message_len_check (message_len, max_message);
     if (rc != CURVECP_OK)
         return rc;
     memcpy (out, magic, 8);
@@ -397,19 +412,28 @@ curvecp_server_message_encode (uint8_t *out, size_t *out_len,
         const uint8_t client_ext[16], const uint8_t server_ext[16], uint64_t nonce,
         const uint8_t session_shared[32], const uint8_t *message, size_t message_len)
 {
-    return message_encode (out, out_len, curvecp_magic_server_msg, client_ext, server_ext, NULL,
-                           "CurveCP-server-M", nonce, session_shared, message, message_len);
+    return curvecp_server_message_encode_max (out, out_len, CURVECP_MSG_MAX, client_ext, server_ext,
+                                              nonce, session_shared, message, message_len);
+}
+
+curvecp_reason_t
+curvecp_server_message_encode_max (uint8_t *out, size_t *out_len, size_t max_message,
+        const uint8_t client_ext[16], const uint8_t server_ext[16], uint64_t nonce,
+        const uint8_t session_shared[32], const uint8_t *message, size_t message_len)
+{
+    return message_encode (out, out_len, max_message, curvecp_magic_server_msg, client_ext, server_ext,
+                           NULL, "CurveCP-server-M", nonce, session_shared, message, message_len);
 }
 
 /* Open the box at body_at of a message packet with the given nonce prefix. */
 static curvecp_reason_t
-message_open (const uint8_t *packet, size_t len, size_t base, const char prefix[16],
+message_open (const uint8_t *packet, size_t len, size_t max_message, size_t base, const char prefix[16],
         uint64_t nonce, const uint8_t session_shared[32], uint8_t *message, size_t *message_len)
 {
     uint8_t n[24];
     if (len < base + CURVECP_MSG_MIN)
         return CURVECP_E_TOO_SHORT;
-    if (len > base + CURVECP_MSG_MAX)
+    if (len > base + max_message)
         return CURVECP_E_TOO_LONG;
     if (len % 16)
         return CURVECP_E_NOT_MULTIPLE_16;
@@ -425,9 +449,16 @@ curvecp_reason_t
 curvecp_server_message_open (const uint8_t *packet, size_t len,
         const uint8_t session_shared[32], uint8_t *message, size_t *message_len)
 {
+    return curvecp_server_message_open_max (packet, len, CURVECP_MSG_MAX, session_shared, message, message_len);
+}
+
+curvecp_reason_t
+curvecp_server_message_open_max (const uint8_t *packet, size_t len, size_t max_message,
+        const uint8_t session_shared[32], uint8_t *message, size_t *message_len)
+{
     if (len < CURVECP_SERVER_MSG_BASE + CURVECP_MSG_MIN)
         return CURVECP_E_TOO_SHORT;
-    return message_open (packet, len, CURVECP_SERVER_MSG_BASE, "CurveCP-server-M",
+    return message_open (packet, len, max_message, CURVECP_SERVER_MSG_BASE, "CurveCP-server-M",
                          curvecp_load_u64_le (packet + 40), session_shared, message, message_len);
 }
 
@@ -436,16 +467,32 @@ curvecp_client_message_encode (uint8_t *out, size_t *out_len,
         const uint8_t server_ext[16], const uint8_t client_ext[16], const uint8_t client_short_pk[32],
         uint64_t nonce, const uint8_t session_shared[32], const uint8_t *message, size_t message_len)
 {
-    return message_encode (out, out_len, curvecp_magic_client_msg, server_ext, client_ext, client_short_pk,
-                           "CurveCP-client-M", nonce, session_shared, message, message_len);
+    return curvecp_client_message_encode_max (out, out_len, CURVECP_MSG_MAX, server_ext, client_ext,
+                                              client_short_pk, nonce, session_shared, message, message_len);
+}
+
+curvecp_reason_t
+curvecp_client_message_encode_max (uint8_t *out, size_t *out_len, size_t max_message,
+        const uint8_t server_ext[16], const uint8_t client_ext[16], const uint8_t client_short_pk[32],
+        uint64_t nonce, const uint8_t session_shared[32], const uint8_t *message, size_t message_len)
+{
+    return message_encode (out, out_len, max_message, curvecp_magic_client_msg, server_ext, client_ext,
+                           client_short_pk, "CurveCP-client-M", nonce, session_shared, message, message_len);
 }
 
 curvecp_reason_t
 curvecp_client_message_open (const uint8_t *packet, size_t len,
         const uint8_t session_shared[32], uint8_t *message, size_t *message_len)
 {
+    return curvecp_client_message_open_max (packet, len, CURVECP_MSG_MAX, session_shared, message, message_len);
+}
+
+curvecp_reason_t
+curvecp_client_message_open_max (const uint8_t *packet, size_t len, size_t max_message,
+        const uint8_t session_shared[32], uint8_t *message, size_t *message_len)
+{
     if (len < CURVECP_CLIENT_MSG_BASE + CURVECP_MSG_MIN)
         return CURVECP_E_TOO_SHORT;
-    return message_open (packet, len, CURVECP_CLIENT_MSG_BASE, "CurveCP-client-M",
+    return message_open (packet, len, max_message, CURVECP_CLIENT_MSG_BASE, "CurveCP-client-M",
                          curvecp_load_u64_le (packet + 72), session_shared, message, message_len);
 }

@@ -24,7 +24,7 @@ static curvecp_reason_t
 seal_client (curvecp_session_t *self, const uint8_t *message, size_t message_len,
         uint8_t *out, size_t *out_len)
 {
-    size_t max = self->established ? CURVECP_MSG_MAX : CURVECP_INITIATE_MSG_MAX;
+    size_t max = self->established ? curvecp_session_message_max (self) : CURVECP_INITIATE_MSG_MAX;
     curvecp_reason_t rc = curvecp_message_len_check (message_len, max);
     uint64_t nonce;
     if (rc == CURVECP_OK)
@@ -32,7 +32,7 @@ seal_client (curvecp_session_t *self, const uint8_t *message, size_t message_len
     if (rc != CURVECP_OK)
         return rc;
     if (self->established)
-        return curvecp_client_message_encode (out, out_len, self->server_ext, self->client_ext,
+        return curvecp_client_message_encode_max (out, out_len, max, self->server_ext, self->client_ext,
                 self->client_short_pk, nonce, self->shared, message, message_len);
     return curvecp_initiate_encode (out, out_len, self->server_ext, self->client_ext,
             self->client_short_pk, self->cookie_k, nonce, self->shared, self->client_long_pk,
@@ -43,13 +43,14 @@ static curvecp_reason_t
 seal_server (curvecp_session_t *self, const uint8_t *message, size_t message_len,
         uint8_t *out, size_t *out_len)
 {
-    curvecp_reason_t rc = curvecp_message_len_check (message_len, CURVECP_MSG_MAX);
+    size_t max = curvecp_session_message_max (self);
+    curvecp_reason_t rc = curvecp_message_len_check (message_len, max);
     uint64_t nonce;
     if (rc == CURVECP_OK)
         rc = curvecp_counter_next (&self->send_counter, &nonce);
     if (rc != CURVECP_OK)
         return rc;
-    return curvecp_server_message_encode (out, out_len, self->client_ext, self->server_ext,
+    return curvecp_server_message_encode_max (out, out_len, max, self->client_ext, self->server_ext,
             nonce, self->shared, message, message_len);
 }
 
@@ -91,7 +92,8 @@ open_at_server (curvecp_session_t *self, const uint8_t *packet, size_t len,
         uint8_t *message, size_t *message_len)
 {
     curvecp_packet_type_t type;
-    curvecp_reason_t rc = curvecp_packet_classify_at_server (packet, len, self->server_ext, &type);
+    size_t max = curvecp_session_message_max (self);
+    curvecp_reason_t rc = curvecp_packet_classify_at_server_max (packet, len, self->server_ext, max, &type);
     if (rc != CURVECP_OK)
         return rc;
     if (type == CURVECP_PACKET_HELLO)
@@ -104,7 +106,7 @@ open_at_server (curvecp_session_t *self, const uint8_t *packet, size_t len,
     if (type == CURVECP_PACKET_INITIATE)
         rc = open_repeated_initiate (self, packet, len, message, message_len);
     else
-        rc = curvecp_client_message_open (packet, len, self->shared, message, message_len);
+        rc = curvecp_client_message_open_max (packet, len, max, self->shared, message, message_len);
     if (rc == CURVECP_OK) {
         self->last_received = nonce;
         self->have_received = true;
@@ -117,8 +119,9 @@ open_at_client (curvecp_session_t *self, const uint8_t *packet, size_t len,
         uint8_t *message, size_t *message_len)
 {
     curvecp_packet_type_t type;
-    curvecp_reason_t rc = curvecp_packet_classify_at_client (packet, len, self->client_ext,
-            self->server_ext, &type);
+    size_t max = curvecp_session_message_max (self);
+    curvecp_reason_t rc = curvecp_packet_classify_at_client_max (packet, len, self->client_ext,
+            self->server_ext, max, &type);
     if (rc != CURVECP_OK)
         return rc;
     if (type != CURVECP_PACKET_SERVER_MESSAGE)
@@ -126,7 +129,7 @@ open_at_client (curvecp_session_t *self, const uint8_t *packet, size_t len,
     uint64_t nonce = curvecp_packet_nonce8 (packet, type);
     if (!nonce_is_fresh (self, nonce))
         return CURVECP_E_REPLAYED_NONCE;
-    rc = curvecp_server_message_open (packet, len, self->shared, message, message_len);
+    rc = curvecp_server_message_open_max (packet, len, max, self->shared, message, message_len);
     if (rc == CURVECP_OK) {
         self->last_received = nonce;
         self->have_received = true;
@@ -144,6 +147,21 @@ curvecp_session_open (curvecp_session_t *self, const uint8_t *packet, size_t len
         ? open_at_client (self, packet, len, message, message_len)
         : open_at_server (self, packet, len, message, message_len);
     return curvecp_stats_count (&self->stats, rc);
+}
+
+curvecp_reason_t
+curvecp_session_set_message_max (curvecp_session_t *self, size_t message_max)
+{
+    if (message_max < CURVECP_MSG_MAX || message_max > CURVECP_LARGE_MSG_MAX || message_max % 16)
+        return CURVECP_E_BAD_ARGUMENT;
+    self->message_max = message_max;
+    return CURVECP_OK;
+}
+
+size_t
+curvecp_session_message_max (const curvecp_session_t *self)
+{
+    return self->message_max ? self->message_max : CURVECP_MSG_MAX;
 }
 
 bool
