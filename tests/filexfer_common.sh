@@ -166,6 +166,9 @@ contains "unwritable directory: message" "cannot open /nonexistent/dir/x.part" "
 # ---- usage ------------------------------------------------------------------------
 fetch > /dev/null 2>&1; check "no arguments: exit 2" 2 $?
 fetch "$HEX" "nowhere" big.bin > /dev/null 2>&1; check "bad endpoint: exit 2" 2 $?
+out=$(fetch "$HEX" "$EP" "$(printf 'a%.0s' $(seq 1025))" 2>&1); rc=$?
+check "path over 1024 bytes: exit 2" 2 $rc
+contains "path over 1024 bytes: message" "PATH is longer than 1024 bytes" "$out"
 out=$(fetch 1234 "$EP" big.bin 2>&1); rc=$?
 check "bad server key: exit 2" 2 $rc
 contains "bad server key: message" "server key 1234: not 64 hex digits" "$out"

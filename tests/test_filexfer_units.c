@@ -17,12 +17,12 @@
 
 #define streq(a, b) (strcmp ((a), (b)) == 0)
 
-static char dir[] = "/tmp/test_filexfer_XXXXXX";
+static char dir[256] = "/tmp/test_filexfer_XXXXXX";
 
 static void
 write_file (const char *name, const uint8_t *data, size_t len)
 {
-    char path[256];
+    char path[320];
     snprintf (path, sizeof path, "%s/%s", dir, name);
     FILE *file = fopen (path, "wb");
     CHECK (file);
@@ -420,10 +420,10 @@ main (void)
     CHECK (mkdtemp (dir));
     static uint8_t file[150000];
     randombytes_buf (file, sizeof file);
-    char path[256], other[256];
+    char path[320], other[320];
     snprintf (path, sizeof path, "%s/served", dir);
     CHECK (mkdir (path, 0755) == 0);
-    char base[sizeof dir];
+    char base[64];
     strcpy (base, dir);
     strcat (dir, "/served");                    /* the served directory; base holds what is outside */
     write_file ("f.bin", file, sizeof file);

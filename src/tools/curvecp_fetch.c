@@ -495,7 +495,10 @@ main (int argc, char *argv[])
         return EXIT_FAILED;
     self.endpoint_text = argv[optind + 1];
     const char *remote = argv[optind + 2];
-    char *remote_copy = strdup (remote);
+    if (strlen (remote) > CURVECP_FILEXFER_PATH_MAX)
+        return usage ("PATH is longer than 1024 bytes");
+    char remote_copy[CURVECP_FILEXFER_PATH_MAX + 1];
+    snprintf (remote_copy, sizeof remote_copy, "%s", remote);
     const char *local = argc - optind == 4 ? argv[optind + 3] : basename (remote_copy);
     curvecp_endpoint_t endpoint;
     if (curvecp_endpoint_parse (self.endpoint_text, &endpoint) != CURVECP_OK)
@@ -529,6 +532,5 @@ main (int argc, char *argv[])
     int code = report (&self, local);
     curvecp_filerecv_destroy (&self.recv);
     curvecp_keypair_wipe (&self.keys);
-    free (remote_copy);
     return code;
 }
