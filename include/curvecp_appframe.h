@@ -13,8 +13,11 @@
     size must be >= 256: every message has exactly one encoding.
 
     The decoder is a small state machine that fills frames in place (the
-    caller reads stream bytes straight into the frame body it is shown),
-    so a frame's bytes are copied once. It refuses malformed input with a
+    caller reads stream bytes straight into the frame body it is shown).
+    Memory follows the bytes that arrived, not the sizes headers announce:
+    a body over 64 KiB is gathered in a buffer that doubles as it fills
+    (so want() may offer less than the rest of the body) and gets its
+    whole zframe only when half of it is there. It refuses malformed input with a
     reason and a one-line explanation, counts it, and then stays failed:
     a stream that broke its framing cannot be resynchronised.           */
 #ifndef CURVECP_APPFRAME_H_INCLUDED
@@ -88,6 +91,10 @@ uint8_t curvecp_appframe_peer_options (const curvecp_appframe_t *self);
    wrong, e.g. "frame 3: reserved flag bits 0x80 set". */
 curvecp_reason_t curvecp_appframe_failed (const curvecp_appframe_t *self);
 const char *curvecp_appframe_error (const curvecp_appframe_t *self);
+
+/* Bytes allocated for the message being assembled (its finished frames
+   and the buffer of the frame being filled); 0 between messages. */
+size_t curvecp_appframe_allocated (const curvecp_appframe_t *self);
 
 /* Per-reason counts: OK counts whole messages decoded. */
 const curvecp_stats_t *curvecp_appframe_stats (const curvecp_appframe_t *self);

@@ -1,9 +1,31 @@
 /*  The application-message framing: exact encodings, whole messages fed
     in every split, and each kind of malformed input refused with its own
-    reason and explanation, counted, with the decoder staying failed.    */
+    reason and explanation, counted, with the decoder staying failed.
+    Memory follows the bytes that arrived: a header announcing a huge
+    frame allocates almost nothing until the body comes.                 */
+#include <malloc.h>
 #include <sodium.h>
 #include "testutil.h"
 #include "curvecp_appframe.h"
+
+#if defined (__SANITIZE_ADDRESS__)
+#   define HEAP_MEASURED 0               /* ASan's allocator does not feed mallinfo2 */
+#elif defined (__has_feature)
+#   if __has_feature (address_sanitizer)
+#       define HEAP_MEASURED 0
+#   endif
+#endif
+#ifndef HEAP_MEASURED
+#   define HEAP_MEASURED 1
+#endif
+
+/* Bytes the process holds from malloc (arena and mmap'ed blocks). */
+static size_t
+heap_in_use (void)
+{
+    struct mallinfo2 info = mallinfo2 ();
+    return info.uordblks + info.hblkhd;
+}
 
 static size_t
 encode (zmsg_t *msg, uint8_t *out)
@@ -157,6 +179,115 @@ test_random_input (void)
     }
 }
 
+/* A 9-byte header announcing a frame of nearly the whole 256 MiB limit,
+   then a few bytes: the decoder (and the process) hold kilobytes, not the
+   announced size. Then the body arrives in pieces and the decoder never
+   holds more than three times what came plus its first buffer; the frame
+   that comes out is the one that went in. */
+static void
+test_memory_follows_data (void)
+{
+    size_t heap_before = heap_in_use ();
+    curvecp_appframe_t *d = curvecp_appframe_new (false, 0, 0);
+    uint8_t header[CURVECP_APPFRAME_HEADER_MAX];
+    size_t announced = CURVECP_APPFRAME_MESSAGE_MAX - 1;
+    CHECK_EQ (curvecp_appframe_header (header, announced, false), 9);
+    size_t used;
+    CHECK_EQ (curvecp_appframe_feed (d, header, sizeof header, &used), CURVECP_OK);
+    CHECK_EQ (used, 9);
+    uint8_t few[100];
+    memset (few, 0x5a, sizeof few);
+    CHECK_EQ (curvecp_appframe_feed (d, few, sizeof few, &used), CURVECP_OK);
+    CHECK_EQ (used, sizeof few);
+    CHECK (curvecp_appframe_allocated (d) <= 65536);
+    if (HEAP_MEASURED)
+        CHECK (heap_in_use () - heap_before < 1024 * 1024);
+    printf ("header announcing %zu bytes + %zu bytes: decoder holds %zu bytes, heap grew %zu bytes%s\n",
+            announced, sizeof few, curvecp_appframe_allocated (d),
+            heap_in_use () - heap_before, HEAP_MEASURED ? "" : " (not measured under ASan)");
+    /* want() offers only the buffer, not the announced rest */
+    uint8_t *dest;
+    CHECK (curvecp_appframe_want (d, &dest) <= 65536 - sizeof few);
+    curvecp_appframe_destroy (&d);
+
+    /* a 6 MB frame then a 1-byte frame, fed through want/commit in
+       pieces of 7777 bytes: bounded at every step, exact at the end */
+    size_t size = 6 * 1000 * 1000 + 3;
+    uint8_t *stream = (uint8_t *) malloc (size + 32);
+    CHECK (stream);
+    size_t len = curvecp_appframe_header (stream, size, true);
+    for (size_t i = 0; i < size; i++)
+        stream[len + i] = (uint8_t) (i * 31 + (i >> 11));
+    len += size;
+    len += curvecp_appframe_header (stream + len, 1, false);
+    stream[len++] = 0x42;
+    d = curvecp_appframe_new (false, 0, 0);
+    size_t at = 0, peak = 0;
+    while (at < len) {
+        size_t want = curvecp_appframe_want (d, &dest);
+        CHECK (want > 0);
+        size_t n = want < 7777 ? want : 7777;
+        if (n > len - at)
+            n = len - at;
+        memcpy (dest, stream + at, n);
+        CHECK_EQ (curvecp_appframe_commit (d, n), CURVECP_OK);
+        at += n;
+        size_t held = curvecp_appframe_allocated (d);
+        CHECK (held <= 3 * at + 65536);
+        if (held > peak)
+            peak = held;
+        if (curvecp_appframe_ready (d))
+            break;
+    }
+    CHECK_EQ (at, len);
+    zmsg_t *msg = curvecp_appframe_take (d);
+    CHECK (msg && zmsg_size (msg) == 2);
+    zframe_t *big = zmsg_first (msg);
+    CHECK_EQ (zframe_size (big), size);
+    CHECK_MEM (zframe_data (big), stream + 9, size);
+    zframe_t *small = zmsg_next (msg);
+    CHECK (zframe_size (small) == 1 && zframe_data (small)[0] == 0x42);
+    CHECK_EQ (curvecp_appframe_allocated (d), 0);
+    printf ("6 MB frame in 7777-byte pieces: decoder peak %zu bytes, never over 3x received + 64 KiB\n", peak);
+    zmsg_destroy (&msg);
+    curvecp_appframe_destroy (&d);
+    free (stream);
+}
+
+/* A frame just over the direct size goes through the staging buffer in
+   every split, including a failure (bad next header) after staging. */
+static void
+test_staged_frame_edges (void)
+{
+    static const size_t sizes[] = { 65536, 65537, 131072, 131073, 300001 };
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        size_t size = sizes[k];
+        uint8_t *stream = (uint8_t *) malloc (size + 16);
+        CHECK (stream);
+        size_t len = curvecp_appframe_header (stream, size, true);
+        for (size_t i = 0; i < size; i++)
+            stream[len + i] = (uint8_t) (i ^ (i >> 8));
+        len += size;
+        stream[len++] = 0x80;                    /* reserved bit in the next header */
+        stream[len++] = 0;
+        for (size_t piece = 1000; piece < 70000; piece += 23456) {
+            curvecp_appframe_t *d = curvecp_appframe_new (false, 0, 0);
+            size_t at = 0;
+            curvecp_reason_t rc = CURVECP_OK;
+            while (rc == CURVECP_OK && at < len) {
+                size_t used, n = piece < len - at ? piece : len - at;
+                rc = curvecp_appframe_feed (d, stream + at, n, &used);
+                at += used;
+            }
+            CHECK_EQ (rc, CURVECP_E_BAD_MESSAGE);
+            CHECK (strstr (curvecp_appframe_error (d), "frame 2: reserved flag bits 0x80"));
+            CHECK_EQ (curvecp_appframe_allocated (d), 0);
+            curvecp_appframe_destroy (&d);
+        }
+        free (stream);
+    }
+}
+
 int
 main (void)
 {
@@ -165,6 +296,8 @@ main (void)
     test_round_trip_every_split ();
     test_malformed ();
     test_random_input ();
+    test_memory_follows_data ();
+    test_staged_frame_edges ();
     printf ("test_zmq_appframe: OK\n");
     return 0;
 }

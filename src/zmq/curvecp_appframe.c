@@ -3,9 +3,21 @@
     The decoder never reads ahead of what it was shown: headers are
     gathered in a 9-byte buffer (first 2 bytes, the minimum header, then
     7 more only for a LONG size), bodies go straight into the zframe that
-    will be handed to the application.                                    */
+    will be handed to the application.
+
+    A header only announces a size: one authenticated peer must not make
+    us allocate up to the message limit with 9 bytes. Small bodies get
+    their zframe at once; a large one is first gathered in a staging
+    buffer that starts at STAGE_FIRST bytes and doubles each time it is
+    full, and its zframe is allocated when the next doubling would reach
+    the announced size. Memory therefore stays within about three times
+    the bytes that actually arrived, and the staged part is copied once
+    more (at most the body's size in all).                               */
 #include <string.h>
 #include "curvecp_appframe.h"
+
+#define DIRECT_MAX   65536       /* bodies up to this get their zframe at once */
+#define STAGE_FIRST  65536
 
 static const uint8_t greeting_magic[4] = { 'Z', 'C', 'C', 'P' };
 
@@ -26,8 +38,10 @@ struct _curvecp_appframe_t {
     uint8_t peer_options;
     zmsg_t *message;               /* the message being assembled */
     size_t message_bytes;
-    zframe_t *frame;               /* the frame being filled */
-    size_t frame_have;
+    zframe_t *frame;               /* the frame being filled, or NULL while staging */
+    uint8_t *stage;                /* a large body's first bytes */
+    size_t stage_size;
+    size_t frame_size, frame_have;
     bool frame_more;
     curvecp_reason_t failure;
     char error[96];
@@ -95,6 +109,7 @@ curvecp_appframe_destroy (curvecp_appframe_t **self_p)
     if (self_p && *self_p) {
         curvecp_appframe_t *self = *self_p;
         zframe_destroy (&self->frame);
+        free (self->stage);
         zmsg_destroy (&self->message);
         free (self);
         *self_p = NULL;
@@ -108,6 +123,9 @@ fail (curvecp_appframe_t *self, curvecp_reason_t reason)
     self->state = STATE_FAILED;
     self->failure = reason;
     zframe_destroy (&self->frame);
+    free (self->stage);
+    self->stage = NULL;
+    self->stage_size = 0;
     zmsg_destroy (&self->message);
     return curvecp_stats_count (&self->stats, reason);
 }
@@ -158,6 +176,37 @@ finish_frame (curvecp_appframe_t *self)
     }
 }
 
+static curvecp_reason_t
+fail_no_memory (curvecp_appframe_t *self)
+{
+    snprintf (self->error, sizeof self->error, "frame %zu: no memory for %zu bytes",
+              (self->message ? zmsg_size (self->message) : 0) + 1, self->frame_size);
+    return fail (self, CURVECP_E_TOO_LONG);
+}
+
+/* The staging buffer is full: double it, or move to the frame's own
+   zframe once a doubling would reach the whole body. */
+static curvecp_reason_t
+grow_stage (curvecp_appframe_t *self)
+{
+    if (self->stage_size >= self->frame_size / 2) {
+        self->frame = zframe_new (NULL, self->frame_size);
+        if (!self->frame)
+            return fail_no_memory (self);
+        memcpy (zframe_data (self->frame), self->stage, self->frame_have);
+        free (self->stage);
+        self->stage = NULL;
+        self->stage_size = 0;
+        return CURVECP_OK;
+    }
+    uint8_t *stage = (uint8_t *) realloc (self->stage, 2 * self->stage_size);
+    if (!stage)
+        return fail_no_memory (self);
+    self->stage = stage;
+    self->stage_size *= 2;
+    return CURVECP_OK;
+}
+
 static uint64_t
 header_size (const uint8_t *header)
 {
@@ -198,14 +247,17 @@ check_header (curvecp_appframe_t *self)
                   frame, self->max_message);
         return fail (self, CURVECP_E_TOO_LONG);
     }
-    self->frame = zframe_new (NULL, (size_t) size);
-    if (!self->frame) {
-        snprintf (self->error, sizeof self->error, "frame %zu: no memory for %llu bytes",
-                  frame, (unsigned long long) size);
-        return fail (self, CURVECP_E_TOO_LONG);
-    }
-    self->message_bytes += (size_t) size;
+    self->frame_size = (size_t) size;
     self->frame_have = 0;
+    if (size <= DIRECT_MAX)
+        self->frame = zframe_new (NULL, self->frame_size);
+    else {
+        self->stage = (uint8_t *) malloc (STAGE_FIRST);
+        self->stage_size = STAGE_FIRST;
+    }
+    if (!self->frame && !self->stage)
+        return fail_no_memory (self);
+    self->message_bytes += (size_t) size;
     self->frame_more = (flags & CURVECP_APPFRAME_MORE) != 0;
     self->state = STATE_BODY;
     if (size == 0)
@@ -222,8 +274,12 @@ curvecp_appframe_want (curvecp_appframe_t *self, uint8_t **dest)
             *dest = self->header + self->header_have;
             return self->header_need - self->header_have;
         case STATE_BODY:
+            if (!self->frame) {
+                *dest = self->stage + self->frame_have;
+                return self->stage_size - self->frame_have;
+            }
             *dest = zframe_data (self->frame) + self->frame_have;
-            return zframe_size (self->frame) - self->frame_have;
+            return self->frame_size - self->frame_have;
         default:
             *dest = NULL;
             return 0;
@@ -238,7 +294,9 @@ curvecp_appframe_commit (curvecp_appframe_t *self, size_t n)
         return self->state == STATE_FAILED ? self->failure : (n ? CURVECP_E_BAD_ARGUMENT : CURVECP_OK);
     if (self->state == STATE_BODY) {
         self->frame_have += n;
-        if (self->frame_have == zframe_size (self->frame))
+        if (!self->frame)
+            return self->frame_have == self->stage_size ? grow_stage (self) : CURVECP_OK;
+        if (self->frame_have == self->frame_size)
             finish_frame (self);
         return CURVECP_OK;
     }
@@ -307,6 +365,15 @@ const char *
 curvecp_appframe_error (const curvecp_appframe_t *self)
 {
     return self->error;
+}
+
+size_t
+curvecp_appframe_allocated (const curvecp_appframe_t *self)
+{
+    size_t total = self->message ? zmsg_content_size (self->message) : 0;
+    if (self->state == STATE_BODY)
+        total += self->frame ? self->frame_size : self->stage_size;
+    return total;
 }
 
 const curvecp_stats_t *
