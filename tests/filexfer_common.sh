@@ -97,6 +97,22 @@ cmp -s srv/big.bin got.bin; check "resumed copy equals the file" 0 $?
 sleep 0.3
 contains "server sent only the rest" "sent $((SIZE - 1000000)) bytes from offset 1000000 of $SIZE" "$(cat srv.log)"
 
+# killed mid-transfer (SIGKILL: no chance to tidy up), then resumed
+head -c 33554432 /dev/urandom > srv/huge.bin
+"$FETCH" "$HEX" "$EP" huge.bin killed.bin 2>/dev/null & fp=$!     # killed below, whatever happens
+for _ in $(seq 1000); do
+    [ "$(stat -c %s killed.bin.part 2>/dev/null || echo 0)" -gt 1000000 ] && break
+    sleep 0.01
+done
+kill -9 $fp 2>/dev/null; wait $fp 2>/dev/null
+have=$(stat -c %s killed.bin.part 2>/dev/null || echo 0)
+check "killed mid-transfer: partial copy kept" yes "$([ "$have" -gt 0 ] && [ "$have" -lt 33554432 ] && echo yes || echo "no ($have bytes)")"
+out=$(fetch -v "$HEX" "$EP" huge.bin killed.bin 2>&1); rc=$?
+check "killed, then resumed: exit 0" 0 $rc
+contains "killed, then resumed: only the rest" "received $((33554432 - have)) bytes from offset $have" "$out"
+cmp -s srv/huge.bin killed.bin; check "killed, then resumed: copy right" 0 $?
+rm -f srv/huge.bin killed.bin
+
 # a partial copy that is not the file's start: digest mismatch, removed
 head -c 5000 /dev/zero > bad.bin.part
 out=$(fetch "$HEX" "$EP" big.bin bad.bin 2>&1); rc=$?
@@ -135,11 +151,22 @@ check "wrong server key: exit 4" 4 $rc
 check "wrong server key: message" "curvecp-fetch: no handshake with $EP within 2 s: wrong server key or name (or no server there)" "$out"
 out=$(fetch -t 2 -n other.example "$HEX" "$EP" big.bin w.bin 2>&1); rc=$?
 check "wrong server name: exit 4" 4 $rc
+# A port a server had and gave up, below the ephemeral range: a TCP
+# connect that keeps retrying a free ephemeral port can meet itself
+# (simultaneous open) and look like a listener.
 LIVE=$EP
-start_server "$SERVER_KEYS" "$BIND"
-DEAD=$EP
+DEAD=""
+for i in 1 2 3 4 5; do
+    port=$((20000 + ($$ * 7 + i * 977) % 12000))
+    want=${BIND%:0}:$port
+    timeout 10 "$SERVER" -q -k "$SERVER_KEYS" srv "$want" > dead.out 2>/dev/null & dp=$!
+    for _ in $(seq 40); do grep -q serving dead.out 2>/dev/null && break; sleep 0.05; done
+    kill $dp 2>/dev/null; wait $dp 2>/dev/null
+    DEAD=$(sed -n 's/^curvecp-fileserver: serving .* on //p' dead.out)
+    [ -n "$DEAD" ] && break
+done
+check "found a port to be dead on" yes "$([ -n "$DEAD" ] && echo yes || echo no)"
 EP=$LIVE
-kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
 out=$(fetch -t 2 "$HEX" "$DEAD" big.bin w.bin 2>&1); rc=$?
 check "server down: exit 3" 3 $rc
 check "server down: message" "curvecp-fetch: server down: nothing listens at $DEAD (connection refused)" "$out"
