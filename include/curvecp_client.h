@@ -31,6 +31,7 @@
 #include <stdint.h>
 #include "curvecp_codec.h"
 #include "curvecp_keys.h"
+#include "curvecp_reason.h"
 
 typedef struct _curvecp_client_t curvecp_client_t;
 
@@ -103,5 +104,11 @@ const curvecp_codec_t *curvecp_client_codec (curvecp_client_t *self);
 /* Packets ØMQ would not take (send high-water mark): the message layer
    sends them again. */
 uint64_t curvecp_client_dropped (curvecp_client_t *self);
+
+/* ØMQ messages the client dropped before its codec saw them, per reason:
+   too-long for a message of more than one frame (a packet is exactly one
+   frame). Packets the codec refused are in curvecp_codec_stats. Kept
+   across reconnects. */
+const curvecp_stats_t *curvecp_client_stats (curvecp_client_t *self);
 
 #endif

@@ -123,6 +123,11 @@ size_t curvecp_server_pending (curvecp_server_t *self);
 const curvecp_stats_t *curvecp_server_stats (curvecp_server_t *self);
 uint64_t curvecp_server_dropped (curvecp_server_t *self);
 
+/* ØMQ messages dropped whole because they were not [routing id][one
+   packet frame]; each is also counted in stats as too-short (no packet
+   frame) or too-long (more than one frame after the routing id). */
+uint64_t curvecp_server_bad_envelopes (curvecp_server_t *self);
+
 /* The shared handshake object (minute keys, handshake statistics). */
 curvecp_hs_server_t *curvecp_server_handshake (curvecp_server_t *self);
 

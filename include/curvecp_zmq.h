@@ -2,10 +2,13 @@
 
     The carrier classes (curvecp_client, curvecp_server) pass the time to
     the sans-I/O codec as monotonic nanoseconds from this clock, and turn
-    codec deadlines into poll timeouts with the same rounding.            */
+    codec deadlines into poll timeouts with the same rounding. Both drop
+    a carrier message that is not exactly one packet frame (after the
+    routing identity at the ROUTER) whole, never its first frame alone.  */
 #ifndef CURVECP_ZMQ_H_INCLUDED
 #define CURVECP_ZMQ_H_INCLUDED
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Monotonic clock in nanoseconds. */
@@ -15,5 +18,9 @@ uint64_t curvecp_zmq_now (void);
    zpoller_wait / zloop: 0 if due, -1 if deadline is UINT64_MAX, and never
    more than cap_ms when cap_ms >= 0. */
 int curvecp_zmq_timeout_ms (uint64_t deadline, uint64_t now, int cap_ms);
+
+/* After a part with the MORE flag: receive and discard the rest of that
+   message from the libzmq socket handle. Returns the parts discarded. */
+size_t curvecp_zmq_skip_rest (void *handle);
 
 #endif

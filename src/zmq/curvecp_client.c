@@ -27,6 +27,7 @@ struct _curvecp_client_t {
     void *handle;
     curvecp_codec_t *codec;
     uint64_t dropped;
+    curvecp_stats_t stats;                        /* carrier drops, before the codec */
 };
 
 curvecp_client_t *
@@ -161,13 +162,21 @@ curvecp_client_reconnect (curvecp_client_t *self)
 
 /* ---- the three moves ------------------------------------------------------ */
 
+/* A packet is one ØMQ message of one frame; anything longer is dropped
+   whole (no frame of it is trusted) and counted. */
 static void
 drain_input (curvecp_client_t *self, uint64_t now)
 {
     zmq_msg_t packet;
     zmq_msg_init (&packet);
-    for (int i = 0; i < DRAIN_MAX && zmq_msg_recv (&packet, self->handle, ZMQ_DONTWAIT) >= 0; i++)
+    for (int i = 0; i < DRAIN_MAX && zmq_msg_recv (&packet, self->handle, ZMQ_DONTWAIT) >= 0; i++) {
+        if (zmq_msg_more (&packet)) {
+            curvecp_zmq_skip_rest (self->handle);
+            curvecp_stats_count (&self->stats, CURVECP_E_TOO_LONG);
+            continue;
+        }
         curvecp_codec_execute (self->codec, (const uint8_t *) zmq_msg_data (&packet), zmq_msg_size (&packet), now);
+    }
     zmq_msg_close (&packet);
 }
 
@@ -366,4 +375,10 @@ uint64_t
 curvecp_client_dropped (curvecp_client_t *self)
 {
     return self->dropped;
+}
+
+const curvecp_stats_t *
+curvecp_client_stats (curvecp_client_t *self)
+{
+    return &self->stats;
 }

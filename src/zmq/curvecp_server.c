@@ -56,6 +56,7 @@ struct _curvecp_server_t {
     char last_id[CURVECP_SERVER_PEER_ID_BYTES];
     curvecp_stats_t stats;
     uint64_t dropped;
+    uint64_t bad_envelopes;
 };
 
 /* ---- the peer table ------------------------------------------------------- */
@@ -371,7 +372,9 @@ dispatch (curvecp_server_t *self, const uint8_t *packet, size_t len, uint64_t no
     return CURVECP_E_UNKNOWN_SESSION;
 }
 
-/* Take one [routing id][packet] message; false when none is waiting. */
+/* Take one [routing id][packet] message; false when none is waiting. A
+   message of any other shape is dropped whole and counted: a packet is
+   exactly one frame, and no frame of a malformed envelope is trusted. */
 static bool
 take_packet (curvecp_server_t *self, zmq_msg_t *routing, zmq_msg_t *packet, uint64_t now)
 {
@@ -379,17 +382,14 @@ take_packet (curvecp_server_t *self, zmq_msg_t *routing, zmq_msg_t *packet, uint
         return false;
     if (!zmq_msg_more (routing) || zmq_msg_recv (packet, self->handle, ZMQ_DONTWAIT) < 0) {
         curvecp_stats_count (&self->stats, CURVECP_E_TOO_SHORT);     /* no packet frame */
+        self->bad_envelopes++;
         return true;
     }
-    while (zmq_msg_more (packet)) {                  /* one packet per frame: drop extras */
-        zmq_msg_t extra;
-        zmq_msg_init (&extra);
-        zmq_msg_recv (&extra, self->handle, ZMQ_DONTWAIT);
-        bool more = zmq_msg_more (&extra);
-        zmq_msg_close (&extra);
-        curvecp_stats_count (&self->stats, CURVECP_E_TOO_LONG);
-        if (!more)
-            break;
+    if (zmq_msg_more (packet)) {
+        curvecp_zmq_skip_rest (self->handle);
+        curvecp_stats_count (&self->stats, CURVECP_E_TOO_LONG);      /* more than one packet frame */
+        self->bad_envelopes++;
+        return true;
     }
     self->packet_routing = (const uint8_t *) zmq_msg_data (routing);
     self->packet_routing_len = zmq_msg_size (routing);
@@ -654,6 +654,12 @@ uint64_t
 curvecp_server_dropped (curvecp_server_t *self)
 {
     return self->dropped;
+}
+
+uint64_t
+curvecp_server_bad_envelopes (curvecp_server_t *self)
+{
+    return self->bad_envelopes;
 }
 
 curvecp_hs_server_t *
