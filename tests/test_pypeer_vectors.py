@@ -210,8 +210,42 @@ def main():
         check("A.10 block id %d accepted" % mid, ok, True)
     out = rs.poll(t)
     check("A.10 one pure acknowledgement", len(out), 1)
-    check("A.10 selective acknowledgement message", out[0],
-          v.get("A.10", "M ("))
+    # A.10 is a wire-format example: its fields, encoded, give its bytes
+    check("A.10 selective acknowledgement message (format)",
+          cp.encode_message(0, 9, 3072, [(1024, 1024), (1024, 256)]), v.get("A.10", "M ("))
+    # What 8.5 has our receiver send for the same state differs from A.10
+    # (RFC_GAPS.md, second pass): ID 9 lies above a hole, so the latest
+    # qualifying message (ID 3) is named, and the top range stops a byte short
+    check("8.5 receiver's own acknowledgement of A.10's state", out[0],
+          cp.encode_message(0, 3, 3072, [(1024, 1024), (1024, 255)]))
+
+    # ---- 8.5 "acknowledged ID": only a new block inside range 1 is named,
+    # in arrival order; else the one named before; 0 when nothing is owed
+    def acked_after(st, *msgs):
+        for mid, pos, d, flags in msgs:
+            st.receive(cp.encode_message(mid, 0, 0, [], bytes(d), flags, pos), t)
+        out = st.poll(t)
+        return cp.decode_message(out[0]).acked if out else None
+    check("8.5 in-order block named", acked_after(cp.Stream(), (1, 0, 100, 0)), 1)
+    st = cp.Stream()
+    check("8.5 block above a hole not named (0: none yet)",
+          acked_after(st, (2, 200, 100, 0)), 0)
+    check("8.5 block filling the hole named", acked_after(st, (1, 0, 200, 0)), 1)
+    check("8.5 duplicate not named: the one named before",
+          acked_after(st, (3, 0, 100, 0)), 1)
+    check("8.5 arrival order, not highest ID",
+          acked_after(st, (9, 400, 10, 0), (4, 300, 100, 0)), 4)
+    check("8.5 EOF block named once every byte arrived",
+          acked_after(st, (5, 410, 0, cp.EOF_SUCCESS)), 5)
+    check("8.5 nothing owed, nothing sent", st.poll(t), [])
+    check("8.5 a ping (empty block at 0) is named", acked_after(cp.Stream(), (7, 0, 0, 0)), 7)
+    st = cp.Stream()
+    for i in range(32):
+        st.receive(cp.encode_message(i + 1, 0, 0, [], b"z", 0, 10 * i + 10), t)
+    st.poll(t)
+    check("8.5 a 33rd interval is dropped and owes nothing",
+          (st.receive(cp.encode_message(40, 0, 0, [], b"z", 0, 5000), t), st.poll(t),
+           len(st.rx_ooo)), (True, [], 32))
 
     # ---- refusals (RFC 5.9, 6, 7.2, 8.5)
     srv2 = cp.Server((S, s), server_ext=sext, names=[name], minute_key=minute, now=0.0)

@@ -223,12 +223,12 @@ class ClientConn:
         if len(pkt) > 1152:
             return self._drop("too-long")
         magic = pkt[:8]
-        if magic == MAGIC_COOKIE:
+        if magic == MAGIC_COOKIE:          # RFC 5.9 client rule 2
             if len(pkt) != COOKIE_LEN:
-                return self._drop("bad-magic")
+                return self._drop("too-short" if len(pkt) < COOKIE_LEN else "too-long")
         elif magic == MAGIC_SERVER_MSG:
             if len(pkt) % 16:
-                return self._drop("bad-magic")
+                return self._drop("not-multiple-16")
         else:
             return self._drop("bad-magic")
         if pkt[8:24] != self.client_ext:
@@ -555,7 +555,9 @@ class Stream:
         self.rx_ooo = []            # sorted disjoint [start, bytes]
         self.rx_eof_len = None
         self.rx_eof_kind = None
-        self.ack_owed = 0
+        self.ack_owed = False       # RFC 8.5 step 5: a message with an ID arrived
+        self.ack_name = 0           # RFC 8.5 "acknowledged ID": latest that qualified
+        self.last_data_end = None   # end of the data of the latest message with an ID
         # RTT (RFC 9.1)
         self.rtt_avg = None
         self.rtt_dev = 0.0
@@ -606,9 +608,8 @@ class Stream:
         self.stats["received"] += 1
         self.last_heard = now
         self._take_ack(msg, now)
-        if msg.id:
-            self._take_data(msg)
-            self.ack_owed = msg.id
+        if msg.id and self._take_data(msg):
+            self.ack_owed = True
         return True
 
     def _check_consistent(self, msg):
@@ -667,19 +668,41 @@ class Stream:
             self.rtt_dev += (abs(delta) - self.rtt_dev) / 4
         self.rto = max(self.rtt_avg + 4 * self.rtt_dev + 8 * self.gap, 0.010)
 
+    def _have(self, start, end):
+        """True if every byte of [start, end) has arrived already."""
+        if end <= self.rx_contig:
+            return True
+        return any(s <= start and end <= s + len(b) for s, b in self.rx_ooo)
+
     def _take_data(self, msg):
+        """RFC 8.5 steps 3-5.  False only when the data was dropped for want
+        of a 33rd interval (then no acknowledgement is owed at all)."""
         start, data = msg.pos, msg.data
         end = start + len(data)
         if end > self.rx_read + RECV_WINDOW:
-            return                          # refused, still acknowledged by ID
+            # refused, "still acknowledged by ID" (step 3): named although
+            # it is not stored (see RFC_GAPS.md, second pass, S4)
+            self.ack_name = msg.id
+            return True
+        new = (not self._have(start, end)) or (msg.eof is not None and self.rx_eof_len is None)
+        if end > self.rx_contig and start > self.rx_contig:
+            if not self._store_ooo(start, data):
+                return False
+        elif end > self.rx_contig:
+            self._append(data[self.rx_contig - start:])
         if msg.eof:
             self.rx_eof_len, self.rx_eof_kind = end, msg.eof
-        if end <= self.rx_contig:
-            return
-        if start <= self.rx_contig:
-            self._append(data[self.rx_contig - start:])
-            return
-        self._store_ooo(start, data)
+        self.last_data_end = end
+        # RFC 8.5 "acknowledged ID": name it only if new and inside range 1
+        if msg.eof:
+            inside = self.rx_contig == self.rx_eof_len
+        elif not data:
+            inside, new = start == 0, True  # an empty block: a ping at 0 only
+        else:
+            inside = end <= self.rx_contig
+        if new and inside:
+            self.ack_name = msg.id
+        return True
 
     def _append(self, data):
         self.rx_app += data
@@ -703,8 +726,9 @@ class Stream:
             else:
                 merged.append([s, b])
         if len(merged) > MAX_INTERVALS:
-            return                          # dropped unacknowledged, as if lost
+            return False                    # dropped unacknowledged, as if lost
         self.rx_ooo = merged
+        return True
 
     # ---- acknowledgement fields (RFC 8.5)
     def _ack_fields(self):
@@ -727,6 +751,18 @@ class Stream:
             if left or len(ranges) >= 5:
                 break
             prev_end = s + len(b)
+        # step 4: until the EOF is known, the top range stops a byte short
+        # of the highest byte received (an empty EOF block may sit there)
+        if ranges and self.rx_eof_len is None:
+            top = r1
+            for gap, size in ranges:
+                top += gap + size
+            if top == self.rx_ooo[-1][0] + len(self.rx_ooo[-1][1]):
+                gap, size = ranges[-1]
+                if size > 1:
+                    ranges[-1] = (gap, size - 1)
+                else:
+                    ranges.pop()
         return r1, ranges
 
     # ---- sending (RFC 8.4)
@@ -774,7 +810,8 @@ class Stream:
         b.last_time = now
         self.by_id[b.last_id] = b
         r1, ranges = self._ack_fields()
-        acked, self.ack_owed = self.ack_owed, 0
+        # nothing owed: 0 (A.9 steps 3 and 5); owed: the latest that qualified
+        acked, self.ack_owed = (self.ack_name if self.ack_owed else 0), False
         flags = {None: 0, "success": EOF_SUCCESS, "failure": EOF_FAILURE}[b.eof]
         data = bytes(self.out[b.pos - self.send_base:b.pos - self.send_base + b.length])
         return encode_message(b.last_id, acked, r1, ranges, data, flags, b.pos)
@@ -803,8 +840,8 @@ class Stream:
                 break
         if self.ack_owed and not out:
             r1, ranges = self._ack_fields()
-            out.append(encode_message(0, self.ack_owed, r1, ranges))
-            self.ack_owed = 0
+            out.append(encode_message(0, self.ack_name, r1, ranges))
+            self.ack_owed = False
             self.stats["pure_acks"] += 1
         return out
 
@@ -842,6 +879,7 @@ class ClientResult:
         self.received = b""
         self.peer_eof = None
         self.done = False
+        self.eof_acked = False
         self.failed_reason = None
         self.drops = {}
         self.stats = {}
@@ -849,11 +887,16 @@ class ClientResult:
 
 def run_client(send_pkt, recv_pkt, conn, data, deadline, handshake_limit=None,
                gap=0.0005, close_after_data=True, linger=0.3, wait_server_first=False,
-               on_packet=None):
+               on_packet=None, close_when=None, zmq_end=False):
     """Drives one client connection over any datagram-like carrier.
     send_pkt(bytes); recv_pkt(timeout) -> bytes or None.
     handshake_limit caps the Hello schedule (seconds) so that a test with a
-    wrong key ends early; None keeps RFC 7.1's full 8 attempts."""
+    wrong key ends early; None keeps RFC 7.1's full 8 attempts.  On ØMQ
+    (RFC 12.3) it bounds the whole handshake, Server Message included.
+    close_when(received bytes) -> True closes our stream (instead of
+    close_after_data).  zmq_end selects RFC 12.7's end: the client is done
+    once its EOF is acknowledged, or `linger` after closing, and never
+    waits for a server EOF; otherwise RFC 8.6 (both EOFs, then linger)."""
     res = ClientResult()
     stream = Stream(max_block=512, gap=gap)   # RFC 8.3: 512 until the server spoke
     start = time.monotonic()
@@ -881,16 +924,29 @@ def run_client(send_pkt, recv_pkt, conn, data, deadline, handshake_limit=None,
     # ---- the connection
     if data:
         stream.write(data)
-    if close_after_data and not wait_server_first:
+    if close_after_data and not wait_server_first and close_when is None:
         stream.close()
     received = bytearray()
     ping_at, ping_backoff = (time.monotonic(), 1.0)
-    done_at = None
+    done_at = closed_at = None
     while True:
         now = time.monotonic()
         if now >= deadline:
             res.failed_reason = "deadline"
             break
+        if (zmq_end and handshake_limit is not None and not res.established
+                and now >= start + handshake_limit):
+            # RFC 12.3: a Cookie but no Server Message
+            res.failed_reason = "no server message"
+            break
+        if close_when is not None and stream.closing is None and close_when(bytes(received)):
+            stream.close()
+        if zmq_end and stream.closing is not None:
+            closed_at = closed_at or now
+            if stream.eof_acked or now - closed_at >= linger:
+                res.done = True              # RFC 12.7: no server EOF awaited
+                res.eof_acked = stream.eof_acked
+                break
         if stream.failed:
             res.failed_reason = "give-up"
             break
@@ -903,7 +959,7 @@ def run_client(send_pkt, recv_pkt, conn, data, deadline, handshake_limit=None,
             send_pkt(conn.seal(bytes(192)))
             ping_at = now + ping_backoff
             ping_backoff = min(ping_backoff * 2, 8.0)
-        if stream.done and done_at is None:
+        if stream.done and done_at is None and not zmq_end:
             done_at = now
         if done_at is not None and now - done_at >= linger:
             res.done = True
@@ -1022,11 +1078,20 @@ class ServerLoop:
     send(pkt, reply_to)."""
 
     def __init__(self, server, recv, send, app_factory=EchoApp, gap=0.0005,
-                 linger=2.0):
+                 linger=2.0, zmq_end=False, handshake_timeout=10.0, idle_timeout=600.0):
+        """zmq_end: RFC 12.7 and 12.3 instead of 8.6/11.1: forget a
+        connection as soon as the client's EOF has been read and
+        acknowledged (no linger, no EOF of our own), and drop connections
+        not confirmed by a Client Message within handshake_timeout, silent
+        for idle_timeout, whose message layer gave up or whose application
+        stream broke (app.broken)."""
         self.server, self.recv, self.send = server, recv, send
         self.app_factory = app_factory
         self.gap, self.linger = gap, linger
+        self.zmq_end = zmq_end
+        self.handshake_timeout, self.idle_timeout = handshake_timeout, idle_timeout
         self.finished = []          # (conn, app) of completed connections
+        self.failed = []            # (conn, app, reason) of dropped ones
         self.done_at = {}
 
     def _flush(self, conn, now):
@@ -1044,20 +1109,46 @@ class ServerLoop:
                 self.send(r[1], reply_to)
             elif r is not None:
                 conn, m = r[1], r[2]
-                conn.addr = reply_to
+                conn.addr = reply_to        # RFC 12.1: only after it opened
+                conn.heard = now
                 if r[0] == "new":
                     conn.stream = Stream(max_block=1024, gap=self.gap)
                     conn.app = self.app_factory()
+                    conn.created, conn.confirmed = now, False
+                elif pkt[7:8] == b"M":
+                    conn.confirmed = True
                 conn.stream.receive(m, now)
             got = self.recv(0)
         for conn in list(self.server.conns.values()):
             self._flush(conn, now)
-            if conn.stream.done or conn.stream.failed:
+            if self.zmq_end:
+                self._zmq_end(conn, now)
+            elif conn.stream.done or conn.stream.failed:
                 t = self.done_at.setdefault(conn.Cp, now)
                 if now - t >= self.linger:
                     self.finished.append((conn, conn.app))
                     self.server.forget(conn)
                     del self.done_at[conn.Cp]
+
+    def _zmq_end(self, conn, now):
+        st, app = conn.stream, conn.app
+        why = None
+        if getattr(app, "broken", None):
+            why = "broken stream: " + app.broken
+        elif st.failed:
+            why = "message layer gave up"
+        elif not conn.confirmed and now - conn.created > self.handshake_timeout:
+            why = "handshake timeout"
+        elif now - conn.heard > self.idle_timeout:
+            why = "idle timeout"
+        if why is not None:         # RFC 12.7 failures: nothing is sent
+            self.failed.append((conn, app, why))
+            self.server.forget(conn)
+        elif st.peer_eof is not None and not st.rx_app and not st.ack_owed:
+            # RFC 12.7: the client's EOF has been read and its
+            # acknowledgement has just gone out in _flush: forget at once
+            self.finished.append((conn, app))
+            self.server.forget(conn)
 
     def run(self, stop, deadline):
         while not stop.is_set() and time.monotonic() < deadline:
@@ -1162,96 +1253,140 @@ class ZccpDecoder:
 
 
 class ZmqEchoApp:
-    """ØMQ server application: echoes every application message."""
+    """ØMQ server application: echoes every application message.  It never
+    ends its own stream (RFC 12.7: a ØMQ server sends no EOF); a broken
+    client stream sets self.broken and the ServerLoop drops the connection
+    without a word (RFC 12.5 "Errors", 12.7 "Failures")."""
 
     def __init__(self):
         self.decoder = ZccpDecoder()
         self.greeted = False
         self.messages = []
         self.peer_eof = None
+        self.broken = None
 
     def step(self, stream):
         if not self.greeted:
-            stream.write(ZCCP_GREETING)     # GUESS: our greeting goes at once
+            stream.write(ZCCP_GREETING)     # RFC 12.5: at once, in our first Server Message
             self.greeted = True
-        for msg in self.decoder.feed(stream.read()):
+        if self.broken:
+            return
+        try:
+            msgs = self.decoder.feed(stream.read())
+        except ValueError as e:
+            self.broken = str(e)
+            return
+        for msg in msgs:
             self.messages.append(msg)
-            if stream.closing is None:
-                stream.write(zccp_encode(msg))
-        if stream.peer_eof is not None and stream.closing is None:
+            stream.write(zccp_encode(msg))
+        if stream.peer_eof is not None:
             self.peer_eof = stream.peer_eof
-            stream.close(stream.peer_eof == "success")
+
+
+def _count(drops, reason, n=1):
+    drops[reason] = drops.get(reason, 0) + n
 
 
 class ZmqRouterCarrier:
+    """RFC 12.1: [identity][packet] in, [identity][packet] out."""
+
     def __init__(self, ctx, endpoint):
         import zmq
         self.zmq = zmq
         self.sock = ctx.socket(zmq.ROUTER)
         self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.setsockopt(zmq.ROUTER_MANDATORY, 1)   # see refused sends
         if endpoint.endswith(":0"):
             port = self.sock.bind_to_random_port(endpoint[:-2])
             endpoint = "%s:%d" % (endpoint[:-2], port)
         else:
             self.sock.bind(endpoint)
         self.endpoint = endpoint
-        self.bad_envelopes = 0
+        self.drops = {}             # envelope drops and refused sends, by reason
 
     def recv(self, timeout):
         if timeout > 0 and not self.sock.poll(int(timeout * 1000)):
             return None
-        try:
-            frames = self.sock.recv_multipart(self.zmq.NOBLOCK)
-        except self.zmq.Again:
-            return None
-        if len(frames) != 2:
-            self.bad_envelopes += 1        # RFC 12.1: [identity, packet]
-            return self.recv(0)
-        return frames[1], frames[0]
+        while True:
+            try:
+                frames = self.sock.recv_multipart(self.zmq.NOBLOCK)
+            except self.zmq.Again:
+                return None
+            if len(frames) < 2:
+                _count(self.drops, "too-short")     # no packet after the identity
+                continue
+            if len(frames) > 2:
+                _count(self.drops, "too-long", len(frames) - 2)  # never joined
+            return frames[1], frames[0]
 
     def send(self, pkt, ident):
-        self.sock.send_multipart([ident, pkt])
+        try:
+            self.sock.send_multipart([ident, pkt], self.zmq.NOBLOCK)
+        except (self.zmq.Again, self.zmq.ZMQError):
+            _count(self.drops, "send-refused")  # the message layer resends
 
     def close(self):
         self.sock.close()
 
 
 class ZmqDealerCarrier:
+    """RFC 12.1: one frame per packet out; every frame in is a packet."""
+
     def __init__(self, ctx, endpoint):
         import zmq
         self.zmq = zmq
         self.sock = ctx.socket(zmq.DEALER)
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.connect(endpoint)
+        self.pending = []
 
     def send(self, pkt):
         self.sock.send(pkt)
 
     def recv(self, timeout):
-        if timeout > 0 and not self.sock.poll(int(timeout * 1000)):
-            return None
-        try:
-            frames = self.sock.recv_multipart(self.zmq.NOBLOCK)
-        except self.zmq.Again:
-            return None
-        return frames[0] if len(frames) == 1 else None
+        if not self.pending:
+            if timeout > 0 and not self.sock.poll(int(timeout * 1000)):
+                return None
+            try:
+                self.pending = self.sock.recv_multipart(self.zmq.NOBLOCK)
+            except self.zmq.Again:
+                return None
+        return self.pending.pop(0)
 
     def close(self):
         self.sock.close()
 
 
-def zmq_client(ctx, endpoint, server_pk, messages, deadline, **kw):
-    """Sends application messages (lists of frames) over ØMQ; returns
-    (ClientResult, decoded messages the server sent)."""
+def zmq_client(ctx, endpoint, server_pk, messages, deadline, expect=None,
+               greeting=ZCCP_GREETING, **kw):
+    """Sends application messages (lists of frames) over ØMQ and closes once
+    `expect` messages (default: as many as sent) have come back, or at once
+    when expect is 0 (RFC 12.7: replies still queued at the server when it
+    reads our EOF are discarded, so an echo client waits for them first).
+    Returns (ClientResult, decoded messages the server sent, decoder)."""
     car = ZmqDealerCarrier(ctx, endpoint)
-    hs_limit = kw.pop("handshake_limit", 10.0)  # RFC 12.2: 10 s on ØMQ
+    hs_limit = kw.pop("handshake_limit", 10.0)  # RFC 12.3: 10 s on ØMQ
+    linger = kw.pop("linger", 1.0)              # RFC 12.7: 1 s
     conn = ClientConn(server_pk, **kw)
-    payload = ZCCP_GREETING + b"".join(zccp_encode(m) for m in messages)
+    payload = greeting + b"".join(zccp_encode(m) for m in messages)
+    want = len(messages) if expect is None else expect
+    dec = ZccpDecoder()
+    got = []
+    seen = [0]
+
+    def replies_in(received):
+        try:
+            got.extend(dec.feed(received[seen[0]:]))
+        except ValueError:
+            return True                 # a broken server stream: give up, close
+        seen[0] = len(received)
+        return len(got) >= want
+
     try:
         res = run_client(car.send, car.recv, conn, payload, deadline,
-                         handshake_limit=hs_limit, gap=0.0)
+                         handshake_limit=hs_limit, gap=0.0, linger=linger,
+                         close_when=replies_in, zmq_end=True)
     finally:
         car.close()
-    dec = ZccpDecoder()
-    got = dec.feed(res.received) if res.received else []
+    replies_in(res.received)
     return res, got, dec
