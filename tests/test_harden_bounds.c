@@ -25,6 +25,29 @@
 #include "test_harden_util.h"
 #include "test_udp_util.h"
 
+/* Heap bytes in use: glibc's count, or the sanitizer's when it owns malloc. */
+#if defined (__SANITIZE_ADDRESS__)
+#define HEAP_FROM_SANITIZER 1
+#elif defined (__has_feature)
+#if __has_feature (address_sanitizer)
+#define HEAP_FROM_SANITIZER 1
+#endif
+#endif
+#ifdef HEAP_FROM_SANITIZER
+size_t __sanitizer_get_current_allocated_bytes (void);   /* the sanitizer's runtime */
+static size_t
+heap_in_use (void)
+{
+    return __sanitizer_get_current_allocated_bytes ();
+}
+#else
+static size_t
+heap_in_use (void)
+{
+    return mallinfo2 ().uordblks;
+}
+#endif
+
 #define IDLE_BOUND   16384            /* bytes of heap per idle connection */
 #define OVER_LIMIT   300              /* clients refused at the limit */
 #define WINDOW       64               /* handshakes in flight */
@@ -136,24 +159,24 @@ test_idle_and_limit (int n)
     raw_clients_make (late, OVER_LIMIT, &f);
     curvecp_udp_socket_t *sock = loopback_socket (), *late_sock = loopback_socket ();
 
-    struct mallinfo2 before = mallinfo2 ();
+    size_t before = heap_in_use ();
     uint64_t start = curvecp_udp_clock ();
     drive_t d = drive (&f, sock, clients, n);
     double seconds = (double) (curvecp_udp_clock () - start) / 1e9;
-    struct mallinfo2 after = mallinfo2 ();
+    size_t after = heap_in_use ();
     CHECK_EQ (d.cookies, n);
     CHECK_EQ (curvecp_udp_server_connections (f.server), n);
     CHECK_EQ (curvecp_udp_server_info (f.server)->connections, (uint64_t) n);
-    double per_conn = (double) (after.uordblks - before.uordblks) / n;
+    double per_conn = (double) (after - before) / n;
     printf ("%d connections in %.2f s: heap %.0f B per idle connection (bound %d)\n", n, seconds, per_conn,
             IDLE_BOUND);
-    CHECK (after.uordblks > before.uordblks);
+    CHECK (after > before);
     CHECK (per_conn <= IDLE_BOUND);
 
     /* at the limit: Hellos answered, Initiates dropped, nothing else */
     curvecp_stats_t s0 = *curvecp_udp_server_stats (f.server);
     curvecp_udp_server_info_t i0 = *curvecp_udp_server_info (f.server);
-    struct mallinfo2 full_before = mallinfo2 ();
+    size_t full_before = heap_in_use ();
     drive_t refused = drive (&f, late_sock, late, OVER_LIMIT);
     for (int k = 0; k < 20; k++) {                  /* anything late would show */
         struct pollfd pfd = { curvecp_udp_socket_fd (late_sock), POLLIN, 0 };
@@ -161,7 +184,7 @@ test_idle_and_limit (int n)
         curvecp_udp_server_process (f.server, curvecp_udp_clock ());
         raw_receive (late_sock, &f, late, OVER_LIMIT, &refused);
     }
-    struct mallinfo2 full_after = mallinfo2 ();
+    size_t full_after = heap_in_use ();
     uint64_t want[CURVECP_REASON_COUNT] = { 0 };
     want[CURVECP_OK] = OVER_LIMIT;                    /* the Hellos */
     want[CURVECP_E_FULL] = OVER_LIMIT;
@@ -173,9 +196,9 @@ test_idle_and_limit (int n)
     CHECK_EQ (curvecp_udp_server_info (f.server)->hellos - i0.hellos, OVER_LIMIT);
     CHECK_EQ (curvecp_udp_server_connections (f.server), n);
     CHECK_EQ (curvecp_udp_server_info (f.server)->connections, (uint64_t) n);
-    CHECK (full_after.uordblks <= full_before.uordblks);
+    CHECK (full_after <= full_before);
     printf ("at the limit: %d Hellos answered, %d Initiates refused (full), none answered; heap %+ld B\n",
-            OVER_LIMIT, OVER_LIMIT, (long) full_after.uordblks - (long) full_before.uordblks);
+            OVER_LIMIT, OVER_LIMIT, (long) full_after - (long) full_before);
 
     curvecp_udp_server_destroy (&f.server);
     raw_clients_free (clients, n);
@@ -227,7 +250,7 @@ test_window_bound (void)
     CHECK (child >= 0);
     if (child == 0)
         pushers (&f);
-    struct mallinfo2 before = mallinfo2 ();
+    size_t before = heap_in_use ();
     curvecp_udp_conn_t *conns[PUSHERS];
     int accepted = 0;
     uint64_t start = curvecp_udp_clock (), still_since = 0;
@@ -256,13 +279,13 @@ test_window_bound (void)
         still_since = still ? (still_since ? still_since : curvecp_udp_clock ()) : 0;
         last_total = total;
     }
-    struct mallinfo2 after = mallinfo2 ();
+    size_t after = heap_in_use ();
     uint64_t refused = 0;
     for (int i = 0; i < accepted; i++)
         refused += curvecp_stream_info (curvecp_udp_conn_stream (conns[i]))->refused_window;
     kill (child, SIGKILL);
     waitpid (child, NULL, 0);
-    double per_conn = (double) (after.uordblks - before.uordblks) / PUSHERS;
+    double per_conn = (double) (after - before) / PUSHERS;
     printf ("%d peers pushing unread data: %zu bytes held each at most (window %zu), heap %.0f B per connection"
             " (bound %zu), %llu blocks refused by the window\n", PUSHERS, held_max, window,
             per_conn, IDLE_BOUND + window, (unsigned long long) refused);
