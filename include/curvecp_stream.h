@@ -34,7 +34,18 @@
     path the peer's acknowledgments (input) wake the sender far more often
     than its timer anyway. Firing early is harmless (produce returns 0).
     Retransmission timers are at least 10 ms, so a 1 ms timer costs them
-    nothing.                                                           */
+    nothing.
+
+    Between two of our peers (see curvecp_message.h for the wire forms):
+      - a receive_window above 128 KiB is announced in every message we
+        send (the window tag, in padding curvecpmessage ignores); a sender
+        whose peer_window_max is above 128 KiB and that reads the tag keeps
+        up to min(tag, peer_window_max) bytes and blocks_max blocks beyond
+        the peer's range 1, otherwise 128 KiB and 128 blocks as always;
+      - block_max above 1024 accepts large blocks, and
+        curvecp_stream_set_send_block_max (once the peer said it accepts
+        them) lets produce cut them, as large as the cap it is given.
+    The default config uses neither: the wire is exactly curvecpmessage's. */
 #ifndef CURVECP_STREAM_H_INCLUDED
 #define CURVECP_STREAM_H_INCLUDED
 
@@ -49,6 +60,7 @@ typedef struct _curvecp_stream_t curvecp_stream_t;
 
 #define CURVECP_STREAM_BLOCKS_MAX     128      /* blocks outstanding at once */
 #define CURVECP_STREAM_PEER_WINDOW 131072      /* curvecpmessage's receive buffer */
+#define CURVECP_STREAM_TABLE_MAX     4096      /* largest blocks_max */
 
 typedef struct {
     bool is_client;              /* 512-byte blocks until anything arrives */
@@ -70,6 +82,15 @@ typedef struct {
     uint64_t idle_release_ns;    /* free an empty send or receive buffer after
                                     it stayed empty this long (0 = default
                                     100 ms; UINT64_MAX = never) */
+    /* extensions for two of our peers (0 = off: NaCl's limits) */
+    size_t block_max;            /* largest incoming block accepted (0 = 1024; up to
+                                    CURVECP_MESSAGE_LARGE_DATA_MAX, only when the
+                                    carrier carries messages of that size) */
+    size_t blocks_max;           /* block table: most blocks in flight towards a peer
+                                    that announced a window (0 = 128; 128..4096) */
+    size_t peer_window_max;      /* most bytes in flight beyond the peer's range 1
+                                    towards a peer that announced a larger window
+                                    (0 = 128 KiB: never more than curvecpmessage takes) */
 } curvecp_stream_config_t;
 
 /* Fill config with the defaults above (server, Chicago, now = 0). */
@@ -148,8 +169,23 @@ size_t curvecp_stream_produce (curvecp_stream_t *self, uint64_t now, uint8_t *ou
 uint64_t curvecp_stream_deadline (const curvecp_stream_t *self);
 
 /* Largest message produce makes now (576 for a client until anything
-   has arrived, so it fits an Initiate; 1088 after). */
+   has arrived, so it fits an Initiate; 1088 after; with large blocks
+   allowed, the message of the largest such block). */
 size_t curvecp_stream_message_max (const curvecp_stream_t *self);
+
+/* Allow blocks of up to block_max bytes (1024..65536) in what we send:
+   only once the peer said it accepts them (it has block_max at least as
+   large and its carrier carries such messages). produce then cuts blocks
+   as large as fit its cap, never above block_max; give it the same cap on
+   every call (a block cut larger than a later cap waits for a larger
+   one). Before anything arrived, a client keeps its 512-byte blocks. */
+curvecp_reason_t curvecp_stream_set_send_block_max (curvecp_stream_t *self, size_t block_max);
+
+/* Window the peer announced (0 = none), and the limits we apply to what
+   we keep in flight towards it now: bytes beyond its range 1, blocks. */
+size_t curvecp_stream_peer_window (const curvecp_stream_t *self);
+size_t curvecp_stream_flight_bytes_max (const curvecp_stream_t *self);
+size_t curvecp_stream_flight_blocks_max (const curvecp_stream_t *self);
 
 /* ---- observation ----------------------------------------------------- */
 
@@ -170,6 +206,8 @@ typedef struct {
                                     repeated while both sides were quiet, for
                                     curvecpmessage, which may not retransmit
                                     until it hears from us (spec 9.4) */
+    uint64_t large_blocks;       /* of blocks_sent: over 1024 bytes (large form) */
+    uint64_t most_in_flight;     /* most blocks ever in the table at once */
 } curvecp_stream_info_t;
 
 /* Per-reason counts of received messages (counts[CURVECP_OK] = accepted). */

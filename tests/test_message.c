@@ -177,9 +177,128 @@ test_rejections (void)
     CHECK_EQ (curvecp_message_encode (&m, buf, 191), 0);
 }
 
+/* The large form (negotiated): layout, sizes, and every malformed large
+   message refused; the plain decoder refuses the form altogether. */
+static void
+test_large_form (void)
+{
+    static uint8_t data[CURVECP_MESSAGE_LARGE_DATA_MAX], buf[CURVECP_MESSAGE_LARGE_DATA_MAX + 64];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t) (i * 7 + 1);
+    CHECK_EQ (curvecp_message_size_large (1024), 1088);
+    CHECK_EQ (curvecp_message_size_large (100), 192);
+    CHECK_EQ (curvecp_message_size_large (1025), 1104);
+    CHECK_EQ (curvecp_message_size_large (65536), 65600);
+    CHECK_EQ (curvecp_message_size_large (65537), 0);
+
+    curvecp_message_t m = { 0 }, d;
+    m.id = 9;
+    m.acked_id = 4;
+    m.range1_end = 77;
+    m.position = 1000000;
+    m.data = data;
+    m.data_len = 5000;
+    m.eof = CURVECP_EOF_SUCCESS;
+    CHECK_EQ (curvecp_message_encode (&m, buf, sizeof buf), 0);         /* NaCl's form has no room */
+    size_t len = curvecp_message_encode_large (&m, buf, sizeof buf);
+    CHECK_EQ (len, 5072);
+    CHECK_EQ (buf[38] | (buf[39] << 8), CURVECP_MESSAGE_FLAG_LARGE | CURVECP_MESSAGE_FLAG_SUCCESS);
+    CHECK_EQ (buf[48] | (buf[49] << 8), 5000);
+    for (int i = 50; i < 64; i++)
+        CHECK_EQ (buf[i], 0);
+    CHECK_MEM (buf + len - 5000, data, 5000);
+    CHECK_EQ (curvecp_message_encode_large (&m, buf, len - 16), 0);
+    /* only a decoder told to accept it takes it, up to its data_max */
+    CHECK_EQ (curvecp_message_decode (buf, len, &d), CURVECP_E_TOO_LONG);
+    CHECK_EQ (curvecp_message_decode_large (buf, 1088, 1024, &d), CURVECP_E_BAD_MESSAGE);
+    CHECK_EQ (curvecp_message_decode_large (buf, len, 4096, &d), CURVECP_E_TOO_LONG);
+    CHECK_EQ (curvecp_message_decode_large (buf, len, 65536, &d), CURVECP_OK);
+    CHECK_EQ (d.data_len, 5000);
+    CHECK_EQ (d.position, 1000000);
+    CHECK_EQ (d.eof, CURVECP_EOF_SUCCESS);
+    CHECK_EQ (d.id, 9);
+    CHECK (d.data == buf + len - 5000);
+    /* the largest block */
+    m.data_len = 65536;
+    m.eof = CURVECP_EOF_NONE;
+    CHECK_EQ (curvecp_message_encode_large (&m, buf, sizeof buf), 65600);
+    CHECK_EQ (curvecp_message_decode_large (buf, 65600, 65536, &d), CURVECP_OK);
+    CHECK_EQ (d.data_len, 65536);
+    CHECK_MEM (d.data, data, 65536);
+    CHECK_EQ (curvecp_message_decode_large (buf, 65616, 65536, &d), CURVECP_E_TOO_LONG);
+    /* small blocks keep NaCl's form even from a large encoder */
+    m.data_len = 1024;
+    CHECK_EQ (curvecp_message_encode_large (&m, buf, sizeof buf), 1088);
+    CHECK_EQ (buf[38] | (buf[39] << 8), 1024);
+    /* malformed large messages, each refused and d untouched */
+    m.data_len = 3000;
+    len = curvecp_message_encode_large (&m, buf, sizeof buf);
+    CHECK_EQ (len, 3072);
+    memset (&d, 0xaa, sizeof d);
+    curvecp_message_t before = d;
+    buf[38] |= 1;                                           /* D bits set beside LARGE */
+    CHECK_EQ (curvecp_message_decode_large (buf, len, 65536, &d), CURVECP_E_BAD_MESSAGE);
+    buf[38] &= (uint8_t) ~1;
+    buf[52] = 1;                                            /* reserved 52..55 */
+    CHECK_EQ (curvecp_message_decode_large (buf, len, 65536, &d), CURVECP_E_BAD_MESSAGE);
+    buf[52] = 0;
+    buf[48] = 0x00; buf[49] = 0x04;                         /* D = 1024: not large */
+    CHECK_EQ (curvecp_message_decode_large (buf, len, 65536, &d), CURVECP_E_BAD_MESSAGE);
+    buf[48] = 0x09; buf[49] = 0x0c;                         /* D = 3081 > len - 64 */
+    CHECK_EQ (curvecp_message_decode_large (buf, len, 65536, &d), CURVECP_E_BAD_MESSAGE);
+    buf[48] = 0xb8; buf[49] = 0x0b;                         /* D = 3000 > data_max */
+    CHECK_EQ (curvecp_message_decode_large (buf, len, 2995, &d), CURVECP_E_BAD_MESSAGE);
+    buf[39] |= 0x18;                                        /* both EOF kinds */
+    CHECK_EQ (curvecp_message_decode_large (buf, len, 65536, &d), CURVECP_E_BAD_MESSAGE);
+    buf[39] = 0x20;
+    buf[39] |= 0x40;                                        /* unknown flag */
+    CHECK_EQ (curvecp_message_decode_large (buf, len, 65536, &d), CURVECP_E_BAD_MESSAGE);
+    buf[39] = 0x20;
+    CHECK_EQ (curvecp_message_decode_large (buf, len - 1, 65536, &d), CURVECP_E_NOT_MULTIPLE_16);
+    CHECK_MEM (&d, &before, sizeof d);
+    CHECK_EQ (curvecp_message_decode_large (buf, len, 65536, &d), CURVECP_OK);
+}
+
+/* The window tag lives in padding: NaCl's decoding of the message is the
+   same with it, and it is read back only where it was written. */
+static void
+test_window_tag (void)
+{
+    uint8_t buf[CURVECP_MSG_MAX], data[1024];
+    memset (data, 0x5c, sizeof data);
+    curvecp_message_t m = { 0 }, plain, tagged;
+    m.id = 3;
+    m.range1_end = 10;
+    m.data = data;
+    for (size_t n = 0; n <= 1024; n += 64) {
+        m.data_len = (uint32_t) n;
+        size_t len = curvecp_message_encode (&m, buf, sizeof buf);
+        memset (&plain, 0, sizeof plain);           /* padding bytes compared below */
+        memset (&tagged, 0, sizeof tagged);
+        CHECK_EQ (curvecp_message_window (buf, len), 0);
+        CHECK_EQ (curvecp_message_decode (buf, len, &plain), CURVECP_OK);
+        curvecp_message_put_window (buf, len, 1 << 20);
+        CHECK_EQ (curvecp_message_window (buf, len), 1 << 20);
+        CHECK_EQ (curvecp_message_decode (buf, len, &tagged), CURVECP_OK);
+        CHECK_MEM (&plain, &tagged, sizeof plain);
+        CHECK_MEM (buf + len - n, data, n);
+        CHECK_MEM (buf + 56, "cpW1", 4);
+    }
+    /* too short for the tag, or data where the tag would be: nothing */
+    memset (buf, 0, 64);
+    curvecp_message_put_window (buf, 48, 99);
+    CHECK_EQ (curvecp_message_window (buf, 48), 0);
+    buf[38] = 0x08; buf[39] = 0x02;              /* D = 520 in 576: data from 56 */
+    curvecp_message_put_window (buf, 576, 99);
+    CHECK_EQ (curvecp_message_window (buf, 576), 0);
+    CHECK_EQ (buf[56], 0);
+}
+
 int
 main (void)
 {
+    test_large_form ();
+    test_window_tag ();
     test_sizes ();
     test_vector_ack ();
     test_vector_data ();

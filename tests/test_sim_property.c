@@ -5,7 +5,11 @@
     never silent corruption or truncation. Some seeds have tiny receive
     windows (1-4 KiB) with slow readers, buffers freed after 1 ms idle
     (so they are freed and allocated again mid-transfer), or carriers
-    whose timers fire only every 50 us or 1 ms.                        */
+    whose timers fire only every 50 us or 1 ms. About one seed in three
+    turns on our extensions: large blocks (negotiated: a side sends them
+    only if the other accepts them) and the window tag (a side keeps more
+    than 128 KiB in flight only if the other announced a larger window),
+    on both sides or on one only.                                      */
 #include "curvecp_stream.h"
 #include "sim_app.h"
 #include "testutil.h"
@@ -17,7 +21,44 @@ typedef struct {
     int complete, failed;
     uint64_t bytes;
     int tiny_slow, released_midway;
+    int large_sent, wide_used, narrow_kept;
 } tally_t;
+
+/* Extensions of side i for this seed (from its own RNG, so the seeds
+   without them keep their scenarios): 0 none, 1 large accepted, 2 wide
+   window announced and used, 3 both; one-sided cases too. */
+#define EXT_LARGE 1
+#define EXT_WIDE  2
+static void
+pick_extensions (int seed, int ext[2])
+{
+    uint64_t rng = 0xe7e7000000ull + (uint64_t) seed;
+    switch (sim_rng_next (&rng) % 9) {
+        case 0: ext[0] = EXT_LARGE; ext[1] = EXT_LARGE; break;
+        case 1: ext[0] = EXT_LARGE; ext[1] = 0; break;
+        case 2: ext[0] = EXT_WIDE; ext[1] = EXT_WIDE; break;
+        case 3: ext[0] = 0; ext[1] = EXT_WIDE; break;
+        case 4: ext[0] = EXT_LARGE | EXT_WIDE; ext[1] = EXT_LARGE | EXT_WIDE; break;
+        case 5: ext[0] = EXT_LARGE | EXT_WIDE; ext[1] = EXT_WIDE; break;
+        default: ext[0] = ext[1] = 0;
+    }
+}
+
+static void
+apply_extensions (curvecp_stream_config_t *config, int ext)
+{
+    if (ext & EXT_LARGE) {
+        config->block_max = CURVECP_MESSAGE_LARGE_DATA_MAX;
+        if (config->receive_window < 2 * CURVECP_MESSAGE_LARGE_DATA_MAX)
+            config->receive_window = 2 * CURVECP_MESSAGE_LARGE_DATA_MAX;
+    }
+    if (ext & EXT_WIDE) {
+        config->receive_window = 1024 * 1024;
+        config->send_buffer = 1024 * 1024;
+        config->peer_window_max = 1024 * 1024;
+        config->blocks_max = 1024;
+    }
+}
 
 /* Mostly small streams, some medium, a few of several MB. */
 static uint64_t
@@ -69,6 +110,18 @@ run_seed (int seed, tally_t *tally)
     curvecp_eof_t eof[2] = { sim_rng_next (&rng) % 4 ? CURVECP_EOF_SUCCESS : CURVECP_EOF_FAILURE,
                              sim_rng_next (&rng) % 4 ? CURVECP_EOF_SUCCESS : CURVECP_EOF_FAILURE };
     uint64_t data_seed[2] = { sim_rng_next (&rng), sim_rng_next (&rng) };
+    int ext[2];
+    pick_extensions (seed, ext);
+    bool window_pacing = false;
+    if ((ext[0] & EXT_WIDE) && (ext[1] & EXT_WIDE)) {
+        /* enough data, and sometimes an ordered carrier's pacing, for
+           more than 128 blocks to be in flight at once */
+        uint64_t wide_rng = 0x3d3d0000ull + (uint64_t) seed;
+        for (int i = 0; i < 2; i++)
+            if (sim_rng_next (&wide_rng) % 2)
+                length[i] = 200000 + sim_rng_next (&wide_rng) % 800000;
+        window_pacing = sim_rng_next (&wide_rng) % 2;
+    }
     for (int i = 0; i < 2; i++) {
         memset (&side[i], 0, sizeof side[i]);
         curvecp_stream_config_t config;
@@ -85,8 +138,15 @@ run_seed (int seed, tally_t *tally)
             config.receive_window = 1024 + sim_rng_next (&rng) % 3073;     /* tiny */
         if (sim_rng_next (&rng) % 4 == 0)
             config.idle_release_ns = 1000000;
+        apply_extensions (&config, ext[i]);
+        if (window_pacing)
+            config.pacing = CURVECP_PACING_WINDOW;
         side[i].stream = curvecp_stream_new (&config);
         CHECK (side[i].stream);
+        /* large blocks go only to a side that accepts them */
+        if (ext[1 - i] & EXT_LARGE)
+            CHECK_EQ (curvecp_stream_set_send_block_max (side[i].stream, CURVECP_MESSAGE_LARGE_DATA_MAX),
+                      CURVECP_OK);
         side[i].app.send_seed = data_seed[i];
         side[i].app.send_total = length[i];
         side[i].app.send_eof = eof[i];
@@ -128,6 +188,19 @@ run_seed (int seed, tally_t *tally)
             tally->tiny_slow++;
         if (curvecp_stream_info (stream)->buffer_allocations > 2)
             tally->released_midway++;
+        /* extensions: large blocks only towards a side that accepts them,
+           more than 128 blocks in flight only towards a wide window */
+        const curvecp_stream_info_t *info = curvecp_stream_info (stream);
+        if (!(ext[1 - i] & EXT_LARGE))
+            CHECK_EQ (info->large_blocks, 0);
+        tally->large_sent += info->large_blocks > 0;
+        bool wide = (ext[i] & EXT_WIDE) && (ext[1 - i] & EXT_WIDE);
+        if (!wide) {
+            CHECK (info->most_in_flight <= CURVECP_STREAM_BLOCKS_MAX);
+            CHECK_EQ (curvecp_stream_flight_bytes_max (stream), CURVECP_STREAM_PEER_WINDOW);
+            tally->narrow_kept += ext[i] != 0 || ext[1 - i] != 0;
+        }
+        tally->wide_used += info->most_in_flight > CURVECP_STREAM_BLOCKS_MAX;
         if (failed)
             tally->failed++;
         else
@@ -150,9 +223,13 @@ main (int argc, char **argv)
     printf ("test_sim_property: %d directions complete, %d ended in reported failure, %llu bytes checked; "
             "%d tiny windows with slow readers, %d with buffers freed and allocated again\n",
             tally.complete, tally.failed, (unsigned long long) tally.bytes, tally.tiny_slow, tally.released_midway);
+    printf ("test_sim_property: extensions: %d directions sent large blocks, %d kept more than 128 blocks "
+            "in flight, %d with an extension on one side kept NaCl's limits\n",
+            tally.large_sent, tally.wide_used, tally.narrow_kept);
     /* the scenarios asked for did occur */
     if (seeds >= 1000)
-        CHECK (tally.tiny_slow >= 10 && tally.released_midway >= 10);
+        CHECK (tally.tiny_slow >= 10 && tally.released_midway >= 10
+               && tally.large_sent >= 20 && tally.wide_used >= 5 && tally.narrow_kept >= 20);
     /* failures are allowed, but they must stay rare at <= 30 % loss */
     CHECK (tally.failed * 50 < tally.complete);
     return 0;

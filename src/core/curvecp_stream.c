@@ -37,7 +37,14 @@
     again by the next write or arriving data; a direction that has ended
     frees its buffer at once. The delay keeps a busy connection from
     freeing and allocating 128 KiB every round trip; the stream's deadline
-    includes the release, so an idle connection is woken once for it.  */
+    includes the release, so an idle connection is woken once for it.
+
+    Between two of our peers (curvecp_stream.h): the window tag lets a
+    sender keep more than 128 blocks / 128 KiB in flight, and large blocks
+    (negotiated by the carrier) cut the per-packet costs. The block table
+    holds 128 blocks inside the stream; a wider table (blocks_max) is
+    allocated only when the peer announced a window and freed again when
+    no block is in it, so idle streams stay small.                      */
 #include <stdlib.h>
 #include <string.h>
 #include "curvecp_stream.h"
@@ -61,7 +68,7 @@ typedef struct {
     uint64_t seq;             /* transmission number of the latest transmission */
     uint32_t id;              /* its message ID */
     uint32_t tries;           /* timer expiries (or window probes) in a row */
-    uint16_t length;
+    uint32_t length;
     bool eof;
     bool acked;
     bool resent;              /* sent more than once: no RTT sample from ranges (Karn) */
@@ -76,7 +83,8 @@ typedef struct {
 #define IN_FLIGHT 1               /* sent, waiting for its acknowledgment or timer */
 #define IN_LOST   2               /* found lost early or window reopened: resend now */
 #define NO_SLOT  (-1)
-#define ID_SLOTS 256              /* message ID -> block lookup (IDs in flight are recent) */
+#define ID_SLOTS 256              /* message ID -> block lookup (IDs in flight are recent):
+                                     at least twice the table, a power of two */
 
 typedef struct {
     int16_t head, tail;
@@ -105,10 +113,14 @@ struct _curvecp_stream_t {
     uint64_t send_idle_since;         /* send buffer empty since then */
     curvecp_eof_t send_eof;
     bool eof_cut, eof_acked;
-    block_t blocks[CURVECP_STREAM_BLOCKS_MAX];
+    block_t *blocks;                  /* the block table: inline_blocks or a wider one */
+    uint16_t *id_slot;                /* slot of the block last sent with ID i (& id_mask) */
+    int table_size;
+    uint32_t id_mask;
     int block_head, block_count;
     list_t flight, lost;
-    uint8_t id_slot[ID_SLOTS];        /* slot of the block last sent with ID i (mod ID_SLOTS) */
+    size_t send_block_max;            /* largest block we may send (set_send_block_max) */
+    uint32_t peer_window;             /* window the peer announced (0 = none) */
     uint32_t next_id;
     uint64_t next_seq;
     uint64_t max_acked_seq;
@@ -140,6 +152,9 @@ struct _curvecp_stream_t {
     bool ping_wanted;                 /* curvecp_stream_ping: an empty block at 0 */
     uint64_t nudge_at;                /* repeat our acknowledgment then if it shows a hole */
     uint64_t nudge_interval;
+
+    block_t inline_blocks[CURVECP_STREAM_BLOCKS_MAX];
+    uint16_t inline_id_slot[ID_SLOTS];
 };
 
 void
@@ -156,7 +171,10 @@ curvecp_stream_t *
 curvecp_stream_new (const curvecp_stream_config_t *config)
 {
     if (!config || config->send_buffer < CURVECP_MESSAGE_DATA_MAX
-    ||  config->receive_window < CURVECP_MESSAGE_DATA_MAX)
+    ||  config->receive_window < CURVECP_MESSAGE_DATA_MAX
+    ||  config->block_max > CURVECP_MESSAGE_LARGE_DATA_MAX
+    ||  (config->block_max > CURVECP_MESSAGE_DATA_MAX && config->block_max > config->receive_window)
+    ||  config->blocks_max > CURVECP_STREAM_TABLE_MAX)
         return NULL;
     curvecp_stream_t *self = (curvecp_stream_t *) calloc (1, sizeof (curvecp_stream_t));
     if (!self)
@@ -174,8 +192,19 @@ curvecp_stream_new (const curvecp_stream_config_t *config)
         return NULL;
     }
     curvecp_chicago_set_timer_resolution (self->chicago, self->config.timer_resolution_ns);
+    if (self->config.block_max < CURVECP_MESSAGE_DATA_MAX)
+        self->config.block_max = CURVECP_MESSAGE_DATA_MAX;
+    if (self->config.blocks_max < CURVECP_STREAM_BLOCKS_MAX)
+        self->config.blocks_max = CURVECP_STREAM_BLOCKS_MAX;
+    if (self->config.peer_window_max < CURVECP_STREAM_PEER_WINDOW)
+        self->config.peer_window_max = CURVECP_STREAM_PEER_WINDOW;
+    self->blocks = self->inline_blocks;
+    self->id_slot = self->inline_id_slot;
+    self->table_size = CURVECP_STREAM_BLOCKS_MAX;
+    self->id_mask = ID_SLOTS - 1;
+    self->send_block_max = CURVECP_MESSAGE_DATA_MAX;
     self->next_id = 1;
-    self->flight_limit = CURVECP_STREAM_BLOCKS_MAX;
+    self->flight_limit = (int) self->config.blocks_max;
     self->flight.head = self->flight.tail = NO_SLOT;
     self->lost.head = self->lost.tail = NO_SLOT;
     self->waiting_since = config->now;
@@ -189,6 +218,8 @@ curvecp_stream_destroy (curvecp_stream_t **self_p)
     if (self_p && *self_p) {
         curvecp_stream_t *self = *self_p;
         curvecp_chicago_destroy (&self->chicago);
+        if (self->blocks != self->inline_blocks)
+            free (self->blocks);
         free (self->send_buf);
         free (self->recv_buf);
         free (self);
@@ -287,6 +318,8 @@ recv_release_time (const curvecp_stream_t *self)
     return self->recv_idle_since > UINT64_MAX - idle ? UINT64_MAX : self->recv_idle_since + idle;
 }
 
+static void table_narrow (curvecp_stream_t *self);
+
 static void
 release_idle_buffers (curvecp_stream_t *self, uint64_t now)
 {
@@ -296,6 +329,18 @@ release_idle_buffers (curvecp_stream_t *self, uint64_t now)
         buffer_free (self, &self->send_buf);
     if (recv_release_time (self) <= now)
         buffer_free (self, &self->recv_buf);
+    if (!self->send_buf && self->block_count == 0)
+        table_narrow (self);
+}
+
+/* Bytes of a wide block table of size blocks and its ID lookup. */
+static size_t
+table_bytes (int size)
+{
+    uint32_t id_slots = ID_SLOTS;
+    while (id_slots < 2 * (uint32_t) size)
+        id_slots *= 2;
+    return (size_t) size * sizeof (block_t) + id_slots * sizeof (uint16_t);
 }
 
 size_t
@@ -303,7 +348,8 @@ curvecp_stream_memory (const curvecp_stream_t *self)
 {
     return sizeof *self + curvecp_chicago_memory (self->chicago)
          + (self->send_buf ? self->config.send_buffer : 0)
-         + (self->recv_buf ? self->config.receive_window : 0);
+         + (self->recv_buf ? self->config.receive_window : 0)
+         + (self->blocks != self->inline_blocks ? table_bytes (self->table_size) : 0);
 }
 
 /* ---- application side ------------------------------------------------ */
@@ -434,19 +480,117 @@ curvecp_stream_receive_window (const curvecp_stream_t *self)
 static block_t *
 block_at (curvecp_stream_t *self, int index)
 {
-    return &self->blocks[(self->block_head + index) % CURVECP_STREAM_BLOCKS_MAX];
+    return &self->blocks[(self->block_head + index) % self->table_size];
 }
 
 static size_t
 block_max (const curvecp_stream_t *self)
 {
-    return self->config.is_client && !self->heard_peer ? BLOCK_CLIENT_EARLY : CURVECP_MESSAGE_DATA_MAX;
+    return self->config.is_client && !self->heard_peer ? BLOCK_CLIENT_EARLY : self->send_block_max;
 }
 
 size_t
 curvecp_stream_message_max (const curvecp_stream_t *self)
 {
-    return curvecp_message_size (block_max (self));
+    return curvecp_message_size_large (block_max (self));
+}
+
+curvecp_reason_t
+curvecp_stream_set_send_block_max (curvecp_stream_t *self, size_t block_max)
+{
+    if (block_max < CURVECP_MESSAGE_DATA_MAX || block_max > CURVECP_MESSAGE_LARGE_DATA_MAX)
+        return CURVECP_E_BAD_ARGUMENT;
+    self->send_block_max = block_max;
+    return CURVECP_OK;
+}
+
+/* The peer announced a window above curvecpmessage's, and we may use it. */
+static bool
+peer_is_wide (const curvecp_stream_t *self)
+{
+    return self->peer_window > CURVECP_STREAM_PEER_WINDOW
+        && self->config.peer_window_max > CURVECP_STREAM_PEER_WINDOW;
+}
+
+size_t
+curvecp_stream_peer_window (const curvecp_stream_t *self)
+{
+    return self->peer_window;
+}
+
+size_t
+curvecp_stream_flight_bytes_max (const curvecp_stream_t *self)
+{
+    if (!peer_is_wide (self))
+        return CURVECP_STREAM_PEER_WINDOW;
+    return self->peer_window < self->config.peer_window_max ? self->peer_window : self->config.peer_window_max;
+}
+
+size_t
+curvecp_stream_flight_blocks_max (const curvecp_stream_t *self)
+{
+    return peer_is_wide (self) ? self->config.blocks_max : CURVECP_STREAM_BLOCKS_MAX;
+}
+
+/* Move the blocks in flight into table (size entries) and id_slot, in
+   stream order from slot 0; list links follow their blocks. IDs of
+   earlier transmissions are forgotten (their acknowledgments only
+   matched the latest transmission anyway). */
+static void
+table_move (curvecp_stream_t *self, block_t *table, int size, uint16_t *id_slot, uint32_t id_mask)
+{
+    int16_t map[CURVECP_STREAM_TABLE_MAX];
+    for (int i = 0; i < self->block_count; i++) {
+        int old = (self->block_head + i) % self->table_size;
+        table[i] = self->blocks[old];
+        map[old] = (int16_t) i;
+    }
+    for (int i = 0; i < self->block_count; i++) {
+        if (table[i].prev != NO_SLOT)
+            table[i].prev = map[table[i].prev];
+        if (table[i].next != NO_SLOT)
+            table[i].next = map[table[i].next];
+    }
+    list_t *lists[2] = { &self->flight, &self->lost };
+    for (int l = 0; l < 2; l++)
+        if (lists[l]->head != NO_SLOT) {
+            lists[l]->head = map[lists[l]->head];
+            lists[l]->tail = map[lists[l]->tail];
+        }
+    memset (id_slot, 0, (id_mask + 1) * sizeof (uint16_t));
+    for (int i = 0; i < self->block_count; i++)
+        if (table[i].id)
+            id_slot[table[i].id & id_mask] = (uint16_t) i;
+    if (self->blocks != self->inline_blocks)
+        free (self->blocks);
+    self->blocks = table;
+    self->id_slot = id_slot;
+    self->table_size = size;
+    self->id_mask = id_mask;
+    self->block_head = 0;
+}
+
+/* A wider table, once the peer allows more than the inline 128 blocks.
+   Allocation failure just keeps the narrow one. */
+static void
+table_widen (curvecp_stream_t *self)
+{
+    int size = (int) curvecp_stream_flight_blocks_max (self);
+    if (size <= self->table_size)
+        return;
+    block_t *table = (block_t *) malloc (table_bytes (size));
+    if (!table)
+        return;
+    uint32_t id_slots = (uint32_t) ((table_bytes (size) - (size_t) size * sizeof (block_t)) / sizeof (uint16_t));
+    table_move (self, table, size, (uint16_t *) (table + size), id_slots - 1);
+}
+
+/* Back to the inline table once it is empty. */
+static void
+table_narrow (curvecp_stream_t *self)
+{
+    if (self->blocks != self->inline_blocks && self->block_count == 0)
+        table_move (self, self->inline_blocks, CURVECP_STREAM_BLOCKS_MAX, self->inline_id_slot, ID_SLOTS - 1);
 }
 
 static void
@@ -505,7 +649,7 @@ confirm_block (curvecp_stream_t *self, block_t *block)
     if (block->peer_has)
         return;
     self->unconfirmed--;
-    if (self->flight_limit < CURVECP_STREAM_BLOCKS_MAX && ++self->flight_credit >= self->flight_limit) {
+    if (self->flight_limit < (int) self->config.blocks_max && ++self->flight_credit >= self->flight_limit) {
         self->flight_limit++;
         self->flight_credit = 0;
     }
@@ -600,7 +744,7 @@ release_acked_blocks (curvecp_stream_t *self)
         self->send_released = block->position + block->length;
         if (block->eof)
             self->eof_acked = true;
-        self->block_head = (self->block_head + 1) % CURVECP_STREAM_BLOCKS_MAX;
+        self->block_head = (self->block_head + 1) % self->table_size;
         self->block_count--;
     }
     if (self->block_count == 0)
@@ -689,7 +833,7 @@ process_acks (curvecp_stream_t *self, const curvecp_message_t *message, uint64_t
 {
     block_t *named = NULL;
     if (message->acked_id) {
-        block_t *block = &self->blocks[self->id_slot[message->acked_id % ID_SLOTS]];
+        block_t *block = &self->blocks[self->id_slot[message->acked_id & self->id_mask]];
         if (block->where != IN_NONE && block->id == message->acked_id) {
             curvecp_chicago_rtt_sample (self->chicago, block->sent_at, now);
             named = block;
@@ -917,7 +1061,7 @@ curvecp_reason_t
 curvecp_stream_receive (curvecp_stream_t *self, const uint8_t *buffer, size_t len, uint64_t now)
 {
     curvecp_message_t message;
-    curvecp_reason_t reason = curvecp_message_decode (buffer, len, &message);
+    curvecp_reason_t reason = curvecp_message_decode_large (buffer, len, self->config.block_max, &message);
     if (self->clock < now)
         self->clock = now;
     if (reason == CURVECP_OK && self->failed)
@@ -928,6 +1072,11 @@ curvecp_stream_receive (curvecp_stream_t *self, const uint8_t *buffer, size_t le
     if (reason != CURVECP_OK)
         return reason;
     self->heard_peer = true;
+    uint32_t window = curvecp_message_window (buffer, len);
+    if (window)
+        self->peer_window = window;
+    if (self->table_size < (int) curvecp_stream_flight_blocks_max (self))
+        table_widen (self);
     self->waiting_since = now;
     self->last_heard = now;
     restart_nudge (self, now);
@@ -1010,23 +1159,39 @@ next_resend (const curvecp_stream_t *self)
 static bool
 may_cut_block (const curvecp_stream_t *self)
 {
-    if (self->block_count == CURVECP_STREAM_BLOCKS_MAX || self->eof_cut || pipe_full (self))
+    if (self->block_count >= self->table_size || self->block_count >= (int) curvecp_stream_flight_blocks_max (self)
+    ||  self->eof_cut || pipe_full (self))
         return false;
     if (self->send_cut == self->send_written && self->send_eof == CURVECP_EOF_NONE && !self->ping_wanted)
         return false;
     /* curvecpmessage drops data ending beyond what it acknowledged plus its
-       128 KiB buffer; never send that far ahead */
+       128 KiB buffer; never send that far ahead (farther only towards a
+       peer that announced a larger window) */
     uint64_t next_end = self->send_cut + 1;
-    return next_end <= self->send_released + CURVECP_STREAM_PEER_WINDOW;
+    return next_end <= self->send_released + curvecp_stream_flight_bytes_max (self);
+}
+
+/* Largest block to cut now for a message of at most cap bytes (produce
+   has checked that cap holds a block of up to 1024 bytes). */
+static size_t
+cut_max (const curvecp_stream_t *self, size_t cap)
+{
+    size_t max = block_max (self);
+    if (max > CURVECP_MESSAGE_DATA_MAX) {
+        size_t fit = cap / 16 * 16 - CURVECP_MESSAGE_LARGE_HEADER;
+        if (fit < max)
+            max = fit > CURVECP_MESSAGE_DATA_MAX ? fit : CURVECP_MESSAGE_DATA_MAX;
+    }
+    return max;
 }
 
 static block_t *
-cut_block (curvecp_stream_t *self, uint64_t now)
+cut_block (curvecp_stream_t *self, uint64_t now, size_t cap)
 {
-    uint64_t room = self->send_released + CURVECP_STREAM_PEER_WINDOW - self->send_cut;
+    uint64_t room = self->send_released + curvecp_stream_flight_bytes_max (self) - self->send_cut;
     uint64_t length = self->send_written - self->send_cut;
-    if (length > block_max (self))
-        length = block_max (self);
+    if (length > cut_max (self, cap))
+        length = cut_max (self, cap);
     if (length > room)
         length = room;
     if (self->block_count == 0)
@@ -1034,12 +1199,15 @@ cut_block (curvecp_stream_t *self, uint64_t now)
     block_t *block = block_at (self, self->block_count++);
     memset (block, 0, sizeof *block);
     block->position = self->send_cut;
-    block->length = (uint16_t) length;
+    block->length = (uint32_t) length;
     self->send_cut += length;
     block->eof = self->send_eof != CURVECP_EOF_NONE && self->send_cut == self->send_written;
     if (block->eof)
         self->eof_cut = true;
     self->info.blocks_sent++;
+    self->info.large_blocks += length > CURVECP_MESSAGE_DATA_MAX;
+    if ((uint64_t) self->block_count > self->info.most_in_flight)
+        self->info.most_in_flight = (uint64_t) self->block_count;
     self->unconfirmed++;
     self->ping_wanted = false;      /* any first block is the ping */
     return block;
@@ -1129,25 +1297,24 @@ take_id (curvecp_stream_t *self)
     return id;
 }
 
+/* A receive window above curvecpmessage's is announced in every message. */
+static size_t
+announce_window (const curvecp_stream_t *self, uint8_t *out, size_t len)
+{
+    if (len && self->config.receive_window > CURVECP_STREAM_PEER_WINDOW)
+        curvecp_message_put_window (out, len, self->config.receive_window > UINT32_MAX
+                                              ? UINT32_MAX : (uint32_t) self->config.receive_window);
+    return len;
+}
+
 static size_t
 send_block (curvecp_stream_t *self, block_t *block, uint64_t now, uint8_t *out, size_t cap)
 {
-    uint8_t copy[CURVECP_MESSAGE_DATA_MAX];
     curvecp_message_t message;
     memset (&message, 0, sizeof message);
-    if (curvecp_message_size (block->length) > cap)
+    if (curvecp_message_size_large (block->length) > cap)
         return 0;
-    /* encode straight from the ring unless the block wraps around it */
-    size_t offset = (size_t) (block->position % self->config.send_buffer);
-    if (block->length == 0)
-        message.data = NULL;
-    else
-    if (offset + block->length <= self->config.send_buffer)
-        message.data = self->send_buf + offset;
-    else {
-        ring_get (self->send_buf, self->config.send_buffer, block->position, copy, block->length);
-        message.data = copy;
-    }
+    message.data = NULL;            /* the data is copied from the ring into place below */
     block->resent = block->id != 0;
     block->seen_below_top = false;
     message.id = take_id (self);
@@ -1159,10 +1326,14 @@ send_block (curvecp_stream_t *self, block_t *block, uint64_t now, uint8_t *out, 
     block->seq = ++self->next_seq;
     block->sent_at = now;
     list_append (self, block, IN_FLIGHT);
-    self->id_slot[message.id % ID_SLOTS] = (uint8_t) (block - self->blocks);
+    self->id_slot[message.id & self->id_mask] = (uint16_t) (block - self->blocks);
     curvecp_chicago_sent (self->chicago, now);
     self->info.messages_sent++;
-    return curvecp_message_encode (&message, out, cap);
+    size_t len = curvecp_message_encode_large (&message, out, cap);
+    if (len)
+        ring_get (self->send_buf, self->config.send_buffer, block->position, out + len - block->length,
+                  block->length);
+    return announce_window (self, out, len);
 }
 
 static size_t
@@ -1173,7 +1344,7 @@ send_pure_ack (curvecp_stream_t *self, uint8_t *out, size_t cap)
     fill_acknowledgment (self, &message);
     self->info.acks_sent++;
     self->info.messages_sent++;
-    return curvecp_message_encode (&message, out, cap);
+    return announce_window (self, out, curvecp_message_encode (&message, out, cap));
 }
 
 /* The nudge. curvecpmessage arms no timer for a retransmission that falls
@@ -1232,14 +1403,20 @@ curvecp_stream_produce (curvecp_stream_t *self, uint64_t now, uint8_t *out, size
     release_idle_buffers (self, now);
     if (failed || cap < CURVECP_MESSAGE_ACK_BYTES)
         return 0;
+    size_t smallest_max = block_max (self) < CURVECP_MESSAGE_DATA_MAX ? block_max (self) : CURVECP_MESSAGE_DATA_MAX;
     if (curvecp_chicago_may_send (self->chicago, now)
-    &&  curvecp_message_size (block_max (self)) <= cap) {
+    &&  curvecp_message_size (smallest_max) <= cap) {
         block_t *block = block_to_resend (self, now);
+        if (block && curvecp_message_size_large (block->length) > cap)
+            block = NULL;           /* cut for a larger cap: waits for one */
         if (block)
             note_resend (self, block, now);
-        else
-        if (may_cut_block (self))
-            block = cut_block (self, now);
+        else {
+            if (self->table_size < (int) curvecp_stream_flight_blocks_max (self))
+                table_widen (self);
+            if (may_cut_block (self))
+                block = cut_block (self, now, cap);
+        }
         if (block) {
             restart_nudge (self, now);
             return send_block (self, block, now, out, cap);

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include "sim_net.h"
 
-#define PACKET_CAP 2048
+#define PACKET_CAP 65600             /* CURVECP_LARGE_MSG_MAX: large blocks */
 
 typedef struct {
     uint64_t arrival;
