@@ -3,7 +3,8 @@
 Purpose: prove that the RFC is enough to build a peer that talks to the
 project's tools and to NaCl's.  Nothing here was taken from the project's C
 sources.  Section numbers in comments ("RFC 5.4") point at the text each
-piece was built from; "GUESS" marks a place where the RFC left a choice open.
+piece was built from.  The guesses of the first pass are listed in RFC_GAPS.md;
+the second pass (RFC completed) replaced those the RFC answered otherwise.
 
 Layers:
   * crypto + packets (RFC 2.3, 4, 5)
@@ -1188,7 +1189,7 @@ ZCCP_GREETING = b"ZCCP\x01\x00\x00\x00"
 
 
 def zccp_encode(frames):
-    """One application message (a list of frames) in the stream (RFC 12.4)."""
+    """One application message (a list of frames) in the stream (RFC 12.5)."""
     out = bytearray()
     for i, body in enumerate(frames):
         more = 1 if i < len(frames) - 1 else 0
@@ -1201,7 +1202,7 @@ def zccp_encode(frames):
 
 
 class ZccpDecoder:
-    """Incremental decoder of one direction's stream (RFC 12.4)."""
+    """Incremental decoder of one direction's stream (RFC 12.5)."""
 
     def __init__(self, max_bytes=256 << 20, max_frames=4096):
         self.buf = bytearray()
