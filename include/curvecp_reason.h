@@ -38,6 +38,7 @@ typedef enum {
     CURVECP_E_IO,                 /* file or system call failed (errno set) */
     CURVECP_E_BAD_KEY,            /* key file malformed or keys do not match */
     CURVECP_E_EXISTS,             /* refusing to overwrite */
+    CURVECP_E_OVERLOADED,         /* dropped unanswered: over the handshake budget */
     CURVECP_REASON_COUNT
 } curvecp_reason_t;
 

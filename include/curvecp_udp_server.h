@@ -12,7 +12,17 @@
     Event loop: poll curvecp_udp_server_fd for POLLIN (and POLLOUT when
     curvecp_udp_server_want_write), sleep no later than
     curvecp_udp_server_deadline, then call curvecp_udp_server_process.
-    Datagrams move in batches (recvmmsg / sendmmsg).                     */
+    Datagrams move in batches (recvmmsg / sendmmsg).
+
+    Under a Hello flood: a Hello costs two X25519 multiplications, a
+    Message almost nothing, so process reads everything waiting first,
+    handles the packets of known connections at once, then Initiates,
+    and queues the Hellos (a fixed queue, fair between source addresses:
+    curvecp_udp_hellos.h). Hellos are answered within a time budget per
+    process call, and between every few of them the socket is read again,
+    so connections' packets never wait behind a Hello for long nor
+    overflow the kernel's queue. Hellos the queue cannot hold are dropped
+    and counted CURVECP_E_OVERLOADED; a client sends its Hello again.    */
 #ifndef CURVECP_UDP_SERVER_H_INCLUDED
 #define CURVECP_UDP_SERVER_H_INCLUDED
 
@@ -44,6 +54,11 @@ typedef struct {
     void *on_connect_arg;
     const curvecp_stream_config_t *stream;     /* stream mode settings (NULL = defaults) */
     uint64_t linger_ns;                        /* after a closed stream is done (0 = 2 s) */
+    size_t hello_queue;                        /* Hellos waiting at most (0 = 1024) */
+    uint64_t hello_budget_ns;                  /* time answering Hellos per process
+                                                  call (0 = 1 ms; at least one Hello) */
+    uint32_t hello_rate;                       /* Hellos answered per second at most
+                                                  (0 = no limit but the budget) */
 } curvecp_udp_server_config_t;
 
 /* Zero config with NaCl's defaults. */
@@ -82,7 +97,10 @@ int curvecp_udp_server_connections (const curvecp_udp_server_t *self);
 
 /* Every datagram's fate, counted once per datagram by reason:
    counts[CURVECP_OK] = handled; CURVECP_E_FULL = Initiate refused at the
-   limit; CURVECP_E_UNKNOWN_SESSION = Message for no connection; ... */
+   limit; CURVECP_E_UNKNOWN_SESSION = Message for no connection;
+   CURVECP_E_OVERLOADED = Hello dropped from a full queue, or Initiate
+   for a new connection over the per-call bound; ... A queued Hello is
+   counted when it is answered or dropped. */
 const curvecp_stats_t *curvecp_udp_server_stats (const curvecp_udp_server_t *self);
 
 typedef struct {
@@ -92,6 +110,8 @@ typedef struct {
     uint64_t roams;               /* connections that moved address */
     uint64_t datagrams_in, datagrams_out;
     uint64_t recv_calls, send_calls;
+    uint64_t hellos_waiting;      /* queued, not yet answered */
+    uint64_t hellos_dropped;      /* dropped from a full queue (CURVECP_E_OVERLOADED) */
 } curvecp_udp_server_info_t;
 
 /* Counters (filled in when called). */

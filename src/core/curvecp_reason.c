@@ -41,6 +41,7 @@ static const struct {
     [CURVECP_E_IO]                = { "io", "file or system call failed" },
     [CURVECP_E_BAD_KEY]           = { "bad-key", "key malformed or keys do not match" },
     [CURVECP_E_EXISTS]            = { "exists", "refusing to overwrite an existing file" },
+    [CURVECP_E_OVERLOADED]        = { "overloaded", "dropped unanswered: handshake work over its budget" },
 };
 
 const char *
