@@ -16,7 +16,29 @@
 
     Small messages are coalesced as TCP's Nagle rule does: queued bytes go
     into the stream at once when nothing is in flight, otherwise only when
-    a full 1024-byte block is ready, or at curvecp_codec_flush.
+    a full block (1024 bytes, or the negotiated large block) is ready, or
+    at curvecp_codec_flush.
+
+    Between two of our codecs (both options on by default; the UDP
+    carrier's bytes otherwise):
+      - Large blocks (ZCCP greeting option 0x01, CURVECP_CODEC_OPTION_LARGE).
+        A codec offers them in its greeting when options.block_max is above
+        1024, its window holds two such blocks, and its carrier gave output
+        a buffer of at least CURVECP_CODEC_BLOB_MAX for the call that sends
+        the greeting: that is how a carrier declares that it also hands
+        execute blobs of that size (a ØMQ server classifies them with
+        curvecp_packet_classify_at_server_max, CURVECP_LARGE_MSG_MAX). From
+        the offer on, the codec opens messages of up to CURVECP_LARGE_MSG_MAX;
+        once it has read the peer's greeting with the same bit it sends
+        blocks of up to block_max bytes (as large as output's cap allows).
+        A peer that does not offer (older codec, block_max <= 1024, a
+        carrier with CURVECP_PACKET_MAX buffers) gets NaCl's blocks and
+        packets both ways: the option is in force only if both greetings
+        carry it (rfc 12.6).
+      - Wide window: the stream's window tag (curvecp_message.h). With a
+        window above 128 KiB our receiver announces it in every message,
+        and our sender keeps up to min(peer's, ours) bytes in flight if the
+        peer announced one; else 128 KiB. window 131072 turns it off.
 
     Client: if the server stays silent for silence_timeout with data
     outstanding (it restarted and forgot us), the codec makes a new
@@ -68,8 +90,16 @@ typedef struct {
     size_t max_message;               /* largest incoming message (default 256 MiB) */
     size_t max_frames;                /* most frames in one message (default 4096) */
     size_t send_queue;                /* bytes send may queue beyond the stream (default 4 MiB) */
-    size_t window;                    /* message-layer send buffer and receive window (default 128 KiB) */
+    size_t window;                    /* message-layer send buffer and receive window (default
+                                         1 MiB; announced to the peer when above 128 KiB) */
+    size_t block_max;                 /* largest block we send once large blocks are negotiated
+                                         (default 65536; <= 1024: never offer them) */
 } curvecp_codec_options_t;
+
+/* Greeting option bits (rfc 12.6) and the largest blob a codec may
+   produce or must be able to take once large blocks are negotiated. */
+#define CURVECP_CODEC_OPTION_LARGE 0x01
+#define CURVECP_CODEC_BLOB_MAX (CURVECP_LARGE_MSG_MAX + CURVECP_CLIENT_MSG_BASE)
 
 /* Says whether a client that completed the handshake may have a session. */
 typedef bool (curvecp_codec_authorize_fn) (void *arg, const uint8_t client_key[CURVECP_KEY_BYTES],
@@ -119,6 +149,16 @@ curvecp_reason_t curvecp_codec_execute (curvecp_codec_t *self, const uint8_t *bl
 /* The next blob to send at now, written to out (cap >= CURVECP_PACKET_MAX);
    returns its length, 0 when there is nothing (more) to send. */
 size_t curvecp_codec_output (curvecp_codec_t *self, uint64_t now, uint8_t *out, size_t cap);
+
+/* The largest blob output can write now: CURVECP_PACKET_MAX until large
+   blocks are negotiated, then CURVECP_CODEC_BLOB_MAX. output writes
+   smaller blocks into a smaller buffer (>= CURVECP_PACKET_MAX). */
+size_t curvecp_codec_output_max (const curvecp_codec_t *self);
+
+/* Options in force (CURVECP_CODEC_OPTION_* bits both greetings carried),
+   and those we offered (0 before our greeting went out). */
+uint8_t curvecp_codec_options_agreed (const curvecp_codec_t *self);
+uint8_t curvecp_codec_options_offered (const curvecp_codec_t *self);
 
 /* When output (or the timers) next want to run: UINT64_MAX for never;
    may be <= now (then call output now). */

@@ -24,25 +24,33 @@ typedef struct {
     int drop_every;          /* drop every n-th server->client blob (0 = none) */
     int server_blobs;
     int dropped;
+    size_t client_cap, server_cap;   /* output buffers (0 = CURVECP_PACKET_MAX) */
+    size_t largest[2];               /* largest blob seen from client, server */
 } net_t;
 
 /* Move blobs both ways until neither side has anything to send. */
 static int
 exchange (net_t *net)
 {
-    uint8_t blob[CURVECP_PACKET_MAX];
+    static uint8_t blob[CURVECP_CODEC_BLOB_MAX];
+    size_t client_cap = net->client_cap ? net->client_cap : CURVECP_PACKET_MAX;
+    size_t server_cap = net->server_cap ? net->server_cap : CURVECP_PACKET_MAX;
     size_t len;
     int moved = 0;
     bool again = true;
     while (again) {
         again = false;
-        while ((len = curvecp_codec_output (net->client, net->now, blob, sizeof blob)) > 0) {
+        while ((len = curvecp_codec_output (net->client, net->now, blob, client_cap)) > 0) {
+            if (len > net->largest[0])
+                net->largest[0] = len;
             if (net->server)
                 curvecp_codec_execute (net->server, blob, len, net->now);
             moved++;
             again = true;
         }
-        while (net->server && (len = curvecp_codec_output (net->server, net->now, blob, sizeof blob)) > 0) {
+        while (net->server && (len = curvecp_codec_output (net->server, net->now, blob, server_cap)) > 0) {
+            if (len > net->largest[1])
+                net->largest[1] = len;
             net->server_blobs++;
             moved++;
             again = true;
@@ -662,6 +670,119 @@ test_blobs_are_curvecp_packets (void)
     curvecp_hs_server_destroy (&core);
 }
 
+/* ---- negotiated options -------------------------------------------------------- */
+
+/* Move count messages of size bytes each way and check them. */
+static void
+exchange_messages (net_t *net, size_t count, size_t size)
+{
+    static size_t sizes[16][3];
+    static size_t frames[16];
+    CHECK (count <= 16);
+    for (size_t i = 0; i < count; i++) {
+        sizes[i][0] = size;
+        sizes[i][1] = i;
+        frames[i] = 2;
+    }
+    receive_t at_server = { net->server, count, 0, (const size_t (*)[3]) sizes, frames };
+    receive_t at_client = { net->client, count, 0, (const size_t (*)[3]) sizes, frames };
+    for (size_t i = 0; i < count; i++) {
+        send_pumping (net, net->client, make_message (i, sizes[i], 2), &at_server);
+        send_pumping (net, net->server, make_message (i, sizes[i], 2), &at_client);
+    }
+    curvecp_codec_flush (net->client);
+    curvecp_codec_flush (net->server);
+    CHECK (run_until (net, received_all, &at_server, 60 * SEC));
+    CHECK (run_until (net, received_all, &at_client, 60 * SEC));
+}
+
+/* One connection: client and server options and output buffers; returns
+   the options agreed (checked equal on both sides). */
+static uint8_t
+negotiate (net_t *net, const curvecp_codec_options_t *client_options,
+           const curvecp_codec_options_t *server_options, size_t client_cap, size_t server_cap, int drop_every)
+{
+    curvecp_keypair_t sk, ck;
+    memset (net, 0, sizeof *net);
+    net->now = 1000 * SEC;
+    curvecp_keypair_generate (&sk);
+    curvecp_keypair_generate (&ck);
+    net->server = curvecp_codec_new_server (&sk, NULL, names, server_options, net->now);
+    net->client = curvecp_codec_new_client (&ck, sk.public_key, names[0], NULL, NULL, client_options, net->now);
+    CHECK (net->server && net->client);
+    net->client_cap = client_cap;
+    net->server_cap = server_cap;
+    net->drop_every = drop_every;
+    CHECK (run_until (net, both_connected, NULL, 10 * SEC));
+    exchange_messages (net, 3, 200000);
+    CHECK_EQ (curvecp_codec_options_agreed (net->client), curvecp_codec_options_agreed (net->server));
+    return curvecp_codec_options_agreed (net->client);
+}
+
+static void
+test_options_negotiated (void)
+{
+    curvecp_codec_options_t large, plain, narrow;
+    curvecp_codec_options_default (&large);
+    CHECK_EQ (large.block_max, 65536);
+    CHECK_EQ (large.window, 1024 * 1024);
+    plain = large;
+    plain.block_max = 1024;                     /* no large blocks, wide window */
+    narrow = plain;
+    narrow.window = 131072;                     /* the old defaults: NaCl's limits */
+    net_t net;
+
+    /* two default codecs whose carriers pass large blobs: large blocks
+       both ways, 1 MiB windows */
+    CHECK_EQ (negotiate (&net, &large, &large, CURVECP_CODEC_BLOB_MAX, CURVECP_CODEC_BLOB_MAX, 0),
+              CURVECP_CODEC_OPTION_LARGE);
+    CHECK_EQ (curvecp_codec_output_max (net.client), CURVECP_CODEC_BLOB_MAX);
+    CHECK (net.largest[0] > CURVECP_PACKET_MAX && net.largest[1] > CURVECP_PACKET_MAX);
+    CHECK (net.largest[0] <= CURVECP_CODEC_BLOB_MAX && net.largest[1] <= CURVECP_CODEC_BLOB_MAX);
+    CHECK_EQ (curvecp_stream_flight_bytes_max (curvecp_codec_stream (net.client)), 1024 * 1024);
+    CHECK_EQ (curvecp_stream_flight_bytes_max (curvecp_codec_stream (net.server)), 1024 * 1024);
+    CHECK (curvecp_stream_info (curvecp_codec_stream (net.client))->large_blocks > 0);
+    net_teardown (&net);
+
+    /* the same with every 5th server blob lost: retransmitted large blocks */
+    CHECK_EQ (negotiate (&net, &large, &large, CURVECP_CODEC_BLOB_MAX, CURVECP_CODEC_BLOB_MAX, 5),
+              CURVECP_CODEC_OPTION_LARGE);
+    CHECK (net.dropped > 0 && net.largest[1] > CURVECP_PACKET_MAX);
+    net_teardown (&net);
+
+    /* a carrier with CURVECP_PACKET_MAX buffers (either side): no offer
+       from it, NaCl-sized packets both ways, still the wide window */
+    CHECK_EQ (negotiate (&net, &large, &large, CURVECP_CODEC_BLOB_MAX, 0, 0), 0);
+    CHECK_EQ (curvecp_codec_options_offered (net.client), CURVECP_CODEC_OPTION_LARGE);
+    CHECK_EQ (curvecp_codec_options_offered (net.server), 0);
+    CHECK (net.largest[0] <= CURVECP_PACKET_MAX && net.largest[1] <= CURVECP_PACKET_MAX);
+    CHECK_EQ (curvecp_codec_output_max (net.client), CURVECP_PACKET_MAX);
+    CHECK_EQ (curvecp_stream_flight_bytes_max (curvecp_codec_stream (net.server)), 1024 * 1024);
+    net_teardown (&net);
+    CHECK_EQ (negotiate (&net, &large, &large, 0, CURVECP_CODEC_BLOB_MAX, 0), 0);
+    CHECK (net.largest[0] <= CURVECP_PACKET_MAX && net.largest[1] <= CURVECP_PACKET_MAX);
+    net_teardown (&net);
+
+    /* our peer with the option against our peer without it, both ways */
+    CHECK_EQ (negotiate (&net, &large, &plain, CURVECP_CODEC_BLOB_MAX, CURVECP_CODEC_BLOB_MAX, 0), 0);
+    CHECK (net.largest[0] <= CURVECP_PACKET_MAX && net.largest[1] <= CURVECP_PACKET_MAX);
+    net_teardown (&net);
+    CHECK_EQ (negotiate (&net, &plain, &large, CURVECP_CODEC_BLOB_MAX, CURVECP_CODEC_BLOB_MAX, 0), 0);
+    CHECK (net.largest[0] <= CURVECP_PACKET_MAX && net.largest[1] <= CURVECP_PACKET_MAX);
+    net_teardown (&net);
+
+    /* the old defaults on one side: nothing announced by it, 128 KiB in
+       flight towards it, default sizes both ways */
+    CHECK_EQ (negotiate (&net, &narrow, &large, CURVECP_CODEC_BLOB_MAX, CURVECP_CODEC_BLOB_MAX, 0), 0);
+    CHECK_EQ (curvecp_codec_options_offered (net.client), 0);
+    CHECK_EQ (curvecp_stream_peer_window (curvecp_codec_stream (net.server)), 0);
+    CHECK_EQ (curvecp_stream_flight_bytes_max (curvecp_codec_stream (net.server)), 131072);
+    CHECK_EQ (curvecp_stream_flight_bytes_max (curvecp_codec_stream (net.client)), 131072);
+    CHECK (curvecp_stream_info (curvecp_codec_stream (net.server))->most_in_flight <= 128);
+    CHECK (net.largest[0] <= CURVECP_PACKET_MAX && net.largest[1] <= CURVECP_PACKET_MAX);
+    net_teardown (&net);
+}
+
 int
 main (void)
 {
@@ -677,6 +798,7 @@ main (void)
     test_authoriser ();
     test_idle_timeout ();
     test_blobs_are_curvecp_packets ();
+    test_options_negotiated ();
     printf ("test_zmq_codec: OK\n");
     return 0;
 }

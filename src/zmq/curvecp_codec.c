@@ -6,7 +6,13 @@
     application framing (curvecp_appframe). Outgoing messages wait in a
     ring of zmsg_t until the peer acknowledges their last byte, so a
     client can send them again on a new session after the server lost its
-    state; they are copied once, into the stream.                        */
+    state; they are copied once, into the stream.
+
+    Options (curvecp_codec.h): our greeting goes into the stream at the
+    first output after the session exists, not when the session is made,
+    because whether we offer large blocks depends on the buffer the
+    carrier gives output. The window tag needs nothing here but a window
+    above 128 KiB: the stream announces and reads it.                    */
 #include <sodium.h>
 #include <string.h>
 #include "curvecp_appframe.h"
@@ -18,6 +24,8 @@
 #define SECOND        1000000000ull
 #define BLOCK         CURVECP_MESSAGE_DATA_MAX     /* a full message-layer block */
 #define SCRATCH_BYTES (CURVECP_INITIATE_INNER_BASE + CURVECP_INITIATE_MSG_MAX)
+#define LARGE_BLOCK   CURVECP_MESSAGE_LARGE_DATA_MAX
+#define DEFAULT_WINDOW (1024u * 1024u)
 
 typedef struct {
     zmsg_t *msg;
@@ -67,6 +75,11 @@ struct _curvecp_codec_t {
     uint64_t align_base;          /* where the stream's next block starts */
     bool flush;
     bool closing, closed;         /* shutdown asked / EOF written */
+    size_t block;                 /* Nagle's block: 1024, or the negotiated large block */
+    bool greeted;                 /* our greeting is in this session's stream */
+    bool agreement_known;         /* the peer's greeting was read after ours went out */
+    uint8_t offered, agreed;      /* greeting options we sent / both sent */
+    uint8_t *large;               /* message buffer once we offered large blocks */
     /* progress through the message being written */
     zframe_t *frame;
     size_t frame_index, body_offset;
@@ -81,6 +94,7 @@ struct _curvecp_codec_t {
 static const uint8_t zero_ext[CURVECP_EXT_BYTES] = { 0 };
 
 static void pump_recv (curvecp_codec_t *self);
+static bool may_offer_large (const curvecp_codec_t *self);
 
 void
 curvecp_codec_options_default (curvecp_codec_options_t *options)
@@ -92,7 +106,8 @@ curvecp_codec_options_default (curvecp_codec_options_t *options)
     options->max_message = CURVECP_APPFRAME_MESSAGE_MAX;
     options->max_frames = CURVECP_APPFRAME_FRAMES_MAX;
     options->send_queue = 4u * 1024u * 1024u;
-    options->window = CURVECP_STREAM_PEER_WINDOW;
+    options->window = DEFAULT_WINDOW;
+    options->block_max = LARGE_BLOCK;
 }
 
 static curvecp_codec_t *
@@ -107,6 +122,9 @@ codec_new (bool is_server, const curvecp_codec_options_t *options, uint64_t now)
         self->options = *options;
     if (self->options.window < BLOCK)
         self->options.window = BLOCK;
+    if (self->options.block_max > LARGE_BLOCK)
+        self->options.block_max = LARGE_BLOCK;
+    self->block = BLOCK;
     self->handshake_started = now;
     self->last_heard = now;
     self->state = CURVECP_CODEC_HANDSHAKE;
@@ -192,6 +210,7 @@ curvecp_codec_destroy (curvecp_codec_t **self_p)
         for (size_t i = 0; i < self->count; i++)
             zmsg_destroy (&self->ring[(self->head + i) % self->ring_size].msg);
         free (self->ring);
+        free (self->large);
         sodium_memzero (self, sizeof *self);
         free (self);
         *self_p = NULL;
@@ -382,7 +401,7 @@ pump_send (curvecp_codec_t *self, uint64_t now)
     bool everything = self->flush || outstanding == 0;
     if (!everything) {
         uint64_t end = self->stream_pos + self->queued_bytes;
-        uint64_t aligned = self->align_base + (end - self->align_base) / BLOCK * BLOCK;
+        uint64_t aligned = self->align_base + (end - self->align_base) / self->block * self->block;
         if (aligned <= self->stream_pos)
             return;
         limit = (size_t) (aligned - self->stream_pos);
@@ -430,18 +449,18 @@ curvecp_codec_flush (curvecp_codec_t *self)
 bool
 curvecp_codec_ready_to_write (const curvecp_codec_t *self)
 {
-    if (self->stream && self->closing && !self->closed)
+    if (self->stream && ((self->closing && !self->closed) || !self->greeted))
         return true;
     if (!self->stream || self->queued_bytes == 0)
         return false;
-    return self->flush || self->queued_bytes >= BLOCK || in_flight (self) == 0;
+    return self->flush || self->queued_bytes >= self->block || in_flight (self) == 0;
 }
 
 bool
 curvecp_codec_idle (const curvecp_codec_t *self)
 {
-    if (self->closing && !self->closed && self->stream)
-        return false;               /* the EOF is still to be written */
+    if (self->stream && ((self->closing && !self->closed) || !self->greeted))
+        return false;               /* the EOF or our greeting is still to be written */
     return self->count == 0 && in_flight (self) == 0;
 }
 
@@ -472,21 +491,74 @@ start_stream (curvecp_codec_t *self, uint64_t now)
     config.send_buffer = self->options.window;
     config.receive_window = self->options.window;
     config.now = now;
+    /* a window above 128 KiB is announced, and used if the peer announces one */
+    config.peer_window_max = self->options.window;
+    size_t blocks = self->options.window / BLOCK;
+    config.blocks_max = blocks < CURVECP_STREAM_BLOCKS_MAX ? CURVECP_STREAM_BLOCKS_MAX
+                      : blocks > CURVECP_STREAM_TABLE_MAX ? CURVECP_STREAM_TABLE_MAX : blocks;
+    /* the session, not the stream, keeps large messages out until we offer them */
+    if (may_offer_large (self))
+        config.block_max = LARGE_BLOCK;
     self->stream = curvecp_stream_new (&config);
     self->decoder = curvecp_appframe_new (true, self->options.max_message, self->options.max_frames);
     if (!self->stream || !self->decoder) {
         drop_session (self);
         return CURVECP_E_IO;
     }
-    uint8_t greeting[CURVECP_APPFRAME_GREETING];
-    curvecp_appframe_greeting (greeting, 0);
-    curvecp_stream_write (self->stream, greeting, sizeof greeting);
-    self->stream_pos = sizeof greeting;
+    self->stream_pos = 0;
     self->align_base = 0;
+    self->block = BLOCK;
+    self->greeted = false;      /* written by the next output (send_greeting) */
+    self->agreement_known = false;
+    self->offered = self->agreed = 0;
     self->flush = true;         /* the greeting and what waits go out at once */
     self->busy_since = now;
     self->last_heard = now;
     return CURVECP_OK;
+}
+
+/* Our side can take large blocks: configured so, and a window that holds
+   two of them. */
+static bool
+may_offer_large (const curvecp_codec_t *self)
+{
+    return self->options.block_max > BLOCK && self->options.window >= 2 * LARGE_BLOCK;
+}
+
+/* Our greeting, first in our stream. We offer large blocks only if the
+   carrier's buffer for this output holds the largest blob (its
+   declaration that it also passes such blobs to execute); from then on
+   the session opens large messages. */
+static void
+send_greeting (curvecp_codec_t *self, size_t cap)
+{
+    uint8_t options = 0;
+    if (may_offer_large (self) && cap >= CURVECP_CODEC_BLOB_MAX) {
+        if (!self->large)
+            self->large = (uint8_t *) malloc (CURVECP_LARGE_MSG_MAX);
+        if (self->large && curvecp_session_set_message_max (&self->session, CURVECP_LARGE_MSG_MAX) == CURVECP_OK)
+            options |= CURVECP_CODEC_OPTION_LARGE;
+    }
+    uint8_t greeting[CURVECP_APPFRAME_GREETING];
+    curvecp_appframe_greeting (greeting, options);
+    if (curvecp_stream_write (self->stream, greeting, sizeof greeting) != sizeof greeting)
+        return;                 /* cannot happen on a new stream; tried again next time */
+    self->stream_pos += sizeof greeting;
+    self->offered = options;
+    self->greeted = true;
+}
+
+/* Once both greetings are known: the options both carry are in force. */
+static void
+check_agreement (curvecp_codec_t *self)
+{
+    if (self->agreement_known || !self->greeted || !self->decoder || !curvecp_appframe_greeted (self->decoder))
+        return;
+    self->agreement_known = true;
+    self->agreed = self->offered & curvecp_appframe_peer_options (self->decoder);
+    if ((self->agreed & CURVECP_CODEC_OPTION_LARGE)
+    &&  curvecp_stream_set_send_block_max (self->stream, self->options.block_max) == CURVECP_OK)
+        self->block = self->options.block_max;
 }
 
 /* Pull stream bytes into the decoder until a whole message is ready. */
@@ -531,7 +603,8 @@ curvecp_codec_readable (curvecp_codec_t *self)
 static curvecp_reason_t
 open_message (curvecp_codec_t *self, const uint8_t *blob, size_t len, uint64_t now)
 {
-    uint8_t message[CURVECP_MSG_MAX];
+    uint8_t small[CURVECP_MSG_MAX];
+    uint8_t *message = self->offered & CURVECP_CODEC_OPTION_LARGE ? self->large : small;
     size_t message_len;
     curvecp_reason_t reason = curvecp_session_open (&self->session, blob, len, message, &message_len);
     if (reason != CURVECP_OK)
@@ -548,8 +621,8 @@ static curvecp_reason_t
 client_execute (curvecp_codec_t *self, const uint8_t *blob, size_t len, uint64_t now)
 {
     curvecp_packet_type_t type;
-    curvecp_reason_t reason = curvecp_packet_classify_at_client (blob, len, self->client_ext,
-                                                                 self->server_ext, &type);
+    curvecp_reason_t reason = curvecp_packet_classify_at_client_max (blob, len, self->client_ext, self->server_ext,
+                                  curvecp_session_message_max (&self->session), &type);
     if (reason != CURVECP_OK)
         return reason;
     if (type == CURVECP_PACKET_SERVER_MESSAGE)
@@ -599,8 +672,9 @@ static curvecp_reason_t
 server_execute (curvecp_codec_t *self, const uint8_t *blob, size_t len, uint64_t now)
 {
     curvecp_packet_type_t type;
-    curvecp_reason_t reason = curvecp_packet_classify_at_server (blob, len,
-                                  curvecp_hs_server_ext (self->hs_server), &type);
+    curvecp_reason_t reason = curvecp_packet_classify_at_server_max (blob, len,
+                                  curvecp_hs_server_ext (self->hs_server),
+                                  curvecp_session_message_max (&self->session), &type);
     if (reason != CURVECP_OK)
         return reason;
     if (type == CURVECP_PACKET_HELLO) {
@@ -706,9 +780,24 @@ curvecp_codec_output (curvecp_codec_t *self, uint64_t now, uint8_t *out, size_t 
             len = CURVECP_HELLO_BYTES;
     }
     else {
+        if (!self->greeted)
+            send_greeting (self, cap);
+        if (!self->agreement_known) {
+            pump_recv (self);       /* the peer's greeting, even if the application never reads */
+            check_agreement (self);
+            if (self->state == CURVECP_CODEC_FAILED)
+                return 0;
+        }
         pump_send (self, now);
-        uint8_t message[CURVECP_MSG_MAX];
-        size_t message_len = curvecp_stream_produce (self->stream, now, message, sizeof message);
+        uint8_t small[CURVECP_MSG_MAX];
+        uint8_t *message = small;
+        size_t message_cap = sizeof small;
+        if (self->agreed & CURVECP_CODEC_OPTION_LARGE) {
+            size_t room = cap - (self->is_server ? CURVECP_SERVER_MSG_BASE : CURVECP_CLIENT_MSG_BASE);
+            message = self->large;
+            message_cap = room < CURVECP_LARGE_MSG_MAX ? room : CURVECP_LARGE_MSG_MAX;
+        }
+        size_t message_len = curvecp_stream_produce (self->stream, now, message, message_cap);
         if (message_len && curvecp_session_seal (&self->session, message, message_len, out, &len) != CURVECP_OK)
             len = 0;
     }
@@ -737,10 +826,10 @@ curvecp_codec_deadline (curvecp_codec_t *self)
         return self->is_server ? deadline : earliest (deadline, curvecp_hs_client_deadline (self->hs_client));
     deadline = earliest (deadline, curvecp_stream_deadline (self->stream));
     size_t outstanding = in_flight (self);
-    if (self->closing && !self->closed)
+    if ((self->closing && !self->closed) || !self->greeted)
         deadline = 0;
     if (self->queued_bytes && curvecp_stream_send_space (self->stream) > 0
-    &&  (self->flush || outstanding == 0 || self->queued_bytes >= BLOCK)) {
+    &&  (self->flush || outstanding == 0 || self->queued_bytes >= self->block)) {
         deadline = 0;
     }
     if (self->is_server)
@@ -751,6 +840,24 @@ curvecp_codec_deadline (curvecp_codec_t *self)
         deadline = earliest (deadline, since + self->options.silence_timeout_ns);
     }
     return deadline;
+}
+
+size_t
+curvecp_codec_output_max (const curvecp_codec_t *self)
+{
+    return self->agreed & CURVECP_CODEC_OPTION_LARGE ? CURVECP_CODEC_BLOB_MAX : CURVECP_PACKET_MAX;
+}
+
+uint8_t
+curvecp_codec_options_agreed (const curvecp_codec_t *self)
+{
+    return self->agreed;
+}
+
+uint8_t
+curvecp_codec_options_offered (const curvecp_codec_t *self)
+{
+    return self->offered;
 }
 
 /* ---- state ---------------------------------------------------------------------- */
