@@ -12,8 +12,10 @@
 #include <string.h>
 #include "curvecp_udp_hellos.h"
 
-#define LANES 1024                   /* a power of 2; collisions share a lane */
-#define NONE  UINT32_MAX
+#define LANES  1024                  /* a power of 2 */
+#define PROBES 8                     /* lanes tried after the hashed one's owner differs */
+#define NONE   UINT32_MAX
+#define ID_BYTES (1 + 16 + 2)        /* family, address, port */
 
 typedef struct {
     uint8_t hello[CURVECP_HELLO_BYTES];
@@ -24,6 +26,7 @@ typedef struct {
 typedef struct {
     uint32_t head, tail, count;
     bool in_ring;
+    uint8_t id[ID_BYTES];            /* its source while count > 0 */
 } lane_t;
 
 struct _curvecp_udp_hellos_t {
@@ -79,11 +82,10 @@ curvecp_udp_hellos_count (const curvecp_udp_hellos_t *self)
     return self->count;
 }
 
-/* The lane of an address and port, under a key the sender cannot know. */
-static size_t
-lane_of (const curvecp_udp_hellos_t *self, const curvecp_udp_addr_t *from)
+static void
+source_id (const curvecp_udp_addr_t *from, uint8_t id[ID_BYTES])
 {
-    uint8_t id[1 + 16 + 2] = { 0 };
+    memset (id, 0, ID_BYTES);
     const struct sockaddr *sa = (const struct sockaddr *) &from->sa;
     id[0] = (uint8_t) sa->sa_family;
     if (sa->sa_family == AF_INET) {
@@ -97,9 +99,26 @@ lane_of (const curvecp_udp_hellos_t *self, const curvecp_udp_addr_t *from)
         memcpy (id + 1, &in6->sin6_addr, 16);
         memcpy (id + 17, &in6->sin6_port, 2);
     }
+}
+
+/* The lane of a source: its own if it has Hellos waiting, else a free
+   one near its hash (under a key the sender cannot know), so two
+   sources share a lane only when PROBES lanes in a row are taken. */
+static size_t
+lane_of (const curvecp_udp_hellos_t *self, const uint8_t id[ID_BYTES])
+{
     uint64_t h;
-    crypto_shorthash ((uint8_t *) &h, id, sizeof id, self->key);
-    return (size_t) (h & (LANES - 1));
+    crypto_shorthash ((uint8_t *) &h, id, ID_BYTES, self->key);
+    size_t free_lane = LANES;
+    for (size_t p = 0; p < PROBES; p++) {
+        size_t l = (size_t) (h + p) & (LANES - 1);
+        const lane_t *lane = &self->lanes[l];
+        if (lane->count > 0 && memcmp (lane->id, id, ID_BYTES) == 0)
+            return l;
+        if (lane->count == 0 && free_lane == LANES)
+            free_lane = l;
+    }
+    return free_lane < LANES ? free_lane : (size_t) (h & (LANES - 1));
 }
 
 /* Unlink the oldest Hello of a lane that has one; its slot becomes free
@@ -135,7 +154,9 @@ longest_lane (curvecp_udp_hellos_t *self)
 bool
 curvecp_udp_hellos_push (curvecp_udp_hellos_t *self, const uint8_t *hello, const curvecp_udp_addr_t *from)
 {
-    size_t l = lane_of (self, from);
+    uint8_t id[ID_BYTES];
+    source_id (from, id);
+    size_t l = lane_of (self, id);
     lane_t *lane = &self->lanes[l];
     bool dropped = false;
     if (self->count == self->capacity) {
@@ -146,6 +167,8 @@ curvecp_udp_hellos_push (curvecp_udp_hellos_t *self, const uint8_t *hello, const
         self->longest_stale = true;      /* another lane may now be longer */
         dropped = true;
     }
+    if (lane->count == 0)
+        memcpy (lane->id, id, ID_BYTES);
     uint32_t s = self->free_head;
     self->free_head = self->slots[s].next;
     memcpy (self->slots[s].hello, hello, CURVECP_HELLO_BYTES);
