@@ -14,8 +14,11 @@
         curvecp_server_reply (server, &msg);                     // back to that client
 
     Work happens inside the calls (no background thread). For zpoller or
-    zloop: poll curvecp_server_sock with curvecp_server_timeout, call
-    curvecp_server_handle on input or timeout, then curvecp_server_recv_nowait.
+    zloop: poll curvecp_server_sock (and curvecp_server_zap_sock, when ZAP
+    is on) with curvecp_server_timeout, call curvecp_server_handle on
+    input or timeout, then curvecp_server_recv_nowait. (A poller that
+    leaves the ZAP socket out still works: while ZAP replies are due the
+    timeout is at most 10 ms.)
 
     Limits: at most max_peers connections (default 10000) and at most
     max_pending of them (default 1024) that have not yet confirmed their
@@ -26,7 +29,15 @@
 
     Authorisation (both optional, both must agree): an allow-list directory
     of zcert public certificates (curvecp_zmq_allow.h), and a ZAP request
-    per new client (curvecp_zmq_zap.h) so zactor(zauth) decides.         */
+    per new client (curvecp_zmq_zap.h) so zactor(zauth) decides. ZAP never
+    makes the server wait: a client being asked about is held (its packets
+    are taken, nothing is sent to it or handed to the application) while
+    every other connection is served; at most max_authorising clients
+    (default 256) are held at once, a new one beyond that is refused
+    [full]. A 200 reply releases the client, and the reply's user id and
+    metadata stay with its connection (curvecp_server_peer_user_id /
+    _peer_metadata); any other reply, or none within the ZAP timeout,
+    drops it [not-authorised].                                           */
 #ifndef CURVECP_SERVER_H_INCLUDED
 #define CURVECP_SERVER_H_INCLUDED
 
@@ -59,9 +70,11 @@ void curvecp_server_set_extension (curvecp_server_t *self, const uint8_t server_
 /* Codec options for new connections (timeouts, limits). */
 void curvecp_server_set_options (curvecp_server_t *self, const curvecp_codec_options_t *options);
 
-/* Connection limits. */
+/* Connection limits: all connections, those not yet confirmed, and those
+   held waiting for a ZAP reply. */
 void curvecp_server_set_max_peers (curvecp_server_t *self, size_t max_peers);
 void curvecp_server_set_max_pending (curvecp_server_t *self, size_t max_pending);
+void curvecp_server_set_max_authorising (curvecp_server_t *self, size_t max_authorising);
 
 /* recv timeout in ms (-1 forever, the default); send timeout (-1). */
 void curvecp_server_set_rcvtimeo (curvecp_server_t *self, int msecs);
@@ -72,7 +85,9 @@ void curvecp_server_set_sndtimeo (curvecp_server_t *self, int msecs);
 int curvecp_server_allow_directory (curvecp_server_t *self, const char *directory);
 
 /* Ask the ZAP handler about each new client in domain, with mechanism
-   (NULL = "CURVECP"), waiting up to timeout_ms. domain NULL: off. */
+   (NULL = "CURVECP"), holding the client up to timeout_ms for the reply
+   (< 0: up to the handshake timeout). domain NULL: off. Clients still
+   held when this is called are refused. 0 or -1. */
 int curvecp_server_set_zap (curvecp_server_t *self, const char *domain, const char *mechanism, int timeout_ms);
 
 /* Bind the ROUTER (as zsock_bind: returns the port for tcp://...:*, 0
@@ -80,7 +95,8 @@ int curvecp_server_set_zap (curvecp_server_t *self, const char *domain, const ch
 int curvecp_server_bind (curvecp_server_t *self, const char *endpoint);
 
 /* Next whole message from any client, waiting up to rcvtimeo; NULL on
-   timeout. Afterwards peer_key / peer_name / peer_id say who sent it. */
+   timeout. Afterwards peer_key / peer_name / peer_id / peer_user_id /
+   peer_metadata say who sent it. */
 zmsg_t *curvecp_server_recv (curvecp_server_t *self);
 
 /* A message already received, or NULL; never waits. */
@@ -92,9 +108,18 @@ const uint8_t *curvecp_server_peer_key (curvecp_server_t *self);
 const char *curvecp_server_peer_name (curvecp_server_t *self);
 const char *curvecp_server_peer_id (curvecp_server_t *self);
 
+/* What the ZAP handler said about the sender of the last message: the
+   user id of its 200 reply ("" without ZAP or when it gave none), and
+   its metadata as name -> value strings (NULL when none; owned by the
+   server and valid until the next recv). property looks one name up
+   (exactly as the handler spelled it); NULL when absent. */
+const char *curvecp_server_peer_user_id (curvecp_server_t *self);
+zhash_t *curvecp_server_peer_metadata (curvecp_server_t *self);
+const char *curvecp_server_peer_property (curvecp_server_t *self, const char *name);
+
 /* Send to the connection peer_id; takes ownership on success. Waits up to
    sndtimeo while that client's queue is full. -1 if there is no such
-   connection (or it failed, or timed out). */
+   connection (or it is still held for ZAP, failed, or timed out). */
 int curvecp_server_send (curvecp_server_t *self, const char *peer_id, zmsg_t **msg_p);
 
 /* Send to the sender of the last message. */
@@ -107,15 +132,31 @@ int curvecp_server_send_to_key (curvecp_server_t *self, const uint8_t client_key
 /* Send everything queued to every client now. */
 void curvecp_server_flush (curvecp_server_t *self);
 
-/* For zpoller / zloop: the ROUTER, the timeout in ms until the next
-   deadline (-1 none), and the handler (never blocks). */
+/* For zpoller / zloop: the ROUTER, the ZAP socket (NULL without ZAP;
+   it changes with curvecp_server_set_zap), the timeout in ms until the
+   next deadline (-1 none), and the handler (never blocks). */
 zsock_t *curvecp_server_sock (curvecp_server_t *self);
+zsock_t *curvecp_server_zap_sock (curvecp_server_t *self);
 int curvecp_server_timeout (curvecp_server_t *self);
 int curvecp_server_handle (curvecp_server_t *self);
 
-/* Connections now, and those not yet confirmed. */
+/* Connections now, those not yet confirmed, and those held for ZAP. */
 size_t curvecp_server_peers (curvecp_server_t *self);
 size_t curvecp_server_pending (curvecp_server_t *self);
+size_t curvecp_server_authorising (curvecp_server_t *self);
+
+/* What ZAP did: requests sent; clients allowed, denied (a reply other
+   than 200, or a malformed one for their request), timed out (no reply
+   in time), refused because max_authorising were already held (also
+   counted [full]), or refused because ØMQ would not take the request
+   (the handler's queue full); replies that came after their client was
+   gone, and replies skipped as malformed. Each client refused here is
+   counted once [not-authorised] in curvecp_server_stats (its Initiate
+   was counted as accepted when it arrived). */
+typedef struct {
+    uint64_t requests, allowed, denied, timed_out, full, unsent, late, malformed;
+} curvecp_server_zap_stats_t;
+const curvecp_server_zap_stats_t *curvecp_server_zap_stats (curvecp_server_t *self);
 
 /* Per-reason counts of every packet the server handled
    (counts[CURVECP_OK] = accepted), and packets ØMQ dropped at its

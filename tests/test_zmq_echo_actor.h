@@ -2,8 +2,10 @@
     carrier tests. It runs curvecp_server under zpoller (the pollable
     socket, the timeout, the handler) and answers each message with the
     same frames preceded by the sender's key as the server saw it (hex)
-    and the server name. Commands on the pipe: "STATS" -> "dropped peers
-    accepted refused"; "$TERM" ends it.                                    */
+    and the server name (and, when property is set, the ZAP user id and
+    that metadata property, or "-"). Commands on the pipe: "STATS" -> "dropped
+    peers accepted refused"; "ZAP" -> "requests allowed denied timed_out
+    full late malformed authorising"; "$TERM" ends it.                    */
 #ifndef TEST_ZMQ_ECHO_ACTOR_H_INCLUDED
 #define TEST_ZMQ_ECHO_ACTOR_H_INCLUDED
 
@@ -18,6 +20,9 @@ typedef struct {
     const char *allow_directory;     /* NULL = no allow-list */
     const char *zap_domain;          /* NULL = no ZAP */
     const char *zap_mechanism;
+    int zap_timeout_ms;              /* 0 = 1000 */
+    size_t max_authorising;          /* 0 = the server's default */
+    const char *property;            /* non-NULL: echo the user id and this property too */
     int port;                        /* set once bound */
 } echo_args_t;
 
@@ -33,10 +38,15 @@ echo_actor (zsock_t *pipe, void *arg)
     if (args->allow_directory)
         curvecp_server_allow_directory (server, args->allow_directory);
     if (args->zap_domain)
-        curvecp_server_set_zap (server, args->zap_domain, args->zap_mechanism, 1000);
+        curvecp_server_set_zap (server, args->zap_domain, args->zap_mechanism,
+                                args->zap_timeout_ms ? args->zap_timeout_ms : 1000);
+    if (args->max_authorising)
+        curvecp_server_set_max_authorising (server, args->max_authorising);
     args->port = curvecp_server_bind (server, args->endpoint);
     zsock_signal (pipe, 0);
     zpoller_t *poller = zpoller_new (pipe, curvecp_server_sock (server), NULL);
+    if (curvecp_server_zap_sock (server))
+        zpoller_add (poller, curvecp_server_zap_sock (server));
     bool done = false;
     while (!done) {
         int timeout = curvecp_server_timeout (server);
@@ -52,6 +62,15 @@ echo_actor (zsock_t *pipe, void *arg)
                             curvecp_server_peers (server), (unsigned long long) stats->counts[CURVECP_OK],
                             (unsigned long long) curvecp_stats_rejected (stats));
             }
+            else
+            if (streq (command, "ZAP")) {
+                const curvecp_server_zap_stats_t *zap = curvecp_server_zap_stats (server);
+                zstr_sendf (pipe, "%llu %llu %llu %llu %llu %llu %llu %zu", (unsigned long long) zap->requests,
+                            (unsigned long long) zap->allowed, (unsigned long long) zap->denied,
+                            (unsigned long long) zap->timed_out, (unsigned long long) zap->full,
+                            (unsigned long long) zap->late, (unsigned long long) zap->malformed,
+                            curvecp_server_authorising (server));
+            }
             zstr_free (&command);
             continue;
         }
@@ -60,6 +79,11 @@ echo_actor (zsock_t *pipe, void *arg)
         while ((msg = curvecp_server_recv_nowait (server)) != NULL) {
             char hex[65];
             curvecp_key_to_hex (curvecp_server_peer_key (server), hex);
+            if (args->property) {
+                const char *role = curvecp_server_peer_property (server, args->property);
+                zmsg_pushstr (msg, role ? role : "-");
+                zmsg_pushstr (msg, curvecp_server_peer_user_id (server));
+            }
             zmsg_pushstr (msg, curvecp_server_peer_name (server));
             zmsg_pushstr (msg, hex);
             if (curvecp_server_reply (server, &msg) != 0) {
@@ -81,6 +105,26 @@ echo_stats (zactor_t *actor, unsigned long long *dropped, size_t *peers, unsigne
     char *reply = zstr_recv (actor);
     if (!reply || sscanf (reply, "%llu %zu %llu %llu", dropped, peers, accepted, refused) != 4) {
         fprintf (stderr, "echo actor: no STATS reply\n");
+        exit (1);
+    }
+    zstr_free (&reply);
+}
+
+/* Ask the actor for its ZAP numbers. */
+typedef struct {
+    unsigned long long requests, allowed, denied, timed_out, full, late, malformed;
+    size_t authorising;
+} echo_zap_t;
+
+static inline void
+echo_zap (zactor_t *actor, echo_zap_t *zap)
+{
+    zstr_send (actor, "ZAP");
+    char *reply = zstr_recv (actor);
+    if (!reply || sscanf (reply, "%llu %llu %llu %llu %llu %llu %llu %zu", &zap->requests, &zap->allowed,
+                          &zap->denied, &zap->timed_out, &zap->full, &zap->late, &zap->malformed,
+                          &zap->authorising) != 8) {
+        fprintf (stderr, "echo actor: no ZAP reply\n");
         exit (1);
     }
     zstr_free (&reply);

@@ -6,7 +6,15 @@
     notes which connections got input, hands whole messages out one at a
     time (rotating between connections for fairness) and, for connections
     with nothing to hand out, sends their acknowledgments at once; those
-    with messages waiting send theirs with the application's reply.     */
+    with messages waiting send theirs with the application's reply.
+
+    ZAP is asynchronous: a client the allow-list admits gets its connection
+    at once but held - its packets go into its codec (bounded by the
+    receive window), nothing is sent to it and nothing is handed to the
+    application - until the handler's reply releases it (200) or refuses
+    it (anything else, or no reply within the ZAP timeout: the connection
+    is dropped). So a slow or absent handler delays only the clients it
+    is asked about, and at most max_authorising of them wait at once.  */
 #include <sodium.h>
 #include <string.h>
 #include "curvecp_packet.h"
@@ -17,6 +25,17 @@
 
 #define DRAIN_MAX    256
 #define ROUTING_MAX  256
+#define ZAP_POLL_MS  10         /* timeout cap while ZAP replies are due, for
+                                   pollers that do not poll the ZAP socket */
+
+/* What the ZAP handler said about an allowed client: shared by its
+   connection and by the server's "last sender" while the application
+   reads them, so either may go first. */
+typedef struct {
+    int refs;
+    char *user_id;
+    zhash_t *metadata;            /* NULL: none */
+} auth_t;
 
 typedef struct {
     curvecp_codec_t *codec;
@@ -28,6 +47,11 @@ typedef struct {
     bool confirmed;            /* a Client Message opened: the handshake is complete */
     bool dirty;                /* got input this round */
     void *ready_handle;        /* in the ready list */
+    /* held until the ZAP handler answers request zap_request */
+    bool authorising;
+    uint64_t zap_request, zap_deadline;
+    void *authorising_handle;  /* in the authorising list */
+    auth_t *auth;              /* NULL: no ZAP */
 } peer_t;
 
 struct _curvecp_server_t {
@@ -44,6 +68,11 @@ struct _curvecp_server_t {
     int rcvtimeo, sndtimeo;
     curvecp_zmq_allow_t *allow;
     curvecp_zmq_zap_t *zap;
+    zlistx_t *authorising;      /* peers held for a ZAP reply, oldest first */
+    size_t max_authorising;
+    bool zap_wanted;            /* set by the authoriser for the Initiate in hand */
+    curvecp_server_zap_stats_t zap_stats;
+    uint64_t zap_malformed_before;      /* counted by ZAP sockets replaced since */
     char *names[CURVECP_HS_SERVER_NAMES_MAX];
     size_t name_count;
     /* the packet being handled, for the authoriser */
@@ -54,6 +83,7 @@ struct _curvecp_server_t {
     uint8_t last_key[CURVECP_KEY_BYTES];
     char last_name[CURVECP_NAME_BYTES];
     char last_id[CURVECP_SERVER_PEER_ID_BYTES];
+    auth_t *last_auth;
     curvecp_stats_t stats;
     uint64_t dropped;
     uint64_t bad_envelopes;
@@ -90,11 +120,51 @@ peer_new (curvecp_codec_t *codec, const uint8_t *routing, size_t routing_len, ui
     return peer;
 }
 
+static auth_t *
+auth_new (const char *user_id, zhash_t **metadata_p)
+{
+    auth_t *auth = (auth_t *) calloc (1, sizeof (auth_t));
+    if (!auth)
+        return NULL;
+    auth->user_id = strdup (user_id ? user_id : "");
+    if (!auth->user_id) {
+        free (auth);
+        return NULL;
+    }
+    auth->refs = 1;
+    auth->metadata = *metadata_p;
+    *metadata_p = NULL;
+    return auth;
+}
+
+static auth_t *
+auth_ref (auth_t *auth)
+{
+    if (auth)
+        auth->refs++;
+    return auth;
+}
+
+static void
+auth_unref (auth_t **auth_p)
+{
+    auth_t *auth = *auth_p;
+    if (auth && --auth->refs == 0) {
+        free (auth->user_id);
+        zhash_destroy (&auth->metadata);
+        free (auth);
+    }
+    *auth_p = NULL;
+}
+
 static void
 peer_remove (curvecp_server_t *self, peer_t *peer)
 {
     if (peer->ready_handle)
         zlistx_delete (self->ready, peer->ready_handle);
+    if (peer->authorising_handle)
+        zlistx_delete (self->authorising, peer->authorising_handle);
+    auth_unref (&peer->auth);
     if (!peer->confirmed)
         self->pending--;
     zhashx_delete (self->peers, peer->short_key);
@@ -118,13 +188,15 @@ curvecp_server_new (const curvecp_keypair_t *keys, const char *name)
     curvecp_codec_options_default (&self->options);
     self->max_peers = 10000;
     self->max_pending = 1024;
+    self->max_authorising = 256;
     self->rcvtimeo = -1;
     self->sndtimeo = -1;
     self->handshake = curvecp_hs_server_new (keys, zero_ext, curvecp_zmq_now ());
     self->peers = zhashx_new ();
     self->ready = zlistx_new ();
+    self->authorising = zlistx_new ();
     self->router = zsock_new (ZMQ_ROUTER);
-    if (!self->handshake || !self->peers || !self->ready || !self->router
+    if (!self->handshake || !self->peers || !self->ready || !self->authorising || !self->router
     ||  curvecp_server_add_name (self, name) != 0) {
         curvecp_server_destroy (&self);
         return NULL;
@@ -152,6 +224,8 @@ curvecp_server_destroy (curvecp_server_t **self_p)
         }
         zhashx_destroy (&self->peers);
         zlistx_destroy (&self->ready);
+        zlistx_destroy (&self->authorising);
+        auth_unref (&self->last_auth);
         free (self->dirty);
         zsock_destroy (&self->router);
         curvecp_hs_server_destroy (&self->handshake);
@@ -214,6 +288,12 @@ curvecp_server_set_max_pending (curvecp_server_t *self, size_t max_pending)
 }
 
 void
+curvecp_server_set_max_authorising (curvecp_server_t *self, size_t max_authorising)
+{
+    self->max_authorising = max_authorising;
+}
+
+void
 curvecp_server_set_rcvtimeo (curvecp_server_t *self, int msecs)
 {
     self->rcvtimeo = msecs;
@@ -235,9 +315,17 @@ curvecp_server_allow_directory (curvecp_server_t *self, const char *directory)
     return self->allow ? 0 : -1;
 }
 
+static void refuse (curvecp_server_t *self, peer_t *peer);
+
 int
 curvecp_server_set_zap (curvecp_server_t *self, const char *domain, const char *mechanism, int timeout_ms)
 {
+    /* replies to the old socket's requests can no longer arrive */
+    peer_t *peer;
+    while ((peer = (peer_t *) zlistx_first (self->authorising)) != NULL)
+        refuse (self, peer);
+    if (self->zap)
+        self->zap_malformed_before += curvecp_zmq_zap_malformed (self->zap);
     curvecp_zmq_zap_destroy (&self->zap);
     if (!domain)
         return 0;
@@ -260,10 +348,77 @@ authorize (void *arg, const uint8_t client_key[CURVECP_KEY_BYTES], const char *s
     curvecp_server_t *self = (curvecp_server_t *) arg;
     if (self->allow && !curvecp_zmq_allow_check (self->allow, client_key))
         return false;
-    if (self->zap && !curvecp_zmq_zap_check (self->zap, self->packet_address, self->packet_routing,
-                                             self->packet_routing_len, client_key))
-        return false;
+    self->zap_wanted = self->zap != NULL;       /* asked once the connection exists */
     return true;
+}
+
+/* Drop a connection the ZAP handler did not allow. */
+static void
+refuse (curvecp_server_t *self, peer_t *peer)
+{
+    curvecp_stats_count (&self->stats, CURVECP_E_NOT_AUTHORISED);
+    curvecp_hs_server_count (self->handshake, CURVECP_E_NOT_AUTHORISED);
+    peer_remove (self, peer);
+}
+
+/* Send the ZAP request for a new connection and hold it; false if the
+   request could not be sent. */
+static bool
+start_authorising (curvecp_server_t *self, peer_t *peer, uint64_t now)
+{
+    uint64_t id = curvecp_zmq_zap_request (self->zap, self->packet_address, self->packet_routing,
+                                           self->packet_routing_len, curvecp_codec_peer_key (peer->codec));
+    if (id == 0) {
+        self->zap_stats.unsent++;
+        return false;
+    }
+    int timeout_ms = curvecp_zmq_zap_timeout (self->zap);
+    peer->authorising = true;
+    peer->zap_request = id;
+    peer->zap_deadline = timeout_ms >= 0 ? now + (uint64_t) timeout_ms * 1000000ull
+                                         : now + self->options.handshake_timeout_ns;
+    peer->authorising_handle = zlistx_add_end (self->authorising, peer);
+    return peer->authorising_handle != NULL;
+}
+
+static peer_t *
+authorising_peer (curvecp_server_t *self, uint64_t request)
+{
+    for (peer_t *peer = (peer_t *) zlistx_first (self->authorising); peer;
+         peer = (peer_t *) zlistx_next (self->authorising))
+        if (peer->zap_request == request)
+            return peer;
+    return NULL;
+}
+
+static void mark_dirty (curvecp_server_t *self, peer_t *peer);
+
+/* Take every waiting ZAP reply: release or drop the connection it is for. */
+static void
+drain_zap (curvecp_server_t *self)
+{
+    uint64_t request;
+    while (self->zap && (request = curvecp_zmq_zap_recv (self->zap)) != 0) {
+        peer_t *peer = authorising_peer (self, request);
+        if (!peer) {
+            self->zap_stats.late++;             /* its connection timed out or went */
+            continue;
+        }
+        zhash_t *metadata = curvecp_zmq_zap_take_metadata (self->zap);
+        if (curvecp_zmq_zap_allowed (self->zap)
+        &&  (peer->auth = auth_new (curvecp_zmq_zap_user_id (self->zap), &metadata)) != NULL) {
+            self->zap_stats.allowed++;
+            zlistx_delete (self->authorising, peer->authorising_handle);
+            peer->authorising_handle = NULL;
+            peer->authorising = false;
+            mark_dirty (self, peer);            /* its greeting, acks and messages go now */
+        }
+        else {
+            self->zap_stats.denied++;
+            refuse (self, peer);
+        }
+        zhash_destroy (&metadata);
+    }
 }
 
 /* ---- packets in and out -------------------------------------------------------- */
@@ -306,7 +461,10 @@ mark_dirty (curvecp_server_t *self, peer_t *peer)
 static curvecp_reason_t
 new_connection (curvecp_server_t *self, const uint8_t *packet, size_t len, uint64_t now)
 {
-    if (zhashx_size (self->peers) >= self->max_peers || self->pending >= self->max_pending) {
+    bool zap_full = self->zap && zlistx_size (self->authorising) >= self->max_authorising;
+    if (zhashx_size (self->peers) >= self->max_peers || self->pending >= self->max_pending || zap_full) {
+        if (zap_full)
+            self->zap_stats.full++;
         curvecp_hs_server_count (self->handshake, CURVECP_E_FULL);
         return CURVECP_E_FULL;
     }
@@ -314,6 +472,7 @@ new_connection (curvecp_server_t *self, const uint8_t *packet, size_t len, uint6
     if (!codec)
         return CURVECP_E_IO;
     curvecp_codec_set_authorizer (codec, authorize, self);
+    self->zap_wanted = false;
     curvecp_reason_t reason = curvecp_codec_execute (codec, packet, len, now);
     peer_t *peer = NULL;
     if (curvecp_codec_state (codec) == CURVECP_CODEC_CONNECTED)
@@ -324,6 +483,16 @@ new_connection (curvecp_server_t *self, const uint8_t *packet, size_t len, uint6
     }
     zhashx_insert (self->peers, peer->short_key, peer);
     self->pending++;
+    if (self->zap_wanted) {
+        self->zap_wanted = false;
+        if (!start_authorising (self, peer, now)) {
+            peer_remove (self, peer);
+            curvecp_hs_server_count (self->handshake, CURVECP_E_NOT_AUTHORISED);
+            return CURVECP_E_NOT_AUTHORISED;
+        }
+        self->zap_stats.requests++;
+        return reason;                          /* held: nothing out, nothing delivered */
+    }
     mark_dirty (self, peer);
     return reason;
 }
@@ -345,7 +514,8 @@ existing_connection (curvecp_server_t *self, peer_t *peer, curvecp_packet_type_t
         peer->confirmed = true;
         self->pending--;
     }
-    mark_dirty (self, peer);
+    if (!peer->authorising)
+        mark_dirty (self, peer);
     return reason;
 }
 
@@ -413,6 +583,7 @@ drain_input (curvecp_server_t *self, uint64_t now)
         ;
     zmq_msg_close (&routing);
     zmq_msg_close (&packet);
+    drain_zap (self);
     for (size_t i = 0; i < self->dirty_count; i++) {
         peer_t *peer = self->dirty[i];
         peer->dirty = false;
@@ -435,6 +606,18 @@ service_all (curvecp_server_t *self, uint64_t now, bool flush)
     zlistx_t *gone = NULL;
     for (peer_t *peer = (peer_t *) zhashx_first (self->peers); peer;
          peer = (peer_t *) zhashx_next (self->peers)) {
+        if (peer->authorising) {
+            /* no timers run and nothing is sent until the handler answers */
+            if (now >= peer->zap_deadline) {
+                if (!gone)
+                    gone = zlistx_new ();
+                zlistx_add_end (gone, peer);
+            }
+            else
+            if (peer->zap_deadline < earliest)
+                earliest = peer->zap_deadline;
+            continue;
+        }
         if (flush)
             curvecp_codec_flush (peer->codec);
         if (flush || curvecp_codec_deadline (peer->codec) <= now)
@@ -454,14 +637,31 @@ service_all (curvecp_server_t *self, uint64_t now, bool flush)
             earliest = peer->created + self->options.handshake_timeout_ns;
     }
     if (gone) {
-        for (peer_t *peer = (peer_t *) zlistx_first (gone); peer; peer = (peer_t *) zlistx_next (gone))
-            peer_remove (self, peer);
+        for (peer_t *peer = (peer_t *) zlistx_first (gone); peer; peer = (peer_t *) zlistx_next (gone)) {
+            if (peer->authorising) {
+                self->zap_stats.timed_out++;
+                refuse (self, peer);
+            }
+            else
+                peer_remove (self, peer);
+        }
         zlistx_destroy (&gone);
     }
     return earliest;
 }
 
 /* ---- messages ---------------------------------------------------------------------- */
+
+/* Wait up to timeout_ms for a packet or a ZAP reply. */
+static void
+wait_input (curvecp_server_t *self, int timeout_ms)
+{
+    zmq_pollitem_t items[2] = {
+        { self->handle, 0, ZMQ_POLLIN, 0 },
+        { self->zap ? zsock_resolve (curvecp_zmq_zap_sock (self->zap)) : NULL, 0, ZMQ_POLLIN, 0 }
+    };
+    zmq_poll (items, self->zap ? 2 : 1, timeout_ms);
+}
 
 static zmsg_t *
 take_ready (curvecp_server_t *self, uint64_t now)
@@ -473,6 +673,8 @@ take_ready (curvecp_server_t *self, uint64_t now)
             memcpy (self->last_key, curvecp_codec_peer_key (peer->codec), CURVECP_KEY_BYTES);
             snprintf (self->last_name, sizeof self->last_name, "%s", curvecp_codec_server_name (peer->codec));
             memcpy (self->last_id, peer->id, sizeof self->last_id);
+            auth_unref (&self->last_auth);
+            self->last_auth = auth_ref (peer->auth);
             if (zlistx_size (self->ready) > 1)
                 zlistx_move_end (self->ready, peer->ready_handle);
             return msg;
@@ -511,8 +713,7 @@ curvecp_server_recv (curvecp_server_t *self)
         }
         if (until < deadline)
             deadline = until;
-        zmq_pollitem_t item = { self->handle, 0, ZMQ_POLLIN, 0 };
-        zmq_poll (&item, 1, curvecp_zmq_timeout_ms (deadline, now, -1));
+        wait_input (self, curvecp_zmq_timeout_ms (deadline, now, -1));
     }
 }
 
@@ -540,7 +741,8 @@ peer_by_id (curvecp_server_t *self, const char *peer_id)
     uint8_t key[CURVECP_KEY_BYTES];
     if (!peer_id || curvecp_key_from_hex (peer_id, key) != CURVECP_OK)
         return NULL;
-    return (peer_t *) zhashx_lookup (self->peers, key);
+    peer_t *peer = (peer_t *) zhashx_lookup (self->peers, key);
+    return peer && !peer->authorising ? peer : NULL;
 }
 
 static int
@@ -563,9 +765,8 @@ send_to_peer (curvecp_server_t *self, peer_t *peer, zmsg_t **msg_p)
         drain_input (self, now);
         peer_output (self, peer, now);
         if (!curvecp_codec_writable (peer->codec)) {
-            zmq_pollitem_t item = { self->handle, 0, ZMQ_POLLIN, 0 };
             uint64_t deadline = curvecp_codec_deadline (peer->codec);
-            zmq_poll (&item, 1, curvecp_zmq_timeout_ms (deadline < until ? deadline : until, now, -1));
+            wait_input (self, curvecp_zmq_timeout_ms (deadline < until ? deadline : until, now, -1));
         }
         /* the connection may have gone while we waited */
         if (zhashx_lookup (self->peers, short_key) != peer)
@@ -594,7 +795,8 @@ curvecp_server_send_to_key (curvecp_server_t *self, const uint8_t client_key[CUR
     peer_t *newest = NULL;
     for (peer_t *peer = (peer_t *) zhashx_first (self->peers); peer;
          peer = (peer_t *) zhashx_next (self->peers))
-        if (memcmp (curvecp_codec_peer_key (peer->codec), client_key, CURVECP_KEY_BYTES) == 0
+        if (!peer->authorising
+        &&  memcmp (curvecp_codec_peer_key (peer->codec), client_key, CURVECP_KEY_BYTES) == 0
         &&  (!newest || peer->created > newest->created))
             newest = peer;
     return send_to_peer (self, newest, msg_p);
@@ -620,7 +822,8 @@ curvecp_server_timeout (curvecp_server_t *self)
     if (zlistx_size (self->ready) > 0)
         return 0;
     uint64_t now = curvecp_zmq_now ();
-    return curvecp_zmq_timeout_ms (service_all (self, now, false), now, -1);
+    int cap = zlistx_size (self->authorising) > 0 ? ZAP_POLL_MS : -1;
+    return curvecp_zmq_timeout_ms (service_all (self, now, false), now, cap);
 }
 
 int
@@ -642,6 +845,44 @@ size_t
 curvecp_server_pending (curvecp_server_t *self)
 {
     return self->pending;
+}
+
+size_t
+curvecp_server_authorising (curvecp_server_t *self)
+{
+    return zlistx_size (self->authorising);
+}
+
+const char *
+curvecp_server_peer_user_id (curvecp_server_t *self)
+{
+    return self->last_auth ? self->last_auth->user_id : "";
+}
+
+zhash_t *
+curvecp_server_peer_metadata (curvecp_server_t *self)
+{
+    return self->last_auth ? self->last_auth->metadata : NULL;
+}
+
+const char *
+curvecp_server_peer_property (curvecp_server_t *self, const char *name)
+{
+    zhash_t *metadata = curvecp_server_peer_metadata (self);
+    return metadata && name ? (const char *) zhash_lookup (metadata, name) : NULL;
+}
+
+zsock_t *
+curvecp_server_zap_sock (curvecp_server_t *self)
+{
+    return self->zap ? curvecp_zmq_zap_sock (self->zap) : NULL;
+}
+
+const curvecp_server_zap_stats_t *
+curvecp_server_zap_stats (curvecp_server_t *self)
+{
+    self->zap_stats.malformed = self->zap_malformed_before + (self->zap ? curvecp_zmq_zap_malformed (self->zap) : 0);
+    return &self->zap_stats;
 }
 
 const curvecp_stats_t *
