@@ -43,8 +43,9 @@
     sender keep more than 128 blocks / 128 KiB in flight, and large blocks
     (negotiated by the carrier) cut the per-packet costs. The block table
     holds 128 blocks inside the stream; a wider table (blocks_max) is
-    allocated only when the peer announced a window and freed again when
-    no block is in it, so idle streams stay small.                      */
+    allocated only when the peer announced a window and the inline table
+    is full, and freed again when no block is in it, so idle streams and
+    streams that send little stay small.                      */
 #include <stdlib.h>
 #include <string.h>
 #include "curvecp_stream.h"
@@ -1075,8 +1076,6 @@ curvecp_stream_receive (curvecp_stream_t *self, const uint8_t *buffer, size_t le
     uint32_t window = curvecp_message_window (buffer, len);
     if (window)
         self->peer_window = window;
-    if (self->table_size < (int) curvecp_stream_flight_blocks_max (self))
-        table_widen (self);
     self->waiting_since = now;
     self->last_heard = now;
     restart_nudge (self, now);
@@ -1412,7 +1411,10 @@ curvecp_stream_produce (curvecp_stream_t *self, uint64_t now, uint8_t *out, size
         if (block)
             note_resend (self, block, now);
         else {
-            if (self->table_size < (int) curvecp_stream_flight_blocks_max (self))
+            /* the wider table only once the inline one is full: a stream
+               that sends little never allocates it */
+            if (self->block_count == self->table_size
+            &&  self->table_size < (int) curvecp_stream_flight_blocks_max (self))
                 table_widen (self);
             if (may_cut_block (self))
                 block = cut_block (self, now, cap);
