@@ -64,8 +64,9 @@ void curvecp_server_destroy (curvecp_server_t **self_p);
 /* Another accepted server name (virtual host). 0 or -1. */
 int curvecp_server_add_name (curvecp_server_t *self, const char *name);
 
-/* Our 16-byte server extension (default zero). */
-void curvecp_server_set_extension (curvecp_server_t *self, const uint8_t server_ext[CURVECP_EXT_BYTES]);
+/* Our 16-byte server extension (default zero; NULL = zero). Only before
+   the first connection: 0, or -1 (unchanged) once there is one. */
+int curvecp_server_set_extension (curvecp_server_t *self, const uint8_t server_ext[CURVECP_EXT_BYTES]);
 
 /* Codec options for new connections (timeouts, limits). */
 void curvecp_server_set_options (curvecp_server_t *self, const curvecp_codec_options_t *options);

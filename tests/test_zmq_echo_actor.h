@@ -42,7 +42,13 @@ echo_actor (zsock_t *pipe, void *arg)
                                 args->zap_timeout_ms ? args->zap_timeout_ms : 1000);
     if (args->max_authorising)
         curvecp_server_set_max_authorising (server, args->max_authorising);
+    /* a fixed port a previous server just had may wait for libzmq's
+       reaper thread to close that socket */
     args->port = curvecp_server_bind (server, args->endpoint);
+    for (int tries = 0; args->port < 0 && tries < 100; tries++) {
+        zclock_sleep (20);
+        args->port = curvecp_server_bind (server, args->endpoint);
+    }
     zsock_signal (pipe, 0);
     zpoller_t *poller = zpoller_new (pipe, curvecp_server_sock (server), NULL);
     if (curvecp_server_zap_sock (server))

@@ -159,7 +159,11 @@ test_two_clients_many_sizes (void)
     echo_stats (echo, &dropped, &peers, &accepted, &refused);
     CHECK_EQ (peers, 2);
     CHECK_EQ (refused, 0);
-    printf ("two clients: %llu packets accepted by the server, none refused\n", accepted);
+    /* both carriers give the codec whole-blob buffers, so our two ends
+       agree on large blocks: the 4 MB round trip took few packets */
+    CHECK_EQ (curvecp_codec_options_agreed (curvecp_client_codec (c1)), CURVECP_CODEC_OPTION_LARGE);
+    CHECK_EQ (curvecp_codec_output_max (curvecp_client_codec (c1)), CURVECP_CODEC_BLOB_MAX);
+    printf ("two clients: %llu packets accepted by the server, none refused; large blocks agreed\n", accepted);
 
     /* a client that ends its stream is forgotten at once */
     curvecp_client_destroy (&c2);
@@ -189,9 +193,15 @@ test_hwm_drops_recovered (void)
     snprintf (args.endpoint, sizeof args.endpoint, "tcp://127.0.0.1:*");
     zactor_t *echo = zactor_new (echo_actor, &args);
     CHECK (echo && args.port > 0);
-    curvecp_client_t *client = new_client (&ck, sk.public_key, args.port, NULL);
+    /* NaCl-size blocks (no large-block offer): hundreds of packets per
+       message, so the tiny high-water mark is sure to drop some */
+    curvecp_codec_options_t options;
+    curvecp_codec_options_default (&options);
+    options.block_max = 1024;
+    curvecp_client_t *client = new_client (&ck, sk.public_key, args.port, &options);
     static const size_t small[] = { 1 };
     round_trip (client, &ck, small, 1, 7);
+    CHECK_EQ (curvecp_codec_options_agreed (curvecp_client_codec (client)), 0);
     unsigned long long dropped = 0, accepted, refused;
     size_t peers;
     /* send big messages and read their echoes only after a pause */
@@ -383,6 +393,7 @@ test_server_envelopes (void)
     curvecp_keypair_generate (&sk);
     curvecp_keypair_generate (&ck);
     curvecp_server_t *server = curvecp_server_new (&sk, NAME);
+    CHECK_EQ (curvecp_server_set_extension (server, NULL), 0);
     int port = curvecp_server_bind (server, "tcp://127.0.0.1:*");
     CHECK (port > 0);
     zsock_t *dealer = zsock_new_dealer (NULL);
@@ -418,6 +429,20 @@ test_server_envelopes (void)
     CHECK_EQ (curvecp_server_stats (server)->counts[CURVECP_E_TOO_LONG], 3);
     CHECK_EQ (curvecp_server_stats (server)->counts[CURVECP_E_REPLAYED_INITIATE], 0);
     CHECK_EQ (curvecp_server_peers (server), 1);
+    /* the extension is fixed once a connection exists */
+    CHECK_EQ (curvecp_server_set_extension (server, (const uint8_t *) "0123456789abcdef"), -1);
+    CHECK (memcmp (curvecp_hs_server_ext (curvecp_server_handshake (server)), "\0\0\0\0\0\0\0\0", 8) == 0);
+
+    /* a Client Message over 1184 bytes for no connection: too-long, as
+       before the server let large messages through to their codecs */
+    uint8_t big[2000];
+    memset (big, 0, sizeof big);
+    memcpy (big, "QvnQ5XlM", 8);
+    send_envelope (dealer, NULL, big, sizeof big, 1);
+    send_envelope (dealer, NULL, hello, hello_len, 1);      /* answered: marks the end */
+    pump_server (server, 3);
+    CHECK_EQ (curvecp_server_stats (server)->counts[CURVECP_E_TOO_LONG], 4);
+    CHECK_EQ (curvecp_server_bad_envelopes (server), 3);
     printf ("envelopes at the ROUTER: 2- and 3-frame Hellos and a 2-frame Initiate dropped whole "
             "[too-long], the one-frame ones answered\n");
     curvecp_codec_destroy (&codec);

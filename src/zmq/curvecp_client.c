@@ -13,6 +13,7 @@
 #include "curvecp_zmq.h"
 
 #define DRAIN_MAX 256          /* packets taken per move, so output is never starved */
+#define PACKET_CAP CURVECP_CODEC_BLOB_MAX         /* any blob a codec may make: also says we take large ones */
 
 struct _curvecp_client_t {
     curvecp_keypair_t keys;                       /* secret: wiped on destroy */
@@ -28,6 +29,7 @@ struct _curvecp_client_t {
     curvecp_codec_t *codec;
     uint64_t dropped;
     curvecp_stats_t stats;                        /* carrier drops, before the codec */
+    uint8_t *out;                                 /* PACKET_CAP bytes for codec output */
 };
 
 curvecp_client_t *
@@ -38,9 +40,16 @@ curvecp_client_new (const curvecp_keypair_t *keys, const uint8_t server_key[CURV
     if (!server_key || !server_name || strlen (server_name) >= CURVECP_NAME_BYTES
     ||  curvecp_name_encode (server_name, field) != CURVECP_OK)
         return NULL;
+    if (sodium_init () < 0)
+        return NULL;
     curvecp_client_t *self = (curvecp_client_t *) calloc (1, sizeof (curvecp_client_t));
     if (!self)
         return NULL;
+    self->out = (uint8_t *) malloc (PACKET_CAP);
+    if (!self->out) {
+        free (self);
+        return NULL;
+    }
     if (keys)
         self->keys = *keys;
     else
@@ -74,6 +83,7 @@ curvecp_client_destroy (curvecp_client_t **self_p)
         }
         close_connection (self);
         free (self->endpoint);
+        free (self->out);
         sodium_memzero (self, sizeof *self);
         free (self);
         *self_p = NULL;
@@ -183,10 +193,9 @@ drain_input (curvecp_client_t *self, uint64_t now)
 static void
 push_output (curvecp_client_t *self, uint64_t now)
 {
-    uint8_t packet[CURVECP_PACKET_MAX];
     size_t len;
-    while ((len = curvecp_codec_output (self->codec, now, packet, sizeof packet)) > 0)
-        if (zmq_send (self->handle, packet, len, ZMQ_DONTWAIT) < 0) {
+    while ((len = curvecp_codec_output (self->codec, now, self->out, PACKET_CAP)) > 0)
+        if (zmq_send (self->handle, self->out, len, ZMQ_DONTWAIT) < 0) {
             self->dropped++;            /* the message layer will send it again */
             break;
         }

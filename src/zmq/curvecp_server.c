@@ -15,6 +15,7 @@
     it (anything else, or no reply within the ZAP timeout: the connection
     is dropped). So a slow or absent handler delays only the clients it
     is asked about, and at most max_authorising of them wait at once.  */
+#include <pthread.h>
 #include <sodium.h>
 #include <string.h>
 #include "curvecp_packet.h"
@@ -25,6 +26,7 @@
 
 #define DRAIN_MAX    256
 #define ROUTING_MAX  256
+#define PACKET_CAP   CURVECP_CODEC_BLOB_MAX     /* any blob a codec may make: also says we take large ones */
 #define ZAP_POLL_MS  10         /* timeout cap while ZAP replies are due, for
                                    pollers that do not poll the ZAP socket */
 
@@ -87,16 +89,32 @@ struct _curvecp_server_t {
     curvecp_stats_t stats;
     uint64_t dropped;
     uint64_t bad_envelopes;
+    uint8_t *out;               /* PACKET_CAP bytes for codec output */
 };
 
 /* ---- the peer table ------------------------------------------------------- */
 
+/* C' is chosen by the client, so a plain hash of it would let anyone
+   with free keys fill one bucket and make every lookup walk them all:
+   the table hashes with SipHash under a random key (one per process, as
+   zhashx's hasher takes no argument). */
+static uint8_t hash_key[crypto_shorthash_KEYBYTES];
+static pthread_once_t hash_key_once = PTHREAD_ONCE_INIT;
+
+static void
+hash_key_init (void)
+{
+    randombytes_buf (hash_key, sizeof hash_key);
+}
+
 static size_t
 key_hash (const void *key)
 {
-    size_t hash;
-    memcpy (&hash, key, sizeof hash);           /* C' is uniformly random */
-    return hash;
+    uint8_t hash[crypto_shorthash_BYTES];
+    crypto_shorthash (hash, (const uint8_t *) key, CURVECP_KEY_BYTES, hash_key);
+    size_t value;
+    memcpy (&value, hash, sizeof value);
+    return value;
 }
 
 static int
@@ -181,6 +199,8 @@ curvecp_server_new (const curvecp_keypair_t *keys, const char *name)
 {
     if (!keys || !name)
         return NULL;
+    if (sodium_init () < 0 || pthread_once (&hash_key_once, hash_key_init) != 0)
+        return NULL;
     curvecp_server_t *self = (curvecp_server_t *) calloc (1, sizeof (curvecp_server_t));
     if (!self)
         return NULL;
@@ -196,7 +216,8 @@ curvecp_server_new (const curvecp_keypair_t *keys, const char *name)
     self->ready = zlistx_new ();
     self->authorising = zlistx_new ();
     self->router = zsock_new (ZMQ_ROUTER);
-    if (!self->handshake || !self->peers || !self->ready || !self->authorising || !self->router
+    self->out = (uint8_t *) malloc (PACKET_CAP);
+    if (!self->handshake || !self->peers || !self->ready || !self->authorising || !self->router || !self->out
     ||  curvecp_server_add_name (self, name) != 0) {
         curvecp_server_destroy (&self);
         return NULL;
@@ -227,6 +248,7 @@ curvecp_server_destroy (curvecp_server_t **self_p)
         zlistx_destroy (&self->authorising);
         auth_unref (&self->last_auth);
         free (self->dirty);
+        free (self->out);
         zsock_destroy (&self->router);
         curvecp_hs_server_destroy (&self->handshake);
         curvecp_zmq_allow_destroy (&self->allow);
@@ -249,7 +271,7 @@ curvecp_server_add_name (curvecp_server_t *self, const char *name)
     return self->names[self->name_count++] ? 0 : -1;
 }
 
-void
+int
 curvecp_server_set_extension (curvecp_server_t *self, const uint8_t server_ext[CURVECP_EXT_BYTES])
 {
     /* extensions are fixed when a handshake object is made: make a new one
@@ -260,10 +282,11 @@ curvecp_server_set_extension (curvecp_server_t *self, const uint8_t server_ext[C
         curvecp_hs_server_add_name (handshake, self->names[i]);
     if (!handshake || zhashx_size (self->peers) > 0) {
         curvecp_hs_server_destroy (&handshake);
-        return;                 /* codecs share the old one: only before any connection */
+        return -1;              /* codecs share the old one: only before any connection */
     }
     curvecp_hs_server_destroy (&self->handshake);
     self->handshake = handshake;
+    return 0;
 }
 
 void
@@ -435,10 +458,9 @@ send_packet (curvecp_server_t *self, const uint8_t *routing, size_t routing_len,
 static void
 peer_output (curvecp_server_t *self, peer_t *peer, uint64_t now)
 {
-    uint8_t packet[CURVECP_PACKET_MAX];
     size_t len;
-    while ((len = curvecp_codec_output (peer->codec, now, packet, sizeof packet)) > 0)
-        send_packet (self, peer->routing, peer->routing_len, packet, len);
+    while ((len = curvecp_codec_output (peer->codec, now, self->out, PACKET_CAP)) > 0)
+        send_packet (self, peer->routing, peer->routing_len, self->out, len);
 }
 
 static void
@@ -449,8 +471,16 @@ mark_dirty (curvecp_server_t *self, peer_t *peer)
     if (self->dirty_count == self->dirty_size) {
         size_t size = self->dirty_size ? 2 * self->dirty_size : 64;
         peer_t **dirty = (peer_t **) realloc (self->dirty, size * sizeof (peer_t *));
-        if (!dirty)
+        if (!dirty) {
+            /* cannot remember it for the end of the round: answer now */
+            if (curvecp_codec_readable (peer->codec)) {
+                if (!peer->ready_handle)
+                    peer->ready_handle = zlistx_add_end (self->ready, peer);
+            }
+            else
+                peer_output (self, peer, curvecp_zmq_now ());
             return;
+        }
         self->dirty = dirty;
         self->dirty_size = size;
     }
@@ -522,9 +552,11 @@ existing_connection (curvecp_server_t *self, peer_t *peer, curvecp_packet_type_t
 static curvecp_reason_t
 dispatch (curvecp_server_t *self, const uint8_t *packet, size_t len, uint64_t now)
 {
+    /* Message packets up to the large-message size pass here; each
+       connection's codec applies the limit its session has */
     curvecp_packet_type_t type;
-    curvecp_reason_t reason = curvecp_packet_classify_at_server (packet, len,
-                                  curvecp_hs_server_ext (self->handshake), &type);
+    curvecp_reason_t reason = curvecp_packet_classify_at_server_max (packet, len,
+                                  curvecp_hs_server_ext (self->handshake), CURVECP_LARGE_MSG_MAX, &type);
     if (reason != CURVECP_OK)
         return reason;
     if (type == CURVECP_PACKET_HELLO) {
@@ -539,7 +571,7 @@ dispatch (curvecp_server_t *self, const uint8_t *packet, size_t len, uint64_t no
         return existing_connection (self, peer, type, packet, len, now);
     if (type == CURVECP_PACKET_INITIATE)
         return new_connection (self, packet, len, now);
-    return CURVECP_E_UNKNOWN_SESSION;
+    return len > CURVECP_PACKET_MAX ? CURVECP_E_TOO_LONG : CURVECP_E_UNKNOWN_SESSION;
 }
 
 /* Take one [routing id][packet] message; false when none is waiting. A
