@@ -705,6 +705,31 @@ curvecp_codec_execute (curvecp_codec_t *self, const uint8_t *blob, size_t len, u
 
 /* ---- time and blobs out ------------------------------------------------------ */
 
+/* The next message of the stream, sealed into out. A Server Message, or a
+   Client Message once the session is established, is made in place: the
+   stream writes the message where the box will be, and the seal
+   encrypts it there (libsodium's box works in place when the ciphertext
+   starts where the message does), which saves a copy of every block. An
+   Initiate is built from a separate buffer. */
+static size_t
+produce_packet (curvecp_codec_t *self, uint64_t now, uint8_t *out, size_t cap)
+{
+    size_t base = self->is_server ? CURVECP_SERVER_MSG_BASE : CURVECP_CLIENT_MSG_BASE;
+    size_t message_max = curvecp_session_message_max (&self->session);
+    size_t message_cap = cap - base < message_max ? cap - base : message_max;
+    uint8_t small[CURVECP_MSG_MAX];
+    uint8_t *message = out + base;
+    if (!self->is_server && !self->session.established) {
+        message = small;
+        message_cap = sizeof small;
+    }
+    size_t message_len = curvecp_stream_produce (self->stream, now, message, message_cap);
+    size_t len = 0;
+    if (message_len && curvecp_session_seal (&self->session, message, message_len, out, &len) != CURVECP_OK)
+        len = 0;
+    return len;
+}
+
 static void
 rehandshake (curvecp_codec_t *self, uint64_t now)
 {
@@ -789,17 +814,7 @@ curvecp_codec_output (curvecp_codec_t *self, uint64_t now, uint8_t *out, size_t 
                 return 0;
         }
         pump_send (self, now);
-        uint8_t small[CURVECP_MSG_MAX];
-        uint8_t *message = small;
-        size_t message_cap = sizeof small;
-        if (self->agreed & CURVECP_CODEC_OPTION_LARGE) {
-            size_t room = cap - (self->is_server ? CURVECP_SERVER_MSG_BASE : CURVECP_CLIENT_MSG_BASE);
-            message = self->large;
-            message_cap = room < CURVECP_LARGE_MSG_MAX ? room : CURVECP_LARGE_MSG_MAX;
-        }
-        size_t message_len = curvecp_stream_produce (self->stream, now, message, message_cap);
-        if (message_len && curvecp_session_seal (&self->session, message, message_len, out, &len) != CURVECP_OK)
-            len = 0;
+        len = produce_packet (self, now, out, cap);
     }
     if (len)
         self->info.blobs_out++;
