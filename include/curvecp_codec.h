@@ -31,6 +31,9 @@
         the offer on, the codec opens messages of up to CURVECP_LARGE_MSG_MAX;
         once it has read the peer's greeting with the same bit it sends
         blocks of up to block_max bytes (as large as output's cap allows).
+        The client offers; the server offers only in answer to a client
+        greeting that offered (the greeting rides in the Initiate), so
+        peers that know no options get a server greeting with options 0.
         A peer that does not offer (older codec, block_max <= 1024, a
         carrier with CURVECP_PACKET_MAX buffers) gets NaCl's blocks and
         packets both ways: the option is in force only if both greetings

@@ -769,6 +769,10 @@ test_options_negotiated (void)
     net_teardown (&net);
     CHECK_EQ (negotiate (&net, &plain, &large, CURVECP_CODEC_BLOB_MAX, CURVECP_CODEC_BLOB_MAX, 0), 0);
     CHECK (net.largest[0] <= CURVECP_PACKET_MAX && net.largest[1] <= CURVECP_PACKET_MAX);
+    /* the server only answers an offer: its greeting says 0 to a client
+       that offered nothing, as to peers that know no options */
+    CHECK_EQ (curvecp_codec_options_offered (net.client), 0);
+    CHECK_EQ (curvecp_codec_options_offered (net.server), 0);
     net_teardown (&net);
 
     /* the old defaults on one side: nothing announced by it, 128 KiB in

@@ -525,15 +525,29 @@ may_offer_large (const curvecp_codec_t *self)
     return self->options.block_max > BLOCK && self->options.window >= 2 * LARGE_BLOCK;
 }
 
+/* Server: the client's greeting, if its Initiate brought it (it always
+   does from our clients: the greeting starts the first block), offers
+   large blocks. */
+static bool
+peer_offered_large (curvecp_codec_t *self)
+{
+    pump_recv (self);
+    return self->decoder && curvecp_appframe_greeted (self->decoder)
+        && (curvecp_appframe_peer_options (self->decoder) & CURVECP_CODEC_OPTION_LARGE);
+}
+
 /* Our greeting, first in our stream. We offer large blocks only if the
    carrier's buffer for this output holds the largest blob (its
    declaration that it also passes such blobs to execute); from then on
-   the session opens large messages. */
+   the session opens large messages. The client offers; the server only
+   answers an offer, so a peer that knows no options (NaCl-era ZCCP
+   implementations, which the RFC told to send and expect 0) sees a
+   greeting with options 0 from our server. */
 static void
 send_greeting (curvecp_codec_t *self, size_t cap)
 {
     uint8_t options = 0;
-    if (may_offer_large (self) && cap >= CURVECP_CODEC_BLOB_MAX) {
+    if (may_offer_large (self) && cap >= CURVECP_CODEC_BLOB_MAX && (!self->is_server || peer_offered_large (self))) {
         if (!self->large)
             self->large = (uint8_t *) malloc (CURVECP_LARGE_MSG_MAX);
         if (self->large && curvecp_session_set_message_max (&self->session, CURVECP_LARGE_MSG_MAX) == CURVECP_OK)
@@ -805,8 +819,11 @@ curvecp_codec_output (curvecp_codec_t *self, uint64_t now, uint8_t *out, size_t 
             len = CURVECP_HELLO_BYTES;
     }
     else {
-        if (!self->greeted)
+        if (!self->greeted) {
             send_greeting (self, cap);
+            if (self->state == CURVECP_CODEC_FAILED)
+                return 0;           /* the client's greeting broke the framing */
+        }
         if (!self->agreement_known) {
             pump_recv (self);       /* the peer's greeting, even if the application never reads */
             check_agreement (self);
