@@ -30,8 +30,9 @@
     Authorisation (both optional, both must agree): an allow-list directory
     of zcert public certificates (curvecp_zmq_allow.h), and a ZAP request
     per new client (curvecp_zmq_zap.h) so zactor(zauth) decides. ZAP never
-    makes the server wait: a client being asked about is held (its packets
-    are taken, nothing is sent to it or handed to the application) while
+    makes the server wait: a client being asked about is held (its first
+    64 KiB of packets are taken, later ones dropped until the reply;
+    nothing is sent to it or handed to the application) while
     every other connection is served; at most max_authorising clients
     (default 256) are held at once, a new one beyond that is refused
     [full]. A 200 reply releases the client, and the reply's user id and
@@ -156,6 +157,8 @@ size_t curvecp_server_authorising (curvecp_server_t *self);
    was counted as accepted when it arrived). */
 typedef struct {
     uint64_t requests, allowed, denied, timed_out, full, unsent, late, malformed;
+    uint64_t held_dropped;      /* packets dropped [wrong-state] from a held client
+                                   beyond its first 64 KiB (it resends them) */
 } curvecp_server_zap_stats_t;
 const curvecp_server_zap_stats_t *curvecp_server_zap_stats (curvecp_server_t *self);
 

@@ -5,7 +5,7 @@
     and the server name (and, when property is set, the ZAP user id and
     that metadata property, or "-"). Commands on the pipe: "STATS" -> "dropped
     peers accepted refused"; "ZAP" -> "requests allowed denied timed_out
-    full late malformed authorising"; "$TERM" ends it.                    */
+    full late malformed authorising held_dropped"; "$TERM" ends it.                    */
 #ifndef TEST_ZMQ_ECHO_ACTOR_H_INCLUDED
 #define TEST_ZMQ_ECHO_ACTOR_H_INCLUDED
 
@@ -71,11 +71,11 @@ echo_actor (zsock_t *pipe, void *arg)
             else
             if (streq (command, "ZAP")) {
                 const curvecp_server_zap_stats_t *zap = curvecp_server_zap_stats (server);
-                zstr_sendf (pipe, "%llu %llu %llu %llu %llu %llu %llu %zu", (unsigned long long) zap->requests,
+                zstr_sendf (pipe, "%llu %llu %llu %llu %llu %llu %llu %zu %llu", (unsigned long long) zap->requests,
                             (unsigned long long) zap->allowed, (unsigned long long) zap->denied,
                             (unsigned long long) zap->timed_out, (unsigned long long) zap->full,
                             (unsigned long long) zap->late, (unsigned long long) zap->malformed,
-                            curvecp_server_authorising (server));
+                            curvecp_server_authorising (server), (unsigned long long) zap->held_dropped);
             }
             zstr_free (&command);
             continue;
@@ -120,6 +120,7 @@ echo_stats (zactor_t *actor, unsigned long long *dropped, size_t *peers, unsigne
 typedef struct {
     unsigned long long requests, allowed, denied, timed_out, full, late, malformed;
     size_t authorising;
+    unsigned long long held_dropped;
 } echo_zap_t;
 
 static inline void
@@ -127,9 +128,9 @@ echo_zap (zactor_t *actor, echo_zap_t *zap)
 {
     zstr_send (actor, "ZAP");
     char *reply = zstr_recv (actor);
-    if (!reply || sscanf (reply, "%llu %llu %llu %llu %llu %llu %llu %zu", &zap->requests, &zap->allowed,
+    if (!reply || sscanf (reply, "%llu %llu %llu %llu %llu %llu %llu %zu %llu", &zap->requests, &zap->allowed,
                           &zap->denied, &zap->timed_out, &zap->full, &zap->late, &zap->malformed,
-                          &zap->authorising) != 8) {
+                          &zap->authorising, &zap->held_dropped) != 9) {
         fprintf (stderr, "echo actor: no ZAP reply\n");
         exit (1);
     }

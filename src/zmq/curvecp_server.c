@@ -9,9 +9,10 @@
     with messages waiting send theirs with the application's reply.
 
     ZAP is asynchronous: a client the allow-list admits gets its connection
-    at once but held - its packets go into its codec (bounded by the
-    receive window), nothing is sent to it and nothing is handed to the
-    application - until the handler's reply releases it (200) or refuses
+    at once but held - its first HELD_BYTES_MAX bytes of packets go into
+    its codec (so a fast reply costs no retransmission; later ones are
+    dropped until the reply and resent by the client), nothing is sent to
+    it and nothing is handed to the application - until the handler's reply releases it (200) or refuses
     it (anything else, or no reply within the ZAP timeout: the connection
     is dropped). So a slow or absent handler delays only the clients it
     is asked about, and at most max_authorising of them wait at once.  */
@@ -27,6 +28,7 @@
 #define DRAIN_MAX    256
 #define ROUTING_MAX  256
 #define PACKET_CAP   CURVECP_CODEC_BLOB_MAX     /* any blob a codec may make: also says we take large ones */
+#define HELD_BYTES_MAX 65536    /* packet bytes taken from a client held for ZAP */
 #define ZAP_POLL_MS  10         /* timeout cap while ZAP replies are due, for
                                    pollers that do not poll the ZAP socket */
 
@@ -52,6 +54,7 @@ typedef struct {
     /* held until the ZAP handler answers request zap_request */
     bool authorising;
     uint64_t zap_request, zap_deadline;
+    size_t held_bytes;         /* packet bytes taken while held */
     void *authorising_handle;  /* in the authorising list */
     auth_t *auth;              /* NULL: no ZAP */
 } peer_t;
@@ -531,6 +534,14 @@ static curvecp_reason_t
 existing_connection (curvecp_server_t *self, peer_t *peer, curvecp_packet_type_t type,
                      const uint8_t *packet, size_t len, uint64_t now)
 {
+    if (peer->authorising) {
+        /* a client nobody has allowed yet may not fill a whole window */
+        if (len > HELD_BYTES_MAX - peer->held_bytes) {
+            self->zap_stats.held_dropped++;
+            return CURVECP_E_WRONG_STATE;
+        }
+        peer->held_bytes += len;
+    }
     curvecp_reason_t reason = curvecp_codec_execute (peer->codec, packet, len, now);
     if (reason != CURVECP_OK)
         return reason;
