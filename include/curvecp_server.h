@@ -168,6 +168,17 @@ const curvecp_server_zap_stats_t *curvecp_server_zap_stats (curvecp_server_t *se
 const curvecp_stats_t *curvecp_server_stats (curvecp_server_t *self);
 uint64_t curvecp_server_dropped (curvecp_server_t *self);
 
+/* How much work the calls did, for tests and tuning: each call keeps its
+   connections in a timer heap and a list of those with input or sends,
+   so it visits only the connections that are due or had something
+   happen (O(work + log n)), never all of them. */
+typedef struct {
+    uint64_t calls;             /* service passes (recv, handle, timeout, flush, send waits) */
+    uint64_t visits;            /* connections those calls (and recv/send) looked at */
+    size_t heap;                /* connections in the timer heap now */
+} curvecp_server_info_t;
+const curvecp_server_info_t *curvecp_server_info (curvecp_server_t *self);
+
 /* ØMQ messages dropped whole because they were not [routing id][one
    packet frame]; each is also counted in stats as too-short (no packet
    frame) or too-long (more than one frame after the routing id). */

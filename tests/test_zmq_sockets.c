@@ -13,6 +13,7 @@
 #include "curvecp_server.h"
 #include "curvecp_zmq.h"
 #include "test_zmq_echo_actor.h"
+#include "test_zmq_fleet.h"
 
 #define NAME "echo.example.com"
 
@@ -530,6 +531,179 @@ test_client_envelopes (void)
     zsock_destroy (&router);
 }
 
+/* ---- many connections in one process ------------------------------------- */
+
+/* One round of an in-thread echo server: take input, run what is due,
+   echo every whole message. Returns the messages echoed. */
+static size_t
+serve_round (curvecp_server_t *server)
+{
+    curvecp_server_handle (server);
+    size_t count = 0;
+    zmsg_t *msg;
+    while ((msg = curvecp_server_recv_nowait (server)) != NULL) {
+        CHECK_EQ (curvecp_server_reply (server, &msg), 0);
+        count++;
+    }
+    return count;
+}
+
+/* Pump fleet codecs [from, to) and the server until the server has
+   `peers` connections, none unconfirmed (20 s at most). */
+static void
+fleet_connect (fleet_t *fleet, curvecp_server_t *server, size_t from, size_t to, size_t peers)
+{
+    int64_t until = zclock_mono () + 20000;
+    while ((curvecp_server_peers (server) != peers || curvecp_server_pending (server) != 0)
+    &&     zclock_mono () < until) {
+        fleet_output (fleet, from, to);
+        serve_round (server);
+        fleet_input (fleet, 2);
+    }
+    CHECK_EQ (curvecp_server_peers (server), peers);
+    CHECK_EQ (curvecp_server_pending (server), 0);
+}
+
+/* Run everyone until the server's next deadline is over a minute away
+   (only idle timeouts left), 5 s at most. */
+static void
+fleet_settle (fleet_t *fleet, curvecp_server_t *server)
+{
+    int64_t until = zclock_mono () + 5000;
+    int timeout;
+    while (((timeout = curvecp_server_timeout (server)) >= 0 && timeout < 60000) && zclock_mono () < until) {
+        zmq_pollitem_t item = { zsock_resolve (curvecp_server_sock (server)), 0, ZMQ_POLLIN, 0 };
+        zmq_poll (&item, 1, timeout < 20 ? timeout : 20);
+        serve_round (server);
+        fleet_output (fleet, 0, fleet->count);
+        fleet_input (fleet, 0);
+    }
+    CHECK (timeout < 0 || timeout >= 60000);
+}
+
+/* Send text from fleet codec index and return its echo (5 s at most). */
+static zmsg_t *
+fleet_round_trip (fleet_t *fleet, curvecp_server_t *server, size_t index, const char *text)
+{
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, text);
+    CHECK_EQ (curvecp_codec_send (fleet->codecs[index], &msg), 0);
+    zmsg_t *reply = NULL;
+    int64_t until = zclock_mono () + 5000;
+    while (!reply && zclock_mono () < until) {
+        fleet_output (fleet, index, index + 1);
+        serve_round (server);
+        fleet_input (fleet, 2);
+        reply = curvecp_codec_recv (fleet->codecs[index]);
+    }
+    CHECK (reply);
+    return reply;
+}
+
+/* Wait for a message the server sent to fleet codec index (5 s at most). */
+static zmsg_t *
+fleet_receive (fleet_t *fleet, curvecp_server_t *server, size_t index)
+{
+    zmsg_t *msg = NULL;
+    int64_t until = zclock_mono () + 5000;
+    while (!msg && zclock_mono () < until) {
+        serve_round (server);
+        fleet_input (fleet, 2);
+        fleet_output (fleet, index, index + 1);
+        msg = curvecp_codec_recv (fleet->codecs[index]);
+    }
+    CHECK (msg);
+    return msg;
+}
+
+/* 2,000 idle connections (one DEALER, codecs in this thread) and one
+   active client: the server's calls visit only the connections that are
+   due or had input, so the active client's round trips cost the same
+   few visits however many idle connections there are (a server that
+   walks every connection per call visits 2,001 per call). The client key
+   index: send_to_key reaches the newest connection of a key, and the
+   older one once the newest is gone. */
+static void
+test_many_idle_connections (void)
+{
+    enum { IDLE = 2000, BATCH = 250, TRIPS = 20 };
+    curvecp_keypair_t sk, shared;
+    curvecp_keypair_generate (&sk);
+    curvecp_keypair_generate (&shared);
+    curvecp_server_t *server = curvecp_server_new (&sk, NAME);
+    curvecp_codec_options_t options;
+    curvecp_codec_options_default (&options);
+    options.window = 131072;            /* keeps 4,000 codecs' buffers small */
+    options.block_max = 1024;
+    curvecp_server_set_options (server, &options);
+    int port = curvecp_server_bind (server, "tcp://127.0.0.1:*");
+    CHECK (port > 0);
+    fleet_t *fleet = fleet_new (port, IDLE + 3);
+    int64_t started = zclock_mono ();
+    for (size_t from = 0; from < IDLE; from += BATCH) {
+        for (size_t i = 0; i < BATCH; i++)
+            fleet_add (fleet, NULL, sk.public_key, NAME, &options);
+        fleet_connect (fleet, server, from, from + BATCH, from + BATCH);
+    }
+    size_t older = fleet_add (fleet, &shared, sk.public_key, NAME, &options);
+    fleet_connect (fleet, server, older, older + 1, IDLE + 1);
+    size_t newer = fleet_add (fleet, &shared, sk.public_key, NAME, &options);
+    fleet_connect (fleet, server, newer, newer + 1, IDLE + 2);
+    size_t active = fleet_add (fleet, NULL, sk.public_key, NAME, &options);
+    fleet_connect (fleet, server, active, active + 1, IDLE + 3);
+    fleet_settle (fleet, server);
+    int64_t connected = zclock_mono ();
+
+    curvecp_server_info_t before = *curvecp_server_info (server);
+    CHECK_EQ (before.heap, IDLE + 3);
+    for (int trip = 0; trip < TRIPS; trip++) {
+        char text[32];
+        snprintf (text, sizeof text, "trip %d", trip);
+        zmsg_t *reply = fleet_round_trip (fleet, server, active, text);
+        char *got = zmsg_popstr (reply);
+        CHECK (got && streq (got, text));
+        zstr_free (&got);
+        zmsg_destroy (&reply);
+    }
+    curvecp_server_info_t after = *curvecp_server_info (server);
+    uint64_t visits = after.visits - before.visits, calls = after.calls - before.calls;
+    printf ("%d idle connections (connected in %lld ms): %d round trips took %llu service calls and "
+            "visited %llu connections (%.1f per round trip)\n", IDLE + 2, (long long) (connected - started), TRIPS,
+            (unsigned long long) calls, (unsigned long long) visits, (double) visits / TRIPS);
+    CHECK (calls >= TRIPS);
+    CHECK (visits >= TRIPS);            /* the active one is visited */
+    CHECK (visits <= 16 * TRIPS);       /* walking everyone: >= 2,003 per call */
+
+    /* send_to_key: the newest connection of the shared key, then the older */
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, "to the key");
+    CHECK_EQ (curvecp_server_send_to_key (server, shared.public_key, &msg), 0);
+    curvecp_server_flush (server);
+    msg = fleet_receive (fleet, server, newer);
+    zmsg_destroy (&msg);
+    CHECK (!curvecp_codec_recv (fleet->codecs[older]));
+    curvecp_codec_shutdown (fleet->codecs[newer]);
+    int64_t until = zclock_mono () + 5000;
+    while (curvecp_server_peers (server) == IDLE + 3 && zclock_mono () < until) {
+        fleet_output (fleet, newer, newer + 1);
+        serve_round (server);
+        fleet_input (fleet, 2);
+    }
+    CHECK_EQ (curvecp_server_peers (server), IDLE + 2);
+    msg = zmsg_new ();
+    zmsg_addstr (msg, "to the key again");
+    CHECK_EQ (curvecp_server_send_to_key (server, shared.public_key, &msg), 0);
+    curvecp_server_flush (server);
+    msg = fleet_receive (fleet, server, older);
+    char *text = zmsg_popstr (msg);
+    CHECK (text && streq (text, "to the key again"));
+    zstr_free (&text);
+    zmsg_destroy (&msg);
+    printf ("send_to_key: the newest connection of a key, then the older one once the newest ended\n");
+    fleet_destroy (&fleet);
+    curvecp_server_destroy (&server);
+}
+
 int
 main (void)
 {
@@ -542,6 +716,7 @@ main (void)
     test_server_restart ();
     test_server_envelopes ();
     test_client_envelopes ();
+    test_many_idle_connections ();
     printf ("test_zmq_sockets: OK\n");
     return 0;
 }

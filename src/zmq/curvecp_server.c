@@ -41,7 +41,7 @@ typedef struct {
     zhash_t *metadata;            /* NULL: none */
 } auth_t;
 
-typedef struct {
+typedef struct peer_s {
     curvecp_codec_t *codec;
     uint8_t short_key[CURVECP_KEY_BYTES];          /* C': the table key */
     char id[CURVECP_SERVER_PEER_ID_BYTES];
@@ -51,6 +51,11 @@ typedef struct {
     bool confirmed;            /* a Client Message opened: the handshake is complete */
     bool dirty;                /* got input this round */
     void *ready_handle;        /* in the ready list */
+    void *unflushed_handle;    /* in the unflushed list: sent to since the last flush */
+    size_t heap_index;         /* in the timer heap (NO_INDEX: not) */
+    uint64_t due;              /* its key there: when it next needs a visit */
+    uint8_t long_key[CURVECP_KEY_BYTES];            /* the client's key: the by_key index */
+    struct peer_s *key_newer, *key_older;           /* connections with the same client key */
     /* held until the ZAP handler answers request zap_request */
     bool authorising;
     uint64_t zap_request, zap_deadline;
@@ -67,6 +72,13 @@ struct _curvecp_server_t {
     void *handle;
     zhashx_t *peers;            /* C' -> peer_t */
     zlistx_t *ready;            /* peers that may hold whole messages */
+    zlistx_t *unflushed;        /* peers sent to since the last flush */
+    zhashx_t *by_key;           /* client key -> its newest peer */
+    peer_t **heap;              /* min-heap of peers by due */
+    size_t heap_count, heap_size;
+    peer_t **visiting;          /* the peers due in one service pass */
+    size_t visiting_size;
+    curvecp_server_info_t info;
     peer_t **dirty;
     size_t dirty_count, dirty_size;
     size_t max_peers, max_pending, pending;
@@ -126,6 +138,147 @@ key_compare (const void *a, const void *b)
     return memcmp (a, b, CURVECP_KEY_BYTES);
 }
 
+/* ---- the timer heap ---------------------------------------------------------
+   Every connection sits in a min-heap keyed by when it next needs a visit
+   (its codec's deadline, its handshake or ZAP expiry, or 0 when it is to
+   be dropped), and its key is updated after every call that may move it,
+   so a call looks only at the connections that are due. */
+
+#define NO_INDEX SIZE_MAX
+
+static void
+heap_place (curvecp_server_t *self, size_t index, peer_t *peer)
+{
+    self->heap[index] = peer;
+    peer->heap_index = index;
+}
+
+static void
+heap_up (curvecp_server_t *self, size_t index)
+{
+    peer_t *peer = self->heap[index];
+    while (index > 0) {
+        size_t parent = (index - 1) / 2;
+        if (self->heap[parent]->due <= peer->due)
+            break;
+        heap_place (self, index, self->heap[parent]);
+        index = parent;
+    }
+    heap_place (self, index, peer);
+}
+
+static void
+heap_down (curvecp_server_t *self, size_t index)
+{
+    peer_t *peer = self->heap[index];
+    for (;;) {
+        size_t child = 2 * index + 1;
+        if (child >= self->heap_count)
+            break;
+        if (child + 1 < self->heap_count && self->heap[child + 1]->due < self->heap[child]->due)
+            child++;
+        if (peer->due <= self->heap[child]->due)
+            break;
+        heap_place (self, index, self->heap[child]);
+        index = child;
+    }
+    heap_place (self, index, peer);
+}
+
+/* Room for one more connection in the heap and in a service pass, made
+   before the connection exists so that scheduling it never fails. */
+static bool
+heap_reserve (curvecp_server_t *self)
+{
+    if (self->heap_count < self->heap_size)
+        return true;
+    size_t size = self->heap_size ? 2 * self->heap_size : 64;
+    peer_t **heap = (peer_t **) realloc (self->heap, size * sizeof (peer_t *));
+    if (!heap)
+        return false;
+    self->heap = heap;
+    peer_t **visiting = (peer_t **) realloc (self->visiting, size * sizeof (peer_t *));
+    if (!visiting)
+        return false;
+    self->visiting = visiting;
+    self->heap_size = self->visiting_size = size;
+    return true;
+}
+
+static void
+heap_set (curvecp_server_t *self, peer_t *peer, uint64_t due)
+{
+    if (peer->heap_index == NO_INDEX) {
+        peer->due = due;
+        heap_place (self, self->heap_count++, peer);
+        heap_up (self, peer->heap_index);
+        return;
+    }
+    uint64_t was = peer->due;
+    peer->due = due;
+    if (due < was)
+        heap_up (self, peer->heap_index);
+    else
+        heap_down (self, peer->heap_index);
+}
+
+static void
+heap_remove (curvecp_server_t *self, peer_t *peer)
+{
+    size_t index = peer->heap_index;
+    if (index == NO_INDEX)
+        return;
+    peer->heap_index = NO_INDEX;
+    peer_t *last = self->heap[--self->heap_count];
+    if (index < self->heap_count) {
+        heap_place (self, index, last);
+        heap_up (self, index);
+        heap_down (self, last->heap_index);
+    }
+}
+
+/* The earliest peer due by now, taken out of the heap; NULL if none. */
+static peer_t *
+heap_take_due (curvecp_server_t *self, uint64_t now)
+{
+    if (self->heap_count == 0 || self->heap[0]->due > now)
+        return NULL;
+    peer_t *peer = self->heap[0];
+    heap_remove (self, peer);
+    return peer;
+}
+
+/* ---- the client key index -------------------------------------------------
+   send_to_key wants the newest connection of a client key: each key maps
+   to its newest connection, which links to the older ones. */
+
+static void
+key_index_add (curvecp_server_t *self, peer_t *peer)
+{
+    peer_t *newest = (peer_t *) zhashx_lookup (self->by_key, peer->long_key);
+    peer->key_older = newest;
+    if (newest) {
+        newest->key_newer = peer;
+        zhashx_delete (self->by_key, newest->long_key);
+    }
+    zhashx_insert (self->by_key, peer->long_key, peer);
+}
+
+static void
+key_index_remove (curvecp_server_t *self, peer_t *peer)
+{
+    if (peer->key_older)
+        peer->key_older->key_newer = peer->key_newer;
+    if (peer->key_newer)
+        peer->key_newer->key_older = peer->key_older;
+    else {
+        zhashx_delete (self->by_key, peer->long_key);
+        if (peer->key_older)
+            zhashx_insert (self->by_key, peer->key_older->long_key, peer->key_older);
+    }
+    peer->key_newer = peer->key_older = NULL;
+}
+
 static peer_t *
 peer_new (curvecp_codec_t *codec, const uint8_t *routing, size_t routing_len, uint64_t now)
 {
@@ -134,6 +287,8 @@ peer_new (curvecp_codec_t *codec, const uint8_t *routing, size_t routing_len, ui
         return NULL;
     peer->codec = codec;
     memcpy (peer->short_key, curvecp_codec_client_short_key (codec), CURVECP_KEY_BYTES);
+    memcpy (peer->long_key, curvecp_codec_peer_key (codec), CURVECP_KEY_BYTES);
+    peer->heap_index = NO_INDEX;
     curvecp_key_to_hex (peer->short_key, peer->id);
     peer->routing_len = routing_len < ROUTING_MAX ? routing_len : ROUTING_MAX;
     memcpy (peer->routing, routing, peer->routing_len);
@@ -183,6 +338,10 @@ peer_remove (curvecp_server_t *self, peer_t *peer)
 {
     if (peer->ready_handle)
         zlistx_delete (self->ready, peer->ready_handle);
+    if (peer->unflushed_handle)
+        zlistx_delete (self->unflushed, peer->unflushed_handle);
+    heap_remove (self, peer);
+    key_index_remove (self, peer);
     if (peer->authorising_handle)
         zlistx_delete (self->authorising, peer->authorising_handle);
     auth_unref (&peer->auth);
@@ -217,10 +376,13 @@ curvecp_server_new (const curvecp_keypair_t *keys, const char *name)
     self->handshake = curvecp_hs_server_new (keys, zero_ext, curvecp_zmq_now ());
     self->peers = zhashx_new ();
     self->ready = zlistx_new ();
+    self->unflushed = zlistx_new ();
+    self->by_key = zhashx_new ();
     self->authorising = zlistx_new ();
     self->router = zsock_new (ZMQ_ROUTER);
     self->out = (uint8_t *) malloc (PACKET_CAP);
-    if (!self->handshake || !self->peers || !self->ready || !self->authorising || !self->router || !self->out
+    if (!self->handshake || !self->peers || !self->ready || !self->unflushed || !self->by_key || !self->authorising
+    ||  !self->router || !self->out
     ||  curvecp_server_add_name (self, name) != 0) {
         curvecp_server_destroy (&self);
         return NULL;
@@ -229,6 +391,10 @@ curvecp_server_new (const curvecp_keypair_t *keys, const char *name)
     zhashx_set_key_comparator (self->peers, key_compare);
     zhashx_set_key_duplicator (self->peers, NULL);
     zhashx_set_key_destructor (self->peers, NULL);
+    zhashx_set_key_hasher (self->by_key, key_hash);
+    zhashx_set_key_comparator (self->by_key, key_compare);
+    zhashx_set_key_duplicator (self->by_key, NULL);
+    zhashx_set_key_destructor (self->by_key, NULL);
     zsock_set_linger (self->router, 0);
     /* report (and count) drops at the high-water mark instead of hiding them */
     zsock_set_router_mandatory (self->router, 1);
@@ -248,6 +414,10 @@ curvecp_server_destroy (curvecp_server_t **self_p)
         }
         zhashx_destroy (&self->peers);
         zlistx_destroy (&self->ready);
+        zlistx_destroy (&self->unflushed);
+        zhashx_destroy (&self->by_key);
+        free (self->heap);
+        free (self->visiting);
         zlistx_destroy (&self->authorising);
         auth_unref (&self->last_auth);
         free (self->dirty);
@@ -418,6 +588,7 @@ authorising_peer (curvecp_server_t *self, uint64_t request)
 }
 
 static void mark_dirty (curvecp_server_t *self, peer_t *peer);
+static void peer_schedule (curvecp_server_t *self, peer_t *peer);
 
 /* Take every waiting ZAP reply: release or drop the connection it is for. */
 static void
@@ -437,6 +608,7 @@ drain_zap (curvecp_server_t *self)
             zlistx_delete (self->authorising, peer->authorising_handle);
             peer->authorising_handle = NULL;
             peer->authorising = false;
+            peer_schedule (self, peer);
             mark_dirty (self, peer);            /* its greeting, acks and messages go now */
         }
         else {
@@ -458,13 +630,52 @@ send_packet (curvecp_server_t *self, const uint8_t *routing, size_t routing_len,
         self->dropped++;            /* ROUTER at its high-water mark: resent later */
 }
 
+static uint64_t
+handshake_expiry (curvecp_server_t *self, const peer_t *peer)
+{
+    return peer->created + self->options.handshake_timeout_ns;
+}
+
+/* Read out its messages, the client ended its stream: nothing more to do. */
+static bool
+peer_finished (peer_t *peer)
+{
+    return !peer->ready_handle && curvecp_codec_peer_closed (peer->codec);
+}
+
+/* When the connection next needs a visit: 0 if it is to be dropped. */
+static uint64_t
+peer_due (curvecp_server_t *self, peer_t *peer)
+{
+    if (peer->authorising)
+        return peer->zap_deadline;      /* no timers run until the handler answers */
+    if (curvecp_codec_state (peer->codec) == CURVECP_CODEC_FAILED || peer_finished (peer))
+        return 0;
+    uint64_t due = curvecp_codec_deadline (peer->codec);
+    if (!peer->confirmed && handshake_expiry (self, peer) < due)
+        due = handshake_expiry (self, peer);
+    return due;
+}
+
+/* After any call into its codec: put the connection where it now belongs
+   in the timer heap. */
+static void
+peer_schedule (curvecp_server_t *self, peer_t *peer)
+{
+    heap_set (self, peer, peer_due (self, peer));
+}
+
 static void
 peer_output (curvecp_server_t *self, peer_t *peer, uint64_t now)
 {
     size_t len;
+    self->info.visits++;
     while ((len = curvecp_codec_output (peer->codec, now, self->out, PACKET_CAP)) > 0)
         send_packet (self, peer->routing, peer->routing_len, self->out, len);
+    peer_schedule (self, peer);
 }
+
+static void answer_input (curvecp_server_t *self, peer_t *peer, uint64_t now);
 
 static void
 mark_dirty (curvecp_server_t *self, peer_t *peer)
@@ -475,13 +686,7 @@ mark_dirty (curvecp_server_t *self, peer_t *peer)
         size_t size = self->dirty_size ? 2 * self->dirty_size : 64;
         peer_t **dirty = (peer_t **) realloc (self->dirty, size * sizeof (peer_t *));
         if (!dirty) {
-            /* cannot remember it for the end of the round: answer now */
-            if (curvecp_codec_readable (peer->codec)) {
-                if (!peer->ready_handle)
-                    peer->ready_handle = zlistx_add_end (self->ready, peer);
-            }
-            else
-                peer_output (self, peer, curvecp_zmq_now ());
+            answer_input (self, peer, curvecp_zmq_now ());   /* cannot remember it for the end of the round */
             return;
         }
         self->dirty = dirty;
@@ -501,7 +706,8 @@ new_connection (curvecp_server_t *self, const uint8_t *packet, size_t len, uint6
         curvecp_hs_server_count (self->handshake, CURVECP_E_FULL);
         return CURVECP_E_FULL;
     }
-    curvecp_codec_t *codec = curvecp_codec_new_server_shared (self->handshake, &self->options, now);
+    curvecp_codec_t *codec = heap_reserve (self)
+                           ? curvecp_codec_new_server_shared (self->handshake, &self->options, now) : NULL;
     if (!codec)
         return CURVECP_E_IO;
     curvecp_codec_set_authorizer (codec, authorize, self);
@@ -515,6 +721,7 @@ new_connection (curvecp_server_t *self, const uint8_t *packet, size_t len, uint6
         return reason == CURVECP_OK ? CURVECP_E_IO : reason;
     }
     zhashx_insert (self->peers, peer->short_key, peer);
+    key_index_add (self, peer);
     self->pending++;
     if (self->zap_wanted) {
         self->zap_wanted = false;
@@ -524,8 +731,10 @@ new_connection (curvecp_server_t *self, const uint8_t *packet, size_t len, uint6
             return CURVECP_E_NOT_AUTHORISED;
         }
         self->zap_stats.requests++;
+        peer_schedule (self, peer);
         return reason;                          /* held: nothing out, nothing delivered */
     }
+    peer_schedule (self, peer);
     mark_dirty (self, peer);
     return reason;
 }
@@ -543,8 +752,10 @@ existing_connection (curvecp_server_t *self, peer_t *peer, curvecp_packet_type_t
         peer->held_bytes += len;
     }
     curvecp_reason_t reason = curvecp_codec_execute (peer->codec, packet, len, now);
-    if (reason != CURVECP_OK)
+    if (reason != CURVECP_OK) {
+        peer_schedule (self, peer);
         return reason;
+    }
     /* only an authentic packet may move the connection to another routing id */
     if (self->packet_routing_len != peer->routing_len
     ||  memcmp (self->packet_routing, peer->routing, peer->routing_len) != 0) {
@@ -555,6 +766,7 @@ existing_connection (curvecp_server_t *self, peer_t *peer, curvecp_packet_type_t
         peer->confirmed = true;
         self->pending--;
     }
+    peer_schedule (self, peer);
     if (!peer->authorising)
         mark_dirty (self, peer);
     return reason;
@@ -614,8 +826,23 @@ take_packet (curvecp_server_t *self, zmq_msg_t *routing, zmq_msg_t *packet, uint
     return true;
 }
 
-/* Take what is waiting; then connections with whole messages go on the
-   ready list and the others answer at once. */
+/* A connection with input this round: whole messages wait on the ready
+   list (its acknowledgments go with the application's reply), the others
+   answer at once. */
+static void
+answer_input (curvecp_server_t *self, peer_t *peer, uint64_t now)
+{
+    self->info.visits++;
+    if (curvecp_codec_readable (peer->codec)) {
+        if (!peer->ready_handle)
+            peer->ready_handle = zlistx_add_end (self->ready, peer);
+        peer_schedule (self, peer);
+    }
+    else
+        peer_output (self, peer, now);
+}
+
+/* Take what is waiting, then answer the connections that had input. */
 static void
 drain_input (curvecp_server_t *self, uint64_t now)
 {
@@ -630,67 +857,54 @@ drain_input (curvecp_server_t *self, uint64_t now)
     for (size_t i = 0; i < self->dirty_count; i++) {
         peer_t *peer = self->dirty[i];
         peer->dirty = false;
-        if (curvecp_codec_readable (peer->codec)) {
-            if (!peer->ready_handle)
-                peer->ready_handle = zlistx_add_end (self->ready, peer);
-        }
-        else
-            peer_output (self, peer, now);
+        answer_input (self, peer, now);
     }
     self->dirty_count = 0;
 }
 
-/* Every connection: flush, run due timers, drop the finished and failed;
-   returns the earliest deadline left. */
-static uint64_t
-service_all (curvecp_server_t *self, uint64_t now, bool flush)
+/* Put what was sent since the last flush into the streams, and send it. */
+static void
+flush_unflushed (curvecp_server_t *self, uint64_t now)
 {
-    uint64_t earliest = UINT64_MAX;
-    zlistx_t *gone = NULL;
-    for (peer_t *peer = (peer_t *) zhashx_first (self->peers); peer;
-         peer = (peer_t *) zhashx_next (self->peers)) {
-        if (peer->authorising) {
-            /* no timers run and nothing is sent until the handler answers */
-            if (now >= peer->zap_deadline) {
-                if (!gone)
-                    gone = zlistx_new ();
-                zlistx_add_end (gone, peer);
-            }
-            else
-            if (peer->zap_deadline < earliest)
-                earliest = peer->zap_deadline;
-            continue;
-        }
-        if (flush)
-            curvecp_codec_flush (peer->codec);
-        if (flush || curvecp_codec_deadline (peer->codec) <= now)
-            peer_output (self, peer, now);
-        bool expired = !peer->confirmed && now >= peer->created + self->options.handshake_timeout_ns;
-        bool finished = !peer->ready_handle && curvecp_codec_peer_closed (peer->codec);
-        if (expired || finished || curvecp_codec_state (peer->codec) == CURVECP_CODEC_FAILED) {
-            if (!gone)
-                gone = zlistx_new ();
-            zlistx_add_end (gone, peer);
-            continue;
-        }
-        uint64_t deadline = curvecp_codec_deadline (peer->codec);
-        if (deadline < earliest)
-            earliest = deadline;
-        if (!peer->confirmed && peer->created + self->options.handshake_timeout_ns < earliest)
-            earliest = peer->created + self->options.handshake_timeout_ns;
+    peer_t *peer;
+    while ((peer = (peer_t *) zlistx_first (self->unflushed)) != NULL) {
+        zlistx_delete (self->unflushed, peer->unflushed_handle);
+        peer->unflushed_handle = NULL;
+        curvecp_codec_flush (peer->codec);
+        peer_output (self, peer, now);
     }
-    if (gone) {
-        for (peer_t *peer = (peer_t *) zlistx_first (gone); peer; peer = (peer_t *) zlistx_next (gone)) {
-            if (peer->authorising) {
-                self->zap_stats.timed_out++;
-                refuse (self, peer);
-            }
-            else
-                peer_remove (self, peer);
-        }
-        zlistx_destroy (&gone);
+}
+
+/* One visit to a connection that is due: run its timers, or drop it. */
+static void
+visit_due (curvecp_server_t *self, peer_t *peer, uint64_t now)
+{
+    if (peer->authorising) {
+        self->info.visits++;
+        self->zap_stats.timed_out++;    /* due only at its ZAP deadline */
+        refuse (self, peer);
+        return;
     }
-    return earliest;
+    peer_output (self, peer, now);
+    bool expired = !peer->confirmed && now >= handshake_expiry (self, peer);
+    if (expired || peer->due == 0)
+        peer_remove (self, peer);
+}
+
+/* The connections due by now, each visited once (a connection still due
+   after its visit waits for the next call); returns the earliest
+   deadline left. Costs O(due log n), not O(n). */
+static uint64_t
+service_due (curvecp_server_t *self, uint64_t now)
+{
+    self->info.calls++;
+    size_t count = 0;
+    peer_t *peer;
+    while ((peer = heap_take_due (self, now)) != NULL)
+        self->visiting[count++] = peer;         /* visiting_size >= every connection */
+    for (size_t i = 0; i < count; i++)
+        visit_due (self, self->visiting[i], now);
+    return self->heap_count ? self->heap[0]->due : UINT64_MAX;
 }
 
 /* ---- messages ---------------------------------------------------------------------- */
@@ -720,6 +934,7 @@ take_ready (curvecp_server_t *self, uint64_t now)
             self->last_auth = auth_ref (peer->auth);
             if (zlistx_size (self->ready) > 1)
                 zlistx_move_end (self->ready, peer->ready_handle);
+            peer_schedule (self, peer);         /* reading may owe a window update */
             return msg;
         }
         zlistx_delete (self->ready, peer->ready_handle);
@@ -749,7 +964,8 @@ curvecp_server_recv (curvecp_server_t *self)
         msg = take_ready (self, now);
         if (msg)
             return msg;
-        uint64_t deadline = service_all (self, now, true);
+        flush_unflushed (self, now);
+        uint64_t deadline = service_due (self, now);
         if (now >= until) {
             errno = EAGAIN;
             return NULL;
@@ -807,6 +1023,9 @@ send_to_peer (curvecp_server_t *self, peer_t *peer, zmsg_t **msg_p)
         }
         drain_input (self, now);
         peer_output (self, peer, now);
+        service_due (self, now);                /* everyone else's timers run meanwhile */
+        if (zhashx_lookup (self->peers, short_key) != peer)
+            return -1;
         if (!curvecp_codec_writable (peer->codec)) {
             uint64_t deadline = curvecp_codec_deadline (peer->codec);
             wait_input (self, curvecp_zmq_timeout_ms (deadline < until ? deadline : until, now, -1));
@@ -815,8 +1034,12 @@ send_to_peer (curvecp_server_t *self, peer_t *peer, zmsg_t **msg_p)
         if (zhashx_lookup (self->peers, short_key) != peer)
             return -1;
     }
+    if (!peer->unflushed_handle)
+        peer->unflushed_handle = zlistx_add_end (self->unflushed, peer);
     if (curvecp_codec_ready_to_write (peer->codec) && !peer->ready_handle)
         peer_output (self, peer, curvecp_zmq_now ());
+    else
+        peer_schedule (self, peer);
     return 0;
 }
 
@@ -835,20 +1058,18 @@ curvecp_server_reply (curvecp_server_t *self, zmsg_t **msg_p)
 int
 curvecp_server_send_to_key (curvecp_server_t *self, const uint8_t client_key[CURVECP_KEY_BYTES], zmsg_t **msg_p)
 {
-    peer_t *newest = NULL;
-    for (peer_t *peer = (peer_t *) zhashx_first (self->peers); peer;
-         peer = (peer_t *) zhashx_next (self->peers))
-        if (!peer->authorising
-        &&  memcmp (curvecp_codec_peer_key (peer->codec), client_key, CURVECP_KEY_BYTES) == 0
-        &&  (!newest || peer->created > newest->created))
-            newest = peer;
+    peer_t *newest = (peer_t *) zhashx_lookup (self->by_key, client_key);
+    while (newest && newest->authorising)
+        newest = newest->key_older;
     return send_to_peer (self, newest, msg_p);
 }
 
 void
 curvecp_server_flush (curvecp_server_t *self)
 {
-    service_all (self, curvecp_zmq_now (), true);
+    uint64_t now = curvecp_zmq_now ();
+    flush_unflushed (self, now);
+    service_due (self, now);
 }
 
 /* ---- polling ------------------------------------------------------------------------ */
@@ -866,7 +1087,7 @@ curvecp_server_timeout (curvecp_server_t *self)
         return 0;
     uint64_t now = curvecp_zmq_now ();
     int cap = zlistx_size (self->authorising) > 0 ? ZAP_POLL_MS : -1;
-    return curvecp_zmq_timeout_ms (service_all (self, now, false), now, cap);
+    return curvecp_zmq_timeout_ms (service_due (self, now), now, cap);
 }
 
 int
@@ -874,7 +1095,7 @@ curvecp_server_handle (curvecp_server_t *self)
 {
     uint64_t now = curvecp_zmq_now ();
     drain_input (self, now);
-    service_all (self, now, false);
+    service_due (self, now);
     return 0;
 }
 
@@ -938,6 +1159,13 @@ uint64_t
 curvecp_server_dropped (curvecp_server_t *self)
 {
     return self->dropped;
+}
+
+const curvecp_server_info_t *
+curvecp_server_info (curvecp_server_t *self)
+{
+    self->info.heap = self->heap_count;
+    return &self->info;
 }
 
 uint64_t
