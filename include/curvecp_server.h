@@ -78,7 +78,12 @@ void curvecp_server_set_max_peers (curvecp_server_t *self, size_t max_peers);
 void curvecp_server_set_max_pending (curvecp_server_t *self, size_t max_pending);
 void curvecp_server_set_max_authorising (curvecp_server_t *self, size_t max_authorising);
 
-/* recv timeout in ms (-1 forever, the default); send timeout (-1). */
+/* recv timeout in ms (-1 forever, the default); send timeout: how long
+   a send may wait while that one client's queue is full (default 0:
+   never, it fails with EAGAIN at once; -1: forever). A waiting send still
+   serves every other connection's input and timers, but hands nothing to
+   the application, so a client that stops acknowledging would hold up
+   everyone's messages for up to this long on every send to it. */
 void curvecp_server_set_rcvtimeo (curvecp_server_t *self, int msecs);
 void curvecp_server_set_sndtimeo (curvecp_server_t *self, int msecs);
 
@@ -119,10 +124,18 @@ const char *curvecp_server_peer_user_id (curvecp_server_t *self);
 zhash_t *curvecp_server_peer_metadata (curvecp_server_t *self);
 const char *curvecp_server_peer_property (curvecp_server_t *self, const char *name);
 
-/* Send to the connection peer_id; takes ownership on success. Waits up to
-   sndtimeo while that client's queue is full. -1 if there is no such
-   connection (or it is still held for ZAP, failed, or timed out). */
+/* Send to the connection peer_id; takes ownership on success. A client's
+   queue holds options.send_queue bytes (default 4 MiB) beyond its stream
+   window; when it is full the send waits up to sndtimeo (by default not
+   at all) and then fails with errno EAGAIN, leaving the message with the
+   caller (try again once curvecp_server_writable says so). -1 with errno
+   EHOSTUNREACH if there is no such connection (or it is still held for
+   ZAP, or failed), EINVAL for an empty message. */
 int curvecp_server_send (curvecp_server_t *self, const char *peer_id, zmsg_t **msg_p);
+
+/* Would a send to peer_id be taken now? false if its queue is full or
+   there is no such connection. */
+bool curvecp_server_writable (curvecp_server_t *self, const char *peer_id);
 
 /* Send to the sender of the last message. */
 int curvecp_server_reply (curvecp_server_t *self, zmsg_t **msg_p);
@@ -176,6 +189,7 @@ typedef struct {
     uint64_t calls;             /* service passes (recv, handle, timeout, flush, send waits) */
     uint64_t visits;            /* connections those calls (and recv/send) looked at */
     size_t heap;                /* connections in the timer heap now */
+    uint64_t send_full;         /* sends refused EAGAIN: that client's queue was full */
 } curvecp_server_info_t;
 const curvecp_server_info_t *curvecp_server_info (curvecp_server_t *self);
 

@@ -7,6 +7,9 @@
     by a transparent re-handshake. Carrier envelopes: a ØMQ message that
     is not exactly one packet frame is dropped whole and counted at both
     ends. Every wait is bounded.                                          */
+#include <errno.h>
+#include <signal.h>
+#include <unistd.h>
 #include <sodium.h>
 #include "testutil.h"
 #include "curvecp_client.h"
@@ -704,6 +707,87 @@ test_many_idle_connections (void)
     curvecp_server_destroy (&server);
 }
 
+static void
+on_alarm (int signal)
+{
+    (void) signal;
+    static const char text[] = "a send to a stuck client blocked the server\n";
+    if (write (2, text, sizeof text - 1) < 0)
+        _exit (1);
+    _exit (1);
+}
+
+/* One client stops acknowledging (its codec is never run again); sends to
+   it fail with EAGAIN at once when its queue is full - by default a send
+   never waits for one client - while another client's round trips and
+   messages go on. A server whose send blocked would never return (the
+   alarm ends the test then). */
+static void
+test_stuck_client (void)
+{
+    curvecp_keypair_t sk;
+    curvecp_keypair_generate (&sk);
+    curvecp_server_t *server = curvecp_server_new (&sk, NAME);
+    curvecp_codec_options_t options;
+    curvecp_codec_options_default (&options);
+    options.send_queue = 65536;
+    curvecp_server_set_options (server, &options);
+    int port = curvecp_server_bind (server, "tcp://127.0.0.1:*");
+    CHECK (port > 0);
+    fleet_t *stuck = fleet_new (port, 1), *live = fleet_new (port, 1);
+    fleet_add (stuck, NULL, sk.public_key, NAME, NULL);
+    fleet_add (live, NULL, sk.public_key, NAME, NULL);
+    fleet_connect (stuck, server, 0, 1, 1);
+    fleet_connect (live, server, 0, 1, 2);
+    char stuck_id[CURVECP_SERVER_PEER_ID_BYTES], live_id[CURVECP_SERVER_PEER_ID_BYTES];
+    curvecp_key_to_hex (curvecp_codec_client_short_key (stuck->codecs[0]), stuck_id);
+    curvecp_key_to_hex (curvecp_codec_client_short_key (live->codecs[0]), live_id);
+
+    signal (SIGALRM, on_alarm);
+    alarm (60);
+    size_t sent = 0;
+    zmsg_t *msg = NULL;
+    for (; sent < 200; sent++) {
+        msg = zmsg_new ();
+        zmsg_addmem (msg, NULL, 65536);
+        if (curvecp_server_send (server, stuck_id, &msg) != 0)
+            break;
+        serve_round (server);
+    }
+    CHECK (sent < 200);
+    CHECK_EQ (errno, EAGAIN);
+    CHECK (msg);                        /* still ours */
+    CHECK (!curvecp_server_writable (server, stuck_id));
+    CHECK (curvecp_server_writable (server, live_id));
+    uint64_t full = curvecp_server_info (server)->send_full;
+    CHECK (full >= 1);
+    for (int trip = 0; trip < 5; trip++) {
+        CHECK_EQ (curvecp_server_send (server, stuck_id, &msg), -1);
+        CHECK_EQ (errno, EAGAIN);
+        zmsg_t *reply = fleet_round_trip (live, server, 0, "still here");
+        zmsg_destroy (&reply);
+        zmsg_t *push = zmsg_new ();
+        zmsg_addstr (push, "pushed");
+        CHECK_EQ (curvecp_server_send (server, live_id, &push), 0);
+        curvecp_server_flush (server);
+        push = fleet_receive (live, server, 0);
+        zmsg_destroy (&push);
+    }
+    CHECK_EQ (curvecp_server_info (server)->send_full, full + 5);
+    /* a finite send timeout waits, then gives up the same way */
+    curvecp_server_set_sndtimeo (server, 100);
+    CHECK_EQ (curvecp_server_send (server, stuck_id, &msg), -1);
+    CHECK_EQ (errno, EAGAIN);
+    alarm (0);
+    zmsg_destroy (&msg);
+    CHECK_EQ (curvecp_server_send (server, "not-a-peer", &(zmsg_t *) { NULL }), -1);
+    printf ("stuck client: %zu x 64 KiB taken, then EAGAIN at once; the other client did 5 round trips "
+            "and got 5 pushed messages meanwhile\n", sent);
+    fleet_destroy (&stuck);
+    fleet_destroy (&live);
+    curvecp_server_destroy (&server);
+}
+
 int
 main (void)
 {
@@ -717,6 +801,7 @@ main (void)
     test_server_envelopes ();
     test_client_envelopes ();
     test_many_idle_connections ();
+    test_stuck_client ();
     printf ("test_zmq_sockets: OK\n");
     return 0;
 }

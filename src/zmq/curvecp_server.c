@@ -372,7 +372,7 @@ curvecp_server_new (const curvecp_keypair_t *keys, const char *name)
     self->max_pending = 1024;
     self->max_authorising = 256;
     self->rcvtimeo = -1;
-    self->sndtimeo = -1;
+    self->sndtimeo = 0;         /* a send never waits for one client: see send_to_peer */
     self->handshake = curvecp_hs_server_new (keys, zero_ext, curvecp_zmq_now ());
     self->peers = zhashx_new ();
     self->ready = zlistx_new ();
@@ -1004,35 +1004,53 @@ peer_by_id (curvecp_server_t *self, const char *peer_id)
     return peer && !peer->authorising ? peer : NULL;
 }
 
+/* Queue msg for peer. When its queue is full: take input and run timers
+   once (acknowledgments waiting may make room), then wait only while
+   sndtimeo allows - by default not at all, so one client that stops
+   acknowledging never holds up the others (its sends fail with EAGAIN
+   until it catches up). While a send waits, every other connection's
+   input and timers are still served. */
 static int
 send_to_peer (curvecp_server_t *self, peer_t *peer, zmsg_t **msg_p)
 {
-    if (!peer)
+    if (!peer) {
+        errno = EHOSTUNREACH;
         return -1;
+    }
     uint8_t short_key[CURVECP_KEY_BYTES];
     memcpy (short_key, peer->short_key, sizeof short_key);
     uint64_t until = self->sndtimeo < 0 ? UINT64_MAX : curvecp_zmq_now () + (uint64_t) self->sndtimeo * 1000000ull;
+    bool pumped = false;
     while (curvecp_codec_send (peer->codec, msg_p) != 0) {
-        if (!msg_p || !*msg_p || zmsg_size (*msg_p) == 0
-        ||  curvecp_codec_state (peer->codec) == CURVECP_CODEC_FAILED)
+        if (!msg_p || !*msg_p || zmsg_size (*msg_p) == 0) {
+            errno = EINVAL;
             return -1;
+        }
+        if (curvecp_codec_state (peer->codec) == CURVECP_CODEC_FAILED) {
+            errno = EHOSTUNREACH;
+            return -1;
+        }
         uint64_t now = curvecp_zmq_now ();
-        if (now >= until) {
+        if (pumped && now >= until) {
+            self->info.send_full++;
             errno = EAGAIN;
             return -1;
         }
         drain_input (self, now);
         peer_output (self, peer, now);
-        service_due (self, now);                /* everyone else's timers run meanwhile */
-        if (zhashx_lookup (self->peers, short_key) != peer)
+        uint64_t others = service_due (self, now);
+        pumped = true;
+        /* the connection may have gone meanwhile */
+        if (zhashx_lookup (self->peers, short_key) != peer) {
+            errno = EHOSTUNREACH;
             return -1;
-        if (!curvecp_codec_writable (peer->codec)) {
+        }
+        if (now < until && !curvecp_codec_writable (peer->codec)) {
             uint64_t deadline = curvecp_codec_deadline (peer->codec);
+            if (others < deadline)
+                deadline = others;
             wait_input (self, curvecp_zmq_timeout_ms (deadline < until ? deadline : until, now, -1));
         }
-        /* the connection may have gone while we waited */
-        if (zhashx_lookup (self->peers, short_key) != peer)
-            return -1;
     }
     if (!peer->unflushed_handle)
         peer->unflushed_handle = zlistx_add_end (self->unflushed, peer);
@@ -1047,6 +1065,13 @@ int
 curvecp_server_send (curvecp_server_t *self, const char *peer_id, zmsg_t **msg_p)
 {
     return send_to_peer (self, peer_by_id (self, peer_id), msg_p);
+}
+
+bool
+curvecp_server_writable (curvecp_server_t *self, const char *peer_id)
+{
+    peer_t *peer = peer_by_id (self, peer_id);
+    return peer && curvecp_codec_writable (peer->codec);
 }
 
 int
