@@ -50,6 +50,7 @@
 #include "curvecp_hs_server.h"
 #include "curvecp_keys.h"
 #include "curvecp_reason.h"
+#include "curvecp_zmq_allow.h"
 
 typedef struct _curvecp_server_t curvecp_server_t;
 
@@ -90,6 +91,9 @@ void curvecp_server_set_sndtimeo (curvecp_server_t *self, int msecs);
 /* Only clients whose key has a zcert in directory (reloaded when it
    changes). NULL turns the allow-list off. 0, or -1 if unreadable. */
 int curvecp_server_allow_directory (curvecp_server_t *self, const char *directory);
+
+/* The allow-list in use (its load and read counts), NULL if none. */
+curvecp_zmq_allow_t *curvecp_server_allow_list (curvecp_server_t *self);
 
 /* Ask the ZAP handler about each new client in domain, with mechanism
    (NULL = "CURVECP"), holding the client up to timeout_ms for the reply

@@ -75,13 +75,19 @@ try_echo (curvecp_client_t *client)
 }
 
 static void
-save_public (const curvecp_keypair_t *keys, const char *name)
+save_in (const char *dir, const curvecp_keypair_t *keys, const char *name)
 {
     zcert_t *cert = zcert_new_from (keys->public_key, keys->secret_key);
-    char path[128];
-    snprintf (path, sizeof path, "%s/%s", testdir, name);
+    char path[160];
+    snprintf (path, sizeof path, "%s/%s", dir, name);
     CHECK_EQ (zcert_save_public (cert, path), 0);
     zcert_destroy (&cert);
+}
+
+static void
+save_public (const curvecp_keypair_t *keys, const char *name)
+{
+    save_in (testdir, keys, name);
 }
 
 /* An echo server that also echoes the ZAP user id and property. */
@@ -142,13 +148,24 @@ test_allow_list (void)
     echo_stats (server, &dropped, &peers, &accepted, &refused);
     CHECK_EQ (peers, 1);                 /* bob has no session */
     CHECK (refused >= 1);                /* his Initiates, as not-authorised */
+    /* every one of those Initiates was checked without reading a file */
+    unsigned long long loads, files_read, scans;
+    echo_allow (server, &loads, &files_read, &scans);
+    CHECK_EQ (loads, 1);
+    CHECK_EQ (files_read, 2);           /* alice.pub and README, at start */
+    CHECK_EQ (scans, 0);
+    CHECK_EQ (curvecp_client_reconnect (alice), 0);
+    CHECK (try_echo (alice));
+    echo_allow (server, &loads, &files_read, &scans);
+    CHECK_EQ (loads, 1);
+    CHECK_EQ (files_read, 2);
 
     /* the list changes: bob is in from the next handshake */
     save_public (&b, "bob.pub");
     CHECK_EQ (curvecp_client_reconnect (bob), 0);
     CHECK (try_echo (bob));
     echo_stats (server, &dropped, &peers, &accepted, &refused);
-    CHECK_EQ (peers, 2);
+    CHECK_EQ (peers, 3);                 /* alice's two connections and bob's */
 
     /* and out again */
     char path[128];
@@ -156,10 +173,81 @@ test_allow_list (void)
     CHECK_EQ (remove (path), 0);
     CHECK_EQ (curvecp_client_reconnect (bob), 0);
     CHECK (!try_echo (bob));
-    printf ("allow-list: allowed, denied, reloaded after a change both ways\n");
+    echo_allow (server, &loads, &files_read, &scans);
+    CHECK_EQ (loads, 3);                /* once per change */
+    printf ("allow-list: allowed, denied, reloaded after a change both ways; bob's refused Initiates (%llu) and a "
+            "second alice handshake read no file\n", refused);
     curvecp_client_destroy (&alice);
     curvecp_client_destroy (&bob);
     zactor_destroy (&server);
+}
+
+static void
+expect_counts (const curvecp_zmq_allow_t *allow, uint64_t loads, uint64_t files_read, uint64_t scans)
+{
+    CHECK_EQ (curvecp_zmq_allow_loads (allow), loads);
+    CHECK_EQ (curvecp_zmq_allow_files_read (allow), files_read);
+    CHECK_EQ (curvecp_zmq_allow_scans (allow), scans);
+}
+
+/* The allow-list alone: checks read nothing while nothing changes; a
+   change is seen at the next check through the watch; scanning looks at
+   the directory at most once per interval. */
+static void
+test_allow_reads (void)
+{
+    char dir[128];
+    snprintf (dir, sizeof dir, "%s/unit", testdir);
+    CHECK_EQ (zsys_dir_create ("%s", dir), 0);
+    curvecp_keypair_t a, b, c;
+    curvecp_keypair_generate (&a);
+    curvecp_keypair_generate (&b);
+    curvecp_keypair_generate (&c);
+    save_in (dir, &a, "a.pub");
+    save_in (dir, &b, "b.pub");
+    char junk[160];
+    snprintf (junk, sizeof junk, "%s/notes.txt", dir);
+    FILE *file = fopen (junk, "w");
+    CHECK (file);
+    fputs ("not a certificate\n", file);
+    fclose (file);
+
+    curvecp_zmq_allow_t *allow = curvecp_zmq_allow_new (dir);
+    CHECK (allow);
+    CHECK_EQ (curvecp_zmq_allow_size (allow), 2);
+    CHECK_EQ (curvecp_zmq_allow_skipped (allow), 1);
+    CHECK_EQ (curvecp_zmq_allow_files_read (allow), 3);
+    CHECK (curvecp_zmq_allow_watching (allow));
+    for (int i = 0; i < 1000; i++) {
+        CHECK (curvecp_zmq_allow_check (allow, a.public_key));
+        CHECK (!curvecp_zmq_allow_check (allow, c.public_key));
+    }
+    expect_counts (allow, 1, 3, 0);
+
+    /* b.pub rewritten in place with c's key: the next check knows */
+    save_in (dir, &c, "b.pub");
+    CHECK (curvecp_zmq_allow_check (allow, c.public_key));
+    CHECK (!curvecp_zmq_allow_check (allow, b.public_key));
+    expect_counts (allow, 2, 6, 0);
+
+    /* scanning once an hour: a change waits for the next scan */
+    curvecp_zmq_allow_scan_every (allow, 3600 * 1000);
+    CHECK (!curvecp_zmq_allow_watching (allow));
+    save_in (dir, &b, "b.pub");
+    for (int i = 0; i < 1000; i++)
+        CHECK (curvecp_zmq_allow_check (allow, c.public_key));
+    expect_counts (allow, 2, 6, 0);
+    /* scanning at every check: the change is seen, loaded once */
+    curvecp_zmq_allow_scan_every (allow, 0);
+    for (int i = 0; i < 10; i++) {
+        CHECK (curvecp_zmq_allow_check (allow, b.public_key));
+        CHECK (!curvecp_zmq_allow_check (allow, c.public_key));
+    }
+    expect_counts (allow, 3, 9, 20);
+    curvecp_zmq_allow_destroy (&allow);
+    CHECK (!allow);
+    printf ("allow-list reads: 2,000 checks read no file; a rewrite seen at the next check (watch); "
+            "scanning at most once per interval, reloading only on a change\n");
 }
 
 static bool echo_identity (curvecp_client_t *client, bool send, char *user_id, size_t cap, char *role,
@@ -587,6 +675,7 @@ main (void)
     snprintf (testdir, sizeof testdir, "/tmp/test_zmq_auth.%d", (int) getpid ());
     CHECK_EQ (zsys_dir_create ("%s", testdir), 0);
     test_allow_list ();
+    test_allow_reads ();
     test_zap_with_zauth ();
     test_zap_without_handler ();
     test_metadata_parser ();

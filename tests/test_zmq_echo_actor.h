@@ -5,7 +5,8 @@
     and the server name (and, when property is set, the ZAP user id and
     that metadata property, or "-"). Commands on the pipe: "STATS" -> "dropped
     peers accepted refused"; "ZAP" -> "requests allowed denied timed_out
-    full late malformed authorising held_dropped"; "$TERM" ends it.                    */
+    full late malformed authorising held_dropped"; "ALLOW" -> "loads files_read
+    scans" of the allow-list (0 0 0 without one); "$TERM" ends it.                   */
 #ifndef TEST_ZMQ_ECHO_ACTOR_H_INCLUDED
 #define TEST_ZMQ_ECHO_ACTOR_H_INCLUDED
 
@@ -69,6 +70,14 @@ echo_actor (zsock_t *pipe, void *arg)
                             (unsigned long long) curvecp_stats_rejected (stats));
             }
             else
+            if (streq (command, "ALLOW")) {
+                curvecp_zmq_allow_t *allow = curvecp_server_allow_list (server);
+                zstr_sendf (pipe, "%llu %llu %llu",
+                            (unsigned long long) (allow ? curvecp_zmq_allow_loads (allow) : 0),
+                            (unsigned long long) (allow ? curvecp_zmq_allow_files_read (allow) : 0),
+                            (unsigned long long) (allow ? curvecp_zmq_allow_scans (allow) : 0));
+            }
+            else
             if (streq (command, "ZAP")) {
                 const curvecp_server_zap_stats_t *zap = curvecp_server_zap_stats (server);
                 zstr_sendf (pipe, "%llu %llu %llu %llu %llu %llu %llu %zu %llu", (unsigned long long) zap->requests,
@@ -111,6 +120,19 @@ echo_stats (zactor_t *actor, unsigned long long *dropped, size_t *peers, unsigne
     char *reply = zstr_recv (actor);
     if (!reply || sscanf (reply, "%llu %zu %llu %llu", dropped, peers, accepted, refused) != 4) {
         fprintf (stderr, "echo actor: no STATS reply\n");
+        exit (1);
+    }
+    zstr_free (&reply);
+}
+
+/* Ask the actor about its allow-list. */
+static inline void
+echo_allow (zactor_t *actor, unsigned long long *loads, unsigned long long *files_read, unsigned long long *scans)
+{
+    zstr_send (actor, "ALLOW");
+    char *reply = zstr_recv (actor);
+    if (!reply || sscanf (reply, "%llu %llu %llu", loads, files_read, scans) != 3) {
+        fprintf (stderr, "echo actor: no ALLOW reply\n");
         exit (1);
     }
     zstr_free (&reply);

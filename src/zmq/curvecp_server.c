@@ -511,6 +511,12 @@ curvecp_server_allow_directory (curvecp_server_t *self, const char *directory)
     return self->allow ? 0 : -1;
 }
 
+curvecp_zmq_allow_t *
+curvecp_server_allow_list (curvecp_server_t *self)
+{
+    return self->allow;
+}
+
 static void refuse (curvecp_server_t *self, peer_t *peer);
 
 int
