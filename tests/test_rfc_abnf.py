@@ -7,6 +7,9 @@ must spell the bytes the code uses (src/core/curvecp_reason.c). The
 second grammar, the ØMQ application framing of section 12.5, must agree
 with include/curvecp_appframe.h (greeting length, version, frame header
 sizes, flag values) and with the greeting magic of src/zmq/curvecp_appframe.c.
+The extensions of section 8.8 (window tag, large-block form, large Message
+packets) must agree with include/curvecp_message.h and curvecp_constants.h
+and with the tag bytes of src/core/curvecp_message.c.
 
 The grammar is RFC 5234 over octets; this reads the subset it uses
 (concatenation, alternation, groups, repetition, nOCTET, %x values and
@@ -150,6 +153,12 @@ def magics():
     return found
 
 
+def window_tag():
+    text = (src / "src/core/curvecp_message.c").read_text()
+    m = re.search(r"window_tag\[4\]\s*=\s*\{([^}]*)\}", text)
+    return "".join(re.findall(r"'(.)'", m.group(1))) if m else None
+
+
 def appframe_magic():
     text = (src / "src/zmq/curvecp_appframe.c").read_text()
     m = re.search(r"greeting_magic\[4\]\s*=\s*\{([^}]*)\}", text)
@@ -205,6 +214,35 @@ def main():
     ok = low == k["CURVECP_MESSAGE_HEADER"] and high >= m_max
     failures += not ok
     print(f"message: grammar {low}..{high}, code {k['CURVECP_MESSAGE_HEADER']}..{m_max} {'ok' if ok else 'DIFFER'}")
+
+    # the extensions of section 8.8: the window tag and the large form
+    expect("window-tag", 8, 8)
+    expect("window-field", 8, 8)
+    expect("large-header", k["CURVECP_MESSAGE_LARGE_HEADER"], k["CURVECP_MESSAGE_LARGE_HEADER"])
+    expect("large-data", k["CURVECP_MESSAGE_DATA_MAX"] + 1, k["CURVECP_MESSAGE_LARGE_DATA_MAX"])
+    large_max = k["CURVECP_LARGE_MSG_MAX"]
+    expect("large-message-box", 16 + m_min, 16 + large_max)
+    expect("server-message-large", k["CURVECP_SERVER_MSG_BASE"] + m_min, k["CURVECP_SERVER_MSG_BASE"] + large_max)
+    expect("client-message-large", k["CURVECP_CLIENT_MSG_BASE"] + m_min, k["CURVECP_CLIENT_MSG_BASE"] + large_max)
+    low, high = g.bounds("large-message")
+    want_low = k["CURVECP_MESSAGE_LARGE_HEADER"] + k["CURVECP_MESSAGE_DATA_MAX"] + 1
+    ok = low == want_low and high >= large_max
+    failures += not ok
+    print(f"large-message: grammar {low}..{high}, code {want_low}..{large_max} {'ok' if ok else 'DIFFER'}")
+    # the tag sits at CURVECP_MESSAGE_WINDOW_AT in both forms
+    head = tokenize(rules["large-header"])
+    before = g.concatenation(head[:head.index("window-field")])[0]
+    gap_ok = "window-gap window-tag" in " ".join(tokenize(rules["message"]))
+    short = g.bounds("message-header")[0] + g.bounds("window-gap")[0] if gap_ok else None
+    ok = before == (k["CURVECP_MESSAGE_WINDOW_AT"],) * 2 and short == k["CURVECP_MESSAGE_WINDOW_AT"]
+    failures += not ok
+    print(f"window tag offset: large form {before[0]}, NaCl form {short}, code "
+          f"{k['CURVECP_MESSAGE_WINDOW_AT']} {'ok' if ok else 'DIFFER'}")
+    tag = tokenize(rules["window-tag"])[0]
+    tag_text = "".join(chr(int(h, 16)) for h in tag[2:].split(".")) if tag.lower().startswith("%x") else None
+    ok = tag_text is not None and tag_text == window_tag()
+    failures += not ok
+    print(f"window-tag: grammar {tag_text!r}, code {window_tag()!r} {'ok' if ok else 'DIFFER'}")
 
     spelled = magics()
     for rule, name in (("hello-magic", "hello"), ("cookie-magic", "cookie"),
