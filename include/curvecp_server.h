@@ -22,7 +22,8 @@
 
     Limits: at most max_peers connections (default 10000) and at most
     max_pending of them (default 1024) that have not yet confirmed their
-    handshake with a Client Message; an unconfirmed connection is dropped
+    handshake with a Client Message, within a memory budget for those
+    (max_pending_memory, default 64 MiB); an unconfirmed connection is dropped
     after the handshake timeout, a silent one after the idle timeout, and
     one whose client ended its stream at once. Refusals are counted per
     reason in curvecp_server_stats.
@@ -78,6 +79,14 @@ void curvecp_server_set_options (curvecp_server_t *self, const curvecp_codec_opt
 void curvecp_server_set_max_peers (curvecp_server_t *self, size_t max_peers);
 void curvecp_server_set_max_pending (curvecp_server_t *self, size_t max_pending);
 void curvecp_server_set_max_authorising (curvecp_server_t *self, size_t max_authorising);
+
+/* Memory budget of unconfirmed connections (default 64 MiB). Each is
+   charged, until its first Client Message, what its codec may allocate
+   before then: 2 x options.window + the 64 KiB large-block buffer (when
+   options.block_max > 1024) + 32 KiB (2.1 MiB with the default options:
+   about 30 at once); a new client that would exceed the budget is
+   refused [full] and gets in when its Initiate is resent. */
+void curvecp_server_set_max_pending_memory (curvecp_server_t *self, size_t bytes);
 
 /* recv timeout in ms (-1 forever, the default); send timeout: how long
    a send may wait while that one client's queue is full (default 0:
@@ -194,6 +203,8 @@ typedef struct {
     uint64_t visits;            /* connections those calls (and recv/send) looked at */
     size_t heap;                /* connections in the timer heap now */
     uint64_t send_full;         /* sends refused EAGAIN: that client's queue was full */
+    size_t pending_memory;      /* charged to unconfirmed connections now */
+    uint64_t pending_memory_full;   /* new clients refused [full] for the pending budget */
 } curvecp_server_info_t;
 const curvecp_server_info_t *curvecp_server_info (curvecp_server_t *self);
 

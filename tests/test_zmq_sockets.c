@@ -17,6 +17,7 @@
 #include "curvecp_zmq.h"
 #include "test_zmq_echo_actor.h"
 #include "test_zmq_fleet.h"
+#include "test_zmq_heap.h"
 
 #define NAME "echo.example.com"
 
@@ -629,7 +630,7 @@ fleet_receive (fleet_t *fleet, curvecp_server_t *server, size_t index)
 static void
 test_many_idle_connections (void)
 {
-    enum { IDLE = 2000, BATCH = 250, TRIPS = 20 };
+    enum { IDLE = 2000, BATCH = 200, TRIPS = 20 };   /* a batch fits the pending budget */
     curvecp_keypair_t sk, shared;
     curvecp_keypair_generate (&sk);
     curvecp_keypair_generate (&shared);
@@ -788,6 +789,124 @@ test_stuck_client (void)
     curvecp_server_destroy (&server);
 }
 
+/* The Initiate of every fleet codec in [from, to): Hellos out, Cookies
+   in, each codec's first Initiate kept (malloc'd) in initiates[]. */
+static void
+fleet_take_initiates (fleet_t *fleet, curvecp_server_t *server, size_t from, size_t to, uint8_t **initiates,
+                      size_t *lens)
+{
+    size_t taken = 0;
+    fleet_output (fleet, from, to);             /* the Hellos */
+    int64_t until = zclock_mono () + 10000;
+    while (taken < to - from && zclock_mono () < until) {
+        serve_round (server);
+        fleet_input (fleet, 2);
+        for (size_t i = from; i < to; i++) {
+            size_t len;
+            while (!initiates[i - from]
+            &&     (len = curvecp_codec_output (fleet->codecs[i], curvecp_zmq_now (), fleet->buf,
+                                                CURVECP_CODEC_BLOB_MAX)) > 0)
+                if (len >= CURVECP_INITIATE_BASE && memcmp (fleet->buf, "QvnQ5XlI", 8) == 0) {
+                    initiates[i - from] = (uint8_t *) malloc (len);
+                    CHECK (initiates[i - from]);
+                    memcpy (initiates[i - from], fleet->buf, len);
+                    lens[i - from] = len;
+                    taken++;
+                }
+        }
+    }
+    CHECK_EQ (taken, to - from);
+}
+
+/* Send the kept Initiates and run the server for a while; returns the
+   most heap it held above what it held before (sampled after each
+   round). */
+static size_t
+pending_peak (fleet_t *fleet, curvecp_server_t *server, uint8_t **initiates, const size_t *lens, size_t count)
+{
+    size_t base = heap_in_use (), peak = base;
+    for (size_t i = 0; i < count; i++)
+        CHECK_EQ (zmq_send (zsock_resolve (fleet->dealer), initiates[i], lens[i], 0), (int) lens[i]);
+    uint64_t handled = 0;
+    int64_t until = zclock_mono () + 5000, quiet_until = 0;
+    while (zclock_mono () < until && (quiet_until == 0 || zclock_mono () < quiet_until)) {
+        zmq_pollitem_t item = { zsock_resolve (curvecp_server_sock (server)), 0, ZMQ_POLLIN, 0 };
+        zmq_poll (&item, 1, 5);
+        serve_round (server);
+        size_t now = heap_in_use ();
+        if (now > peak)
+            peak = now;
+        const curvecp_stats_t *stats = curvecp_server_stats (server);
+        handled = stats->counts[CURVECP_OK] + curvecp_stats_rejected (stats);
+        if (handled >= count && quiet_until == 0)
+            quiet_until = zclock_mono () + 300;         /* timers run a little after */
+    }
+    CHECK (handled >= count);
+    return peak - base;
+}
+
+/* 300 clients send their Initiate (with the greeting, as our clients
+   do) and nothing else: each connection's codec allocates over 2 MiB at
+   once (both 1 MiB stream buffers and the large-block buffer), so
+   without a bound max_pending (1024) of them could hold over 2 GiB.
+   With the pending budget (64 MiB by default) 30 are admitted, the rest
+   refused [full], and the server's heap stays under the budget; once the
+   admitted ones confirm, the budget is free again and 10 more clients
+   are admitted. */
+static void
+test_pending_memory (void)
+{
+    enum { CLIENTS = 300, MORE = 10 };
+    const size_t budget = 64u << 20;
+    curvecp_keypair_t sk;
+    curvecp_keypair_generate (&sk);
+    curvecp_server_t *server = curvecp_server_new (&sk, NAME);
+    int port = curvecp_server_bind (server, "tcp://127.0.0.1:*");
+    CHECK (port > 0);
+    fleet_t *fleet = fleet_new (port, CLIENTS + MORE);
+    for (size_t i = 0; i < CLIENTS + MORE; i++)
+        fleet_add (fleet, NULL, sk.public_key, NAME, NULL);
+    static uint8_t *initiates[CLIENTS + MORE];
+    static size_t lens[CLIENTS + MORE];
+    fleet_take_initiates (fleet, server, 0, CLIENTS + MORE, initiates, lens);
+
+    size_t peak = pending_peak (fleet, server, initiates, lens, CLIENTS);
+    const curvecp_server_info_t *info = curvecp_server_info (server);
+    size_t pending = curvecp_server_pending (server);
+    uint64_t full = curvecp_server_stats (server)->counts[CURVECP_E_FULL];
+    printf ("pending budget: %d clients sent only their Initiate: %zu pending (%zu KiB charged), %llu refused "
+            "[full]; heap peak %zu KiB for a %zu KiB budget (%zu KiB per pending connection)\n", CLIENTS, pending,
+            info->pending_memory / 1024, (unsigned long long) full, peak / 1024, budget / 1024,
+            pending ? peak / 1024 / pending : 0);
+    CHECK (pending >= 16 && pending < CLIENTS);
+    CHECK_EQ (pending + full, CLIENTS);
+    CHECK_EQ (info->pending_memory_full, full);
+    CHECK (info->pending_memory <= budget);
+    CHECK (peak <= budget + (4u << 20));         /* + the server's own tables and ØMQ messages */
+
+    /* the admitted confirm: the budget is free for the next clients */
+    int64_t until = zclock_mono () + 10000;
+    while (curvecp_server_pending (server) > 0 && zclock_mono () < until) {
+        fleet_input (fleet, 2);
+        for (size_t i = 0; i < CLIENTS; i++)
+            if (curvecp_codec_state (fleet->codecs[i]) == CURVECP_CODEC_CONNECTED)
+                fleet_output (fleet, i, i + 1);
+        serve_round (server);
+    }
+    CHECK_EQ (curvecp_server_pending (server), 0);
+    CHECK_EQ (info->pending_memory, 0);
+    size_t peers = curvecp_server_peers (server);
+    CHECK (peers >= pending);
+    pending_peak (fleet, server, initiates + CLIENTS, lens + CLIENTS, MORE);
+    CHECK_EQ (curvecp_server_peers (server), peers + MORE);
+    CHECK_EQ (curvecp_server_stats (server)->counts[CURVECP_E_FULL], full);
+    printf ("pending budget: once the admitted confirmed (%zu connections), %d more admitted\n", peers, MORE);
+    for (size_t i = 0; i < CLIENTS + MORE; i++)
+        free (initiates[i]);
+    fleet_destroy (&fleet);
+    curvecp_server_destroy (&server);
+}
+
 int
 main (void)
 {
@@ -802,6 +921,7 @@ main (void)
     test_client_envelopes ();
     test_many_idle_connections ();
     test_stuck_client ();
+    test_pending_memory ();
     printf ("test_zmq_sockets: OK\n");
     return 0;
 }

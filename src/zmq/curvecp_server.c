@@ -29,6 +29,8 @@
 #define ROUTING_MAX  256
 #define PACKET_CAP   CURVECP_CODEC_BLOB_MAX     /* any blob a codec may make: also says we take large ones */
 #define HELD_BYTES_MAX 65536    /* packet bytes taken from a client held for ZAP */
+#define PENDING_MEMORY_MAX (64u << 20)   /* default budget of unconfirmed connections */
+#define PENDING_BASE_COST  32768        /* codec, stream, decoder and table bookkeeping */
 #define ZAP_POLL_MS  10         /* timeout cap while ZAP replies are due, for
                                    pollers that do not poll the ZAP socket */
 
@@ -60,6 +62,7 @@ typedef struct peer_s {
     bool authorising;
     uint64_t zap_request, zap_deadline;
     size_t held_bytes;         /* packet bytes taken while held */
+    size_t charge;             /* unconfirmed: bytes charged to the pending budget */
     void *authorising_handle;  /* in the authorising list */
     auth_t *auth;              /* NULL: no ZAP */
 } peer_t;
@@ -82,6 +85,7 @@ struct _curvecp_server_t {
     peer_t **dirty;
     size_t dirty_count, dirty_size;
     size_t max_peers, max_pending, pending;
+    size_t max_pending_memory;  /* budget for what unconfirmed connections may allocate */
     int rcvtimeo, sndtimeo;
     curvecp_zmq_allow_t *allow;
     curvecp_zmq_zap_t *zap;
@@ -136,6 +140,39 @@ static int
 key_compare (const void *a, const void *b)
 {
     return memcmp (a, b, CURVECP_KEY_BYTES);
+}
+
+/* ---- the pending budget ----------------------------------------------------
+   A connection costs its codec's buffers from the first Initiate on (the
+   client's greeting rides in it): the receive window and the send buffer
+   (options.window each, 1 MiB by default) and the large-block buffer -
+   over 2 MiB before the client has shown it can answer. Until it
+   confirms, it is charged that much against max_pending_memory, and a
+   new client that would overdraw it is refused [full] (its Initiate is
+   resent and admitted once others confirm or expire), so unconfirmed
+   connections never hold more than the budget whatever max_pending is. */
+
+static size_t
+pending_cost (const curvecp_server_t *self)
+{
+    return 2 * self->options.window + (self->options.block_max > 1024 ? CURVECP_LARGE_MSG_MAX : 0)
+         + PENDING_BASE_COST;
+}
+
+static void
+pending_charge (curvecp_server_t *self, peer_t *peer)
+{
+    peer->charge = pending_cost (self);
+    self->info.pending_memory += peer->charge;
+    self->pending++;
+}
+
+static void
+pending_release (curvecp_server_t *self, peer_t *peer)
+{
+    self->info.pending_memory -= peer->charge;
+    peer->charge = 0;
+    self->pending--;
 }
 
 /* ---- the timer heap ---------------------------------------------------------
@@ -346,7 +383,7 @@ peer_remove (curvecp_server_t *self, peer_t *peer)
         zlistx_delete (self->authorising, peer->authorising_handle);
     auth_unref (&peer->auth);
     if (!peer->confirmed)
-        self->pending--;
+        pending_release (self, peer);
     zhashx_delete (self->peers, peer->short_key);
     curvecp_codec_destroy (&peer->codec);
     free (peer);
@@ -370,6 +407,7 @@ curvecp_server_new (const curvecp_keypair_t *keys, const char *name)
     curvecp_codec_options_default (&self->options);
     self->max_peers = 10000;
     self->max_pending = 1024;
+    self->max_pending_memory = PENDING_MEMORY_MAX;
     self->max_authorising = 256;
     self->rcvtimeo = -1;
     self->sndtimeo = 0;         /* a send never waits for one client: see send_to_peer */
@@ -481,6 +519,12 @@ void
 curvecp_server_set_max_pending (curvecp_server_t *self, size_t max_pending)
 {
     self->max_pending = max_pending;
+}
+
+void
+curvecp_server_set_max_pending_memory (curvecp_server_t *self, size_t bytes)
+{
+    self->max_pending_memory = bytes;
 }
 
 void
@@ -706,9 +750,13 @@ static curvecp_reason_t
 new_connection (curvecp_server_t *self, const uint8_t *packet, size_t len, uint64_t now)
 {
     bool zap_full = self->zap && zlistx_size (self->authorising) >= self->max_authorising;
-    if (zhashx_size (self->peers) >= self->max_peers || self->pending >= self->max_pending || zap_full) {
+    bool memory_full = self->info.pending_memory + pending_cost (self) > self->max_pending_memory;
+    if (zhashx_size (self->peers) >= self->max_peers || self->pending >= self->max_pending || zap_full
+    ||  memory_full) {
         if (zap_full)
             self->zap_stats.full++;
+        if (memory_full)
+            self->info.pending_memory_full++;
         curvecp_hs_server_count (self->handshake, CURVECP_E_FULL);
         return CURVECP_E_FULL;
     }
@@ -728,7 +776,7 @@ new_connection (curvecp_server_t *self, const uint8_t *packet, size_t len, uint6
     }
     zhashx_insert (self->peers, peer->short_key, peer);
     key_index_add (self, peer);
-    self->pending++;
+    pending_charge (self, peer);
     if (self->zap_wanted) {
         self->zap_wanted = false;
         if (!start_authorising (self, peer, now)) {
@@ -770,7 +818,7 @@ existing_connection (curvecp_server_t *self, peer_t *peer, curvecp_packet_type_t
     }
     if (type == CURVECP_PACKET_CLIENT_MESSAGE && !peer->confirmed) {
         peer->confirmed = true;
-        self->pending--;
+        pending_release (self, peer);
     }
     peer_schedule (self, peer);
     if (!peer->authorising)
