@@ -3,7 +3,7 @@
 # Idempotent: safe to run again; does nothing slow when everything is present.
 set -e
 PKGS="build-essential cmake pkg-config libsodium-dev libzmq3-dev libczmq-dev \
-      nacl-tools clang libclang-rt-14-dev python3 python3-nacl python3-zmq"
+      nacl-tools clang libclang-rt-14-dev python3 python3-nacl python3-zmq strace"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
