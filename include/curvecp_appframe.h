@@ -2,8 +2,8 @@
 
     The ØMQ carrier sends application messages (one or more frames, any
     size) on the message-layer stream, so many small messages share one
-    CurveCP message and a large one spans many. rfc/zmq-mapping.md is the
-    reference; in short, each direction of the stream is
+    CurveCP message and a large one spans many. rfc/curvecp.md section 12
+    (12.5 and 12.6) is the reference; in short, each direction of the stream is
 
         greeting   8 bytes: "ZCCP" | version 0x01 | options | 0x00 0x00
         frames     flags (1 byte) | size | body

@@ -28,6 +28,7 @@ struct _curvecp_client_t {
     void *handle;
     curvecp_codec_t *codec;
     uint64_t dropped;
+    bool input_empty;          /* last receive failed, nothing sent since: ZMQ_FD is current */
     curvecp_stats_t stats;                        /* carrier drops, before the codec */
     uint8_t *out;                                 /* PACKET_CAP bytes for codec output */
 };
@@ -137,6 +138,7 @@ open_connection (curvecp_client_t *self)
         return -1;
     zsock_set_linger (self->dealer, 0);
     self->handle = zsock_resolve (self->dealer);
+    self->input_empty = false;
     if (zsock_connect (self->dealer, "%s", self->endpoint) != 0) {
         close_connection (self);
         return -1;
@@ -179,7 +181,12 @@ drain_input (curvecp_client_t *self, uint64_t now)
 {
     zmq_msg_t packet;
     zmq_msg_init (&packet);
-    for (int i = 0; i < DRAIN_MAX && zmq_msg_recv (&packet, self->handle, ZMQ_DONTWAIT) >= 0; i++) {
+    self->input_empty = false;
+    for (int i = 0; i < DRAIN_MAX; i++) {
+        if (zmq_msg_recv (&packet, self->handle, ZMQ_DONTWAIT) < 0) {
+            self->input_empty = true;
+            break;
+        }
         if (zmq_msg_more (&packet)) {
             curvecp_zmq_skip_rest (self->handle);
             curvecp_stats_count (&self->stats, CURVECP_E_TOO_LONG);
@@ -194,11 +201,13 @@ static void
 push_output (curvecp_client_t *self, uint64_t now)
 {
     size_t len;
-    while ((len = curvecp_codec_output (self->codec, now, self->out, PACKET_CAP)) > 0)
+    while ((len = curvecp_codec_output (self->codec, now, self->out, PACKET_CAP)) > 0) {
+        self->input_empty = false;
         if (zmq_send (self->handle, self->out, len, ZMQ_DONTWAIT) < 0) {
             self->dropped++;            /* the message layer will send it again */
             break;
         }
+    }
 }
 
 /* Wait for input until the codec's next deadline or until (ns). false
@@ -212,8 +221,8 @@ wait_input (curvecp_client_t *self, uint64_t until)
     uint64_t deadline = curvecp_codec_deadline (self->codec);
     if (until < deadline)
         deadline = until;
-    zmq_pollitem_t item = { self->handle, 0, ZMQ_POLLIN, 0 };
-    zmq_poll (&item, 1, curvecp_zmq_timeout_ms (deadline, now, -1));
+    curvecp_zmq_wait (self->handle, self->input_empty, curvecp_zmq_timeout_ms (deadline, now, -1));
+    self->input_empty = false;
     return true;
 }
 

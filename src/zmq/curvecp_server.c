@@ -107,6 +107,7 @@ struct _curvecp_server_t {
     auth_t *last_auth;
     curvecp_stats_t stats;
     uint64_t dropped;
+    bool input_empty;           /* last receive failed, nothing sent since: ZMQ_FD is current */
     uint64_t bad_envelopes;
     uint8_t *out;               /* PACKET_CAP bytes for codec output */
 };
@@ -675,6 +676,7 @@ static void
 send_packet (curvecp_server_t *self, const uint8_t *routing, size_t routing_len,
              const uint8_t *packet, size_t len)
 {
+    self->input_empty = false;
     if (zmq_send (self->handle, routing, routing_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
     ||  zmq_send (self->handle, packet, len, ZMQ_DONTWAIT) < 0)
         self->dropped++;            /* ROUTER at its high-water mark: resent later */
@@ -857,8 +859,10 @@ dispatch (curvecp_server_t *self, const uint8_t *packet, size_t len, uint64_t no
 static bool
 take_packet (curvecp_server_t *self, zmq_msg_t *routing, zmq_msg_t *packet, uint64_t now)
 {
-    if (zmq_msg_recv (routing, self->handle, ZMQ_DONTWAIT) < 0)
+    if (zmq_msg_recv (routing, self->handle, ZMQ_DONTWAIT) < 0) {
+        self->input_empty = true;
         return false;
+    }
     if (!zmq_msg_more (routing) || zmq_msg_recv (packet, self->handle, ZMQ_DONTWAIT) < 0) {
         curvecp_stats_count (&self->stats, CURVECP_E_TOO_SHORT);     /* no packet frame */
         self->bad_envelopes++;
@@ -903,6 +907,7 @@ drain_input (curvecp_server_t *self, uint64_t now)
     zmq_msg_t routing, packet;
     zmq_msg_init (&routing);
     zmq_msg_init (&packet);
+    self->input_empty = false;
     for (int i = 0; i < DRAIN_MAX && take_packet (self, &routing, &packet, now); i++)
         ;
     zmq_msg_close (&routing);
@@ -967,6 +972,11 @@ service_due (curvecp_server_t *self, uint64_t now)
 static void
 wait_input (curvecp_server_t *self, int timeout_ms)
 {
+    if (!self->zap) {
+        curvecp_zmq_wait (self->handle, self->input_empty, timeout_ms);
+        self->input_empty = false;
+        return;
+    }
     zmq_pollitem_t items[2] = {
         { self->handle, 0, ZMQ_POLLIN, 0 },
         { self->zap ? zsock_resolve (curvecp_zmq_zap_sock (self->zap)) : NULL, 0, ZMQ_POLLIN, 0 }
