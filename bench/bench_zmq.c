@@ -14,7 +14,8 @@
     zmsg_t out); the peer uses libzmq directly (zmq_send / zmq_msg_recv),
     its fastest path. Every run is bounded in count and in time.
 
-        bench-zmq [seconds-per-run]        (default 1.5)                   */
+        bench-zmq [seconds-per-run [only]]  (default 1.5; only: run just the
+                                            figures whose name contains it) */
 #include <sodium.h>
 #include "curvecp_client.h"
 #include "curvecp_server.h"
@@ -23,6 +24,13 @@
 #define NAME "bench.example.com"
 
 static double run_seconds = 1.5;
+static const char *only = NULL;
+
+static bool
+wanted (const char *name)
+{
+    return !only || strstr (name, only) != NULL;
+}
 
 typedef struct {
     curvecp_keypair_t server_keys, client_keys;
@@ -367,6 +375,8 @@ main (int argc, char *argv [])
         return 1;
     if (argc > 1)
         run_seconds = atof (argv[1]);
+    if (argc > 2)
+        only = argv[2];
     if (run_seconds <= 0 || run_seconds > 10)
         run_seconds = 1.5;
     zsys_init ();
@@ -381,6 +391,8 @@ main (int argc, char *argv [])
         { "zmq_throughput_64KB", 65536, 5000 }
     };
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        if (!wanted (sizes[i].name))
+            continue;
         /* the peer first: its rate sizes our run, so both take about as long */
         double peer = peer_throughput (&keys, sizes[i].size, count_for (sizes[i].guess));
         double ours = ours_throughput (&keys, sizes[i].size, count_for (peer > 0 ? peer : sizes[i].guess));
@@ -389,12 +401,16 @@ main (int argc, char *argv [])
                 ours * (double) sizes[i].size / 1e6, peer * (double) sizes[i].size / 1e6);
     }
     long rounds = (long) (run_seconds * 5000);
-    double peer_rtt = peer_latency (&keys, rounds);
-    double ours_rtt = ours_latency (&keys, rounds);
-    result ("zmq_latency_rtt_64B", ours_rtt, peer_rtt, "us");
-    double peer_conn = peer_connections (&keys);
-    double ours_conn = ours_connections (&keys);
-    result ("zmq_connections", ours_conn, peer_conn, "conn/s");
+    if (wanted ("zmq_latency_rtt_64B")) {
+        double peer_rtt = peer_latency (&keys, rounds);
+        double ours_rtt = ours_latency (&keys, rounds);
+        result ("zmq_latency_rtt_64B", ours_rtt, peer_rtt, "us");
+    }
+    if (wanted ("zmq_connections")) {
+        double peer_conn = peer_connections (&keys);
+        double ours_conn = ours_connections (&keys);
+        result ("zmq_connections", ours_conn, peer_conn, "conn/s");
+    }
     curvecp_keypair_wipe (&keys.server_keys);
     curvecp_keypair_wipe (&keys.client_keys);
     return 0;
