@@ -10,6 +10,7 @@
 #include <sodium.h>
 #include "curvecp_client.h"
 #include "curvecp_server.h"
+#include "curvecp_zmq_replies.h"
 
 #define SERVER_NAME "echo.example.com"
 #define CLIENTS     2
@@ -29,9 +30,16 @@ print_key (const char *who, const uint8_t key[32])
     printf ("%s %s\n", who, z85);
 }
 
+typedef struct {
+    curvecp_server_t *server;
+    curvecp_zmq_replies_t *replies;     /* replies that wait for room in a full queue */
+} echo_t;
+
 static void
-serve_messages (curvecp_server_t *server)
+serve_messages (echo_t *echo)
 {
+    curvecp_server_t *server = echo->server;
+    curvecp_zmq_replies_retry (echo->replies);
     zmsg_t *msg;
     while ((msg = curvecp_server_recv_nowait (server)) != NULL) {
         char z85[41], *text = zframe_strdup (zmsg_first (msg));
@@ -40,8 +48,7 @@ serve_messages (curvecp_server_t *server)
                 curvecp_server_peer_name (server), text, zmsg_size (msg));
         fflush (stdout);
         free (text);
-        if (curvecp_server_reply (server, &msg) != 0)
-            zmsg_destroy (&msg);
+        curvecp_zmq_replies_reply (echo->replies, &msg);
     }
 }
 
@@ -50,9 +57,9 @@ on_router (zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void) loop;
     (void) reader;
-    curvecp_server_t *server = (curvecp_server_t *) arg;
-    curvecp_server_handle (server);
-    serve_messages (server);
+    echo_t *echo = (echo_t *) arg;
+    curvecp_server_handle (echo->server);
+    serve_messages (echo);
     return 0;
 }
 
@@ -88,12 +95,14 @@ server_actor (zsock_t *pipe, void *arg)
         curvecp_server_destroy (&server);
         return;
     }
+    echo_t echo = { server, curvecp_zmq_replies_new (server, 0) };
     zloop_t *loop = zloop_new ();
-    zloop_reader (loop, curvecp_server_sock (server), on_router, server);
+    zloop_reader (loop, curvecp_server_sock (server), on_router, &echo);
     zloop_reader (loop, pipe, on_pipe, NULL);
-    zloop_timer (loop, 10, 0, on_tick, server);
+    zloop_timer (loop, 10, 0, on_tick, &echo);
     zloop_start (loop);
     zloop_destroy (&loop);
+    curvecp_zmq_replies_destroy (&echo.replies);
     curvecp_server_destroy (&server);
 }
 

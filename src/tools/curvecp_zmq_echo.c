@@ -35,6 +35,7 @@
 #include "curvecp_keys.h"
 #include "curvecp_packet.h"
 #include "curvecp_server.h"
+#include "curvecp_zmq_replies.h"
 
 #define EXIT_FAILED   1
 #define EXIT_USAGE    100
@@ -166,15 +167,17 @@ announce_client (curvecp_server_t *server, zhashx_t *seen)
     fprintf (stderr, "client %s\n", hex);
 }
 
+/* A reply that does not fit the client's queue now is kept and sent once
+   it does (curvecp_zmq_replies); one for a client gone meanwhile is lost. */
 static void
-echo_waiting (curvecp_server_t *server, zhashx_t *seen)
+echo_waiting (curvecp_server_t *server, curvecp_zmq_replies_t *replies, zhashx_t *seen)
 {
+    curvecp_zmq_replies_retry (replies);
     zmsg_t *msg;
     while ((msg = curvecp_server_recv_nowait (server)) != NULL) {
         if (seen)
             announce_client (server, seen);
-        if (curvecp_server_reply (server, &msg) != 0)
-            zmsg_destroy (&msg);        /* the client went away meanwhile */
+        curvecp_zmq_replies_reply (replies, &msg);
     }
 }
 
@@ -199,13 +202,19 @@ run_server (const options_t *options)
     }
     zhashx_t *seen = options->verbose ? zhashx_new () : NULL;
     void *handle = zsock_resolve (curvecp_server_sock (server));
+    curvecp_zmq_replies_t *replies = curvecp_zmq_replies_new (server, 0);
+    if (!replies)
+        fatal ("out of memory", NULL);
     while (!stop_requested) {
         int timeout = curvecp_server_timeout (server);
+        if (curvecp_zmq_replies_kept (replies) > 0 && timeout != 0)
+            timeout = 1;                /* acknowledgments make room: retry soon */
         zmq_pollitem_t item = { handle, 0, ZMQ_POLLIN, 0 };
         zmq_poll (&item, 1, timeout < 0 || timeout > TICK_MS ? TICK_MS : timeout);
         curvecp_server_handle (server);
-        echo_waiting (server, seen);
+        echo_waiting (server, replies, seen);
     }
+    curvecp_zmq_replies_destroy (&replies);
     if (options->verbose)
         fprintf (stderr, "curvecp-zmq-echo: stopped after %zu connection(s)\n",
                  seen ? zhashx_size (seen) : 0);
