@@ -107,7 +107,6 @@ struct _curvecp_server_t {
     auth_t *last_auth;
     curvecp_stats_t stats;
     uint64_t dropped;
-    bool input_empty;           /* last receive failed, nothing sent since: ZMQ_FD is current */
     uint64_t bad_envelopes;
     uint8_t *out;               /* PACKET_CAP bytes for codec output */
 };
@@ -676,7 +675,6 @@ static void
 send_packet (curvecp_server_t *self, const uint8_t *routing, size_t routing_len,
              const uint8_t *packet, size_t len)
 {
-    self->input_empty = false;
     if (zmq_send (self->handle, routing, routing_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
     ||  zmq_send (self->handle, packet, len, ZMQ_DONTWAIT) < 0)
         self->dropped++;            /* ROUTER at its high-water mark: resent later */
@@ -857,12 +855,10 @@ dispatch (curvecp_server_t *self, const uint8_t *packet, size_t len, uint64_t no
    message of any other shape is dropped whole and counted: a packet is
    exactly one frame, and no frame of a malformed envelope is trusted. */
 static bool
-take_packet (curvecp_server_t *self, zmq_msg_t *routing, zmq_msg_t *packet, uint64_t now)
+take_packet (curvecp_server_t *self, zmq_msg_t *routing, zmq_msg_t *packet, uint64_t now, int flags)
 {
-    if (zmq_msg_recv (routing, self->handle, ZMQ_DONTWAIT) < 0) {
-        self->input_empty = true;
+    if (zmq_msg_recv (routing, self->handle, flags) < 0)
         return false;
-    }
     if (!zmq_msg_more (routing) || zmq_msg_recv (packet, self->handle, ZMQ_DONTWAIT) < 0) {
         curvecp_stats_count (&self->stats, CURVECP_E_TOO_SHORT);     /* no packet frame */
         self->bad_envelopes++;
@@ -907,8 +903,7 @@ drain_input (curvecp_server_t *self, uint64_t now)
     zmq_msg_t routing, packet;
     zmq_msg_init (&routing);
     zmq_msg_init (&packet);
-    self->input_empty = false;
-    for (int i = 0; i < DRAIN_MAX && take_packet (self, &routing, &packet, now); i++)
+    for (int i = 0; i < DRAIN_MAX && take_packet (self, &routing, &packet, now, ZMQ_DONTWAIT); i++)
         ;
     zmq_msg_close (&routing);
     zmq_msg_close (&packet);
@@ -968,13 +963,22 @@ service_due (curvecp_server_t *self, uint64_t now)
 
 /* ---- messages ---------------------------------------------------------------------- */
 
-/* Wait up to timeout_ms for a packet or a ZAP reply. */
+/* Wait up to timeout_ms for a packet or a ZAP reply. Without ZAP, a
+   receive with a timeout takes the first packet (libzmq's cheapest wait:
+   one poll on the socket's mailbox; zmq_poll asks ZMQ_EVENTS before and
+   after polling, each another trip through it); the caller's next drain
+   answers the connection it was for. */
 static void
 wait_input (curvecp_server_t *self, int timeout_ms)
 {
     if (!self->zap) {
-        curvecp_zmq_wait (self->handle, self->input_empty, timeout_ms);
-        self->input_empty = false;
+        zmq_setsockopt (self->handle, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
+        zmq_msg_t routing, packet;
+        zmq_msg_init (&routing);
+        zmq_msg_init (&packet);
+        take_packet (self, &routing, &packet, curvecp_zmq_now (), 0);
+        zmq_msg_close (&routing);
+        zmq_msg_close (&packet);
         return;
     }
     zmq_pollitem_t items[2] = {

@@ -1,5 +1,4 @@
 /*  curvecp_zmq.c - the clock and timeout rounding of the ØMQ carrier.  */
-#include <poll.h>
 #include <time.h>
 #include <zmq.h>
 #include "curvecp_zmq.h"
@@ -41,24 +40,3 @@ curvecp_zmq_skip_rest (void *handle)
     return skipped;
 }
 
-void
-curvecp_zmq_wait (void *handle, bool known_empty, int timeout_ms)
-{
-    if (!known_empty) {
-        uint32_t events = 0;
-        size_t size = sizeof events;
-        if (zmq_getsockopt (handle, ZMQ_EVENTS, &events, &size) != 0 || (events & ZMQ_POLLIN))
-            return;
-    }
-    if (timeout_ms == 0)
-        return;
-    int fd = -1;
-    size_t size = sizeof fd;
-    if (zmq_getsockopt (handle, ZMQ_FD, &fd, &size) != 0) {
-        zmq_pollitem_t item = { handle, 0, ZMQ_POLLIN, 0 };
-        zmq_poll (&item, 1, timeout_ms);
-        return;
-    }
-    struct pollfd item = { fd, POLLIN, 0 };
-    poll (&item, 1, timeout_ms);
-}
