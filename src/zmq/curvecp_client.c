@@ -306,15 +306,20 @@ curvecp_client_recv (curvecp_client_t *self)
     if (!self->codec)
         return NULL;
     uint64_t until = until_from (self->rcvtimeo);
-    for (;;) {
+    /* the first pass goes straight to the wait, which takes a packet
+       already there at once: after a send (which drained) a drain here
+       would cost a trip through the socket's mailbox and find nothing */
+    for (bool first = true;; first = false) {
         zmsg_t *msg = curvecp_codec_recv (self->codec);
         if (msg)
             return msg;
         uint64_t now = curvecp_zmq_now ();
-        drain_input (self, now);
-        msg = curvecp_codec_recv (self->codec);
-        if (msg)
-            return msg;
+        if (!first) {
+            drain_input (self, now);
+            msg = curvecp_codec_recv (self->codec);
+            if (msg)
+                return msg;
+        }
         curvecp_codec_flush (self->codec);
         push_output (self, now);
         if (curvecp_client_failed (self))

@@ -896,6 +896,8 @@ answer_input (curvecp_server_t *self, peer_t *peer, uint64_t now)
         peer_output (self, peer, now);
 }
 
+static void answer_dirty (curvecp_server_t *self, uint64_t now);
+
 /* Take what is waiting, then answer the connections that had input. */
 static void
 drain_input (curvecp_server_t *self, uint64_t now)
@@ -908,6 +910,13 @@ drain_input (curvecp_server_t *self, uint64_t now)
     zmq_msg_close (&routing);
     zmq_msg_close (&packet);
     drain_zap (self);
+    answer_dirty (self, now);
+}
+
+/* Answer the connections that had input since the last answer. */
+static void
+answer_dirty (curvecp_server_t *self, uint64_t now)
+{
     for (size_t i = 0; i < self->dirty_count; i++) {
         peer_t *peer = self->dirty[i];
         peer->dirty = false;
@@ -963,12 +972,13 @@ service_due (curvecp_server_t *self, uint64_t now)
 
 /* ---- messages ---------------------------------------------------------------------- */
 
-/* Wait up to timeout_ms for a packet or a ZAP reply. Without ZAP, a
+/* Wait up to timeout_ms for a packet or a ZAP reply; true when it took a
+   packet (its connection is answered by answer_dirty). Without ZAP, a
    receive with a timeout takes the first packet (libzmq's cheapest wait:
    one poll on the socket's mailbox; zmq_poll asks ZMQ_EVENTS before and
    after polling, each another trip through it); the caller's next drain
    answers the connection it was for. */
-static void
+static bool
 wait_input (curvecp_server_t *self, int timeout_ms)
 {
     if (!self->zap) {
@@ -976,16 +986,17 @@ wait_input (curvecp_server_t *self, int timeout_ms)
         zmq_msg_t routing, packet;
         zmq_msg_init (&routing);
         zmq_msg_init (&packet);
-        take_packet (self, &routing, &packet, curvecp_zmq_now (), 0);
+        bool took = take_packet (self, &routing, &packet, curvecp_zmq_now (), 0);
         zmq_msg_close (&routing);
         zmq_msg_close (&packet);
-        return;
+        return took;
     }
     zmq_pollitem_t items[2] = {
         { self->handle, 0, ZMQ_POLLIN, 0 },
         { self->zap ? zsock_resolve (curvecp_zmq_zap_sock (self->zap)) : NULL, 0, ZMQ_POLLIN, 0 }
     };
     zmq_poll (items, self->zap ? 2 : 1, timeout_ms);
+    return false;
 }
 
 /* A whole message from a connection on the ready list. The clock is read
@@ -1032,11 +1043,14 @@ curvecp_server_recv (curvecp_server_t *self)
         return msg;
     uint64_t start = curvecp_zmq_now ();
     uint64_t until = self->rcvtimeo < 0 ? UINT64_MAX : start + (uint64_t) self->rcvtimeo * 1000000ull;
+    bool took = false;
     for (uint64_t now = start;; now = curvecp_zmq_now ()) {
-        msg = take_ready (self);
-        if (msg)
-            return msg;
-        drain_input (self, now);
+        /* after a wait that took a packet, answer it before draining more:
+           a request alone (the usual case) costs no receive that fails */
+        if (took)
+            answer_dirty (self, now);
+        else
+            drain_input (self, now);
         msg = take_ready (self);
         if (msg)
             return msg;
@@ -1048,7 +1062,7 @@ curvecp_server_recv (curvecp_server_t *self)
         }
         if (until < deadline)
             deadline = until;
-        wait_input (self, curvecp_zmq_timeout_ms (deadline, now, -1));
+        took = wait_input (self, curvecp_zmq_timeout_ms (deadline, now, -1));
     }
 }
 
