@@ -2,10 +2,11 @@
 
     Each call does the I/O the codec needs, in three moves: take every
     packet waiting on the DEALER (acknowledgments first, so the window is
-    current), let the codec produce what it may, and wait in zmq_poll
-    only until its next deadline. A message is handed to the application
-    before any acknowledgment is sent for it, so a reply the application
-    sends at once carries the acknowledgment (one packet, not two).     */
+    current), let the codec produce what it may, and wait in a receive
+    with a timeout only until its next deadline. A message is handed to
+    the application before any acknowledgment is sent for it, so a reply
+    the application sends at once carries the acknowledgment (one packet,
+    not two).                                                           */
 #include <sodium.h>
 #include <string.h>
 #include "curvecp_client.h"
