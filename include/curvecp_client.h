@@ -40,10 +40,8 @@ typedef struct _curvecp_client_t curvecp_client_t;
 curvecp_client_t *curvecp_client_new (const curvecp_keypair_t *keys,
         const uint8_t server_key[CURVECP_KEY_BYTES], const char *server_name);
 
-/* Flush for up to the linger time (default 1000 ms: every message sent
-   is acknowledged, resent as needed), end the stream (its EOF is left to
-   the DEALER's own linger for the rest of that time, so closing costs no
-   round trip), close, wipe, free; sets *self_p to NULL. */
+/* Flush for up to the linger time (default 1000 ms), close, wipe, free;
+   sets *self_p to NULL. */
 void curvecp_client_destroy (curvecp_client_t **self_p);
 
 /* Codec options (timeouts, limits); take effect at the next connect. */

@@ -72,34 +72,18 @@ close_connection (curvecp_client_t *self)
     self->handle = NULL;
 }
 
-static int until_ms (uint64_t until);
-
-/* Every message is delivered first (resent as needed, within linger);
-   then the EOF that lets the server forget us at once is handed to
-   libzmq, whose own linger delivers it after the close, like TCP's FIN.
-   Waiting for the EOF's acknowledgment too would cost every short-lived
-   client a round trip, and an EOF lost with the connection costs only
-   the server's timeout, as a client that lingers 0 does. */
-static void
-end_stream (curvecp_client_t *self)
-{
-    uint64_t until = self->linger < 0 ? UINT64_MAX
-                   : curvecp_zmq_now () + (uint64_t) self->linger * 1000000ull;
-    if (curvecp_client_wait_acked (self, self->linger) != 0)
-        return;
-    curvecp_codec_shutdown (self->codec);
-    if (curvecp_client_flush (self) != 0)
-        return;
-    zsock_set_linger (self->dealer, until_ms (until));
-}
-
 void
 curvecp_client_destroy (curvecp_client_t **self_p)
 {
     if (self_p && *self_p) {
         curvecp_client_t *self = *self_p;
-        if (self->codec && !curvecp_client_failed (self) && self->linger != 0)
-            end_stream (self);
+        if (self->codec && !curvecp_client_failed (self) && self->linger != 0) {
+            /* end our stream so the server can forget us at once; wait for
+               the EOF's acknowledgment too, so the server never answers a
+               DEALER that is gone */
+            curvecp_codec_shutdown (self->codec);
+            curvecp_client_wait_acked (self, self->linger);
+        }
         close_connection (self);
         free (self->endpoint);
         free (self->out);
@@ -248,13 +232,6 @@ wait_input (curvecp_client_t *self, uint64_t until)
         take_packet (self, &packet, curvecp_zmq_now ());
     zmq_msg_close (&packet);
     return true;
-}
-
-/* Milliseconds left until (ns), for a libzmq linger: -1 for never. */
-static int
-until_ms (uint64_t until)
-{
-    return until == UINT64_MAX ? -1 : curvecp_zmq_timeout_ms (until, curvecp_zmq_now (), -1);
 }
 
 static uint64_t
