@@ -70,6 +70,14 @@ nonce_is_fresh (const curvecp_session_t *self, uint64_t nonce)
     return !self->have_received || nonce > self->last_received;
 }
 
+/* Only a packet whose box opened may move the replay window. */
+static void
+nonce_accepted (curvecp_session_t *self, uint64_t nonce)
+{
+    self->last_received = nonce;
+    self->have_received = true;
+}
+
 /* An Initiate repeated for an existing connection: only its box counts
    (NaCl does not recheck cookie, vouch or name for a known C'). */
 static curvecp_reason_t
@@ -107,10 +115,8 @@ open_at_server (curvecp_session_t *self, const uint8_t *packet, size_t len,
         rc = open_repeated_initiate (self, packet, len, message, message_len);
     else
         rc = curvecp_client_message_open_max (packet, len, max, self->shared, message, message_len);
-    if (rc == CURVECP_OK) {
-        self->last_received = nonce;
-        self->have_received = true;
-    }
+    if (rc == CURVECP_OK)
+        nonce_accepted (self, nonce);
     return rc;
 }
 
@@ -131,8 +137,7 @@ open_at_client (curvecp_session_t *self, const uint8_t *packet, size_t len,
         return CURVECP_E_REPLAYED_NONCE;
     rc = curvecp_server_message_open_max (packet, len, max, self->shared, message, message_len);
     if (rc == CURVECP_OK) {
-        self->last_received = nonce;
-        self->have_received = true;
+        nonce_accepted (self, nonce);
         if (!self->established)
             client_establish (self);
     }
