@@ -12,6 +12,10 @@ for f in include/curvecp_session.h include/curvecp_udp_server.h include/curvecp_
     [ -e "$work/prefix/$f" ] || { echo "missing after install: $f"; exit 1; }
 done
 libdir=$(ls -d "$work"/prefix/lib*/ | head -1)
+# A sanitizer build installs a sanitized library: the program must be built the same way.
+san=""
+grep -q '^CURVECP_SANITIZE:BOOL=ON' "$build/CMakeCache.txt" && san="-fsanitize=address,undefined"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
 ls "$libdir"/libcurvecp.so* >/dev/null
 
 cat > "$work/app.c" <<'C'
@@ -29,7 +33,7 @@ int main (void)
 C
 # pkg-config
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
-cc -o "$work/app_pc" "$work/app.c" $(pkg-config --cflags --libs libcurvecp)
+cc $san -o "$work/app_pc" "$work/app.c" $(pkg-config --cflags --libs libcurvecp)
 LD_LIBRARY_PATH="$libdir" "$work/app_pc" | grep -q linked
 # CMake package
 mkdir -p "$work/proj"
@@ -41,7 +45,8 @@ find_package(curvecp REQUIRED)
 add_executable(app app.c)
 target_link_libraries(app curvecp::curvecp)
 CM
-cmake -S "$work/proj" -B "$work/proj/build" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
+cmake -S "$work/proj" -B "$work/proj/build" -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_C_FLAGS="$san" \
+      -DCMAKE_EXE_LINKER_FLAGS="$san" >/dev/null
 cmake --build "$work/proj/build" >/dev/null
 LD_LIBRARY_PATH="$libdir" "$work/proj/build/app" | grep -q linked
 echo "install: library, headers, pkg-config and CMake package all usable"
