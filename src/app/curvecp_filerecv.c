@@ -32,6 +32,10 @@ struct _curvecp_filerecv_t {
 
 static void
 fail (curvecp_filerecv_t *self, curvecp_filerecv_failure_t failure, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+static void
+fail (curvecp_filerecv_t *self, curvecp_filerecv_failure_t failure, const char *format, ...)
 {
     if (self->state != CURVECP_FILERECV_RUNNING)
         return;
