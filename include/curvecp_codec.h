@@ -136,6 +136,12 @@ curvecp_codec_t *curvecp_codec_new_server (const curvecp_keypair_t *keys,
 curvecp_codec_t *curvecp_codec_new_server_shared (curvecp_hs_server_t *handshake,
         const curvecp_codec_options_t *options, uint64_t now);
 
+/* Server codec for a connection the server's listener accepted: the
+   session a valid Initiate made (copied; the caller wipes its own) and
+   the message that Initiate carried. */
+curvecp_codec_t *curvecp_codec_new_accepted (const curvecp_session_t *session,
+        const uint8_t *first_message, size_t first_len, const curvecp_codec_options_t *options, uint64_t now);
+
 /* Wipe secrets, free queued messages, and set *self_p to NULL. */
 void curvecp_codec_destroy (curvecp_codec_t **self_p);
 
