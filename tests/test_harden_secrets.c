@@ -196,8 +196,9 @@ test_udp_destroy_paths (void)
         if (!sc)
             sc = curvecp_udp_server_accept (f.server);
         if (sc && !keyed) {
-            CHECK_MEM (sc->session.shared, cc->session.shared, 32);
-            secret_add ("session key", sc->session.shared, 32);
+            const uint8_t *shared = curvecp_conn_session (sc->conn)->shared;
+            CHECK_MEM (shared, curvecp_conn_session (cc->conn)->shared, 32);
+            secret_add ("session key", shared, 32);
             keyed = true;
         }
         pump (cc, &up, &down);

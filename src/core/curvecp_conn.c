@@ -112,22 +112,30 @@ message_mode (const curvecp_conn_t *self)
     return self->config.on_message != NULL;
 }
 
-/* A fresh message layer for a fresh session (stream mode only). */
+/* A fresh message layer (stream mode only). A client's exists from the
+   start, so the application can write before the handshake is done. */
 static bool
-start_stream (curvecp_conn_t *self, uint64_t now)
+create_stream (curvecp_conn_t *self, uint64_t now)
 {
-    self->last_heard = now;
-    self->busy_since = now;
-    self->was_busy = false;
-    self->ping_at = now;
-    self->ping_wait = PING_FIRST_NS;
-    if (message_mode (self))
+    if (message_mode (self) || self->stream)
         return true;
     curvecp_stream_config_t config = self->config.stream;
     config.is_client = self->is_client;
     config.now = now;
     self->stream = curvecp_stream_new (&config);
     return self->stream != NULL;
+}
+
+/* A session exists from now: its timers start. */
+static bool
+start_session (curvecp_conn_t *self, uint64_t now)
+{
+    self->last_heard = now;
+    self->busy_since = now;
+    self->was_busy = false;
+    self->ping_at = now;
+    self->ping_wait = PING_FIRST_NS;
+    return create_stream (self, now);
 }
 
 static void
@@ -172,7 +180,7 @@ curvecp_conn_new_client (const curvecp_conn_config_t *config, const curvecp_keyp
     memcpy (self->server_ext, server_ext ? server_ext : zero_ext, CURVECP_EXT_BYTES);
     memcpy (self->client_ext, client_ext ? client_ext : zero_ext, CURVECP_EXT_BYTES);
     snprintf (self->server_name, sizeof self->server_name, "%s", server_name);
-    if (!start_client_handshake (self))
+    if (!start_client_handshake (self) || !create_stream (self, now))
         curvecp_conn_destroy (&self);
     return self;
 }
@@ -199,7 +207,7 @@ curvecp_conn_new_accepted (const curvecp_conn_config_t *config, const curvecp_se
     memset (&self->session.stats, 0, sizeof self->session.stats);
     self->have_session = true;
     take_name (self);
-    if (!start_stream (self, now)) {
+    if (!start_session (self, now)) {
         curvecp_conn_destroy (&self);
         return NULL;
     }
@@ -388,7 +396,7 @@ client_input (curvecp_conn_t *self, const uint8_t *packet, size_t len, uint64_t 
         return reason;
     self->have_session = true;
     self->got_cookie = true;
-    if (!start_stream (self, now)) {
+    if (!start_session (self, now)) {
         drop_session (self);
         return CURVECP_E_IO;
     }
@@ -414,7 +422,7 @@ accept_initiate (curvecp_conn_t *self, const uint8_t *packet, size_t len, uint64
             reason = CURVECP_E_NOT_AUTHORISED;
         }
         else
-        if (!start_stream (self, now)) {
+        if (!start_session (self, now)) {
             drop_session (self);
             reason = CURVECP_E_IO;
         }
@@ -489,7 +497,7 @@ rehandshake (curvecp_conn_t *self, uint64_t now)
     self->handshake_started = now;
     self->info.rehandshakes++;
     self->generation++;
-    if (!start_client_handshake (self))
+    if (!start_client_handshake (self) || !create_stream (self, now))
         curvecp_conn_fail (self, CURVECP_CONN_HANDSHAKE_TIMEOUT, "out of memory for a new handshake");
 }
 
@@ -697,6 +705,17 @@ curvecp_conn_hello_attempt (const curvecp_conn_t *self)
 }
 
 bool
+curvecp_conn_handshake_failed (const curvecp_conn_t *self, uint64_t now)
+{
+    if (self->state == CURVECP_CONN_FAILED)
+        return self->failure == CURVECP_CONN_HANDSHAKE_TIMEOUT;
+    if (!self->is_client || self->state != CURVECP_CONN_HANDSHAKE)
+        return false;
+    return (self->config.handshake_timeout_ns && now >= self->handshake_started + self->config.handshake_timeout_ns)
+        || (!self->got_cookie && curvecp_hs_client_failed (self->hs_client, now));
+}
+
+bool
 curvecp_conn_hello_due (const curvecp_conn_t *self, uint64_t now)
 {
     return self->is_client && !self->have_session && self->state == CURVECP_CONN_HANDSHAKE
@@ -852,6 +871,12 @@ curvecp_conn_peer_key (const curvecp_conn_t *self)
 }
 
 const uint8_t *
+curvecp_conn_client_key (const curvecp_conn_t *self)
+{
+    return self->is_client ? self->long_term.public_key : self->session.client_long_pk;
+}
+
+const uint8_t *
 curvecp_conn_client_short_key (const curvecp_conn_t *self)
 {
     if (self->is_client)
@@ -911,4 +936,10 @@ const curvecp_stream_t *
 curvecp_conn_stream (const curvecp_conn_t *self)
 {
     return self->stream;
+}
+
+const curvecp_session_t *
+curvecp_conn_session (const curvecp_conn_t *self)
+{
+    return &self->session;
 }

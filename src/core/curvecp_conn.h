@@ -142,6 +142,10 @@ uint64_t curvecp_conn_deadline (const curvecp_conn_t *self);
    so a carrier can pick its address; -1 before any. */
 int curvecp_conn_hello_attempt (const curvecp_conn_t *self);
 
+/* Client: the handshake has failed by now (Hello schedule spent with no
+   Cookie, or the handshake timeout), even if no tick has run since. */
+bool curvecp_conn_handshake_failed (const curvecp_conn_t *self, uint64_t now);
+
 /* Client: a Hello is due at now (a carrier may refresh the extension). */
 bool curvecp_conn_hello_due (const curvecp_conn_t *self, uint64_t now);
 
@@ -219,6 +223,8 @@ uint64_t curvecp_conn_generation (const curvecp_conn_t *self);
 /* Peer's long-term key (server's, or the authenticated client's), C',
    the client extension, the server name (dotted), the name index. */
 const uint8_t *curvecp_conn_peer_key (const curvecp_conn_t *self);
+/* The client's long-term key in either role (ours at a client). */
+const uint8_t *curvecp_conn_client_key (const curvecp_conn_t *self);
 const uint8_t *curvecp_conn_client_short_key (const curvecp_conn_t *self);
 const uint8_t *curvecp_conn_client_ext (const curvecp_conn_t *self);
 const char *curvecp_conn_server_name (const curvecp_conn_t *self);
@@ -242,6 +248,9 @@ const curvecp_conn_info_t *curvecp_conn_info (const curvecp_conn_t *self);
 
 /* Per-reason counts of every packet given to input. */
 const curvecp_stats_t *curvecp_conn_stats (const curvecp_conn_t *self);
+
+/* The session, read-only (tests that check secrets are wiped use it). */
+const curvecp_session_t *curvecp_conn_session (const curvecp_conn_t *self);
 
 /* The message layer (stream mode, once a session exists), read-only. */
 const curvecp_stream_t *curvecp_conn_stream (const curvecp_conn_t *self);

@@ -1,5 +1,6 @@
-/*  curvecp_udp_client.c - connect: Hello schedule over address slots,
-    Cookie from the latest Hello's address only, then one connection.
+/*  curvecp_udp_client.c - connect: the core connection's Hellos sent
+    over address slots, its Cookie taken from the latest Hello's address
+    only, then its packets to and from that address.
 
     Slots are filled as curvecpclient fills them: the addresses in an
     incremental random shuffle (unless the caller asks for the given
@@ -10,12 +11,10 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
-#include "curvecp_hs_client.h"
 #include "curvecp_udp_client.h"
 #include "curvecp_udp_internal.h"
 
 struct _curvecp_udp_client_t {
-    curvecp_hs_client_t *hs;
     curvecp_udp_socket_t *sock;
     curvecp_udp_timers_t timers;
     curvecp_udp_conn_t *conn;
@@ -23,7 +22,6 @@ struct _curvecp_udp_client_t {
     curvecp_stream_config_t stream_config;
     curvecp_udp_addr_t slots[CURVECP_UDP_CLIENT_SLOTS];
     int family;
-    int last_slot;                   /* slot of the latest Hello, -1 before any */
     int answered;                    /* slot that sent the Cookie, -1 before */
     int hellos;
     char *ext_path;
@@ -70,7 +68,7 @@ static void
 reload_ext (curvecp_udp_client_t *self)
 {
     if (curvecp_udp_ext_load (self->ext_path, self->client_ext) == CURVECP_OK)
-        curvecp_hs_client_set_client_ext (self->hs, self->client_ext);
+        curvecp_conn_set_client_ext (self->conn->conn, self->client_ext);
 }
 
 curvecp_udp_client_t *
@@ -83,15 +81,11 @@ curvecp_udp_client_new (const curvecp_udp_client_config_t *config, uint64_t now)
     curvecp_udp_client_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
-    self->last_slot = self->answered = -1;
+    self->answered = -1;
     self->ext_path = strdup (config->ext_path ? config->ext_path : CURVECP_UDP_EXT_FILE);
     self->family = fill_slots (self, config);
     curvecp_udp_ext_load (self->ext_path, self->client_ext);   /* missing: zeros */
-    self->hs = curvecp_hs_client_new (config->server_pk, config->server_name, config->server_ext,
-                                      self->client_ext, config->long_term);
-    if (!self->hs)
-        errno = EINVAL;
-    self->sock = self->hs ? curvecp_udp_socket_new (self->family, NULL) : NULL;
+    self->sock = curvecp_udp_socket_new (self->family, NULL);
     curvecp_udp_timers_init (&self->timers);
     if (config->stream) {
         self->stream_config = *config->stream;
@@ -99,9 +93,13 @@ curvecp_udp_client_new (const curvecp_udp_client_config_t *config, uint64_t now)
     }
     self->conn_config.on_message = config->on_message;
     self->conn_config.on_message_arg = config->on_message_arg;
-    if (self->sock)
-        self->conn = curvecp_udp_conn_new (&self->conn_config, NULL, self->sock, &self->timers,
-                                           &self->slots[0], now);
+    if (self->sock) {
+        self->conn = curvecp_udp_conn_new_client (&self->conn_config, config->long_term, config->server_pk,
+                                                  config->server_name, config->server_ext, self->client_ext,
+                                                  self->sock, &self->timers, &self->slots[0], now);
+        if (!self->conn)
+            errno = EINVAL;
+    }
     if (!self->ext_path || !self->conn) {
         int saved = errno;
         curvecp_udp_client_destroy (&self);
@@ -109,7 +107,7 @@ curvecp_udp_client_new (const curvecp_udp_client_config_t *config, uint64_t now)
         return NULL;
     }
     if (config->vouch_nonce)
-        curvecp_hs_client_set_nonce16 (self->hs, config->vouch_nonce, config->vouch_nonce_context);
+        curvecp_conn_set_nonce16 (self->conn->conn, config->vouch_nonce, config->vouch_nonce_context);
     return self;
 }
 
@@ -121,7 +119,6 @@ curvecp_udp_client_destroy (curvecp_udp_client_t **self_p)
     curvecp_udp_client_t *self = *self_p;
     curvecp_udp_conn_free (&self->conn);
     curvecp_udp_timers_free (&self->timers);
-    curvecp_hs_client_destroy (&self->hs);
     curvecp_udp_socket_destroy (&self->sock);
     free (self->ext_path);
     sodium_memzero (self, sizeof *self);
@@ -140,7 +137,7 @@ curvecp_udp_client_state (const curvecp_udp_client_t *self, uint64_t now)
 {
     if (self->answered >= 0)
         return CURVECP_UDP_CONNECTED;
-    if (curvecp_hs_client_failed (self->hs, now))
+    if (curvecp_conn_handshake_failed (self->conn->conn, now))
         return CURVECP_UDP_NO_RESPONSE;
     return CURVECP_UDP_CONNECTING;
 }
@@ -155,7 +152,7 @@ uint64_t
 curvecp_udp_client_deadline (const curvecp_udp_client_t *self)
 {
     if (self->answered < 0)
-        return curvecp_hs_client_deadline (self->hs);
+        return curvecp_conn_deadline (self->conn->conn);
     return curvecp_udp_timers_deadline (&self->timers);
 }
 
@@ -165,6 +162,7 @@ curvecp_udp_client_want_write (const curvecp_udp_client_t *self)
     return curvecp_udp_socket_pending (self->sock) > 0;
 }
 
+/* The connection's Hello, if one is due, to the address of its attempt. */
 static void
 send_hello (curvecp_udp_client_t *self, uint64_t now)
 {
@@ -172,33 +170,27 @@ send_hello (curvecp_udp_client_t *self, uint64_t now)
     if (!slot)
         return;
     reload_ext (self);
-    int attempt;
-    if (curvecp_hs_client_hello (self->hs, now, slot, &attempt) != CURVECP_OK)
+    size_t len = curvecp_conn_output (self->conn->conn, now, slot, CURVECP_PACKET_MAX);
+    int attempt = curvecp_conn_hello_attempt (self->conn->conn);
+    if (len != CURVECP_HELLO_BYTES || attempt < 0)
         return;
-    self->last_slot = attempt;
     self->hellos++;
-    curvecp_udp_socket_commit (self->sock, CURVECP_HELLO_BYTES, &self->slots[attempt]);
+    curvecp_udp_socket_commit (self->sock, len, &self->slots[attempt]);
 }
 
+/* Only the address of the latest Hello may answer it. */
 static curvecp_reason_t
 take_cookie (curvecp_udp_client_t *self, const uint8_t *packet, size_t len,
         const curvecp_udp_addr_t *from, uint64_t now)
 {
-    if (self->last_slot < 0 || !curvecp_udp_addr_equal (from, &self->slots[self->last_slot]))
+    int last = curvecp_conn_hello_attempt (self->conn->conn);
+    if (last < 0 || !curvecp_udp_addr_equal (from, &self->slots[last]))
         return CURVECP_E_WRONG_SOURCE;
-    curvecp_session_t session;
-    curvecp_reason_t rc = curvecp_hs_client_cookie (self->hs, packet, len, &session);
-    if (rc == CURVECP_OK) {
-        curvecp_udp_conn_t *conn = self->conn;
-        session.stats = conn->session.stats;
-        conn->session = session;
-        conn->ready = true;
-        conn->peer = *from;
-        conn->ping_at = now;
-        self->answered = self->last_slot;
-        curvecp_udp_conn_wake (conn);
+    curvecp_reason_t rc = curvecp_udp_conn_input (self->conn, packet, len, from, now);
+    if (rc == CURVECP_OK && curvecp_conn_has_session (self->conn->conn)) {
+        self->conn->peer = *from;
+        self->answered = last;
     }
-    curvecp_session_wipe (&session);
     return rc;
 }
 
@@ -229,7 +221,7 @@ void
 curvecp_udp_client_process (curvecp_udp_client_t *self, uint64_t now)
 {
     curvecp_udp_socket_flush (self->sock);
-    if (self->answered < 0 && curvecp_hs_client_deadline (self->hs) <= now)
+    if (self->answered < 0 && curvecp_conn_hello_due (self->conn->conn, now))
         send_hello (self, now);
     curvecp_udp_socket_turn (self->sock, now, 16, handle, run_due, self, &self->stats);
 }

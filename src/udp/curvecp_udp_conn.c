@@ -1,5 +1,6 @@
-/*  curvecp_udp_conn.c - one connection: its session (packet crypto), its
-    message layer or message callback, and where its packets go.
+/*  curvecp_udp_conn.c - one connection over UDP: a core connection
+    (src/core/curvecp_conn.c: handshake, session, message layer, timers)
+    plus where its packets go.
 
     Roaming: a verified packet from a new address makes that address the
     candidate and everything we send goes there at once ("answer where
@@ -8,27 +9,14 @@
     from the old address cancels the candidate. Because only verified
     packets (box opened, nonce fresh) count, an off-path attacker cannot
     move a connection; a replayed packet is refused by the nonce rule.
-
-    After a client moves to a new socket it probes the same way (the
-    zero message, repeated with back-off) until a packet arrives at the
-    new address: a client that is only receiving would otherwise never
-    tell the server where it went.
-
-    Client ping: the server learns of a client only from an Initiate, and
-    an Initiate goes out only with a message. NaCl's curvecpmessage -c
-    sends an empty block at once for this; in stream mode we send a
-    192-byte all-zero message instead (a pure acknowledgment of nothing,
-    which any peer ignores) and repeat it with back-off until the stream
-    has sent a block of its own (which it resends until acknowledged) or
-    the server has spoken.                                                */
+    The client's side of roaming (a probe after it moved) is the core
+    connection's.                                                        */
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include "curvecp_udp_internal.h"
 
-#define RUN_MESSAGES_MAX 64               /* per run, so one busy stream cannot starve others */
-#define PING_FIRST_NS    1000000000ull
-#define PING_MAX_NS      8000000000ull
+#define RUN_PACKETS_MAX  64               /* per run, so one busy stream cannot starve others */
 #define DEFAULT_LINGER   2000000000ull
 #define UDP_WIDE_WINDOW  (512u * 1024u)   /* see udp_stream_defaults */
 
@@ -49,41 +37,95 @@ udp_stream_defaults (curvecp_stream_config_t *config)
     config->blocks_max = UDP_WIDE_WINDOW / CURVECP_MESSAGE_DATA_MAX;
 }
 
-curvecp_udp_conn_t *
-curvecp_udp_conn_new (const curvecp_udp_conn_config_t *config, const curvecp_session_t *session,
-        curvecp_udp_socket_t *sock, curvecp_udp_timers_t *timers, const curvecp_udp_addr_t *peer,
-        uint64_t now)
+/* Message mode: the core connection hands M over; the carrier's callback
+   names the UDP connection. */
+static void
+relay_message (void *arg, const uint8_t *message, size_t len)
+{
+    curvecp_udp_conn_t *self = (curvecp_udp_conn_t *) arg;
+    self->on_message (self, message, len, self->on_message_arg);
+}
+
+/* The UDP rules for a core connection: NaCl's (no handshake or idle
+   timeout, the message layer's give-up ends it, the client pings). */
+static void
+core_config (curvecp_udp_conn_t *self, const curvecp_udp_conn_config_t *config, curvecp_conn_config_t *out)
+{
+    curvecp_conn_config_default (out);
+    if (config->stream)
+        out->stream = *config->stream;
+    else
+        udp_stream_defaults (&out->stream);
+    out->linger_ns = config->linger_ns ? config->linger_ns : DEFAULT_LINGER;
+    if (config->on_message) {
+        out->on_message = relay_message;
+        out->on_message_arg = self;
+    }
+}
+
+/* The protocol's counts live in the core connection: copied after each
+   call that can move them. */
+static void
+sync_info (curvecp_udp_conn_t *self)
+{
+    const curvecp_conn_info_t *core = curvecp_conn_info (self->conn);
+    self->info.packets_in = core->packets_in + self->initiates_in;
+    self->info.packets_out = core->packets_out;
+    self->info.seal_errors = core->seal_errors;
+}
+
+static curvecp_udp_conn_t *
+udp_conn_new (const curvecp_udp_conn_config_t *config, curvecp_udp_socket_t *sock,
+              curvecp_udp_timers_t *timers, const curvecp_udp_addr_t *peer)
 {
     curvecp_udp_conn_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
-    if (session) {
-        self->session = *session;
-        self->ready = true;
-    }
     self->sock = sock;
     self->timers = timers;
     self->peer = *peer;
     self->heap_index = -1;
     self->deadline = UINT64_MAX;
-    self->linger_ns = config->linger_ns ? config->linger_ns : DEFAULT_LINGER;
-    self->ping_wait = PING_FIRST_NS;
     self->on_message = config->on_message;
     self->on_message_arg = config->on_message_arg;
-    if (!self->on_message) {
-        curvecp_stream_config_t stream_config;
-        if (config->stream)
-            stream_config = *config->stream;
-        else
-            udp_stream_defaults (&stream_config);
-        stream_config.is_client = session ? session->is_client : true;
-        stream_config.now = now;
-        self->stream = curvecp_stream_new (&stream_config);
-        if (!self->stream) {
-            curvecp_udp_conn_free (&self);
-            return NULL;
-        }
-    }
+    return self;
+}
+
+curvecp_udp_conn_t *
+curvecp_udp_conn_new_accepted (const curvecp_udp_conn_config_t *config, const curvecp_session_t *session,
+        curvecp_udp_socket_t *sock, curvecp_udp_timers_t *timers, const curvecp_udp_addr_t *peer,
+        uint64_t now)
+{
+    curvecp_udp_conn_t *self = udp_conn_new (config, sock, timers, peer);
+    if (!self)
+        return NULL;
+    curvecp_conn_config_t conn_config;
+    core_config (self, config, &conn_config);
+    self->conn = curvecp_conn_new_accepted (&conn_config, session, now);
+    self->initiates_in = 1;
+    if (!self->conn)
+        curvecp_udp_conn_free (&self);
+    else
+        sync_info (self);
+    return self;
+}
+
+curvecp_udp_conn_t *
+curvecp_udp_conn_new_client (const curvecp_udp_conn_config_t *config, const curvecp_keypair_t *long_term,
+        const uint8_t server_pk[CURVECP_KEY_BYTES], const char *server_name,
+        const uint8_t server_ext[CURVECP_EXT_BYTES], const uint8_t client_ext[CURVECP_EXT_BYTES],
+        curvecp_udp_socket_t *sock, curvecp_udp_timers_t *timers, const curvecp_udp_addr_t *peer,
+        uint64_t now)
+{
+    curvecp_udp_conn_t *self = udp_conn_new (config, sock, timers, peer);
+    if (!self)
+        return NULL;
+    curvecp_conn_config_t conn_config;
+    core_config (self, config, &conn_config);
+    self->conn = curvecp_conn_new_client (&conn_config, long_term, server_pk, server_name, server_ext,
+                                          client_ext, now);
+    if (!self->conn)
+        curvecp_udp_conn_free (&self);
     return self;
 }
 
@@ -94,7 +136,7 @@ curvecp_udp_conn_free (curvecp_udp_conn_t **self_p)
         curvecp_udp_conn_t *self = *self_p;
         if (self->heap_index >= 0)
             curvecp_udp_timers_set (self->timers, self, UINT64_MAX);
-        curvecp_stream_destroy (&self->stream);
+        curvecp_conn_destroy (&self->conn);
         sodium_memzero (self, sizeof *self);
         free (self);
         *self_p = NULL;
@@ -110,34 +152,31 @@ curvecp_udp_conn_wake (curvecp_udp_conn_t *self)
 
 /* ---- sending ---------------------------------------------------------- */
 
-static curvecp_reason_t
-send_packet (curvecp_udp_conn_t *self, const uint8_t *message, size_t len)
+/* Where our packets go: the candidate once a verified packet came from it. */
+static const curvecp_udp_addr_t *
+destination (curvecp_udp_conn_t *self)
 {
-    uint8_t *slot = curvecp_udp_socket_slot (self->sock);
-    if (!slot)
-        return CURVECP_E_IO;           /* kernel full: dropped, the stream resends */
-    size_t packet_len;
-    curvecp_reason_t rc = curvecp_session_seal (&self->session, message, len, slot, &packet_len);
-    if (rc != CURVECP_OK) {
-        self->info.seal_errors++;
-        return rc;
-    }
-    const curvecp_udp_addr_t *to = &self->peer;
     if (self->candidate.len) {
-        to = &self->candidate;
         self->candidate_answered = true;
+        return &self->candidate;
     }
-    curvecp_udp_socket_commit (self->sock, packet_len, to);
-    self->info.packets_out++;
-    return CURVECP_OK;
+    return &self->peer;
 }
 
 curvecp_reason_t
 curvecp_udp_conn_send_message (curvecp_udp_conn_t *self, const uint8_t *message, size_t len)
 {
-    if (!self->ready || self->dead)
+    if (self->user_closed || !curvecp_conn_has_session (self->conn))
         return CURVECP_E_WRONG_STATE;
-    return send_packet (self, message, len);
+    uint8_t *slot = curvecp_udp_socket_slot (self->sock);
+    if (!slot)
+        return CURVECP_E_IO;           /* kernel full: dropped, as a lost packet */
+    size_t packet_len;
+    curvecp_reason_t rc = curvecp_conn_seal_message (self->conn, message, len, slot, &packet_len);
+    if (rc == CURVECP_OK)
+        curvecp_udp_socket_commit (self->sock, packet_len, destination (self));
+    sync_info (self);
+    return rc;
 }
 
 /* ---- receiving -------------------------------------------------------- */
@@ -164,31 +203,23 @@ follow_peer (curvecp_udp_conn_t *self, const curvecp_udp_addr_t *from)
 void
 curvecp_udp_conn_deliver (curvecp_udp_conn_t *self, const uint8_t *message, size_t len, uint64_t now)
 {
-    if (self->dead)
+    if (self->user_closed && self->on_message)
         return;
-    if (self->on_message)
-        self->on_message (self, message, len, self->on_message_arg);
-    else {
-        curvecp_stream_receive (self->stream, message, len, now);
-        curvecp_udp_conn_wake (self);
-    }
+    curvecp_conn_deliver (self->conn, message, len, now);
+    curvecp_udp_conn_wake (self);
 }
 
 curvecp_reason_t
 curvecp_udp_conn_input (curvecp_udp_conn_t *self, const uint8_t *packet, size_t len,
         const curvecp_udp_addr_t *from, uint64_t now)
 {
-    uint8_t message[CURVECP_MSG_MAX];
-    size_t message_len;
-    curvecp_reason_t rc = curvecp_session_open (&self->session, packet, len, message, &message_len);
+    curvecp_reason_t rc = curvecp_conn_input (self->conn, packet, len, now);
+    sync_info (self);
     if (rc != CURVECP_OK)
         return rc;
-    self->info.packets_in++;
-    if (!self->session.is_client)
+    if (!curvecp_conn_is_client (self->conn))
         follow_peer (self, from);
-    self->probing = false;            /* the server has answered at our new address */
-    curvecp_udp_conn_deliver (self, message, message_len, now);
-    sodium_memzero (message, message_len);
+    curvecp_udp_conn_wake (self);
     return CURVECP_OK;
 }
 
@@ -197,82 +228,44 @@ curvecp_udp_conn_input (curvecp_udp_conn_t *self, const uint8_t *packet, size_t 
 void
 curvecp_udp_conn_probe (curvecp_udp_conn_t *self, uint64_t now)
 {
-    if (!self->ready || !self->stream)
-        return;
-    self->probing = true;
-    self->ping_at = now;
-    self->ping_wait = PING_FIRST_NS / 4;
+    curvecp_conn_probe (self->conn, now);
     curvecp_udp_conn_wake (self);
 }
 
-static bool
-needs_ping (const curvecp_udp_conn_t *self)
-{
-    if (self->probing)
-        return true;
-    return self->session.is_client && !self->session.established
-        && curvecp_stream_info (self->stream)->blocks_sent == 0;
-}
-
-static void
-maybe_ping (curvecp_udp_conn_t *self, uint64_t now)
-{
-    if (!needs_ping (self) || now < self->ping_at)
-        return;
-    uint8_t zero[CURVECP_MESSAGE_ACK_BYTES] = { 0 };
-    send_packet (self, zero, sizeof zero);
-    self->ping_at = now + self->ping_wait;
-    if (self->ping_wait < PING_MAX_NS)
-        self->ping_wait *= 2;
-}
-
-/* Produce what the stream wants sent; true if it may want more now. */
+/* Send what the connection has due; true if it may have more now. */
 static bool
 produce (curvecp_udp_conn_t *self, uint64_t now)
 {
-    uint8_t message[CURVECP_MSG_MAX];
-    for (int i = 0; i < RUN_MESSAGES_MAX; i++) {
-        size_t n = curvecp_stream_produce (self->stream, now, message, sizeof message);
+    for (int i = 0; i < RUN_PACKETS_MAX; i++) {
+        uint8_t *slot = curvecp_udp_socket_slot (self->sock);
+        if (!slot)
+            return true;               /* kernel full: the rest waits in the stream */
+        size_t n = curvecp_conn_output (self->conn, now, slot, CURVECP_PACKET_MAX);
         if (n == 0)
             return false;
-        send_packet (self, message, n);
+        curvecp_udp_socket_commit (self->sock, n, destination (self));
     }
     return true;
-}
-
-static uint64_t
-earliest (uint64_t a, uint64_t b)
-{
-    return a < b ? a : b;
 }
 
 bool
 curvecp_udp_conn_run (curvecp_udp_conn_t *self, uint64_t now)
 {
-    if (self->dead)
-        return true;
-    if (!self->ready || !self->stream) {
+    if (!curvecp_conn_has_session (self->conn) && curvecp_conn_state (self->conn) != CURVECP_CONN_FAILED) {
         curvecp_udp_timers_set (self->timers, self, UINT64_MAX);
-        return false;
+        return false;                  /* a client's handshake: the client sends its Hellos */
     }
     bool more = produce (self, now);
-    maybe_ping (self, now);
-    if (self->user_closed && (curvecp_stream_done (self->stream) || curvecp_stream_failed (self->stream))) {
-        if (self->linger_until == 0)
-            self->linger_until = now + self->linger_ns;
-        if (now >= self->linger_until || curvecp_stream_failed (self->stream))
-            return true;
-    }
-    uint64_t deadline = curvecp_stream_deadline (self->stream);
+    sync_info (self);
+    /* a connection the user still holds stays until the user closes it */
+    if (self->user_closed && curvecp_conn_finished (self->conn))
+        return true;
+    uint64_t deadline = curvecp_conn_deadline (self->conn);
     if (more)
         deadline = now;
     else
     if (deadline <= now)
         deadline = now + 1000;         /* nothing came out: do not spin on a stale deadline */
-    if (needs_ping (self))
-        deadline = earliest (deadline, self->ping_at);
-    if (self->linger_until)
-        deadline = earliest (deadline, self->linger_until);
     curvecp_udp_timers_set (self->timers, self, deadline);
     return false;
 }
@@ -282,9 +275,7 @@ curvecp_udp_conn_run (curvecp_udp_conn_t *self, uint64_t now)
 size_t
 curvecp_udp_conn_send (curvecp_udp_conn_t *self, const uint8_t *data, size_t len)
 {
-    if (!self->stream)
-        return 0;
-    size_t n = curvecp_stream_write (self->stream, data, len);
+    size_t n = curvecp_conn_write (self->conn, data, len);
     if (n)
         curvecp_udp_conn_wake (self);
     return n;
@@ -293,9 +284,7 @@ curvecp_udp_conn_send (curvecp_udp_conn_t *self, const uint8_t *data, size_t len
 size_t
 curvecp_udp_conn_recv (curvecp_udp_conn_t *self, uint8_t *buf, size_t cap)
 {
-    if (!self->stream)
-        return 0;
-    size_t n = curvecp_stream_read (self->stream, buf, cap);
+    size_t n = curvecp_conn_read (self->conn, buf, cap);
     if (n)
         curvecp_udp_conn_wake (self);  /* the window opened: the stream may say so */
     return n;
@@ -304,21 +293,19 @@ curvecp_udp_conn_recv (curvecp_udp_conn_t *self, uint8_t *buf, size_t cap)
 size_t
 curvecp_udp_conn_readable (const curvecp_udp_conn_t *self)
 {
-    return self->stream ? curvecp_stream_readable (self->stream) : 0;
+    return curvecp_conn_readable (self->conn);
 }
 
 size_t
 curvecp_udp_conn_send_space (const curvecp_udp_conn_t *self)
 {
-    return self->stream ? curvecp_stream_send_space (self->stream) : 0;
+    return curvecp_conn_send_space (self->conn);
 }
 
 curvecp_reason_t
 curvecp_udp_conn_shutdown (curvecp_udp_conn_t *self, curvecp_eof_t eof)
 {
-    if (!self->stream)
-        return CURVECP_E_WRONG_STATE;
-    curvecp_reason_t rc = curvecp_stream_close (self->stream, eof);
+    curvecp_reason_t rc = curvecp_conn_shutdown (self->conn, eof);
     if (rc == CURVECP_OK)
         curvecp_udp_conn_wake (self);
     return rc;
@@ -327,25 +314,25 @@ curvecp_udp_conn_shutdown (curvecp_udp_conn_t *self, curvecp_eof_t eof)
 curvecp_eof_t
 curvecp_udp_conn_received_eof (const curvecp_udp_conn_t *self)
 {
-    return self->stream ? curvecp_stream_received_eof (self->stream) : CURVECP_EOF_NONE;
+    return curvecp_conn_received_eof (self->conn);
 }
 
 bool
 curvecp_udp_conn_all_acked (const curvecp_udp_conn_t *self)
 {
-    return self->stream && curvecp_stream_all_acked (self->stream);
+    return curvecp_conn_all_acked (self->conn);
 }
 
 bool
 curvecp_udp_conn_done (const curvecp_udp_conn_t *self)
 {
-    return self->stream && curvecp_stream_done (self->stream);
+    return curvecp_conn_done (self->conn);
 }
 
 bool
 curvecp_udp_conn_failed (const curvecp_udp_conn_t *self)
 {
-    return self->dead || (self->stream && curvecp_stream_failed (self->stream));
+    return curvecp_conn_state (self->conn) == CURVECP_CONN_FAILED;
 }
 
 void
@@ -356,10 +343,7 @@ curvecp_udp_conn_close (curvecp_udp_conn_t **self_p)
     curvecp_udp_conn_t *self = *self_p;
     self->user_closed = true;
     self->user = NULL;
-    if (!self->stream)
-        self->dead = true;
-    else
-        curvecp_stream_close (self->stream, CURVECP_EOF_SUCCESS);   /* WRONG_STATE if shut already: fine */
+    curvecp_conn_close (self->conn);
     curvecp_udp_conn_wake (self);
     *self_p = NULL;
 }
@@ -373,31 +357,31 @@ curvecp_udp_conn_peer (const curvecp_udp_conn_t *self)
 const uint8_t *
 curvecp_udp_conn_client_key (const curvecp_udp_conn_t *self)
 {
-    return self->session.client_long_pk;
+    return curvecp_conn_client_key (self->conn);
 }
 
 const uint8_t *
 curvecp_udp_conn_client_short_key (const curvecp_udp_conn_t *self)
 {
-    return self->session.client_short_pk;
+    return curvecp_conn_client_short_key (self->conn);
 }
 
 const uint8_t *
 curvecp_udp_conn_client_ext (const curvecp_udp_conn_t *self)
 {
-    return self->session.client_ext;
+    return curvecp_conn_client_ext (self->conn);
 }
 
 int
 curvecp_udp_conn_name_index (const curvecp_udp_conn_t *self)
 {
-    return self->name_index;
+    return curvecp_conn_name_index (self->conn);
 }
 
 bool
 curvecp_udp_conn_established (const curvecp_udp_conn_t *self)
 {
-    return self->ready && self->session.established;
+    return curvecp_conn_established (self->conn);
 }
 
 void
@@ -421,11 +405,11 @@ curvecp_udp_conn_info (const curvecp_udp_conn_t *self)
 const curvecp_stream_t *
 curvecp_udp_conn_stream (const curvecp_udp_conn_t *self)
 {
-    return self->stream;
+    return curvecp_conn_stream (self->conn);
 }
 
 const curvecp_stats_t *
 curvecp_udp_conn_stats (const curvecp_udp_conn_t *self)
 {
-    return &self->session.stats;
+    return curvecp_conn_stats (self->conn);
 }

@@ -4,6 +4,7 @@
 #ifndef CURVECP_UDP_INTERNAL_H_INCLUDED
 #define CURVECP_UDP_INTERNAL_H_INCLUDED
 
+#include "curvecp_conn.h"
 #include "curvecp_session.h"
 #include "curvecp_stream.h"
 #include "curvecp_udp_conn.h"
@@ -33,9 +34,11 @@ typedef struct {
     uint64_t linger_ns;                      /* after done, before freeing */
 } curvecp_udp_conn_config_t;
 
+/* What the UDP carrier adds to a core connection: where its packets go
+   (the peer's address, followed when a client roams), the owner's socket
+   and timer heap, and the owner's tables. */
 struct _curvecp_udp_conn_t {
-    curvecp_session_t session;
-    curvecp_stream_t *stream;              /* stream mode */
+    curvecp_conn_t *conn;                  /* the protocol: handshake, session, stream, timers */
     curvecp_udp_message_fn *on_message;    /* message mode */
     void *on_message_arg;
     curvecp_udp_socket_t *sock;            /* the owner's socket */
@@ -43,31 +46,34 @@ struct _curvecp_udp_conn_t {
     curvecp_udp_addr_t peer;
     curvecp_udp_addr_t candidate;          /* roaming: verified packet came from here */
     bool candidate_answered;               /* and we have sent there since */
-    bool ready;                            /* session usable (client: Cookie in) */
     bool user_closed;
-    bool dead;                             /* owner frees it at the next chance */
-    int name_index;
     uint64_t deadline;                     /* as held in the heap */
     int heap_index;                        /* -1 when not in the heap */
-    uint64_t linger_ns, linger_until;      /* 0 until done after close */
-    uint64_t ping_at, ping_wait;           /* client: keep the Initiate coming */
-    bool probing;                          /* client moved: ping until the server answers */
     curvecp_udp_conn_t *hash_next;         /* server: C' table chain */
     curvecp_udp_conn_t *accept_next;       /* server: accept queue */
     void *user;
+    uint64_t initiates_in;                 /* server: the Initiate that made it */
     curvecp_udp_conn_info_t info;
 };
 
-/* New connection from a ready session (copied; the caller wipes its own). */
-curvecp_udp_conn_t *curvecp_udp_conn_new (const curvecp_udp_conn_config_t *config, const curvecp_session_t *session,
-        curvecp_udp_socket_t *sock, curvecp_udp_timers_t *timers, const curvecp_udp_addr_t *peer,
-        uint64_t now);
+/* Server connection from a ready session (copied; the caller wipes its own). */
+curvecp_udp_conn_t *curvecp_udp_conn_new_accepted (const curvecp_udp_conn_config_t *config,
+        const curvecp_session_t *session, curvecp_udp_socket_t *sock, curvecp_udp_timers_t *timers,
+        const curvecp_udp_addr_t *peer, uint64_t now);
+
+/* Client connection, handshake not yet begun (its Hellos go out through
+   the client, which picks each one's address). */
+curvecp_udp_conn_t *curvecp_udp_conn_new_client (const curvecp_udp_conn_config_t *config,
+        const curvecp_keypair_t *long_term, const uint8_t server_pk[CURVECP_KEY_BYTES],
+        const char *server_name, const uint8_t server_ext[CURVECP_EXT_BYTES],
+        const uint8_t client_ext[CURVECP_EXT_BYTES], curvecp_udp_socket_t *sock,
+        curvecp_udp_timers_t *timers, const curvecp_udp_addr_t *peer, uint64_t now);
 
 /* Free (wipes the session); does not touch the owner's tables. */
 void curvecp_udp_conn_free (curvecp_udp_conn_t **self_p);
 
 /* A packet for this connection from from: open it, follow roaming,
-   deliver the message. Returns the session's verdict. */
+   deliver the message. Returns the connection's verdict. */
 curvecp_reason_t curvecp_udp_conn_input (curvecp_udp_conn_t *self, const uint8_t *packet, size_t len,
         const curvecp_udp_addr_t *from, uint64_t now);
 

@@ -173,7 +173,7 @@ static curvecp_udp_conn_t *
 lookup (curvecp_udp_server_t *self, const uint8_t *client_short_pk)
 {
     for (curvecp_udp_conn_t *c = *bucket_of (self, client_short_pk); c; c = c->hash_next)
-        if (memcmp (c->session.client_short_pk, client_short_pk, CURVECP_KEY_BYTES) == 0)
+        if (memcmp (curvecp_conn_client_short_key (c->conn), client_short_pk, CURVECP_KEY_BYTES) == 0)
             return c;
     return NULL;
 }
@@ -181,7 +181,7 @@ lookup (curvecp_udp_server_t *self, const uint8_t *client_short_pk)
 static void
 forget (curvecp_udp_server_t *self, curvecp_udp_conn_t *conn)
 {
-    curvecp_udp_conn_t **p = bucket_of (self, conn->session.client_short_pk);
+    curvecp_udp_conn_t **p = bucket_of (self, curvecp_conn_client_short_key (conn->conn));
     while (*p && *p != conn)
         p = &(*p)->hash_next;
     if (*p)
@@ -236,15 +236,14 @@ new_connection (curvecp_udp_server_t *self, const uint8_t *packet, size_t len,
     curvecp_reason_t rc = curvecp_hs_server_initiate (self->hs, packet, len, now, &session,
             self->scratch, &first);
     curvecp_udp_conn_t *conn = NULL;
-    if (rc == CURVECP_OK && !(conn = curvecp_udp_conn_new (&self->conn_config, &session, self->sock,
-                                                          &self->timers, from, now)))
+    if (rc == CURVECP_OK && !(conn = curvecp_udp_conn_new_accepted (&self->conn_config, &session, self->sock,
+                                                                   &self->timers, from, now)))
         rc = CURVECP_E_IO;
     curvecp_session_wipe (&session);
     if (rc != CURVECP_OK)
         return rc;
-    conn->name_index = first.name_index;
-    conn->info.packets_in = 1;
-    curvecp_udp_conn_t **bucket = bucket_of (self, conn->session.client_short_pk);
+    curvecp_conn_set_name_index (conn->conn, first.name_index);
+    curvecp_udp_conn_t **bucket = bucket_of (self, curvecp_conn_client_short_key (conn->conn));
     conn->hash_next = *bucket;
     *bucket = conn;
     self->count++;

@@ -485,7 +485,8 @@ static void
 sync_session (curvecp_codec_t *self)
 {
     uint64_t generation = curvecp_conn_generation (self->conn);
-    bool has = curvecp_conn_stream (self->conn) != NULL;
+    /* the greeting waits for the session: what it offers depends on it */
+    bool has = curvecp_conn_has_session (self->conn) && curvecp_conn_stream (self->conn) != NULL;
     if (generation != self->generation) {
         self->generation = generation;
         self->info.rehandshakes = curvecp_conn_info (self->conn)->rehandshakes;
