@@ -19,6 +19,7 @@
 #include "curvecp_nonce16.h"
 #include "curvecp_replay.h"
 #include "curvecp_reason.h"
+#include "curvecp_rng.h"
 #include "curvecp_session.h"
 
 typedef struct _curvecp_hs_server_t curvecp_hs_server_t;
@@ -39,9 +40,12 @@ typedef struct {
 } curvecp_initiate_info_t;
 
 /* New server handshake for keys (copied) and our 16-byte extension,
-   with fresh random minute keys starting at now. */
+   with fresh random minute keys starting at now. Every random byte
+   (minute keys, short-term keys, Cookie nonces, session nonce counters,
+   the replay cache's hash key) comes from rng (NULL: system randomness),
+   which must outlive the handshake. */
 curvecp_hs_server_t *curvecp_hs_server_new (const curvecp_keypair_t *keys,
-        const uint8_t server_ext[CURVECP_EXT_BYTES], uint64_t now);
+        const uint8_t server_ext[CURVECP_EXT_BYTES], uint64_t now, const curvecp_rng_t *rng);
 
 /* Wipe every secret, free, and set *self_p to NULL. */
 void curvecp_hs_server_destroy (curvecp_hs_server_t **self_p);
@@ -58,7 +62,8 @@ int curvecp_hs_server_set_replay_capacity (curvecp_hs_server_t *self, size_t cap
 /* The replay cache (NULL when off), to read its size and evictions. */
 const curvecp_replay_t *curvecp_hs_server_replay (const curvecp_hs_server_t *self);
 
-/* Where Cookie nonces come from (default: curvecp_nonce16_random). */
+/* Where Cookie nonces come from (default, or fn NULL: 16 bytes from the
+   handshake's rng). */
 void curvecp_hs_server_set_nonce16 (curvecp_hs_server_t *self, curvecp_nonce16_fn fn, void *context);
 
 /* Replace both minute keys (tests and vectors); the next rotation is 60 s

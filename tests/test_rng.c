@@ -5,7 +5,7 @@
     key pairs are real X25519 pairs drawn from the context.               */
 #include <sodium.h>
 #include "testutil.h"
-#include "core/curvecp_rng.h"
+#include "curvecp_rng.h"
 
 static void
 test_system (void)

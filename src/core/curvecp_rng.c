@@ -1,4 +1,5 @@
 /*  curvecp_rng.c - the randomness context: system or seeded. */
+#include <sodium.h>
 #include <string.h>
 #include "curvecp_rng.h"
 
@@ -42,8 +43,8 @@ curvecp_rng_uniform (const curvecp_rng_t *rng, uint32_t upper)
 }
 
 int
-curvecp_rng_keypair (const curvecp_rng_t *rng, uint8_t pk[crypto_box_PUBLICKEYBYTES],
-        uint8_t sk[crypto_box_SECRETKEYBYTES])
+curvecp_rng_keypair (const curvecp_rng_t *rng, uint8_t pk[CURVECP_KEY_BYTES],
+        uint8_t sk[CURVECP_KEY_BYTES])
 {
     curvecp_rng_bytes (rng, sk, crypto_box_SECRETKEYBYTES);
     return crypto_scalarmult_base (pk, sk) == 0 ? 0 : -1;
@@ -56,6 +57,7 @@ seeded_fill (void *state, uint8_t *buf, size_t len)
     /* Each call gets its own key: the seed hashed with the call number,
        so two calls never share a stream. */
     uint8_t key[randombytes_SEEDBYTES];
+    _Static_assert (sizeof self->seed == randombytes_SEEDBYTES, "seed size");
     uint8_t counter[8];
     for (int i = 0; i < 8; i++)
         counter[i] = (uint8_t) (self->calls >> (8 * i));

@@ -3,6 +3,7 @@
     Each slot keeps its key's 64-bit SipHash, so a probe compares hashes
     before keys, growth rehashes without SipHash, and a backward-shift
     deletion finds each entry's home slot for free.                       */
+#include <sodium.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>

@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sodium.h>
+#include "curvecp_constants.h"
 
 typedef struct {
     void (*fill) (void *state, uint8_t *buf, size_t len);
@@ -32,8 +32,8 @@ uint64_t curvecp_rng_u64 (const curvecp_rng_t *rng);
 
 /* A fresh X25519 key pair: the secret from rng, the public by
    crypto_scalarmult_base. 0, or -1 if libsodium refuses. */
-int curvecp_rng_keypair (const curvecp_rng_t *rng, uint8_t pk[crypto_box_PUBLICKEYBYTES],
-        uint8_t sk[crypto_box_SECRETKEYBYTES]);
+int curvecp_rng_keypair (const curvecp_rng_t *rng, uint8_t pk[CURVECP_KEY_BYTES],
+        uint8_t sk[CURVECP_KEY_BYTES]);
 
 /* ---- a seeded, deterministic generator ----------------------------------
    ChaCha20 under the seed (randombytes_buf_deterministic), one block
@@ -42,7 +42,7 @@ int curvecp_rng_keypair (const curvecp_rng_t *rng, uint8_t pk[crypto_box_PUBLICK
    only: its output is predictable by anyone who knows the seed.          */
 
 typedef struct {
-    uint8_t seed[randombytes_SEEDBYTES];
+    uint8_t seed[32];           /* randombytes_SEEDBYTES */
     uint64_t calls;             /* mixed into the seed of each call */
 } curvecp_rng_seeded_t;
 
