@@ -27,7 +27,7 @@ typedef struct _curvecp_hs_server_t curvecp_hs_server_t;
 #define CURVECP_HS_SERVER_NAMES_MAX 16
 
 /* Default Initiate replay cache: 65536 client short-term keys (about
-   3 MiB), enough for ~540 new connections/s sustained before the oldest
+   8.5 MiB: the ring, and the hash index at load <= 1/2), enough for ~540 new connections/s sustained before the oldest
    entries are forgotten early (see curvecp_replay.h). */
 #define CURVECP_HS_SERVER_REPLAY_DEFAULT 65536
 
