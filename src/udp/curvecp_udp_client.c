@@ -218,9 +218,9 @@ run_due (void *ctx, uint64_t now)
 {
     curvecp_udp_client_t *self = ctx;
     curvecp_udp_conn_t *conn = self->conn;
-    if (conn->deadline <= now) {
+    if (conn->timer.deadline <= now) {
         curvecp_udp_conn_run (conn, now);
-        if (conn->deadline <= now)
+        if (conn->timer.deadline <= now)
             curvecp_udp_timers_set (&self->timers, conn, now + 1);
     }
 }

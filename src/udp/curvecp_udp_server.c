@@ -259,11 +259,11 @@ static void
 run_due (curvecp_udp_server_t *self, uint64_t now)
 {
     curvecp_udp_conn_t *conn;
-    while ((conn = curvecp_udp_timers_first (&self->timers)) && conn->deadline <= now) {
+    while ((conn = curvecp_udp_timers_first (&self->timers)) && conn->timer.deadline <= now) {
         if (curvecp_udp_conn_run (conn, now))
             forget (self, conn);
         else
-        if (conn->deadline <= now)        /* more to send: next call, after the others */
+        if (conn->timer.deadline <= now)  /* more to send: next call, after the others */
             curvecp_udp_timers_set (&self->timers, conn, now + 1);
     }
 }
