@@ -54,7 +54,7 @@ net_start (net_t *net)
     }
     else {
         net->handshake = curvecp_hs_server_new (&net->server_keys, (const uint8_t *) "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0",
-                                                net->now);
+                                                net->now, NULL);
         CHECK (net->handshake);
         CHECK_EQ (curvecp_hs_server_add_name (net->handshake, NAME), 0);
     }

@@ -20,6 +20,7 @@
 #include "curvecp_conn.h"
 #include "curvecp_hs_client.h"
 #include "curvecp_packet.h"
+#include "curvecp_rng.h"
 
 #define PING_FIRST_NS  1000000000ull
 #define PING_MAX_NS    8000000000ull
@@ -153,7 +154,7 @@ start_client_handshake (curvecp_conn_t *self)
 {
     curvecp_hs_client_destroy (&self->hs_client);
     self->hs_client = curvecp_hs_client_new (self->server_pk, self->server_name, self->server_ext,
-                                             self->client_ext, &self->long_term);
+                                             self->client_ext, &self->long_term, self->config.stream.rng);
     if (self->hs_client && self->nonce16)
         curvecp_hs_client_set_nonce16 (self->hs_client, self->nonce16, self->nonce16_context);
     self->got_cookie = false;
@@ -175,7 +176,10 @@ curvecp_conn_new_client (const curvecp_conn_config_t *config, const curvecp_keyp
     if (long_term)
         self->long_term = *long_term;
     else
-        curvecp_keypair_generate (&self->long_term);
+    if (curvecp_rng_keypair (self->config.stream.rng, self->long_term.public_key, self->long_term.secret_key) != 0) {
+        curvecp_conn_destroy (&self);
+        return NULL;
+    }
     memcpy (self->server_pk, server_pk, CURVECP_KEY_BYTES);
     memcpy (self->server_ext, server_ext ? server_ext : zero_ext, CURVECP_EXT_BYTES);
     memcpy (self->client_ext, client_ext ? client_ext : zero_ext, CURVECP_EXT_BYTES);
@@ -231,7 +235,8 @@ curvecp_conn_new_server_alone (const curvecp_conn_config_t *config, const curvec
                                const uint8_t server_ext[CURVECP_EXT_BYTES], const char *const *names,
                                uint64_t now)
 {
-    curvecp_hs_server_t *handshake = curvecp_hs_server_new (keys, server_ext ? server_ext : zero_ext, now);
+    const curvecp_rng_t *rng = config ? config->stream.rng : NULL;
+    curvecp_hs_server_t *handshake = curvecp_hs_server_new (keys, server_ext ? server_ext : zero_ext, now, rng);
     if (!handshake)
         return NULL;
     for (int i = 0; names && names[i]; i++)

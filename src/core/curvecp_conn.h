@@ -66,7 +66,9 @@ typedef bool (curvecp_conn_authorize_fn) (void *arg, const uint8_t client_key[CU
         const char *server_name);
 
 typedef struct {
-    curvecp_stream_config_t stream;   /* message layer (is_client and now are set here) */
+    curvecp_stream_config_t stream;   /* message layer (is_client and now are set here);
+                                         its rng is the connection's for everything:
+                                         keys, nonces, jitter (NULL: the system's) */
     curvecp_conn_message_fn *on_message;  /* set: message mode, no stream */
     void *on_message_arg;
     uint64_t handshake_timeout_ns;    /* client: fail a handshake not done by then

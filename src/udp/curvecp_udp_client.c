@@ -210,9 +210,9 @@ run_due (void *ctx, uint64_t now)
 {
     curvecp_udp_client_t *self = ctx;
     curvecp_udp_conn_t *conn = self->conn;
-    if (conn->deadline <= now) {
+    if (conn->timer.deadline <= now) {
         curvecp_udp_conn_run (conn, now);
-        if (conn->deadline <= now)
+        if (conn->timer.deadline <= now)
             curvecp_udp_timers_set (&self->timers, conn, now + 1);
     }
 }
@@ -236,7 +236,7 @@ curvecp_udp_client_rebind (curvecp_udp_client_t *self)
     curvecp_udp_socket_destroy (&self->sock);
     self->sock = fresh;
     self->conn->sock = fresh;
-    curvecp_udp_conn_probe (self->conn, curvecp_udp_clock ());
+    curvecp_udp_conn_probe (self->conn, curvecp_clock_now ());
     return CURVECP_OK;
 }
 

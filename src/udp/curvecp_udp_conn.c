@@ -84,8 +84,7 @@ udp_conn_new (const curvecp_udp_conn_config_t *config, curvecp_udp_socket_t *soc
     self->sock = sock;
     self->timers = timers;
     self->peer = *peer;
-    self->heap_index = -1;
-    self->deadline = UINT64_MAX;
+    curvecp_heap_node_init (&self->timer);
     self->on_message = config->on_message;
     self->on_message_arg = config->on_message_arg;
     return self;
@@ -134,7 +133,7 @@ curvecp_udp_conn_free (curvecp_udp_conn_t **self_p)
 {
     if (self_p && *self_p) {
         curvecp_udp_conn_t *self = *self_p;
-        if (self->heap_index >= 0)
+        if (curvecp_heap_node_queued (&self->timer))
             curvecp_udp_timers_set (self->timers, self, UINT64_MAX);
         curvecp_conn_destroy (&self->conn);
         sodium_memzero (self, sizeof *self);
@@ -146,7 +145,7 @@ curvecp_udp_conn_free (curvecp_udp_conn_t **self_p)
 void
 curvecp_udp_conn_wake (curvecp_udp_conn_t *self)
 {
-    if (self->deadline != 0)
+    if (self->timer.deadline != 0)
         curvecp_udp_timers_set (self->timers, self, 0);
 }
 

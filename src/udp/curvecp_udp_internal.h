@@ -5,16 +5,16 @@
 #define CURVECP_UDP_INTERNAL_H_INCLUDED
 
 #include "curvecp_conn.h"
+#include "curvecp_heap.h"
 #include "curvecp_session.h"
 #include "curvecp_stream.h"
 #include "curvecp_udp_conn.h"
 #include "curvecp_udp_socket.h"
 
-/* ---- deadline heap ---------------------------------------------------- */
+/* ---- deadline heap (the core heap; see curvecp_udp_timers.c) ---------- */
 
 typedef struct {
-    curvecp_udp_conn_t **heap;
-    int count, cap;
+    curvecp_heap_t *heap;                  /* NULL until the first insert */
 } curvecp_udp_timers_t;
 
 void curvecp_udp_timers_init (curvecp_udp_timers_t *self);
@@ -47,8 +47,7 @@ struct _curvecp_udp_conn_t {
     curvecp_udp_addr_t candidate;          /* roaming: verified packet came from here */
     bool candidate_answered;               /* and we have sent there since */
     bool user_closed;
-    uint64_t deadline;                     /* as held in the heap */
-    int heap_index;                        /* -1 when not in the heap */
+    curvecp_heap_node_t timer;             /* deadline, as held in the heap */
     curvecp_udp_conn_t *hash_next;         /* server: C' table chain */
     curvecp_udp_conn_t *accept_next;       /* server: accept queue */
     void *user;

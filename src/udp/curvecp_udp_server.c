@@ -92,7 +92,7 @@ curvecp_udp_server_new (const curvecp_udp_server_config_t *config)
     size_t buckets = bucket_count (self->max);
     self->buckets = calloc (buckets, sizeof *self->buckets);
     self->bucket_mask = buckets - 1;
-    self->hs = curvecp_hs_server_new (config->keys, config->ext, curvecp_udp_clock ());
+    self->hs = curvecp_hs_server_new (config->keys, config->ext, curvecp_clock_now (), NULL);
     self->sock = curvecp_udp_socket_new (curvecp_udp_addr_family (&config->bind), &config->bind);
     self->hellos = curvecp_udp_hellos_new (config->hello_queue ? config->hello_queue : DEFAULT_HELLO_QUEUE);
     if (!self->buckets || !self->hs || !self->sock || !self->hellos) {
@@ -258,11 +258,11 @@ static void
 run_due (curvecp_udp_server_t *self, uint64_t now)
 {
     curvecp_udp_conn_t *conn;
-    while ((conn = curvecp_udp_timers_first (&self->timers)) && conn->deadline <= now) {
+    while ((conn = curvecp_udp_timers_first (&self->timers)) && conn->timer.deadline <= now) {
         if (curvecp_udp_conn_run (conn, now))
             forget (self, conn);
         else
-        if (conn->deadline <= now)        /* more to send: next call, after the others */
+        if (conn->timer.deadline <= now)  /* more to send: next call, after the others */
             curvecp_udp_timers_set (&self->timers, conn, now + 1);
     }
 }
@@ -386,7 +386,7 @@ answer_hellos (curvecp_udp_server_t *self, uint64_t now, uint64_t started)
         count (self, answer_hello (self, self->hello, CURVECP_HELLO_BYTES, &self->hello_from, now + elapsed));
         if (self->hello_rate)
             self->hello_tokens -= 1;
-        elapsed = curvecp_udp_clock () - started;
+        elapsed = curvecp_clock_now () - started;
         if (elapsed >= self->hello_budget_ns)
             break;
         if (++answered % HELLOS_PER_READ == 0) {
@@ -399,13 +399,13 @@ answer_hellos (curvecp_udp_server_t *self, uint64_t now, uint64_t started)
 void
 curvecp_udp_server_process (curvecp_udp_server_t *self, uint64_t now)
 {
-    uint64_t started = curvecp_udp_clock ();
+    uint64_t started = curvecp_clock_now ();
     self->initiates_left = INITIATES_PER_CALL;
     curvecp_udp_socket_flush (self->sock);
     drain (self, now);
     if (curvecp_udp_hellos_count (self->hellos) > 0) {
         answer_hellos (self, now, started);
-        now += curvecp_udp_clock () - started;
+        now += curvecp_clock_now () - started;
         run_due (self, now);
     }
     curvecp_udp_socket_flush (self->sock);

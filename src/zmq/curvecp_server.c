@@ -19,6 +19,8 @@
 #include <pthread.h>
 #include <sodium.h>
 #include <string.h>
+#include "core/curvecp_heap.h"
+#include "core/curvecp_table.h"
 #include "curvecp_packet.h"
 #include "curvecp_server.h"
 #include "curvecp_zmq.h"
@@ -54,8 +56,7 @@ typedef struct peer_s {
     bool dirty;                /* got input this round */
     void *ready_handle;        /* in the ready list */
     void *unflushed_handle;    /* in the unflushed list: sent to since the last flush */
-    size_t heap_index;         /* in the timer heap (NO_INDEX: not) */
-    uint64_t due;              /* its key there: when it next needs a visit */
+    curvecp_heap_node_t timer; /* in the timer heap: when it next needs a visit */
     uint8_t long_key[CURVECP_KEY_BYTES];            /* the client's key: the by_key index */
     struct peer_s *key_newer, *key_older;           /* connections with the same client key */
     /* held until the ZAP handler answers request zap_request */
@@ -76,9 +77,8 @@ struct _curvecp_server_t {
     zhashx_t *peers;            /* C' -> peer_t */
     zlistx_t *ready;            /* peers that may hold whole messages */
     zlistx_t *unflushed;        /* peers sent to since the last flush */
-    zhashx_t *by_key;           /* client key -> its newest peer */
-    peer_t **heap;              /* min-heap of peers by due */
-    size_t heap_count, heap_size;
+    curvecp_table_t *by_key;    /* client key -> its newest peer */
+    curvecp_heap_t *heap;       /* peers by when they next need a visit */
     peer_t **visiting;          /* the peers due in one service pass */
     size_t visiting_size;
     curvecp_server_info_t info;
@@ -179,110 +179,38 @@ pending_release (curvecp_server_t *self, peer_t *peer)
    Every connection sits in a min-heap keyed by when it next needs a visit
    (its codec's deadline, its handshake or ZAP expiry, or 0 when it is to
    be dropped), and its key is updated after every call that may move it,
-   so a call looks only at the connections that are due. */
+   so a call looks only at the connections that are due. A connection
+   with nothing to wait for (deadline UINT64_MAX) is out of the heap. */
 
-#define NO_INDEX SIZE_MAX
-
-static void
-heap_place (curvecp_server_t *self, size_t index, peer_t *peer)
-{
-    self->heap[index] = peer;
-    peer->heap_index = index;
-}
-
-static void
-heap_up (curvecp_server_t *self, size_t index)
-{
-    peer_t *peer = self->heap[index];
-    while (index > 0) {
-        size_t parent = (index - 1) / 2;
-        if (self->heap[parent]->due <= peer->due)
-            break;
-        heap_place (self, index, self->heap[parent]);
-        index = parent;
-    }
-    heap_place (self, index, peer);
-}
-
-static void
-heap_down (curvecp_server_t *self, size_t index)
-{
-    peer_t *peer = self->heap[index];
-    for (;;) {
-        size_t child = 2 * index + 1;
-        if (child >= self->heap_count)
-            break;
-        if (child + 1 < self->heap_count && self->heap[child + 1]->due < self->heap[child]->due)
-            child++;
-        if (peer->due <= self->heap[child]->due)
-            break;
-        heap_place (self, index, self->heap[child]);
-        index = child;
-    }
-    heap_place (self, index, peer);
-}
-
-/* Room for one more connection in the heap and in a service pass, made
-   before the connection exists so that scheduling it never fails. */
+/* Room for one more connection in the heap, the key index and a service
+   pass, made before the connection exists so that adding it cannot fail
+   halfway. Returns false if out of memory. */
 static bool
-heap_reserve (curvecp_server_t *self)
+peers_reserve (curvecp_server_t *self)
 {
-    if (self->heap_count < self->heap_size)
-        return true;
-    size_t size = self->heap_size ? 2 * self->heap_size : 64;
-    peer_t **heap = (peer_t **) realloc (self->heap, size * sizeof (peer_t *));
-    if (!heap)
+    size_t want = zhashx_size (self->peers) + 1;
+    if (curvecp_heap_reserve (self->heap, want) != 0
+    ||  curvecp_table_reserve (self->by_key, want) != CURVECP_OK)
         return false;
-    self->heap = heap;
-    peer_t **visiting = (peer_t **) realloc (self->visiting, size * sizeof (peer_t *));
-    if (!visiting)
-        return false;
-    self->visiting = visiting;
-    self->heap_size = self->visiting_size = size;
+    if (self->visiting_size < want) {
+        size_t size = self->visiting_size ? 2 * self->visiting_size : 64;
+        while (size < want)
+            size *= 2;
+        peer_t **visiting = (peer_t **) realloc (self->visiting, size * sizeof (peer_t *));
+        if (!visiting)
+            return false;
+        self->visiting = visiting;
+        self->visiting_size = size;
+    }
     return true;
-}
-
-static void
-heap_set (curvecp_server_t *self, peer_t *peer, uint64_t due)
-{
-    if (peer->heap_index == NO_INDEX) {
-        peer->due = due;
-        heap_place (self, self->heap_count++, peer);
-        heap_up (self, peer->heap_index);
-        return;
-    }
-    uint64_t was = peer->due;
-    peer->due = due;
-    if (due < was)
-        heap_up (self, peer->heap_index);
-    else
-        heap_down (self, peer->heap_index);
-}
-
-static void
-heap_remove (curvecp_server_t *self, peer_t *peer)
-{
-    size_t index = peer->heap_index;
-    if (index == NO_INDEX)
-        return;
-    peer->heap_index = NO_INDEX;
-    peer_t *last = self->heap[--self->heap_count];
-    if (index < self->heap_count) {
-        heap_place (self, index, last);
-        heap_up (self, index);
-        heap_down (self, last->heap_index);
-    }
 }
 
 /* The earliest peer due by now, taken out of the heap; NULL if none. */
 static peer_t *
 heap_take_due (curvecp_server_t *self, uint64_t now)
 {
-    if (self->heap_count == 0 || self->heap[0]->due > now)
-        return NULL;
-    peer_t *peer = self->heap[0];
-    heap_remove (self, peer);
-    return peer;
+    curvecp_heap_node_t *node = curvecp_heap_take_due (self->heap, now);
+    return node ? CURVECP_CONTAINER_OF (node, peer_t, timer) : NULL;
 }
 
 /* ---- the client key index -------------------------------------------------
@@ -292,13 +220,11 @@ heap_take_due (curvecp_server_t *self, uint64_t now)
 static void
 key_index_add (curvecp_server_t *self, peer_t *peer)
 {
-    peer_t *newest = (peer_t *) zhashx_lookup (self->by_key, peer->long_key);
+    peer_t *newest = (peer_t *) curvecp_table_remove (self->by_key, peer->long_key);
     peer->key_older = newest;
-    if (newest) {
+    if (newest)
         newest->key_newer = peer;
-        zhashx_delete (self->by_key, newest->long_key);
-    }
-    zhashx_insert (self->by_key, peer->long_key, peer);
+    curvecp_table_insert (self->by_key, peer->long_key, peer);   /* reserved: cannot fail */
 }
 
 static void
@@ -309,9 +235,9 @@ key_index_remove (curvecp_server_t *self, peer_t *peer)
     if (peer->key_newer)
         peer->key_newer->key_older = peer->key_older;
     else {
-        zhashx_delete (self->by_key, peer->long_key);
-        if (peer->key_older)
-            zhashx_insert (self->by_key, peer->key_older->long_key, peer->key_older);
+        curvecp_table_remove (self->by_key, peer->long_key);
+        if (peer->key_older)            /* it takes the slot just freed: cannot fail */
+            curvecp_table_insert (self->by_key, peer->key_older->long_key, peer->key_older);
     }
     peer->key_newer = peer->key_older = NULL;
 }
@@ -325,7 +251,7 @@ peer_new (curvecp_codec_t *codec, const uint8_t *routing, size_t routing_len, ui
     peer->codec = codec;
     memcpy (peer->short_key, curvecp_codec_client_short_key (codec), CURVECP_KEY_BYTES);
     memcpy (peer->long_key, curvecp_codec_peer_key (codec), CURVECP_KEY_BYTES);
-    peer->heap_index = NO_INDEX;
+    curvecp_heap_node_init (&peer->timer);
     curvecp_key_to_hex (peer->short_key, peer->id);
     peer->routing_len = routing_len < ROUTING_MAX ? routing_len : ROUTING_MAX;
     memcpy (peer->routing, routing, peer->routing_len);
@@ -377,7 +303,7 @@ peer_remove (curvecp_server_t *self, peer_t *peer)
         zlistx_delete (self->ready, peer->ready_handle);
     if (peer->unflushed_handle)
         zlistx_delete (self->unflushed, peer->unflushed_handle);
-    heap_remove (self, peer);
+    curvecp_heap_remove (self->heap, &peer->timer);
     key_index_remove (self, peer);
     if (peer->authorising_handle)
         zlistx_delete (self->authorising, peer->authorising_handle);
@@ -411,15 +337,17 @@ curvecp_server_new (const curvecp_keypair_t *keys, const char *name)
     self->max_authorising = 256;
     self->rcvtimeo = -1;
     self->sndtimeo = 0;         /* a send never waits for one client: see send_to_peer */
-    self->handshake = curvecp_hs_server_new (keys, zero_ext, curvecp_zmq_now ());
+    self->handshake = curvecp_hs_server_new (keys, zero_ext, curvecp_clock_now (), NULL);
     self->peers = zhashx_new ();
     self->ready = zlistx_new ();
     self->unflushed = zlistx_new ();
-    self->by_key = zhashx_new ();
+    self->by_key = curvecp_table_new (CURVECP_KEY_BYTES, NULL);
+    self->heap = curvecp_heap_new ();
     self->authorising = zlistx_new ();
     self->router = zsock_new (ZMQ_ROUTER);
     self->out = (uint8_t *) malloc (PACKET_CAP);
-    if (!self->handshake || !self->peers || !self->ready || !self->unflushed || !self->by_key || !self->authorising
+    if (!self->handshake || !self->peers || !self->ready || !self->unflushed || !self->by_key || !self->heap
+    ||  !self->authorising
     ||  !self->router || !self->out
     ||  curvecp_server_add_name (self, name) != 0) {
         curvecp_server_destroy (&self);
@@ -429,10 +357,6 @@ curvecp_server_new (const curvecp_keypair_t *keys, const char *name)
     zhashx_set_key_comparator (self->peers, key_compare);
     zhashx_set_key_duplicator (self->peers, NULL);
     zhashx_set_key_destructor (self->peers, NULL);
-    zhashx_set_key_hasher (self->by_key, key_hash);
-    zhashx_set_key_comparator (self->by_key, key_compare);
-    zhashx_set_key_duplicator (self->by_key, NULL);
-    zhashx_set_key_destructor (self->by_key, NULL);
     zsock_set_linger (self->router, 0);
     /* report (and count) drops at the high-water mark instead of hiding them */
     zsock_set_router_mandatory (self->router, 1);
@@ -453,8 +377,8 @@ curvecp_server_destroy (curvecp_server_t **self_p)
         zhashx_destroy (&self->peers);
         zlistx_destroy (&self->ready);
         zlistx_destroy (&self->unflushed);
-        zhashx_destroy (&self->by_key);
-        free (self->heap);
+        curvecp_table_destroy (&self->by_key);
+        curvecp_heap_destroy (&self->heap);
         free (self->visiting);
         zlistx_destroy (&self->authorising);
         auth_unref (&self->last_auth);
@@ -488,7 +412,7 @@ curvecp_server_set_extension (curvecp_server_t *self, const uint8_t server_ext[C
     /* extensions are fixed when a handshake object is made: make a new one
        with the same names (connections made so far keep working) */
     curvecp_hs_server_t *handshake = curvecp_hs_server_new (&self->keys, server_ext ? server_ext : zero_ext,
-                                                            curvecp_zmq_now ());
+                                                            curvecp_clock_now (), NULL);
     for (size_t i = 0; handshake && i < self->name_count; i++)
         curvecp_hs_server_add_name (handshake, self->names[i]);
     if (!handshake || zhashx_size (self->peers) > 0) {
@@ -712,7 +636,7 @@ peer_due (curvecp_server_t *self, peer_t *peer)
 static void
 peer_schedule (curvecp_server_t *self, peer_t *peer)
 {
-    heap_set (self, peer, peer_due (self, peer));
+    curvecp_heap_set (self->heap, &peer->timer, peer_due (self, peer));   /* reserved: cannot fail */
 }
 
 static void
@@ -736,7 +660,7 @@ mark_dirty (curvecp_server_t *self, peer_t *peer)
         size_t size = self->dirty_size ? 2 * self->dirty_size : 64;
         peer_t **dirty = (peer_t **) realloc (self->dirty, size * sizeof (peer_t *));
         if (!dirty) {
-            answer_input (self, peer, curvecp_zmq_now ());   /* cannot remember it for the end of the round */
+            answer_input (self, peer, curvecp_clock_now ());   /* cannot remember it for the end of the round */
             return;
         }
         self->dirty = dirty;
@@ -760,7 +684,7 @@ new_connection (curvecp_server_t *self, const uint8_t *packet, size_t len, uint6
         curvecp_hs_server_count (self->handshake, CURVECP_E_FULL);
         return CURVECP_E_FULL;
     }
-    curvecp_codec_t *codec = heap_reserve (self)
+    curvecp_codec_t *codec = peers_reserve (self)
                            ? curvecp_codec_new_server_shared (self->handshake, &self->options, now) : NULL;
     if (!codec)
         return CURVECP_E_IO;
@@ -950,7 +874,7 @@ visit_due (curvecp_server_t *self, peer_t *peer, uint64_t now)
     }
     peer_output (self, peer, now);
     bool expired = !peer->confirmed && now >= handshake_expiry (self, peer);
-    if (expired || peer->due == 0)
+    if (expired || peer->timer.deadline == 0)
         peer_remove (self, peer);
 }
 
@@ -967,7 +891,7 @@ service_due (curvecp_server_t *self, uint64_t now)
         self->visiting[count++] = peer;         /* visiting_size >= every connection */
     for (size_t i = 0; i < count; i++)
         visit_due (self, self->visiting[i], now);
-    return self->heap_count ? self->heap[0]->due : UINT64_MAX;
+    return curvecp_heap_deadline (self->heap);
 }
 
 /* ---- messages ---------------------------------------------------------------------- */
@@ -986,7 +910,7 @@ wait_input (curvecp_server_t *self, int timeout_ms)
         zmq_msg_t routing, packet;
         zmq_msg_init (&routing);
         zmq_msg_init (&packet);
-        bool took = take_packet (self, &routing, &packet, curvecp_zmq_now (), 0);
+        bool took = take_packet (self, &routing, &packet, curvecp_clock_now (), 0);
         zmq_msg_close (&routing);
         zmq_msg_close (&packet);
         return took;
@@ -1024,7 +948,7 @@ take_ready (curvecp_server_t *self)
         }
         zlistx_delete (self->ready, peer->ready_handle);
         peer->ready_handle = NULL;
-        peer_output (self, peer, curvecp_zmq_now ());   /* the acknowledgments held back */
+        peer_output (self, peer, curvecp_clock_now ());   /* the acknowledgments held back */
     }
     return NULL;
 }
@@ -1041,10 +965,10 @@ curvecp_server_recv (curvecp_server_t *self)
     zmsg_t *msg = take_ready (self);
     if (msg)
         return msg;
-    uint64_t start = curvecp_zmq_now ();
+    uint64_t start = curvecp_clock_now ();
     uint64_t until = self->rcvtimeo < 0 ? UINT64_MAX : start + (uint64_t) self->rcvtimeo * 1000000ull;
     bool took = false;
-    for (uint64_t now = start;; now = curvecp_zmq_now ()) {
+    for (uint64_t now = start;; now = curvecp_clock_now ()) {
         /* after a wait that took a packet, answer it before draining more:
            a request alone (the usual case) costs no receive that fails */
         if (took)
@@ -1109,7 +1033,7 @@ send_to_peer (curvecp_server_t *self, peer_t *peer, zmsg_t **msg_p)
     }
     uint8_t short_key[CURVECP_KEY_BYTES];
     memcpy (short_key, peer->short_key, sizeof short_key);
-    uint64_t until = self->sndtimeo < 0 ? UINT64_MAX : curvecp_zmq_now () + (uint64_t) self->sndtimeo * 1000000ull;
+    uint64_t until = self->sndtimeo < 0 ? UINT64_MAX : curvecp_clock_now () + (uint64_t) self->sndtimeo * 1000000ull;
     bool pumped = false;
     while (curvecp_codec_send (peer->codec, msg_p) != 0) {
         if (!msg_p || !*msg_p || zmsg_size (*msg_p) == 0) {
@@ -1120,7 +1044,7 @@ send_to_peer (curvecp_server_t *self, peer_t *peer, zmsg_t **msg_p)
             errno = EHOSTUNREACH;
             return -1;
         }
-        uint64_t now = curvecp_zmq_now ();
+        uint64_t now = curvecp_clock_now ();
         if (pumped && now >= until) {
             self->info.send_full++;
             errno = EAGAIN;
@@ -1145,7 +1069,7 @@ send_to_peer (curvecp_server_t *self, peer_t *peer, zmsg_t **msg_p)
     if (!peer->unflushed_handle)
         peer->unflushed_handle = zlistx_add_end (self->unflushed, peer);
     if (curvecp_codec_ready_to_write (peer->codec) && !peer->ready_handle)
-        peer_output (self, peer, curvecp_zmq_now ());
+        peer_output (self, peer, curvecp_clock_now ());
     else
         peer_schedule (self, peer);
     return 0;
@@ -1173,7 +1097,7 @@ curvecp_server_reply (curvecp_server_t *self, zmsg_t **msg_p)
 int
 curvecp_server_send_to_key (curvecp_server_t *self, const uint8_t client_key[CURVECP_KEY_BYTES], zmsg_t **msg_p)
 {
-    peer_t *newest = (peer_t *) zhashx_lookup (self->by_key, client_key);
+    peer_t *newest = (peer_t *) curvecp_table_lookup (self->by_key, client_key);
     while (newest && newest->authorising)
         newest = newest->key_older;
     return send_to_peer (self, newest, msg_p);
@@ -1182,7 +1106,7 @@ curvecp_server_send_to_key (curvecp_server_t *self, const uint8_t client_key[CUR
 void
 curvecp_server_flush (curvecp_server_t *self)
 {
-    uint64_t now = curvecp_zmq_now ();
+    uint64_t now = curvecp_clock_now ();
     flush_unflushed (self, now);
     service_due (self, now);
 }
@@ -1200,7 +1124,7 @@ curvecp_server_timeout (curvecp_server_t *self)
 {
     if (zlistx_size (self->ready) > 0)
         return 0;
-    uint64_t now = curvecp_zmq_now ();
+    uint64_t now = curvecp_clock_now ();
     int cap = zlistx_size (self->authorising) > 0 ? ZAP_POLL_MS : -1;
     return curvecp_zmq_timeout_ms (service_due (self, now), now, cap);
 }
@@ -1208,7 +1132,7 @@ curvecp_server_timeout (curvecp_server_t *self)
 int
 curvecp_server_handle (curvecp_server_t *self)
 {
-    uint64_t now = curvecp_zmq_now ();
+    uint64_t now = curvecp_clock_now ();
     drain_input (self, now);
     service_due (self, now);
     return 0;
@@ -1279,7 +1203,7 @@ curvecp_server_dropped (curvecp_server_t *self)
 const curvecp_server_info_t *
 curvecp_server_info (curvecp_server_t *self)
 {
-    self->info.heap = self->heap_count;
+    self->info.heap = curvecp_heap_size (self->heap);
     return &self->info;
 }
 
