@@ -11,12 +11,17 @@
     The connection (curvecp_udp_client_conn) exists from the start: in
     stream mode bytes written before the Cookie wait in the stream and go
     in the first Initiate. Event loop as for the server: poll the fd,
-    sleep until the deadline, call process.                              */
+    sleep until the deadline, call process.
+
+    Time: every now and deadline here is monotonic nanoseconds from
+    curvecp_clock_now (curvecp_clock.h); examples/udp_echo.c is an event
+    loop that drives a server and a client this way.                              */
 #ifndef CURVECP_UDP_CLIENT_H_INCLUDED
 #define CURVECP_UDP_CLIENT_H_INCLUDED
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "curvecp_clock.h"
 #include "curvecp_keys.h"
 #include "curvecp_nonce16.h"
 #include "curvecp_reason.h"

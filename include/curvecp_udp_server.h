@@ -22,12 +22,17 @@
     process call, and between every few of them the socket is read again,
     so connections' packets never wait behind a Hello for long nor
     overflow the kernel's queue. Hellos the queue cannot hold are dropped
-    and counted CURVECP_E_OVERLOADED; a client sends its Hello again.    */
+    and counted CURVECP_E_OVERLOADED; a client sends its Hello again.
+
+    Time: every now and deadline here is monotonic nanoseconds from
+    curvecp_clock_now (curvecp_clock.h); examples/udp_echo.c is an event
+    loop that drives a server and a client this way.    */
 #ifndef CURVECP_UDP_SERVER_H_INCLUDED
 #define CURVECP_UDP_SERVER_H_INCLUDED
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "curvecp_clock.h"
 #include "curvecp_keys.h"
 #include "curvecp_nonce16.h"
 #include "curvecp_reason.h"
