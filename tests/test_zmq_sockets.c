@@ -14,6 +14,7 @@
 #include "testutil.h"
 #include "curvecp_client.h"
 #include "curvecp_server.h"
+#include "curvecp_server_internal.h"
 #include "curvecp_zmq.h"
 #include "test_zmq_echo_actor.h"
 #include "test_zmq_fleet.h"

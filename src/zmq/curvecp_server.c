@@ -21,6 +21,7 @@
 #include <string.h>
 #include "curvecp_packet.h"
 #include "curvecp_server.h"
+#include "curvecp_server_internal.h"
 #include "curvecp_zmq.h"
 #include "curvecp_zmq_allow.h"
 #include "curvecp_zmq_zap.h"

@@ -1,8 +1,14 @@
-# The network simulator (tests/sim) is compiled into the programs that use it.
-set(CURVECP_SIM_SOURCES ${CMAKE_CURRENT_LIST_DIR}/sim_net.c ${CMAKE_CURRENT_LIST_DIR}/sim_app.c)
-foreach(t test_sim_property test_sim_handshake test_stream test_stream_memory test_stream_nacl test_chicago bench-sim-goodput)
+# The network simulator (tests/sim): a static library of its own, made
+# once (the top level includes this file when tests or benchmarks are on,
+# so bench-sim-goodput has it without the tests), linked into the tests
+# that use it.
+if(NOT TARGET curvecp_sim)
+  add_library(curvecp_sim STATIC ${CMAKE_CURRENT_LIST_DIR}/sim_net.c ${CMAKE_CURRENT_LIST_DIR}/sim_app.c)
+  target_include_directories(curvecp_sim PUBLIC ${CMAKE_CURRENT_LIST_DIR})
+  target_link_libraries(curvecp_sim PUBLIC curvecp_internal)
+endif()
+foreach(t test_sim_property test_sim_handshake test_stream test_stream_memory test_stream_nacl test_chicago)
   if(TARGET ${t})
-    target_sources(${t} PRIVATE ${CURVECP_SIM_SOURCES})
-    target_include_directories(${t} PRIVATE ${CMAKE_CURRENT_LIST_DIR})
+    target_link_libraries(${t} PRIVATE curvecp_sim)
   endif()
 endforeach()
