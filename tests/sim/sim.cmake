@@ -3,7 +3,7 @@
 # so bench-sim-goodput has it without the tests), linked into the tests
 # that use it.
 if(NOT TARGET curvecp_sim)
-  add_library(curvecp_sim STATIC ${CMAKE_CURRENT_LIST_DIR}/sim_net.c ${CMAKE_CURRENT_LIST_DIR}/sim_app.c)
+  add_library(curvecp_sim STATIC EXCLUDE_FROM_ALL ${CMAKE_CURRENT_LIST_DIR}/sim_net.c ${CMAKE_CURRENT_LIST_DIR}/sim_app.c)
   target_include_directories(curvecp_sim PUBLIC ${CMAKE_CURRENT_LIST_DIR})
   target_link_libraries(curvecp_sim PUBLIC curvecp_internal)
 endif()
