@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "curvecp_hs_client.h"
+#include "curvecp_message.h"
 #include "curvecp_packet.h"
 #include "curvecp_udp_server.h"
 #include "curvecp_udp_socket.h"

@@ -23,10 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <sodium.h>
+#include "curvecp_clock.h"
 #include "curvecp_keys.h"
-#include "curvecp_udp_socket.h"
 
 #define WAIT_NS     (50ull * 1000000000ull)   /* any one step: a demo must end by itself */
 #define CHUNK       (1 << 20)

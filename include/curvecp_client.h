@@ -29,86 +29,91 @@
 #include <czmq.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include "curvecp_export.h"
 #include "curvecp_codec.h"
 #include "curvecp_keys.h"
 #include "curvecp_reason.h"
+
+CURVECP_BEGIN_DECLS
 
 typedef struct _curvecp_client_t curvecp_client_t;
 
 /* New client with long-term keys (NULL: a fresh key pair) towards the
    server's long-term public key and name. NULL on a bad name. */
-curvecp_client_t *curvecp_client_new (const curvecp_keypair_t *keys,
+CURVECP_EXPORT curvecp_client_t *curvecp_client_new (const curvecp_keypair_t *keys,
         const uint8_t server_key[CURVECP_KEY_BYTES], const char *server_name);
 
 /* Flush for up to the linger time (default 1000 ms), close, wipe, free;
    sets *self_p to NULL. */
-void curvecp_client_destroy (curvecp_client_t **self_p);
+CURVECP_EXPORT void curvecp_client_destroy (curvecp_client_t **self_p);
 
 /* Codec options (timeouts, limits); take effect at the next connect. */
-void curvecp_client_set_options (curvecp_client_t *self, const curvecp_codec_options_t *options);
+CURVECP_EXPORT void curvecp_client_set_options (curvecp_client_t *self, const curvecp_codec_options_t *options);
 
 /* Extensions (16 bytes each, NULL = zero); at the next connect. */
-void curvecp_client_set_extensions (curvecp_client_t *self, const uint8_t server_ext[CURVECP_EXT_BYTES],
+CURVECP_EXPORT void curvecp_client_set_extensions (curvecp_client_t *self, const uint8_t server_ext[CURVECP_EXT_BYTES],
         const uint8_t client_ext[CURVECP_EXT_BYTES]);
 
 /* Timeouts in ms (-1 = forever, the default for recv; send default -1). */
-void curvecp_client_set_rcvtimeo (curvecp_client_t *self, int msecs);
-void curvecp_client_set_sndtimeo (curvecp_client_t *self, int msecs);
-void curvecp_client_set_linger (curvecp_client_t *self, int msecs);
+CURVECP_EXPORT void curvecp_client_set_rcvtimeo (curvecp_client_t *self, int msecs);
+CURVECP_EXPORT void curvecp_client_set_sndtimeo (curvecp_client_t *self, int msecs);
+CURVECP_EXPORT void curvecp_client_set_linger (curvecp_client_t *self, int msecs);
 
 /* Connect to a server endpoint and start the handshake. 0 or -1. */
-int curvecp_client_connect (curvecp_client_t *self, const char *endpoint);
+CURVECP_EXPORT int curvecp_client_connect (curvecp_client_t *self, const char *endpoint);
 
 /* Forget a failed (or any) connection and handshake again on the same
    endpoint; queued messages of the old one are dropped. 0 or -1. */
-int curvecp_client_reconnect (curvecp_client_t *self);
+CURVECP_EXPORT int curvecp_client_reconnect (curvecp_client_t *self);
 
 /* Send a whole message; takes ownership and nulls *msg_p on success.
    Blocks (up to sndtimeo) only while the send queue is full. -1 if the
    connection failed or timed out (message left with the caller). */
-int curvecp_client_send (curvecp_client_t *self, zmsg_t **msg_p);
+CURVECP_EXPORT int curvecp_client_send (curvecp_client_t *self, zmsg_t **msg_p);
 
 /* Next whole message, waiting up to rcvtimeo. NULL on timeout or failure
    (curvecp_client_failed / curvecp_client_error tell which). */
-zmsg_t *curvecp_client_recv (curvecp_client_t *self);
+CURVECP_EXPORT zmsg_t *curvecp_client_recv (curvecp_client_t *self);
 
 /* A message already received, or NULL; never waits. */
-zmsg_t *curvecp_client_recv_nowait (curvecp_client_t *self);
+CURVECP_EXPORT zmsg_t *curvecp_client_recv_nowait (curvecp_client_t *self);
 
 /* Send everything queued now. 0, or -1 if the connection failed. */
-int curvecp_client_flush (curvecp_client_t *self);
+CURVECP_EXPORT int curvecp_client_flush (curvecp_client_t *self);
 
 /* Wait (up to timeout_ms, -1 forever) until everything sent has been
    acknowledged by the server. 0, or -1 on timeout or failure. */
-int curvecp_client_wait_acked (curvecp_client_t *self, int timeout_ms);
+CURVECP_EXPORT int curvecp_client_wait_acked (curvecp_client_t *self, int timeout_ms);
 
 /* For zpoller / zloop: the DEALER socket to poll for input, the poll
    timeout in ms until the next deadline (-1 none), and the handler to
    call on input or timeout (never blocks; 0, or -1 once failed). */
-zsock_t *curvecp_client_sock (curvecp_client_t *self);
-int curvecp_client_timeout (curvecp_client_t *self);
-int curvecp_client_handle (curvecp_client_t *self);
+CURVECP_EXPORT zsock_t *curvecp_client_sock (curvecp_client_t *self);
+CURVECP_EXPORT int curvecp_client_timeout (curvecp_client_t *self);
+CURVECP_EXPORT int curvecp_client_handle (curvecp_client_t *self);
 
 /* The connection state, and why it failed. */
-bool curvecp_client_connected (curvecp_client_t *self);
-bool curvecp_client_failed (curvecp_client_t *self);
-curvecp_codec_failure_t curvecp_client_failure (curvecp_client_t *self);
-const char *curvecp_client_error (curvecp_client_t *self);
+CURVECP_EXPORT bool curvecp_client_connected (curvecp_client_t *self);
+CURVECP_EXPORT bool curvecp_client_failed (curvecp_client_t *self);
+CURVECP_EXPORT curvecp_codec_failure_t curvecp_client_failure (curvecp_client_t *self);
+CURVECP_EXPORT const char *curvecp_client_error (curvecp_client_t *self);
 
 /* Our long-term public key. */
-const uint8_t *curvecp_client_public_key (curvecp_client_t *self);
+CURVECP_EXPORT const uint8_t *curvecp_client_public_key (curvecp_client_t *self);
 
 /* The codec, for statistics (per-reason counts, re-handshakes). */
-const curvecp_codec_t *curvecp_client_codec (curvecp_client_t *self);
+CURVECP_EXPORT const curvecp_codec_t *curvecp_client_codec (curvecp_client_t *self);
 
 /* Packets ØMQ would not take (send high-water mark): the message layer
    sends them again. */
-uint64_t curvecp_client_dropped (curvecp_client_t *self);
+CURVECP_EXPORT uint64_t curvecp_client_dropped (curvecp_client_t *self);
 
 /* ØMQ messages the client dropped before its codec saw them, per reason:
    too-long for a message of more than one frame (a packet is exactly one
    frame). Packets the codec refused are in curvecp_codec_stats. Kept
    across reconnects. */
-const curvecp_stats_t *curvecp_client_stats (curvecp_client_t *self);
+CURVECP_EXPORT const curvecp_stats_t *curvecp_client_stats (curvecp_client_t *self);
+
+CURVECP_END_DECLS
 
 #endif

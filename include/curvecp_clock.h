@@ -10,8 +10,13 @@
 #define CURVECP_CLOCK_H_INCLUDED
 
 #include <stdint.h>
+#include "curvecp_export.h"
+
+CURVECP_BEGIN_DECLS
 
 /* Monotonic time in nanoseconds. */
-uint64_t curvecp_clock_now (void);
+CURVECP_EXPORT uint64_t curvecp_clock_now (void);
+
+CURVECP_END_DECLS
 
 #endif

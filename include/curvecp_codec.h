@@ -62,10 +62,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "curvecp_constants.h"
-#include "curvecp_hs_server.h"
+#include "curvecp_export.h"
 #include "curvecp_keys.h"
 #include "curvecp_reason.h"
-#include "curvecp_stream.h"
+
+CURVECP_BEGIN_DECLS
 
 typedef struct _curvecp_codec_t curvecp_codec_t;
 
@@ -116,62 +117,52 @@ typedef struct {
 } curvecp_codec_info_t;
 
 /* Fill options with the defaults above. */
-void curvecp_codec_options_default (curvecp_codec_options_t *options);
+CURVECP_EXPORT void curvecp_codec_options_default (curvecp_codec_options_t *options);
 
 /* Client codec towards server_pk / server_name (dotted). keys NULL: a
    fresh long-term key. Extensions NULL: zero. options NULL: defaults.
    NULL on a bad name. */
-curvecp_codec_t *curvecp_codec_new_client (const curvecp_keypair_t *keys,
+CURVECP_EXPORT curvecp_codec_t *curvecp_codec_new_client (const curvecp_keypair_t *keys,
         const uint8_t server_pk[CURVECP_KEY_BYTES], const char *server_name,
         const uint8_t server_ext[CURVECP_EXT_BYTES], const uint8_t client_ext[CURVECP_EXT_BYTES],
         const curvecp_codec_options_t *options, uint64_t now);
 
 /* Server codec with its own handshake object, accepting the given names
    (NULL-terminated list of dotted names). */
-curvecp_codec_t *curvecp_codec_new_server (const curvecp_keypair_t *keys,
+CURVECP_EXPORT curvecp_codec_t *curvecp_codec_new_server (const curvecp_keypair_t *keys,
         const uint8_t server_ext[CURVECP_EXT_BYTES], const char *const *names,
         const curvecp_codec_options_t *options, uint64_t now);
 
-/* Server codec sharing handshake (not owned; it must outlive the codec). */
-curvecp_codec_t *curvecp_codec_new_server_shared (curvecp_hs_server_t *handshake,
-        const curvecp_codec_options_t *options, uint64_t now);
-
-/* Server codec for a connection the server's listener accepted: the
-   session a valid Initiate made (copied; the caller wipes its own) and
-   the message that Initiate carried. */
-curvecp_codec_t *curvecp_codec_new_accepted (const curvecp_session_t *session,
-        const uint8_t *first_message, size_t first_len, const curvecp_codec_options_t *options, uint64_t now);
-
 /* Wipe secrets, free queued messages, and set *self_p to NULL. */
-void curvecp_codec_destroy (curvecp_codec_t **self_p);
+CURVECP_EXPORT void curvecp_codec_destroy (curvecp_codec_t **self_p);
 
 /* Server: consult fn before any client gets a session. */
-void curvecp_codec_set_authorizer (curvecp_codec_t *self, curvecp_codec_authorize_fn *fn, void *arg);
+CURVECP_EXPORT void curvecp_codec_set_authorizer (curvecp_codec_t *self, curvecp_codec_authorize_fn *fn, void *arg);
 
 /* ---- blobs ---------------------------------------------------------------- */
 
 /* A blob arrived. Anything that is not a valid packet for this end in
    this state is refused with its reason, counted, and changes nothing. */
-curvecp_reason_t curvecp_codec_execute (curvecp_codec_t *self, const uint8_t *blob, size_t len,
+CURVECP_EXPORT curvecp_reason_t curvecp_codec_execute (curvecp_codec_t *self, const uint8_t *blob, size_t len,
         uint64_t now);
 
 /* The next blob to send at now, written to out (cap >= CURVECP_PACKET_MAX);
    returns its length, 0 when there is nothing (more) to send. */
-size_t curvecp_codec_output (curvecp_codec_t *self, uint64_t now, uint8_t *out, size_t cap);
+CURVECP_EXPORT size_t curvecp_codec_output (curvecp_codec_t *self, uint64_t now, uint8_t *out, size_t cap);
 
 /* The largest blob output can write now: CURVECP_PACKET_MAX until large
    blocks are negotiated, then CURVECP_CODEC_BLOB_MAX. output writes
    smaller blocks into a smaller buffer (>= CURVECP_PACKET_MAX). */
-size_t curvecp_codec_output_max (const curvecp_codec_t *self);
+CURVECP_EXPORT size_t curvecp_codec_output_max (const curvecp_codec_t *self);
 
 /* Options in force (CURVECP_CODEC_OPTION_* bits both greetings carried),
    and those we offered (0 before our greeting went out). */
-uint8_t curvecp_codec_options_agreed (const curvecp_codec_t *self);
-uint8_t curvecp_codec_options_offered (const curvecp_codec_t *self);
+CURVECP_EXPORT uint8_t curvecp_codec_options_agreed (const curvecp_codec_t *self);
+CURVECP_EXPORT uint8_t curvecp_codec_options_offered (const curvecp_codec_t *self);
 
 /* When output (or the timers) next want to run: UINT64_MAX for never;
    may be <= now (then call output now). */
-uint64_t curvecp_codec_deadline (curvecp_codec_t *self);
+CURVECP_EXPORT uint64_t curvecp_codec_deadline (curvecp_codec_t *self);
 
 /* ---- application messages ------------------------------------------------- */
 
@@ -179,69 +170,68 @@ uint64_t curvecp_codec_deadline (curvecp_codec_t *self);
    *msg_p to NULL on success; returns -1 and leaves the message with the
    caller when the codec failed or the send queue is full. Allowed during
    the handshake (the message waits). */
-int curvecp_codec_send (curvecp_codec_t *self, zmsg_t **msg_p);
+CURVECP_EXPORT int curvecp_codec_send (curvecp_codec_t *self, zmsg_t **msg_p);
 
 /* Put every queued byte into the stream at the next output. */
-void curvecp_codec_flush (curvecp_codec_t *self);
+CURVECP_EXPORT void curvecp_codec_flush (curvecp_codec_t *self);
 
 /* The next whole message that arrived, or NULL. */
-zmsg_t *curvecp_codec_recv (curvecp_codec_t *self);
+CURVECP_EXPORT zmsg_t *curvecp_codec_recv (curvecp_codec_t *self);
 
 /* Is a whole message ready for recv? (may pull bytes from the stream) */
-bool curvecp_codec_readable (curvecp_codec_t *self);
+CURVECP_EXPORT bool curvecp_codec_readable (curvecp_codec_t *self);
 
 /* May send take another message now? */
-bool curvecp_codec_writable (const curvecp_codec_t *self);
+CURVECP_EXPORT bool curvecp_codec_writable (const curvecp_codec_t *self);
 
 /* Would output put queued bytes into the stream now (Nagle rule met, or
    a flush)? Cheap: carriers ask after every send. */
-bool curvecp_codec_ready_to_write (const curvecp_codec_t *self);
+CURVECP_EXPORT bool curvecp_codec_ready_to_write (const curvecp_codec_t *self);
 
 /* Nothing queued and everything sent is acknowledged. */
-bool curvecp_codec_idle (const curvecp_codec_t *self);
+CURVECP_EXPORT bool curvecp_codec_idle (const curvecp_codec_t *self);
 
 /* ---- state ---------------------------------------------------------------- */
 
-curvecp_codec_state_t curvecp_codec_state (const curvecp_codec_t *self);
-curvecp_codec_failure_t curvecp_codec_failure (const curvecp_codec_t *self);
+CURVECP_EXPORT curvecp_codec_state_t curvecp_codec_state (const curvecp_codec_t *self);
+CURVECP_EXPORT curvecp_codec_failure_t curvecp_codec_failure (const curvecp_codec_t *self);
 
 /* Why the codec failed, in words; "" if it did not. */
-const char *curvecp_codec_error (const curvecp_codec_t *self);
+CURVECP_EXPORT const char *curvecp_codec_error (const curvecp_codec_t *self);
 
 /* End our side gracefully: once every queued message is in the stream,
    the stream ends with a success EOF (curvecp_stream_close). Further
    sends are refused. curvecp_codec_idle says when the peer has it all. */
-void curvecp_codec_shutdown (curvecp_codec_t *self);
+CURVECP_EXPORT void curvecp_codec_shutdown (curvecp_codec_t *self);
 
 /* The peer ended its side (EOF received and every message before it read). */
-bool curvecp_codec_peer_closed (curvecp_codec_t *self);
+CURVECP_EXPORT bool curvecp_codec_peer_closed (curvecp_codec_t *self);
 
 /* Fail the codec by hand (CURVECP_CODEC_CLOSED). */
-void curvecp_codec_close (curvecp_codec_t *self);
+CURVECP_EXPORT void curvecp_codec_close (curvecp_codec_t *self);
 
 /* Short name of a failure, such as "handshake-timeout". */
-const char *curvecp_codec_failure_name (curvecp_codec_failure_t failure);
+CURVECP_EXPORT const char *curvecp_codec_failure_name (curvecp_codec_failure_t failure);
 
 /* The peer's long-term key: server for a client codec, the authenticated
    client for a server codec (zero until known). */
-const uint8_t *curvecp_codec_peer_key (const curvecp_codec_t *self);
+CURVECP_EXPORT const uint8_t *curvecp_codec_peer_key (const curvecp_codec_t *self);
 
 /* Our short-term key (client) or the client's (server, once known): C'
    names the connection. */
-const uint8_t *curvecp_codec_client_short_key (const curvecp_codec_t *self);
+CURVECP_EXPORT const uint8_t *curvecp_codec_client_short_key (const curvecp_codec_t *self);
 
 /* The server name of this connection (dotted). */
-const char *curvecp_codec_server_name (const curvecp_codec_t *self);
+CURVECP_EXPORT const char *curvecp_codec_server_name (const curvecp_codec_t *self);
 
 /* Per-reason counts of blobs in (counts[CURVECP_OK] = accepted), and
    running totals. */
-const curvecp_stats_t *curvecp_codec_stats (const curvecp_codec_t *self);
-const curvecp_codec_info_t *curvecp_codec_info (const curvecp_codec_t *self);
-
-/* The message layer of the current session (NULL before one exists). */
-const curvecp_stream_t *curvecp_codec_stream (const curvecp_codec_t *self);
+CURVECP_EXPORT const curvecp_stats_t *curvecp_codec_stats (const curvecp_codec_t *self);
+CURVECP_EXPORT const curvecp_codec_info_t *curvecp_codec_info (const curvecp_codec_t *self);
 
 /* Is a server packet for this codec's connection (same C')? */
-bool curvecp_codec_matches (const curvecp_codec_t *self, const uint8_t *blob, size_t len);
+CURVECP_EXPORT bool curvecp_codec_matches (const curvecp_codec_t *self, const uint8_t *blob, size_t len);
+
+CURVECP_END_DECLS
 
 #endif

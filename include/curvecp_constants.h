@@ -8,6 +8,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "curvecp_export.h"
+
+CURVECP_BEGIN_DECLS
 
 #define CURVECP_KEY_BYTES            32   /* Curve25519 public, secret, shared */
 #define CURVECP_EXT_BYTES            16   /* server or client extension */
@@ -42,10 +45,19 @@
 
 #define CURVECP_MINUTE_NS  (60ull * 1000000000ull)   /* minute-key rotation */
 
-extern const uint8_t curvecp_magic_hello[8];       /* "QvnQ5XlH" */
-extern const uint8_t curvecp_magic_cookie[8];      /* "RL3aNMXK" */
-extern const uint8_t curvecp_magic_initiate[8];    /* "QvnQ5XlI" */
-extern const uint8_t curvecp_magic_server_msg[8];  /* "RL3aNMXM" */
-extern const uint8_t curvecp_magic_client_msg[8];  /* "QvnQ5XlM" */
+/* How a byte stream ended (the message layer's EOF flags on the wire). */
+typedef enum {
+    CURVECP_EOF_NONE = 0,         /* not ended (yet) */
+    CURVECP_EOF_SUCCESS,          /* the sender ended it cleanly */
+    CURVECP_EOF_FAILURE           /* the sender gave up: what came before may be incomplete */
+} curvecp_eof_t;
+
+CURVECP_EXPORT extern const uint8_t curvecp_magic_hello[8];       /* "QvnQ5XlH" */
+CURVECP_EXPORT extern const uint8_t curvecp_magic_cookie[8];      /* "RL3aNMXK" */
+CURVECP_EXPORT extern const uint8_t curvecp_magic_initiate[8];    /* "QvnQ5XlI" */
+CURVECP_EXPORT extern const uint8_t curvecp_magic_server_msg[8];  /* "RL3aNMXM" */
+CURVECP_EXPORT extern const uint8_t curvecp_magic_client_msg[8];  /* "QvnQ5XlM" */
+
+CURVECP_END_DECLS
 
 #endif

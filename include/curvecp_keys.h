@@ -16,8 +16,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "curvecp_export.h"
 #include "curvecp_constants.h"
 #include "curvecp_reason.h"
+
+CURVECP_BEGIN_DECLS
 
 typedef struct {
     uint8_t public_key[CURVECP_KEY_BYTES];
@@ -25,44 +28,44 @@ typedef struct {
 } curvecp_keypair_t;
 
 /* Fresh random key pair. */
-void curvecp_keypair_generate (curvecp_keypair_t *keypair);
+CURVECP_EXPORT void curvecp_keypair_generate (curvecp_keypair_t *keypair);
 
 /* Derive the public key from the secret key (for loaded secrets). */
-void curvecp_keypair_from_secret (curvecp_keypair_t *keypair, const uint8_t secret_key[CURVECP_KEY_BYTES]);
+CURVECP_EXPORT void curvecp_keypair_from_secret (curvecp_keypair_t *keypair, const uint8_t secret_key[CURVECP_KEY_BYTES]);
 
 /* Zero the whole pair with sodium_memzero. */
-void curvecp_keypair_wipe (curvecp_keypair_t *keypair);
+CURVECP_EXPORT void curvecp_keypair_wipe (curvecp_keypair_t *keypair);
 
 /* Create a NaCl key directory holding a new key pair (refuses to touch an
    existing directory: CURVECP_E_EXISTS). If keypair is not NULL it
    receives the new keys. */
-curvecp_reason_t curvecp_keydir_create (const char *keydir, curvecp_keypair_t *keypair);
+CURVECP_EXPORT curvecp_reason_t curvecp_keydir_create (const char *keydir, curvecp_keypair_t *keypair);
 
 /* Write a given key pair as a new NaCl key directory. */
-curvecp_reason_t curvecp_keydir_save (const char *keydir, const curvecp_keypair_t *keypair);
+CURVECP_EXPORT curvecp_reason_t curvecp_keydir_save (const char *keydir, const curvecp_keypair_t *keypair);
 
 /* Load both keys from a NaCl key directory and check that they match. */
-curvecp_reason_t curvecp_keydir_load (const char *keydir, curvecp_keypair_t *keypair);
+CURVECP_EXPORT curvecp_reason_t curvecp_keydir_load (const char *keydir, curvecp_keypair_t *keypair);
 
 /* Load only keydir/publickey. */
-curvecp_reason_t curvecp_keydir_load_public (const char *keydir, uint8_t public_key[CURVECP_KEY_BYTES]);
+CURVECP_EXPORT curvecp_reason_t curvecp_keydir_load_public (const char *keydir, uint8_t public_key[CURVECP_KEY_BYTES]);
 
 /* Save a zcert pair: "path" (public) and "path_secret" (both keys, 0600). */
-curvecp_reason_t curvecp_zcert_save (const char *path, const curvecp_keypair_t *keypair);
+CURVECP_EXPORT curvecp_reason_t curvecp_zcert_save (const char *path, const curvecp_keypair_t *keypair);
 
 /* Load a zcert secret file ("path_secret", or "path" itself if it holds a
    secret-key) into keypair, checking the keys match. */
-curvecp_reason_t curvecp_zcert_load (const char *path, curvecp_keypair_t *keypair);
+CURVECP_EXPORT curvecp_reason_t curvecp_zcert_load (const char *path, curvecp_keypair_t *keypair);
 
 /* Load the public key from a zcert public (or secret) file. */
-curvecp_reason_t curvecp_zcert_load_public (const char *path, uint8_t public_key[CURVECP_KEY_BYTES]);
+CURVECP_EXPORT curvecp_reason_t curvecp_zcert_load_public (const char *path, uint8_t public_key[CURVECP_KEY_BYTES]);
 
 /* Load keys from a NaCl key directory or a zcert file, whichever path is. */
-curvecp_reason_t curvecp_keys_load (const char *path, curvecp_keypair_t *keypair);
+CURVECP_EXPORT curvecp_reason_t curvecp_keys_load (const char *path, curvecp_keypair_t *keypair);
 
 /* Hex (64 lowercase digits) <-> key. parse accepts either case. */
-void curvecp_key_to_hex (const uint8_t key[CURVECP_KEY_BYTES], char hex[2 * CURVECP_KEY_BYTES + 1]);
-curvecp_reason_t curvecp_key_from_hex (const char *hex, uint8_t key[CURVECP_KEY_BYTES]);
+CURVECP_EXPORT void curvecp_key_to_hex (const uint8_t key[CURVECP_KEY_BYTES], char hex[2 * CURVECP_KEY_BYTES + 1]);
+CURVECP_EXPORT curvecp_reason_t curvecp_key_from_hex (const char *hex, uint8_t key[CURVECP_KEY_BYTES]);
 
 /* The key files themselves, for the key directory and nonce code.
    save writes path atomically: a temporary file in the same directory,
@@ -70,12 +73,14 @@ curvecp_reason_t curvecp_key_from_hex (const char *hex, uint8_t key[CURVECP_KEY_
    A crash leaves either the old file or the whole new one, never half.
    load reads exactly size bytes and refuses a file of any other length
    (CURVECP_E_BAD_KEY) or one it cannot read (CURVECP_E_IO, errno set). */
-curvecp_reason_t curvecp_keyfile_save (const char *path, const void *data, size_t size, unsigned mode);
-curvecp_reason_t curvecp_keyfile_load (const char *path, void *data, size_t size);
+CURVECP_EXPORT curvecp_reason_t curvecp_keyfile_save (const char *path, const void *data, size_t size, unsigned mode);
+CURVECP_EXPORT curvecp_reason_t curvecp_keyfile_load (const char *path, void *data, size_t size);
 
 /* Why the last failing call in this thread failed, in words such as
    "unable to read kd/publickey: file is 10 bytes, expected 32". Never
    holds key material. Empty after a successful call. */
-const char *curvecp_keys_error (void);
+CURVECP_EXPORT const char *curvecp_keys_error (void);
+
+CURVECP_END_DECLS
 
 #endif

@@ -9,12 +9,17 @@
 #define CURVECP_NONCE16_H_INCLUDED
 
 #include <stdint.h>
+#include "curvecp_export.h"
 #include "curvecp_constants.h"
 #include "curvecp_reason.h"
+
+CURVECP_BEGIN_DECLS
 
 typedef curvecp_reason_t (*curvecp_nonce16_fn) (void *context, uint8_t nonce[CURVECP_NONCE16_BYTES]);
 
 /* 16 random bytes; context is ignored. */
-curvecp_reason_t curvecp_nonce16_random (void *context, uint8_t nonce[CURVECP_NONCE16_BYTES]);
+CURVECP_EXPORT curvecp_reason_t curvecp_nonce16_random (void *context, uint8_t nonce[CURVECP_NONCE16_BYTES]);
+
+CURVECP_END_DECLS
 
 #endif

@@ -8,6 +8,9 @@
 #define CURVECP_REASON_H_INCLUDED
 
 #include <stdint.h>
+#include "curvecp_export.h"
+
+CURVECP_BEGIN_DECLS
 
 typedef enum {
     CURVECP_OK = 0,
@@ -49,16 +52,18 @@ typedef struct {
 } curvecp_stats_t;
 
 /* A short, stable, lowercase name such as "bad-cookie". Never NULL. */
-const char *curvecp_reason_name (curvecp_reason_t reason);
+CURVECP_EXPORT const char *curvecp_reason_name (curvecp_reason_t reason);
 
 /* A one-line human explanation. Never NULL. */
-const char *curvecp_reason_text (curvecp_reason_t reason);
+CURVECP_EXPORT const char *curvecp_reason_text (curvecp_reason_t reason);
 
 /* Count a result in stats (if stats is not NULL) and return it unchanged,
    so code can write: return curvecp_stats_count (&self->stats, CURVECP_E_TOO_SHORT); */
-curvecp_reason_t curvecp_stats_count (curvecp_stats_t *stats, curvecp_reason_t reason);
+CURVECP_EXPORT curvecp_reason_t curvecp_stats_count (curvecp_stats_t *stats, curvecp_reason_t reason);
 
 /* Sum of all rejections (every reason but CURVECP_OK). */
-uint64_t curvecp_stats_rejected (const curvecp_stats_t *stats);
+CURVECP_EXPORT uint64_t curvecp_stats_rejected (const curvecp_stats_t *stats);
+
+CURVECP_END_DECLS
 
 #endif

@@ -47,11 +47,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "curvecp_export.h"
 #include "curvecp_codec.h"
-#include "curvecp_hs_server.h"
 #include "curvecp_keys.h"
 #include "curvecp_reason.h"
 #include "curvecp_zmq_allow.h"
+
+CURVECP_BEGIN_DECLS
 
 typedef struct _curvecp_server_t curvecp_server_t;
 
@@ -59,26 +61,26 @@ typedef struct _curvecp_server_t curvecp_server_t;
 
 /* New server with long-term keys, accepting server name (dotted; more
    with curvecp_server_add_name). NULL on a bad name. */
-curvecp_server_t *curvecp_server_new (const curvecp_keypair_t *keys, const char *name);
+CURVECP_EXPORT curvecp_server_t *curvecp_server_new (const curvecp_keypair_t *keys, const char *name);
 
 /* Close every connection, wipe, free; sets *self_p to NULL. */
-void curvecp_server_destroy (curvecp_server_t **self_p);
+CURVECP_EXPORT void curvecp_server_destroy (curvecp_server_t **self_p);
 
 /* Another accepted server name (virtual host). 0 or -1. */
-int curvecp_server_add_name (curvecp_server_t *self, const char *name);
+CURVECP_EXPORT int curvecp_server_add_name (curvecp_server_t *self, const char *name);
 
 /* Our 16-byte server extension (default zero; NULL = zero). Only before
    the first connection: 0, or -1 (unchanged) once there is one. */
-int curvecp_server_set_extension (curvecp_server_t *self, const uint8_t server_ext[CURVECP_EXT_BYTES]);
+CURVECP_EXPORT int curvecp_server_set_extension (curvecp_server_t *self, const uint8_t server_ext[CURVECP_EXT_BYTES]);
 
 /* Codec options for new connections (timeouts, limits). */
-void curvecp_server_set_options (curvecp_server_t *self, const curvecp_codec_options_t *options);
+CURVECP_EXPORT void curvecp_server_set_options (curvecp_server_t *self, const curvecp_codec_options_t *options);
 
 /* Connection limits: all connections, those not yet confirmed, and those
    held waiting for a ZAP reply. */
-void curvecp_server_set_max_peers (curvecp_server_t *self, size_t max_peers);
-void curvecp_server_set_max_pending (curvecp_server_t *self, size_t max_pending);
-void curvecp_server_set_max_authorising (curvecp_server_t *self, size_t max_authorising);
+CURVECP_EXPORT void curvecp_server_set_max_peers (curvecp_server_t *self, size_t max_peers);
+CURVECP_EXPORT void curvecp_server_set_max_pending (curvecp_server_t *self, size_t max_pending);
+CURVECP_EXPORT void curvecp_server_set_max_authorising (curvecp_server_t *self, size_t max_authorising);
 
 /* Memory budget of unconfirmed connections (default 64 MiB). Each is
    charged, until its first Client Message, what its codec may allocate
@@ -86,7 +88,7 @@ void curvecp_server_set_max_authorising (curvecp_server_t *self, size_t max_auth
    options.block_max > 1024) + 32 KiB (2.1 MiB with the default options:
    about 30 at once); a new client that would exceed the budget is
    refused [full] and gets in when its Initiate is resent. */
-void curvecp_server_set_max_pending_memory (curvecp_server_t *self, size_t bytes);
+CURVECP_EXPORT void curvecp_server_set_max_pending_memory (curvecp_server_t *self, size_t bytes);
 
 /* recv timeout in ms (-1 forever, the default); send timeout: how long
    a send may wait while that one client's queue is full (default 0:
@@ -94,48 +96,48 @@ void curvecp_server_set_max_pending_memory (curvecp_server_t *self, size_t bytes
    serves every other connection's input and timers, but hands nothing to
    the application, so a client that stops acknowledging would hold up
    everyone's messages for up to this long on every send to it. */
-void curvecp_server_set_rcvtimeo (curvecp_server_t *self, int msecs);
-void curvecp_server_set_sndtimeo (curvecp_server_t *self, int msecs);
+CURVECP_EXPORT void curvecp_server_set_rcvtimeo (curvecp_server_t *self, int msecs);
+CURVECP_EXPORT void curvecp_server_set_sndtimeo (curvecp_server_t *self, int msecs);
 
 /* Only clients whose key has a zcert in directory (reloaded when it
    changes). NULL turns the allow-list off. 0, or -1 if unreadable. */
-int curvecp_server_allow_directory (curvecp_server_t *self, const char *directory);
+CURVECP_EXPORT int curvecp_server_allow_directory (curvecp_server_t *self, const char *directory);
 
 /* The allow-list in use (its load and read counts), NULL if none. */
-curvecp_zmq_allow_t *curvecp_server_allow_list (curvecp_server_t *self);
+CURVECP_EXPORT curvecp_zmq_allow_t *curvecp_server_allow_list (curvecp_server_t *self);
 
 /* Ask the ZAP handler about each new client in domain, with mechanism
    (NULL = "CURVECP"), holding the client up to timeout_ms for the reply
    (< 0: up to the handshake timeout). domain NULL: off. Clients still
    held when this is called are refused. 0 or -1. */
-int curvecp_server_set_zap (curvecp_server_t *self, const char *domain, const char *mechanism, int timeout_ms);
+CURVECP_EXPORT int curvecp_server_set_zap (curvecp_server_t *self, const char *domain, const char *mechanism, int timeout_ms);
 
 /* Bind the ROUTER (as zsock_bind: returns the port for tcp://...:*, 0
    for other endpoints, -1 on error). */
-int curvecp_server_bind (curvecp_server_t *self, const char *endpoint);
+CURVECP_EXPORT int curvecp_server_bind (curvecp_server_t *self, const char *endpoint);
 
 /* Next whole message from any client, waiting up to rcvtimeo; NULL on
    timeout. Afterwards peer_key / peer_name / peer_id / peer_user_id /
    peer_metadata say who sent it. */
-zmsg_t *curvecp_server_recv (curvecp_server_t *self);
+CURVECP_EXPORT zmsg_t *curvecp_server_recv (curvecp_server_t *self);
 
 /* A message already received, or NULL; never waits. */
-zmsg_t *curvecp_server_recv_nowait (curvecp_server_t *self);
+CURVECP_EXPORT zmsg_t *curvecp_server_recv_nowait (curvecp_server_t *self);
 
 /* The sender of the last message: authenticated long-term key, the server
    name it asked for, and the connection's id (hex of C'). */
-const uint8_t *curvecp_server_peer_key (curvecp_server_t *self);
-const char *curvecp_server_peer_name (curvecp_server_t *self);
-const char *curvecp_server_peer_id (curvecp_server_t *self);
+CURVECP_EXPORT const uint8_t *curvecp_server_peer_key (curvecp_server_t *self);
+CURVECP_EXPORT const char *curvecp_server_peer_name (curvecp_server_t *self);
+CURVECP_EXPORT const char *curvecp_server_peer_id (curvecp_server_t *self);
 
 /* What the ZAP handler said about the sender of the last message: the
    user id of its 200 reply ("" without ZAP or when it gave none), and
    its metadata as name -> value strings (NULL when none; owned by the
    server and valid until the next recv). property looks one name up
    (exactly as the handler spelled it); NULL when absent. */
-const char *curvecp_server_peer_user_id (curvecp_server_t *self);
-zhash_t *curvecp_server_peer_metadata (curvecp_server_t *self);
-const char *curvecp_server_peer_property (curvecp_server_t *self, const char *name);
+CURVECP_EXPORT const char *curvecp_server_peer_user_id (curvecp_server_t *self);
+CURVECP_EXPORT zhash_t *curvecp_server_peer_metadata (curvecp_server_t *self);
+CURVECP_EXPORT const char *curvecp_server_peer_property (curvecp_server_t *self, const char *name);
 
 /* Send to the connection peer_id; takes ownership on success. A client's
    queue holds options.send_queue bytes (default 4 MiB) beyond its stream
@@ -144,34 +146,34 @@ const char *curvecp_server_peer_property (curvecp_server_t *self, const char *na
    caller (try again once curvecp_server_writable says so). -1 with errno
    EHOSTUNREACH if there is no such connection (or it is still held for
    ZAP, or failed), EINVAL for an empty message. */
-int curvecp_server_send (curvecp_server_t *self, const char *peer_id, zmsg_t **msg_p);
+CURVECP_EXPORT int curvecp_server_send (curvecp_server_t *self, const char *peer_id, zmsg_t **msg_p);
 
 /* Would a send to peer_id be taken now? false if its queue is full or
    there is no such connection. */
-bool curvecp_server_writable (curvecp_server_t *self, const char *peer_id);
+CURVECP_EXPORT bool curvecp_server_writable (curvecp_server_t *self, const char *peer_id);
 
 /* Send to the sender of the last message. */
-int curvecp_server_reply (curvecp_server_t *self, zmsg_t **msg_p);
+CURVECP_EXPORT int curvecp_server_reply (curvecp_server_t *self, zmsg_t **msg_p);
 
 /* Send to the newest connection of the client with this long-term key. */
-int curvecp_server_send_to_key (curvecp_server_t *self, const uint8_t client_key[CURVECP_KEY_BYTES],
+CURVECP_EXPORT int curvecp_server_send_to_key (curvecp_server_t *self, const uint8_t client_key[CURVECP_KEY_BYTES],
         zmsg_t **msg_p);
 
 /* Send everything queued to every client now. */
-void curvecp_server_flush (curvecp_server_t *self);
+CURVECP_EXPORT void curvecp_server_flush (curvecp_server_t *self);
 
 /* For zpoller / zloop: the ROUTER, the ZAP socket (NULL without ZAP;
    it changes with curvecp_server_set_zap), the timeout in ms until the
    next deadline (-1 none), and the handler (never blocks). */
-zsock_t *curvecp_server_sock (curvecp_server_t *self);
-zsock_t *curvecp_server_zap_sock (curvecp_server_t *self);
-int curvecp_server_timeout (curvecp_server_t *self);
-int curvecp_server_handle (curvecp_server_t *self);
+CURVECP_EXPORT zsock_t *curvecp_server_sock (curvecp_server_t *self);
+CURVECP_EXPORT zsock_t *curvecp_server_zap_sock (curvecp_server_t *self);
+CURVECP_EXPORT int curvecp_server_timeout (curvecp_server_t *self);
+CURVECP_EXPORT int curvecp_server_handle (curvecp_server_t *self);
 
 /* Connections now, those not yet confirmed, and those held for ZAP. */
-size_t curvecp_server_peers (curvecp_server_t *self);
-size_t curvecp_server_pending (curvecp_server_t *self);
-size_t curvecp_server_authorising (curvecp_server_t *self);
+CURVECP_EXPORT size_t curvecp_server_peers (curvecp_server_t *self);
+CURVECP_EXPORT size_t curvecp_server_pending (curvecp_server_t *self);
+CURVECP_EXPORT size_t curvecp_server_authorising (curvecp_server_t *self);
 
 /* What ZAP did: requests sent; clients allowed, denied (a reply other
    than 200, or a malformed one for their request), timed out (no reply
@@ -186,13 +188,13 @@ typedef struct {
     uint64_t held_dropped;      /* packets dropped [wrong-state] from a held client
                                    beyond its first 64 KiB (it resends them) */
 } curvecp_server_zap_stats_t;
-const curvecp_server_zap_stats_t *curvecp_server_zap_stats (curvecp_server_t *self);
+CURVECP_EXPORT const curvecp_server_zap_stats_t *curvecp_server_zap_stats (curvecp_server_t *self);
 
 /* Per-reason counts of every packet the server handled
    (counts[CURVECP_OK] = accepted), and packets ØMQ dropped at its
    high-water mark on the way out. */
-const curvecp_stats_t *curvecp_server_stats (curvecp_server_t *self);
-uint64_t curvecp_server_dropped (curvecp_server_t *self);
+CURVECP_EXPORT const curvecp_stats_t *curvecp_server_stats (curvecp_server_t *self);
+CURVECP_EXPORT uint64_t curvecp_server_dropped (curvecp_server_t *self);
 
 /* How much work the calls did, for tests and tuning: each call keeps its
    connections in a timer heap and a list of those with input or sends,
@@ -206,14 +208,13 @@ typedef struct {
     size_t pending_memory;      /* charged to unconfirmed connections now */
     uint64_t pending_memory_full;   /* new clients refused [full] for the pending budget */
 } curvecp_server_info_t;
-const curvecp_server_info_t *curvecp_server_info (curvecp_server_t *self);
+CURVECP_EXPORT const curvecp_server_info_t *curvecp_server_info (curvecp_server_t *self);
 
 /* ØMQ messages dropped whole because they were not [routing id][one
    packet frame]; each is also counted in stats as too-short (no packet
    frame) or too-long (more than one frame after the routing id). */
-uint64_t curvecp_server_bad_envelopes (curvecp_server_t *self);
+CURVECP_EXPORT uint64_t curvecp_server_bad_envelopes (curvecp_server_t *self);
 
-/* The shared handshake object (minute keys, handshake statistics). */
-curvecp_hs_server_t *curvecp_server_handshake (curvecp_server_t *self);
+CURVECP_END_DECLS
 
 #endif

@@ -13,8 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include "curvecp_export.h"
 #include "curvecp_constants.h"
 #include "curvecp_reason.h"
+
+CURVECP_BEGIN_DECLS
 
 typedef struct {
     struct sockaddr_storage sa;
@@ -24,39 +27,41 @@ typedef struct {
 #define CURVECP_UDP_ADDR_TEXT 64     /* "[v6]:port" with room to spare */
 
 /* ip (NaCl dotted quad or IPv6 text) and port (host order) into addr. */
-curvecp_reason_t curvecp_udp_addr_parse (const char *ip, uint16_t port, curvecp_udp_addr_t *addr);
+CURVECP_EXPORT curvecp_reason_t curvecp_udp_addr_parse (const char *ip, uint16_t port, curvecp_udp_addr_t *addr);
 
 /* A comma-separated list of addresses, all with port; at most max.
    Returns how many were parsed, or -1 if any is malformed or the list is
    empty. */
-int curvecp_udp_addr_parse_list (const char *list, uint16_t port, curvecp_udp_addr_t *out, int max);
+CURVECP_EXPORT int curvecp_udp_addr_parse_list (const char *list, uint16_t port, curvecp_udp_addr_t *out, int max);
 
 /* The same address and port. */
-bool curvecp_udp_addr_equal (const curvecp_udp_addr_t *a, const curvecp_udp_addr_t *b);
+CURVECP_EXPORT bool curvecp_udp_addr_equal (const curvecp_udp_addr_t *a, const curvecp_udp_addr_t *b);
 
 /* AF_INET or AF_INET6. */
-int curvecp_udp_addr_family (const curvecp_udp_addr_t *addr);
+CURVECP_EXPORT int curvecp_udp_addr_family (const curvecp_udp_addr_t *addr);
 
 /* Port in host order. */
-uint16_t curvecp_udp_addr_port (const curvecp_udp_addr_t *addr);
+CURVECP_EXPORT uint16_t curvecp_udp_addr_port (const curvecp_udp_addr_t *addr);
 
 /* An IPv4 address as IPv4-mapped IPv6 (for a dual-stack socket); an
    IPv6 address is copied. */
-void curvecp_udp_addr_to_v6 (const curvecp_udp_addr_t *in, curvecp_udp_addr_t *out);
+CURVECP_EXPORT void curvecp_udp_addr_to_v6 (const curvecp_udp_addr_t *in, curvecp_udp_addr_t *out);
 
 /* "1.2.3.4:5" or "[::1]:5" into text (CURVECP_UDP_ADDR_TEXT bytes). */
-const char *curvecp_udp_addr_format (const curvecp_udp_addr_t *addr, char *text, size_t cap);
+CURVECP_EXPORT const char *curvecp_udp_addr_format (const curvecp_udp_addr_t *addr, char *text, size_t cap);
 
 /* NaCl's port parser: 1-5 decimal digits, the value truncated to 16 bits. */
-curvecp_reason_t curvecp_udp_port_parse (const char *text, uint16_t *port);
+CURVECP_EXPORT curvecp_reason_t curvecp_udp_port_parse (const char *text, uint16_t *port);
 
 /* NaCl's extension parser: exactly 32 hex digits, either case. */
-curvecp_reason_t curvecp_udp_ext_parse (const char *text, uint8_t ext[CURVECP_EXT_BYTES]);
+CURVECP_EXPORT curvecp_reason_t curvecp_udp_ext_parse (const char *text, uint8_t ext[CURVECP_EXT_BYTES]);
 
 /* Read a client extension the way curvecpclient does: the first 16
    bytes of path. A missing file (ENOENT, ENAMETOOLONG) gives 16 zero
    bytes; any other error, a file under 16 bytes included, keeps ext as
    it is and returns CURVECP_E_IO. */
-curvecp_reason_t curvecp_udp_ext_load (const char *path, uint8_t ext[CURVECP_EXT_BYTES]);
+CURVECP_EXPORT curvecp_reason_t curvecp_udp_ext_load (const char *path, uint8_t ext[CURVECP_EXT_BYTES]);
+
+CURVECP_END_DECLS
 
 #endif

@@ -24,10 +24,16 @@
 #include "curvecp_clock.h"
 #include "curvecp_keys.h"
 #include "curvecp_nonce16.h"
+#include "curvecp_export.h"
 #include "curvecp_reason.h"
-#include "curvecp_stream.h"
 #include "curvecp_udp_addr.h"
 #include "curvecp_udp_conn.h"
+
+CURVECP_BEGIN_DECLS
+
+/* The message layer's settings (internal): a program outside this tree
+   passes NULL, the defaults. */
+struct _curvecp_stream_config_t;
 
 typedef struct _curvecp_udp_client_t curvecp_udp_client_t;
 
@@ -47,7 +53,7 @@ typedef struct {
     bool shuffle;                              /* NaCl's random slot order */
     curvecp_udp_message_fn *on_message;        /* set: message mode */
     void *on_message_arg;
-    const curvecp_stream_config_t *stream;     /* stream mode settings (NULL = defaults) */
+    const struct _curvecp_stream_config_t *stream;     /* stream mode settings (NULL = defaults) */
 } curvecp_udp_client_config_t;
 
 typedef enum {
@@ -56,39 +62,41 @@ typedef enum {
     CURVECP_UDP_NO_RESPONSE      /* all 8 Hellos went unanswered */
 } curvecp_udp_client_state_t;
 
-void curvecp_udp_client_config_default (curvecp_udp_client_config_t *config);
+CURVECP_EXPORT void curvecp_udp_client_config_default (curvecp_udp_client_config_t *config);
 
 /* Start connecting (the first Hello goes out at the first process).
    NULL with errno set: bad name, bad key, no addresses, no socket. */
-curvecp_udp_client_t *curvecp_udp_client_new (const curvecp_udp_client_config_t *config, uint64_t now);
+CURVECP_EXPORT curvecp_udp_client_t *curvecp_udp_client_new (const curvecp_udp_client_config_t *config, uint64_t now);
 
 /* Close the socket, free the connection, wipe, set *self_p to NULL. */
-void curvecp_udp_client_destroy (curvecp_udp_client_t **self_p);
+CURVECP_EXPORT void curvecp_udp_client_destroy (curvecp_udp_client_t **self_p);
 
 /* The connection (valid until destroy; do not close it). */
-curvecp_udp_conn_t *curvecp_udp_client_conn (curvecp_udp_client_t *self);
+CURVECP_EXPORT curvecp_udp_conn_t *curvecp_udp_client_conn (curvecp_udp_client_t *self);
 
-curvecp_udp_client_state_t curvecp_udp_client_state (const curvecp_udp_client_t *self, uint64_t now);
+CURVECP_EXPORT curvecp_udp_client_state_t curvecp_udp_client_state (const curvecp_udp_client_t *self, uint64_t now);
 
-int curvecp_udp_client_fd (const curvecp_udp_client_t *self);
-uint64_t curvecp_udp_client_deadline (const curvecp_udp_client_t *self);
-bool curvecp_udp_client_want_write (const curvecp_udp_client_t *self);
-void curvecp_udp_client_process (curvecp_udp_client_t *self, uint64_t now);
+CURVECP_EXPORT int curvecp_udp_client_fd (const curvecp_udp_client_t *self);
+CURVECP_EXPORT uint64_t curvecp_udp_client_deadline (const curvecp_udp_client_t *self);
+CURVECP_EXPORT bool curvecp_udp_client_want_write (const curvecp_udp_client_t *self);
+CURVECP_EXPORT void curvecp_udp_client_process (curvecp_udp_client_t *self, uint64_t now);
 
 /* Move to a fresh socket (a new local port), as after a NAT rebinding
    or a change of network: the server follows. The fd changes. */
-curvecp_reason_t curvecp_udp_client_rebind (curvecp_udp_client_t *self);
+CURVECP_EXPORT curvecp_reason_t curvecp_udp_client_rebind (curvecp_udp_client_t *self);
 
 /* Which slot's address answered (0..7), -1 before the Cookie; the
    slot's address, and the address each Hello went to (for tests). */
-int curvecp_udp_client_slot (const curvecp_udp_client_t *self);
-const curvecp_udp_addr_t *curvecp_udp_client_slot_addr (const curvecp_udp_client_t *self, int slot);
-int curvecp_udp_client_hellos (const curvecp_udp_client_t *self);
+CURVECP_EXPORT int curvecp_udp_client_slot (const curvecp_udp_client_t *self);
+CURVECP_EXPORT const curvecp_udp_addr_t *curvecp_udp_client_slot_addr (const curvecp_udp_client_t *self, int slot);
+CURVECP_EXPORT int curvecp_udp_client_hellos (const curvecp_udp_client_t *self);
 
 /* The client extension currently in use. */
-const uint8_t *curvecp_udp_client_ext (const curvecp_udp_client_t *self);
+CURVECP_EXPORT const uint8_t *curvecp_udp_client_ext (const curvecp_udp_client_t *self);
 
 /* Per-reason counts of every datagram received. */
-const curvecp_stats_t *curvecp_udp_client_stats (const curvecp_udp_client_t *self);
+CURVECP_EXPORT const curvecp_stats_t *curvecp_udp_client_stats (const curvecp_udp_client_t *self);
+
+CURVECP_END_DECLS
 
 #endif

@@ -24,10 +24,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "curvecp_message.h"
-#include "curvecp_stream.h"
+#include "curvecp_constants.h"
+#include "curvecp_export.h"
 #include "curvecp_reason.h"
 #include "curvecp_udp_addr.h"
+
+CURVECP_BEGIN_DECLS
 
 typedef struct _curvecp_udp_conn_t curvecp_udp_conn_t;
 
@@ -39,40 +41,40 @@ typedef void (curvecp_udp_message_fn) (curvecp_udp_conn_t *conn, const uint8_t *
 
 /* Queue up to len bytes; returns how many were taken (0 when the send
    buffer is full or after shutdown: wait for the owner's process). */
-size_t curvecp_udp_conn_send (curvecp_udp_conn_t *self, const uint8_t *data, size_t len);
+CURVECP_EXPORT size_t curvecp_udp_conn_send (curvecp_udp_conn_t *self, const uint8_t *data, size_t len);
 
 /* Take up to cap received bytes; returns how many (0 = none yet, or end:
    see curvecp_udp_conn_received_eof). */
-size_t curvecp_udp_conn_recv (curvecp_udp_conn_t *self, uint8_t *buf, size_t cap);
+CURVECP_EXPORT size_t curvecp_udp_conn_recv (curvecp_udp_conn_t *self, uint8_t *buf, size_t cap);
 
 /* Bytes ready for recv. */
-size_t curvecp_udp_conn_readable (const curvecp_udp_conn_t *self);
+CURVECP_EXPORT size_t curvecp_udp_conn_readable (const curvecp_udp_conn_t *self);
 
 /* Free space for send. */
-size_t curvecp_udp_conn_send_space (const curvecp_udp_conn_t *self);
+CURVECP_EXPORT size_t curvecp_udp_conn_send_space (const curvecp_udp_conn_t *self);
 
 /* End our direction with CURVECP_EOF_SUCCESS or CURVECP_EOF_FAILURE.
    CURVECP_E_WRONG_STATE if already shut down. */
-curvecp_reason_t curvecp_udp_conn_shutdown (curvecp_udp_conn_t *self, curvecp_eof_t eof);
+CURVECP_EXPORT curvecp_reason_t curvecp_udp_conn_shutdown (curvecp_udp_conn_t *self, curvecp_eof_t eof);
 
 /* How the peer's stream ended, once every byte before its EOF is read. */
-curvecp_eof_t curvecp_udp_conn_received_eof (const curvecp_udp_conn_t *self);
+CURVECP_EXPORT curvecp_eof_t curvecp_udp_conn_received_eof (const curvecp_udp_conn_t *self);
 
 /* Everything we sent (and our EOF) is acknowledged. */
-bool curvecp_udp_conn_all_acked (const curvecp_udp_conn_t *self);
+CURVECP_EXPORT bool curvecp_udp_conn_all_acked (const curvecp_udp_conn_t *self);
 
 /* Both directions finished (ours acknowledged, the peer's read to EOF). */
-bool curvecp_udp_conn_done (const curvecp_udp_conn_t *self);
+CURVECP_EXPORT bool curvecp_udp_conn_done (const curvecp_udp_conn_t *self);
 
 /* The peer stopped answering while we had data outstanding (60 s): the
    connection is dead. */
-bool curvecp_udp_conn_failed (const curvecp_udp_conn_t *self);
+CURVECP_EXPORT bool curvecp_udp_conn_failed (const curvecp_udp_conn_t *self);
 
 /* ---- message mode ----------------------------------------------------- */
 
 /* Seal one message (multiple of 16, 16..1088; a client before the
    server's first Message 16..640) into a packet and queue it. */
-curvecp_reason_t curvecp_udp_conn_send_message (curvecp_udp_conn_t *self, const uint8_t *message,
+CURVECP_EXPORT curvecp_reason_t curvecp_udp_conn_send_message (curvecp_udp_conn_t *self, const uint8_t *message,
         size_t len);
 
 /* ---- both ------------------------------------------------------------- */
@@ -83,28 +85,28 @@ curvecp_reason_t curvecp_udp_conn_send_message (curvecp_udp_conn_t *self, const 
    retransmissions), or it fails. Message mode: forgotten at once (as
    curvecpserver frees a slot when its handler exits). Sets *self_p to
    NULL. */
-void curvecp_udp_conn_close (curvecp_udp_conn_t **self_p);
+CURVECP_EXPORT void curvecp_udp_conn_close (curvecp_udp_conn_t **self_p);
 
 /* The peer's current address (a server follows a roaming client). */
-const curvecp_udp_addr_t *curvecp_udp_conn_peer (const curvecp_udp_conn_t *self);
+CURVECP_EXPORT const curvecp_udp_addr_t *curvecp_udp_conn_peer (const curvecp_udp_conn_t *self);
 
 /* Client long-term key C (authenticated by the vouch) and short-term C'. */
-const uint8_t *curvecp_udp_conn_client_key (const curvecp_udp_conn_t *self);
-const uint8_t *curvecp_udp_conn_client_short_key (const curvecp_udp_conn_t *self);
+CURVECP_EXPORT const uint8_t *curvecp_udp_conn_client_key (const curvecp_udp_conn_t *self);
+CURVECP_EXPORT const uint8_t *curvecp_udp_conn_client_short_key (const curvecp_udp_conn_t *self);
 
 /* Client extension the connection was made with. */
-const uint8_t *curvecp_udp_conn_client_ext (const curvecp_udp_conn_t *self);
+CURVECP_EXPORT const uint8_t *curvecp_udp_conn_client_ext (const curvecp_udp_conn_t *self);
 
 /* Server side: which name (virtual host, curvecp_udp_server_add_name)
    the client asked for. Client side: 0. */
-int curvecp_udp_conn_name_index (const curvecp_udp_conn_t *self);
+CURVECP_EXPORT int curvecp_udp_conn_name_index (const curvecp_udp_conn_t *self);
 
 /* The server has spoken (client side; always true at a server). */
-bool curvecp_udp_conn_established (const curvecp_udp_conn_t *self);
+CURVECP_EXPORT bool curvecp_udp_conn_established (const curvecp_udp_conn_t *self);
 
 /* Caller's pointer, for event loops. */
-void curvecp_udp_conn_set_user (curvecp_udp_conn_t *self, void *user);
-void *curvecp_udp_conn_user (const curvecp_udp_conn_t *self);
+CURVECP_EXPORT void curvecp_udp_conn_set_user (curvecp_udp_conn_t *self, void *user);
+CURVECP_EXPORT void *curvecp_udp_conn_user (const curvecp_udp_conn_t *self);
 
 typedef struct {
     uint64_t packets_in;          /* verified packets */
@@ -113,12 +115,11 @@ typedef struct {
     uint64_t seal_errors;         /* messages that could not be sealed (nonce, size) */
 } curvecp_udp_conn_info_t;
 
-const curvecp_udp_conn_info_t *curvecp_udp_conn_info (const curvecp_udp_conn_t *self);
-
-/* The message layer (stream mode; NULL in message mode), read-only. */
-const curvecp_stream_t *curvecp_udp_conn_stream (const curvecp_udp_conn_t *self);
+CURVECP_EXPORT const curvecp_udp_conn_info_t *curvecp_udp_conn_info (const curvecp_udp_conn_t *self);
 
 /* Per-reason counts of packets this connection opened or refused. */
-const curvecp_stats_t *curvecp_udp_conn_stats (const curvecp_udp_conn_t *self);
+CURVECP_EXPORT const curvecp_stats_t *curvecp_udp_conn_stats (const curvecp_udp_conn_t *self);
+
+CURVECP_END_DECLS
 
 #endif

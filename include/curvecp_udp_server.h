@@ -33,14 +33,20 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "curvecp_clock.h"
+#include "curvecp_export.h"
 #include "curvecp_keys.h"
 #include "curvecp_nonce16.h"
 #include "curvecp_reason.h"
-#include "curvecp_stream.h"
 #include "curvecp_udp_addr.h"
 #include "curvecp_udp_conn.h"
 
+CURVECP_BEGIN_DECLS
+
 typedef struct _curvecp_udp_server_t curvecp_udp_server_t;
+
+/* The message layer's settings (curvecp_stream_config_t, internal for
+   now): a server made outside this tree passes NULL, the defaults. */
+struct _curvecp_stream_config_t;
 
 /* A new connection (server's on_connect): name_index says which name. */
 typedef void (curvecp_udp_connect_fn) (curvecp_udp_conn_t *conn, void *arg);
@@ -57,7 +63,7 @@ typedef struct {
     curvecp_udp_connect_fn *on_connect;        /* set: told of each new connection
                                                   (instead of the accept queue) */
     void *on_connect_arg;
-    const curvecp_stream_config_t *stream;     /* stream mode settings (NULL = defaults) */
+    const struct _curvecp_stream_config_t *stream;  /* stream mode settings (NULL = defaults) */
     uint64_t linger_ns;                        /* after a closed stream is done (0 = 2 s) */
     size_t hello_queue;                        /* Hellos waiting at most (0 = 1024) */
     uint64_t hello_budget_ns;                  /* time answering Hellos per process
@@ -67,38 +73,38 @@ typedef struct {
 } curvecp_udp_server_config_t;
 
 /* Zero config with NaCl's defaults. */
-void curvecp_udp_server_config_default (curvecp_udp_server_config_t *config);
+CURVECP_EXPORT void curvecp_udp_server_config_default (curvecp_udp_server_config_t *config);
 
 /* Bind and listen. NULL with errno set (bind failed, bad config). */
-curvecp_udp_server_t *curvecp_udp_server_new (const curvecp_udp_server_config_t *config);
+CURVECP_EXPORT curvecp_udp_server_t *curvecp_udp_server_new (const curvecp_udp_server_config_t *config);
 
 /* Close the socket, free every connection (handles the user still holds
    become invalid), wipe secrets, set *self_p to NULL. */
-void curvecp_udp_server_destroy (curvecp_udp_server_t **self_p);
+CURVECP_EXPORT void curvecp_udp_server_destroy (curvecp_udp_server_t **self_p);
 
 /* Accept Initiates for this name; returns its index (0, 1, ...), -1 on
    a bad name or too many names. A server needs at least one. */
-int curvecp_udp_server_add_name (curvecp_udp_server_t *self, const char *name);
+CURVECP_EXPORT int curvecp_udp_server_add_name (curvecp_udp_server_t *self, const char *name);
 
-int curvecp_udp_server_fd (const curvecp_udp_server_t *self);
+CURVECP_EXPORT int curvecp_udp_server_fd (const curvecp_udp_server_t *self);
 
 /* The bound address (the real port after binding port 0). */
-void curvecp_udp_server_local (const curvecp_udp_server_t *self, curvecp_udp_addr_t *addr);
+CURVECP_EXPORT void curvecp_udp_server_local (const curvecp_udp_server_t *self, curvecp_udp_addr_t *addr);
 
 /* Latest time (monotonic ns) to call process again; 0 = now. */
-uint64_t curvecp_udp_server_deadline (const curvecp_udp_server_t *self);
+CURVECP_EXPORT uint64_t curvecp_udp_server_deadline (const curvecp_udp_server_t *self);
 
 /* Datagrams wait for socket space: poll for POLLOUT too. */
-bool curvecp_udp_server_want_write (const curvecp_udp_server_t *self);
+CURVECP_EXPORT bool curvecp_udp_server_want_write (const curvecp_udp_server_t *self);
 
 /* Read and handle every waiting datagram, run due timers, send. */
-void curvecp_udp_server_process (curvecp_udp_server_t *self, uint64_t now);
+CURVECP_EXPORT void curvecp_udp_server_process (curvecp_udp_server_t *self, uint64_t now);
 
 /* Next new connection, or NULL (stream mode without on_connect). */
-curvecp_udp_conn_t *curvecp_udp_server_accept (curvecp_udp_server_t *self);
+CURVECP_EXPORT curvecp_udp_conn_t *curvecp_udp_server_accept (curvecp_udp_server_t *self);
 
 /* Live connections (including closed ones still lingering). */
-int curvecp_udp_server_connections (const curvecp_udp_server_t *self);
+CURVECP_EXPORT int curvecp_udp_server_connections (const curvecp_udp_server_t *self);
 
 /* Every datagram's fate, counted once per datagram by reason:
    counts[CURVECP_OK] = handled; CURVECP_E_FULL = Initiate refused at the
@@ -106,7 +112,7 @@ int curvecp_udp_server_connections (const curvecp_udp_server_t *self);
    CURVECP_E_OVERLOADED = Hello dropped from a full queue, or Initiate
    for a new connection over the per-call bound; ... A queued Hello is
    counted when it is answered or dropped. */
-const curvecp_stats_t *curvecp_udp_server_stats (const curvecp_udp_server_t *self);
+CURVECP_EXPORT const curvecp_stats_t *curvecp_udp_server_stats (const curvecp_udp_server_t *self);
 
 typedef struct {
     uint64_t hellos;              /* Hellos answered with a Cookie */
@@ -120,6 +126,8 @@ typedef struct {
 } curvecp_udp_server_info_t;
 
 /* Counters (filled in when called). */
-const curvecp_udp_server_info_t *curvecp_udp_server_info (curvecp_udp_server_t *self);
+CURVECP_EXPORT const curvecp_udp_server_info_t *curvecp_udp_server_info (curvecp_udp_server_t *self);
+
+CURVECP_END_DECLS
 
 #endif

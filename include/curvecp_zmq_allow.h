@@ -17,35 +17,40 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "curvecp_export.h"
 #include "curvecp_constants.h"
+
+CURVECP_BEGIN_DECLS
 
 typedef struct _curvecp_zmq_allow_t curvecp_zmq_allow_t;
 
 /* New allow-list over directory (loaded at once). NULL if it cannot be read. */
-curvecp_zmq_allow_t *curvecp_zmq_allow_new (const char *directory);
+CURVECP_EXPORT curvecp_zmq_allow_t *curvecp_zmq_allow_new (const char *directory);
 
 /* Free and set *self_p to NULL. */
-void curvecp_zmq_allow_destroy (curvecp_zmq_allow_t **self_p);
+CURVECP_EXPORT void curvecp_zmq_allow_destroy (curvecp_zmq_allow_t **self_p);
 
 /* Is key allowed? Reloads first if the directory changed. */
-bool curvecp_zmq_allow_check (curvecp_zmq_allow_t *self, const uint8_t key[CURVECP_KEY_BYTES]);
+CURVECP_EXPORT bool curvecp_zmq_allow_check (curvecp_zmq_allow_t *self, const uint8_t key[CURVECP_KEY_BYTES]);
 
 /* Keys loaded, files skipped (not a certificate), and loads so far. */
-size_t curvecp_zmq_allow_size (const curvecp_zmq_allow_t *self);
-size_t curvecp_zmq_allow_skipped (const curvecp_zmq_allow_t *self);
-uint64_t curvecp_zmq_allow_loads (const curvecp_zmq_allow_t *self);
+CURVECP_EXPORT size_t curvecp_zmq_allow_size (const curvecp_zmq_allow_t *self);
+CURVECP_EXPORT size_t curvecp_zmq_allow_skipped (const curvecp_zmq_allow_t *self);
+CURVECP_EXPORT uint64_t curvecp_zmq_allow_loads (const curvecp_zmq_allow_t *self);
 
 /* Files opened and parsed by loads so far, and directory scans (a stat
    per entry) made by checks; both stay put while nothing changes. */
-uint64_t curvecp_zmq_allow_files_read (const curvecp_zmq_allow_t *self);
-uint64_t curvecp_zmq_allow_scans (const curvecp_zmq_allow_t *self);
+CURVECP_EXPORT uint64_t curvecp_zmq_allow_files_read (const curvecp_zmq_allow_t *self);
+CURVECP_EXPORT uint64_t curvecp_zmq_allow_scans (const curvecp_zmq_allow_t *self);
 
 /* Is an inotify watch in use (false: scanning)? */
-bool curvecp_zmq_allow_watching (const curvecp_zmq_allow_t *self);
+CURVECP_EXPORT bool curvecp_zmq_allow_watching (const curvecp_zmq_allow_t *self);
 
 /* Stop watching and scan instead, at most once every interval_ms (0: at
    every check). For systems or file systems where watches do not work
    (network file systems), and for tests. */
-void curvecp_zmq_allow_scan_every (curvecp_zmq_allow_t *self, int interval_ms);
+CURVECP_EXPORT void curvecp_zmq_allow_scan_every (curvecp_zmq_allow_t *self, int interval_ms);
+
+CURVECP_END_DECLS
 
 #endif

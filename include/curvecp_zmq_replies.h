@@ -17,29 +17,34 @@
 #ifndef CURVECP_ZMQ_REPLIES_H_INCLUDED
 #define CURVECP_ZMQ_REPLIES_H_INCLUDED
 
+#include "curvecp_export.h"
 #include "curvecp_server.h"
+
+CURVECP_BEGIN_DECLS
 
 typedef struct _curvecp_zmq_replies_t curvecp_zmq_replies_t;
 
 /* max_bytes: most message bytes kept in all (0 = 16 MiB). */
-curvecp_zmq_replies_t *curvecp_zmq_replies_new (curvecp_server_t *server, size_t max_bytes);
-void curvecp_zmq_replies_destroy (curvecp_zmq_replies_t **self_p);
+CURVECP_EXPORT curvecp_zmq_replies_t *curvecp_zmq_replies_new (curvecp_server_t *server, size_t max_bytes);
+CURVECP_EXPORT void curvecp_zmq_replies_destroy (curvecp_zmq_replies_t **self_p);
 
 /* Send to the sender of the last message received (reply) or to peer_id.
    Takes *msg_p in every case and sets it to NULL. Returns 0 when sent or
    kept for a retry, -1 when it was dropped: the connection is gone
    (errno EHOSTUNREACH), the message is empty (EINVAL) or keeping it
    would pass max_bytes (ENOBUFS). */
-int curvecp_zmq_replies_reply (curvecp_zmq_replies_t *self, zmsg_t **msg_p);
-int curvecp_zmq_replies_send (curvecp_zmq_replies_t *self, const char *peer_id, zmsg_t **msg_p);
+CURVECP_EXPORT int curvecp_zmq_replies_reply (curvecp_zmq_replies_t *self, zmsg_t **msg_p);
+CURVECP_EXPORT int curvecp_zmq_replies_send (curvecp_zmq_replies_t *self, const char *peer_id, zmsg_t **msg_p);
 
 /* Send what was kept, oldest first per connection, while it fits; drop
    what was kept for connections that are gone. Returns how many
    messages are still kept. */
-size_t curvecp_zmq_replies_retry (curvecp_zmq_replies_t *self);
+CURVECP_EXPORT size_t curvecp_zmq_replies_retry (curvecp_zmq_replies_t *self);
 
 /* Messages kept now; messages dropped so far (gone, or over max_bytes). */
-size_t curvecp_zmq_replies_kept (curvecp_zmq_replies_t *self);
-uint64_t curvecp_zmq_replies_dropped (curvecp_zmq_replies_t *self);
+CURVECP_EXPORT size_t curvecp_zmq_replies_kept (curvecp_zmq_replies_t *self);
+CURVECP_EXPORT uint64_t curvecp_zmq_replies_dropped (curvecp_zmq_replies_t *self);
+
+CURVECP_END_DECLS
 
 #endif

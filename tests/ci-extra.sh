@@ -3,9 +3,12 @@
 #   (a) the whole test suite built with AddressSanitizer + UndefinedBehavior-
 #       Sanitizer (CURVECP_SANITIZE=ON, build dir build-asan), run by ctest,
 #       with LeakSanitizer on;
-#   (b) every libFuzzer target for a short bounded time (tests/fuzz/run-fuzz.sh).
+#   (b) every libFuzzer target for a short bounded time (tests/fuzz/run-fuzz.sh);
+#   (c) the whole tree built with clang and -Werror (build-clang), and
+#       built without the tests (build-notests: -DCURVECP_TESTS=OFF must
+#       build), neither of them run.
 # Usage: tests/ci-extra.sh [fuzz-seconds-per-target]   (default 20)
-# Exit status 0 only if both parts pass. Meant to take well under 10
+# Exit status 0 only if every part passes. Meant to take well under 10
 # minutes on 2 cores.
 set -uo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,4 +40,30 @@ echo "ci-extra: (a) took $((middle - start)) s"
 echo "ci-extra: (b) fuzz targets, ${seconds} s each"
 "$src/tests/fuzz/run-fuzz.sh" "$seconds" || status=1
 echo "ci-extra: (b) took $(( $(date +%s) - middle )) s"
+
+# build <dir> <what> <cmake options...>: configure and build, show the end
+# of the log on failure.
+build () {
+    local dir=$1 what=$2
+    shift 2
+    mkdir -p "$dir"
+    if cmake -S "$src" -B "$dir" "$@" >"$dir/configure.log" 2>&1 \
+       && cmake --build "$dir" -j2 >"$dir/build.log" 2>&1; then
+        echo "ci-extra: (c) $what: ok"
+    else
+        tail -40 "$dir/configure.log" "$dir/build.log" >&2 2>/dev/null
+        echo "ci-extra: (c) $what: FAILED" >&2
+        status=1
+    fi
+}
+last=$(date +%s)
+echo "ci-extra: (c) builds: clang -Werror; without tests"
+if command -v clang >/dev/null; then
+    build "$src/build-clang" "clang -Werror" -DCMAKE_C_COMPILER=clang -DCURVECP_WERROR=ON
+else
+    echo "ci-extra: (c) clang not found" >&2
+    status=1
+fi
+build "$src/build-notests" "-DCURVECP_TESTS=OFF" -DCURVECP_TESTS=OFF -DCURVECP_WERROR=ON
+echo "ci-extra: (c) took $(( $(date +%s) - last )) s"
 exit $status

@@ -21,9 +21,11 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "curvecp_codec_internal.h"
 #include "curvecp_hs_client.h"
 #include "test_harden_util.h"
 #include "test_udp_util.h"
+#include "curvecp_udp_internal.h"
 
 /* Heap bytes in use: glibc's count, or the sanitizer's when it owns malloc. */
 #if defined (__SANITIZE_ADDRESS__)

@@ -27,6 +27,7 @@
 #include <poll.h>
 #include "test_harden_util.h"
 #include "test_udp_util.h"
+#include "curvecp_udp_internal.h"
 
 /* ---- allocation counting -------------------------------------------
    harden.cmake links this test with -Wl,--wrap=malloc (calloc, realloc):

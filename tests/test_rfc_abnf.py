@@ -2,13 +2,13 @@
 """The ABNF grammar in rfc/curvecp.md must agree with the code's wire
 constants: the grammar's smallest and largest length of each packet (and of
 K, the vouch, the message header, the server name) must equal the sizes in
-include/curvecp_constants.h and include/curvecp_message.h, and each magic
+include/curvecp_constants.h and src/core/curvecp_message.h, and each magic
 must spell the bytes the code uses (src/core/curvecp_reason.c). The
 second grammar, the ØMQ application framing of section 12.5, must agree
-with include/curvecp_appframe.h (greeting length, version, frame header
+with src/zmq/curvecp_appframe.h (greeting length, version, frame header
 sizes, flag values) and with the greeting magic of src/zmq/curvecp_appframe.c.
 The extensions of section 8.8 (window tag, large-block form, large Message
-packets) must agree with include/curvecp_message.h and curvecp_constants.h
+packets) must agree with src/core/curvecp_message.h and curvecp_constants.h
 and with the tag bytes of src/core/curvecp_message.c.
 
 The grammar is RFC 5234 over octets; this reads the subset it uses
@@ -138,8 +138,8 @@ class Grammar:
 
 def constants():
     values = {}
-    for header in ("include/curvecp_constants.h", "include/curvecp_message.h",
-                   "include/curvecp_appframe.h"):
+    for header in ("include/curvecp_constants.h", "src/core/curvecp_message.h",
+                   "src/zmq/curvecp_appframe.h"):
         for m in re.finditer(r"#define\s+(CURVECP_\w+)\s+\(?(0x[0-9a-fA-F]+|\d+)", (src / header).read_text()):
             values[m.group(1)] = int(m.group(2), 0)
     return values

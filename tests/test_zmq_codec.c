@@ -8,6 +8,7 @@
 #include <sodium.h>
 #include "testutil.h"
 #include "curvecp_codec.h"
+#include "curvecp_codec_internal.h"
 #include "curvecp_appframe.h"
 #include "curvecp_hs_server.h"
 #include "curvecp_message.h"

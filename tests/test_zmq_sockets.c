@@ -13,7 +13,9 @@
 #include <sodium.h>
 #include "testutil.h"
 #include "curvecp_client.h"
+#include "curvecp_codec_internal.h"
 #include "curvecp_server.h"
+#include "curvecp_server_internal.h"
 #include "curvecp_zmq.h"
 #include "test_zmq_echo_actor.h"
 #include "test_zmq_fleet.h"

@@ -1,4 +1,9 @@
-/*  curvecp_z85.c - Z85: each 4 bytes (big-endian) become 5 base-85 digits. */
+/*  curvecp_z85.c - Z85: each 4 bytes (big-endian) become 5 base-85 digits.
+
+    Ours rather than libzmq's zmq_z85_encode / zmq_z85_decode because the
+    core reads and writes zcert files (curvecp_keys.c), and libcurvecp
+    links libsodium only: a UDP program that loads a zcert key must not
+    need libzmq.                                                         */
 #include <string.h>
 #include "curvecp_z85.h"
 

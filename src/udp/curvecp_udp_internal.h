@@ -90,4 +90,8 @@ void curvecp_udp_conn_probe (curvecp_udp_conn_t *self, uint64_t now);
 /* Ask for a run as soon as possible (after input or an app call). */
 void curvecp_udp_conn_wake (curvecp_udp_conn_t *self);
 
+/* The message layer (stream mode; NULL in message mode), read-only: for
+   tests and benchmarks inside this tree. */
+const curvecp_stream_t *curvecp_udp_conn_stream (const curvecp_udp_conn_t *self);
+
 #endif

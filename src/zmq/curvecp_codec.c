@@ -19,6 +19,7 @@
 #include <string.h>
 #include "curvecp_appframe.h"
 #include "curvecp_codec.h"
+#include "curvecp_codec_internal.h"
 #include "curvecp_conn.h"
 #include "curvecp_packet.h"
 

@@ -23,6 +23,8 @@
 #include "core/curvecp_table.h"
 #include "curvecp_packet.h"
 #include "curvecp_server.h"
+#include "curvecp_codec_internal.h"
+#include "curvecp_server_internal.h"
 #include "curvecp_zmq.h"
 #include "curvecp_zmq_allow.h"
 #include "curvecp_zmq_zap.h"

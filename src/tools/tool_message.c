@@ -93,6 +93,9 @@ typedef struct {
 
 static verbosity_t s_verbosity = ERRORS;
 
+static void say (verbosity_t level, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
+static void die (const char *format, ...) __attribute__ ((format (printf, 1, 2), noreturn));
+
 static void
 say (verbosity_t level, const char *format, ...)
 {
@@ -505,7 +508,7 @@ run (handler_t *self, const sigset_t *wait_mask)
             die ("unable to read from file descriptor 8: protocol error (end of input)");
         if (curvecp_stream_failed (self->stream))
             die ("connection failed: the peer acknowledged nothing for %" PRIu64 " s",
-                 self->give_up_ns / SECOND_NS);
+                 (uint64_t) (self->give_up_ns / SECOND_NS));
         if (orphaned_and_idle (self, now)) {
             say (VERBOSE, "child exited and the peer is silent: giving up");
             return exit_status (self);

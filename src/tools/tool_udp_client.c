@@ -42,6 +42,10 @@
 static int verbosity = 1;               /* curvecpclient prints errors by default */
 static curvecp_udp_child_t *child;
 
+/* Both end the program: the checks before them rely on it (clang). */
+static void usage (void) __attribute__ ((noreturn));
+static void fatal (const char *what, int err) __attribute__ ((noreturn));
+
 static void
 usage (void)
 {

@@ -63,12 +63,7 @@
 #define CURVECP_MESSAGE_LARGE_DATA_MAX 65536   /* largest large block */
 #define CURVECP_MESSAGE_WINDOW_AT       56     /* window tag: "cpW1" + u32 */
 
-/* How a stream ended. */
-typedef enum {
-    CURVECP_EOF_NONE = 0,
-    CURVECP_EOF_SUCCESS,
-    CURVECP_EOF_FAILURE
-} curvecp_eof_t;
+/* How a stream ended: curvecp_eof_t, in curvecp_constants.h (public). */
 
 /* One decoded (or to-be-encoded) message. data points into the decoded
    buffer, or at the caller's bytes when encoding. gap[0] travels as u32,

@@ -62,7 +62,7 @@ typedef struct _curvecp_stream_t curvecp_stream_t;
 #define CURVECP_STREAM_PEER_WINDOW 131072      /* curvecpmessage's receive buffer */
 #define CURVECP_STREAM_TABLE_MAX     4096      /* largest blocks_max */
 
-typedef struct {
+typedef struct _curvecp_stream_config_t {
     bool is_client;              /* 512-byte blocks until anything arrives */
     size_t send_buffer;          /* bytes the app may have unacknowledged (default 131072) */
     size_t receive_window;       /* bytes received but not read (default 131072) */

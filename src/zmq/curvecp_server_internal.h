@@ -1,0 +1,13 @@
+/*  curvecp_server_internal.h - what curvecp_server shows only to this
+    tree (tests, tools): the handshake object inside it, an internal class
+    that the public header must not name.                                */
+#ifndef CURVECP_SERVER_INTERNAL_H_INCLUDED
+#define CURVECP_SERVER_INTERNAL_H_INCLUDED
+
+#include "curvecp_hs_server.h"
+#include "curvecp_server.h"
+
+/* The shared handshake object (minute keys, handshake statistics). */
+curvecp_hs_server_t *curvecp_server_handshake (curvecp_server_t *self);
+
+#endif
