@@ -1,6 +1,6 @@
 /*  test_sim_handshake.c - whole endpoints over the simulated lossy
-    network: client handshake + session + stream against server handshake
-    + session + stream. Every packet is real (Hello, Cookie, Initiates
+    network: a client core connection (handshake, session, stream,
+    timers) against a self-accepting server connection. Every packet is real (Hello, Cookie, Initiates
     carrying the client's first messages, Server and Client Messages);
     the network loses, duplicates, delays and reorders them. Each side
     ends with the peer's bytes exact and the right EOF, or reports failure
@@ -13,17 +13,12 @@
 
 /* ---- the property ---------------------------------------------------- */
 
-static curvecp_stream_t *
-make_stream (bool is_client, const curvecp_rng_t *rng)
+static void
+make_config (curvecp_conn_config_t *config, const curvecp_rng_t *rng)
 {
-    curvecp_stream_config_t config;
-    curvecp_stream_config_default (&config);
-    config.is_client = is_client;
-    config.give_up_ns = 30 * SECOND;
-    config.rng = rng;
-    curvecp_stream_t *stream = curvecp_stream_new (&config);
-    CHECK (stream);
-    return stream;
+    curvecp_conn_config_default (config);
+    config->stream.give_up_ns = 30 * SECOND;
+    config->stream.rng = rng;
 }
 
 static uint64_t bytes_checked;
@@ -46,14 +41,13 @@ run_seed (int seed, const curvecp_keypair_t *server_keys)
 
     sim_node_t node[2];
     memset (node, 0, sizeof node);
-    node[0].client = curvecp_hs_client_new (server_keys->public_key, "sim.example.com", sim_node_server_ext,
-                                            sim_node_client_ext, NULL, NULL);
-    node[1].server = curvecp_hs_server_new (server_keys, sim_node_server_ext, 0, NULL);
-    CHECK (node[0].client && node[1].server);
-    CHECK_EQ (curvecp_hs_server_add_name (node[1].server, "sim.example.com"), 0);
+    curvecp_conn_config_t config[2];
+    for (int i = 0; i < 2; i++)
+        make_config (&config[i], &stream_rngs[i]);
+    CHECK (sim_node_client (&node[0], &config[0], server_keys->public_key, 0));
+    CHECK (sim_node_server (&node[1], &config[1], server_keys, 0));
     uint64_t length[2];
     for (int i = 0; i < 2; i++) {
-        node[i].stream = make_stream (i == 0, &stream_rngs[i]);
         uint64_t r = sim_rng_next (&rng);
         length[i] = seed % 40 == 3 ? 1000000 + r % 1000000 : r % 3 == 0 ? r % 100 : r % 60000;
     }
@@ -66,20 +60,19 @@ run_seed (int seed, const curvecp_keypair_t *server_keys)
         node[i].app.expect_eof = (seed + 1 - i) % 5 ? CURVECP_EOF_SUCCESS : CURVECP_EOF_FAILURE;
     }
     sim_endpoint_t endpoint[2];
-    sim_node_bind_client (&node[0], &endpoint[0]);
-    sim_node_bind_server (&node[1], &endpoint[1]);
+    sim_node_bind (&node[0], &endpoint[0]);
+    sim_node_bind (&node[1], &endpoint[1]);
     sim_endpoint_t *endpoints[2] = { &endpoint[0], &endpoint[1] };
     uint64_t end = sim_net_run (net, endpoints, 0, 600 * SECOND);
 
-    bool failed = !node[0].have_session || !node[1].have_session
-               || curvecp_stream_failed (node[0].stream) || curvecp_stream_failed (node[1].stream);
+    bool failed = !sim_node_connected (&node[0]) || !sim_node_connected (&node[1]);
     for (int i = 0; i < 2; i++) {
         sim_app_t *app = &node[i].app;
         CHECK (!app->corrupt);
         bytes_checked += app->received;
-        if (curvecp_stream_received_eof (node[i].stream) != CURVECP_EOF_NONE)
+        if (curvecp_conn_received_eof (node[i].conn) != CURVECP_EOF_NONE)
             CHECK (app->received == app->expect_total);
-        if (!failed && !sim_app_complete (app, node[i].stream)) {
+        if (!failed && !sim_node_complete (&node[i])) {
             fprintf (stderr, "seed %d side %d: loss %.3f lengths %llu/%llu received %llu end %.1f s\n",
                      seed, i, link.loss, (unsigned long long) length[0], (unsigned long long) length[1],
                      (unsigned long long) app->received, (double) end / 1e9);
@@ -87,11 +80,7 @@ run_seed (int seed, const curvecp_keypair_t *server_keys)
         }
     }
     for (int i = 0; i < 2; i++)
-        curvecp_stream_destroy (&node[i].stream);
-    curvecp_hs_client_destroy (&node[0].client);
-    curvecp_hs_server_destroy (&node[1].server);
-    curvecp_session_wipe (&node[0].session);
-    curvecp_session_wipe (&node[1].session);
+        sim_node_destroy (&node[i]);
     sim_net_destroy (&net);
     return failed;
 }

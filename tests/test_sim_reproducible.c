@@ -83,12 +83,12 @@ typedef struct {
 
 /* One rng context per role, each seeded from the run's seed and the
    role's name, as independent endpoints would be. */
-enum { CLIENT, SERVER, STREAM0, STREAM1, NET, ROLES };
+enum { CLIENT, SERVER, NET, ROLES };
 
 static void
 seed_roles (const char *seed, curvecp_rng_seeded_t state[ROLES], curvecp_rng_t rng[ROLES])
 {
-    static const char *names[ROLES] = { "client", "server", "stream0", "stream1", "net" };
+    static const char *names[ROLES] = { "client", "server", "net" };
     for (int i = 0; i < ROLES; i++) {
         char text[128];
         int n = snprintf (text, sizeof text, "%s/%s", seed, names[i]);
@@ -125,20 +125,16 @@ run (const char *seed)
     CHECK_EQ (curvecp_rng_keypair (endpoint_rng[SERVER], server_keys.public_key, server_keys.secret_key), 0);
     sim_node_t node[2];
     memset (node, 0, sizeof node);
-    node[0].client = curvecp_hs_client_new (server_keys.public_key, "sim.example.com", sim_node_server_ext,
-                                            sim_node_client_ext, NULL, endpoint_rng[CLIENT]);
-    node[1].server = curvecp_hs_server_new (&server_keys, sim_node_server_ext, 0, endpoint_rng[SERVER]);
-    CHECK (node[0].client && node[1].server);
-    CHECK_EQ (curvecp_hs_server_add_name (node[1].server, "sim.example.com"), 0);
+    curvecp_conn_config_t config[2];
+    for (int i = 0; i < 2; i++) {
+        curvecp_conn_config_default (&config[i]);
+        config[i].stream.give_up_ns = 30 * SECOND;
+        config[i].stream.rng = endpoint_rng[i == 0 ? CLIENT : SERVER];
+    }
+    CHECK (sim_node_client (&node[0], &config[0], server_keys.public_key, 0));
+    CHECK (sim_node_server (&node[1], &config[1], &server_keys, 0));
     const uint64_t length[2] = { 200000, 300000 };
     for (int i = 0; i < 2; i++) {
-        curvecp_stream_config_t config;
-        curvecp_stream_config_default (&config);
-        config.is_client = i == 0;
-        config.give_up_ns = 30 * SECOND;
-        config.rng = endpoint_rng[STREAM0 + i];
-        node[i].stream = curvecp_stream_new (&config);
-        CHECK (node[i].stream);
         node[i].app.send_seed = 7 + (uint64_t) i;
         node[i].app.send_total = length[i];
         node[i].app.send_eof = CURVECP_EOF_SUCCESS;
@@ -152,8 +148,8 @@ run (const char *seed)
     run_t result;
     memset (&result, 0, sizeof result);
     sim_endpoint_t inner[2], outer[2];
-    sim_node_bind_client (&node[0], &inner[0]);
-    sim_node_bind_server (&node[1], &inner[1]);
+    sim_node_bind (&node[0], &inner[0]);
+    sim_node_bind (&node[1], &inner[1]);
     tap_t taps[2];
     for (int i = 0; i < 2; i++) {
         taps[i] = (tap_t) { inner[i], (uint8_t) i, &wire, &result.packets };
@@ -166,20 +162,16 @@ run (const char *seed)
     /* A real run: both connected, every byte arrived intact, and the
        network did lose and duplicate packets on the way. */
     for (int i = 0; i < 2; i++) {
-        CHECK (node[i].have_session);
+        CHECK (sim_node_connected (&node[i]));
         CHECK (!node[i].app.corrupt);
-        CHECK (sim_app_complete (&node[i].app, node[i].stream));
+        CHECK (sim_node_complete (&node[i]));
         result.dropped += sim_net_stats (net, i)->dropped;
         result.duplicated += sim_net_stats (net, i)->duplicated;
     }
     CHECK (result.dropped > 0 && result.duplicated > 0);
 
     for (int i = 0; i < 2; i++)
-        curvecp_stream_destroy (&node[i].stream);
-    curvecp_hs_client_destroy (&node[0].client);
-    curvecp_hs_server_destroy (&node[1].server);
-    curvecp_session_wipe (&node[0].session);
-    curvecp_session_wipe (&node[1].session);
+        sim_node_destroy (&node[i]);
     curvecp_keypair_wipe (&server_keys);
     sim_net_destroy (&net);
     for (int i = 0; i < ROLES; i++)

@@ -1,5 +1,6 @@
 /*  sim_app.c - the simulated application and the bare-stream endpoint. */
 #include <string.h>
+#include "curvecp_conn.h"
 #include "sim_app.h"
 
 #define CHUNK 4096
@@ -10,24 +11,44 @@ sim_app_byte (uint64_t seed, uint64_t pos)
     return (uint8_t) (sim_mix64 (seed ^ (pos >> 3) * 0x100000001b3ull) >> (8 * (pos & 7)));
 }
 
+/* ---- the byte stream under the app: a bare stream or a connection ---- */
+
+static size_t s_send_space (void *h) { return curvecp_stream_send_space ((curvecp_stream_t *) h); }
+static size_t s_write (void *h, const uint8_t *d, size_t n) { return curvecp_stream_write ((curvecp_stream_t *) h, d, n); }
+static void s_close (void *h, curvecp_eof_t eof) { curvecp_stream_close ((curvecp_stream_t *) h, eof); }
+static size_t s_read (void *h, uint8_t *d, size_t n) { return curvecp_stream_read ((curvecp_stream_t *) h, d, n); }
+static size_t s_readable (void *h) { return curvecp_stream_readable ((curvecp_stream_t *) h); }
+static curvecp_eof_t s_received_eof (void *h) { return curvecp_stream_received_eof ((curvecp_stream_t *) h); }
+static bool s_all_acked (void *h) { return curvecp_stream_all_acked ((curvecp_stream_t *) h); }
+const sim_io_t sim_io_stream = { s_send_space, s_write, s_close, s_read, s_readable, s_received_eof, s_all_acked };
+
+static size_t c_send_space (void *h) { return curvecp_conn_send_space ((curvecp_conn_t *) h); }
+static size_t c_write (void *h, const uint8_t *d, size_t n) { return curvecp_conn_write ((curvecp_conn_t *) h, d, n); }
+static void c_close (void *h, curvecp_eof_t eof) { curvecp_conn_shutdown ((curvecp_conn_t *) h, eof); }
+static size_t c_read (void *h, uint8_t *d, size_t n) { return curvecp_conn_read ((curvecp_conn_t *) h, d, n); }
+static size_t c_readable (void *h) { return curvecp_conn_readable ((curvecp_conn_t *) h); }
+static curvecp_eof_t c_received_eof (void *h) { return curvecp_conn_received_eof ((curvecp_conn_t *) h); }
+static bool c_all_acked (void *h) { return curvecp_conn_all_acked ((curvecp_conn_t *) h); }
+const sim_io_t sim_io_conn = { c_send_space, c_write, c_close, c_read, c_readable, c_received_eof, c_all_acked };
+
 static void
-app_write (sim_app_t *app, curvecp_stream_t *stream)
+app_write (sim_app_t *app, const sim_io_t *io, void *h)
 {
     uint8_t chunk[CHUNK];
     while (app->written < app->send_total) {
         uint64_t left = app->send_total - app->written;
         size_t len = left < CHUNK ? (size_t) left : CHUNK;
-        size_t space = curvecp_stream_send_space (stream);
+        size_t space = io->send_space (h);
         if (space == 0)
             return;
         if (len > space)
             len = space;
         for (size_t i = 0; i < len; i++)
             chunk[i] = sim_app_byte (app->send_seed, app->written + i);
-        app->written += curvecp_stream_write (stream, chunk, len);
+        app->written += io->write (h, chunk, len);
     }
     if (!app->closed) {
-        curvecp_stream_close (stream, app->send_eof);
+        io->close (h, app->send_eof);
         app->closed = true;
     }
 }
@@ -45,13 +66,13 @@ read_allowance (sim_app_t *app, uint64_t now)
 }
 
 static void
-app_read (sim_app_t *app, curvecp_stream_t *stream, uint64_t now)
+app_read (sim_app_t *app, const sim_io_t *io, void *h, uint64_t now)
 {
     uint8_t chunk[CHUNK];
     uint64_t allowance = read_allowance (app, now);
     while (allowance > 0) {
         size_t cap = allowance < CHUNK ? (size_t) allowance : CHUNK;
-        size_t len = curvecp_stream_read (stream, chunk, cap);
+        size_t len = io->read (h, chunk, cap);
         if (len == 0)
             break;
         for (size_t i = 0; i < len; i++)
@@ -64,35 +85,53 @@ app_read (sim_app_t *app, curvecp_stream_t *stream, uint64_t now)
             app->read_clock += (uint64_t) len * 8000000000ull / app->read_rate_bps;
         allowance -= len;
     }
-    if (app->read_rate_bps && app->read_clock < now && curvecp_stream_readable (stream) == 0)
+    if (app->read_rate_bps && app->read_clock < now && io->readable (h) == 0)
         app->read_clock = now;          /* an idle reader saves up nothing */
+}
+
+void
+sim_app_pump_io (sim_app_t *app, const sim_io_t *io, void *h, uint64_t now)
+{
+    app_write (app, io, h);
+    app_read (app, io, h, now);
+    if (!app->all_read_at && app->received == app->expect_total && app->expect_total)
+        app->all_read_at = now;
+    if (!app->finished_at && sim_app_complete_io (app, io, h))
+        app->finished_at = now;
+}
+
+bool
+sim_app_complete_io (const sim_app_t *app, const sim_io_t *io, void *h)
+{
+    return !app->corrupt && app->received == app->expect_total
+        && io->received_eof (h) == app->expect_eof
+        && app->closed && io->all_acked (h);
+}
+
+uint64_t
+sim_app_deadline_io (const sim_app_t *app, const sim_io_t *io, void *h)
+{
+    if (app->read_rate_bps == 0 || io->readable (h) == 0)
+        return UINT64_MAX;
+    return app->read_clock + 1024 * 8000000000ull / app->read_rate_bps;
 }
 
 void
 sim_app_pump (sim_app_t *app, curvecp_stream_t *stream, uint64_t now)
 {
-    app_write (app, stream);
-    app_read (app, stream, now);
-    if (!app->all_read_at && app->received == app->expect_total && app->expect_total)
-        app->all_read_at = now;
-    if (!app->finished_at && sim_app_complete (app, stream))
-        app->finished_at = now;
+    sim_app_pump_io (app, &sim_io_stream, stream, now);
 }
 
 bool
 sim_app_complete (const sim_app_t *app, curvecp_stream_t *stream)
 {
-    return !app->corrupt && app->received == app->expect_total
-        && curvecp_stream_received_eof (stream) == app->expect_eof
-        && app->closed && curvecp_stream_all_acked (stream);
+    return sim_app_complete_io (app, &sim_io_stream, stream);
 }
 
 uint64_t
 sim_app_deadline (const sim_app_t *app, curvecp_stream_t *stream)
 {
-    if (app->read_rate_bps == 0 || curvecp_stream_readable (stream) == 0)
-        return UINT64_MAX;
-    return app->read_clock + 1024 * 8000000000ull / app->read_rate_bps;
+    return sim_app_deadline_io (app, &sim_io_stream, stream);
 }
 
 /* ---- bare stream endpoint -------------------------------------------- */

@@ -27,6 +27,24 @@ typedef struct {
     uint64_t all_read_at;
 } sim_app_t;
 
+/* The byte stream under an app: a bare curvecp_stream_t (sim_io_stream)
+   or a core connection (sim_io_conn); h is that object. */
+typedef struct {
+    size_t (*send_space) (void *h);
+    size_t (*write) (void *h, const uint8_t *data, size_t len);
+    void (*close) (void *h, curvecp_eof_t eof);
+    size_t (*read) (void *h, uint8_t *out, size_t cap);
+    size_t (*readable) (void *h);
+    curvecp_eof_t (*received_eof) (void *h);
+    bool (*all_acked) (void *h);
+} sim_io_t;
+
+extern const sim_io_t sim_io_stream, sim_io_conn;
+
+void sim_app_pump_io (sim_app_t *app, const sim_io_t *io, void *h, uint64_t now);
+bool sim_app_complete_io (const sim_app_t *app, const sim_io_t *io, void *h);
+uint64_t sim_app_deadline_io (const sim_app_t *app, const sim_io_t *io, void *h);
+
 /* Byte pos of the stream with this seed. */
 uint8_t sim_app_byte (uint64_t seed, uint64_t pos);
 
