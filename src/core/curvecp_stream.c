@@ -325,14 +325,10 @@ send_block (curvecp_stream_t *self, curvecp_stream_block_t *block, uint64_t now,
     memset (&message, 0, sizeof message);
     if (curvecp_message_size_large (block->length) > cap)
         return 0;
-    curvecp_stream_send_stamp (&self->send, block, now, &message);
     curvecp_stream_recv_fill_ack (&self->recv, &message);
     curvecp_chicago_sent (self->chicago, now);
     self->info.messages_sent++;
-    size_t len = curvecp_message_encode_large (&message, out, cap);
-    if (len)
-        curvecp_stream_send_copy_data (&self->send, block, out + len - block->length);
-    return announce_window (self, out, len);
+    return announce_window (self, out, curvecp_stream_send_transmit (&self->send, block, now, &message, out, cap));
 }
 
 static size_t
@@ -346,31 +342,20 @@ send_pure_ack (curvecp_stream_t *self, uint8_t *out, size_t cap)
     return announce_window (self, out, curvecp_message_encode (&message, out, cap));
 }
 
-/* Resend a due block: count why, and back off on a timer expiry. The
-   rate backs off only if the peer has also gone quiet: a timeout while
-   its acknowledgments keep coming means a full receive window or a
-   twice-lost block, not a congested path. */
-static void
-note_resend (curvecp_stream_t *self, curvecp_stream_block_t *block, uint64_t now)
-{
-    if (curvecp_stream_send_note_resend (&self->send, block)
-    &&  now >= self->last_heard + curvecp_chicago_rtt_timeout (self->chicago))
-        curvecp_chicago_timeout (self->chicago, now);
-}
-
-/* The next block to send: a resend that is due, else a new block. */
+/* The next block to send: a resend that is due, else a new block. The
+   rate backs off on a timer expiry only if the peer has also gone
+   quiet: a timeout while its acknowledgments keep coming means a full
+   receive window or a twice-lost block, not a congested path. */
 static curvecp_stream_block_t *
 next_block (curvecp_stream_t *self, uint64_t now, size_t cap)
 {
     uint64_t rto = curvecp_chicago_rtt_timeout (self->chicago);
-    curvecp_stream_block_t *block = curvecp_stream_send_due_resend (&self->send, now, rto, cap);
-    if (block) {
-        note_resend (self, block, now);
-        return block;
-    }
-    bool idle = curvecp_stream_send_blocks (&self->send) == 0;
-    block = curvecp_stream_send_cut (&self->send, cap);
-    if (block && idle)
+    curvecp_stream_send_why_t why;
+    curvecp_stream_block_t *block = curvecp_stream_send_next (&self->send, now, rto, cap, &why);
+    if (why == CURVECP_STREAM_SEND_TIMEOUT && now >= self->last_heard + rto)
+        curvecp_chicago_timeout (self->chicago, now);
+    else
+    if (why == CURVECP_STREAM_SEND_FIRST)
         self->waiting_since = now;      /* we start waiting for the peer now */
     return block;
 }

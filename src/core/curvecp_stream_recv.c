@@ -17,8 +17,7 @@
 #include "curvecp_stream_recv.h"
 #include "curvecp_stream_common.h"
 
-#define NUDGE_MIN_NS       (100 * 1000000ull)   /* repeat acknowledgments showing a hole ... */
-#define NUDGE_MAX_NS       (4000 * 1000000ull)  /* ... backing off to this (see nudge) */
+#define NUDGE_MAX_NS CURVECP_STREAM_NUDGE_MAX_NS
 
 typedef curvecp_stream_recv_t recv_t;
 
@@ -53,8 +52,10 @@ recv_ended (const recv_t *self, bool failed)
     return failed || (self->eof_known && self->read == self->total);
 }
 
-uint64_t
-curvecp_stream_recv_release_time (const recv_t *self, bool failed)
+/* (Inside this file the static forms of the public getters are called:
+   a shared library's exported functions are not inlined.) */
+static uint64_t
+release_time (const recv_t *self, bool failed)
 {
     if (!self->buf || !recv_empty (self))
         return UINT64_MAX;
@@ -63,10 +64,16 @@ curvecp_stream_recv_release_time (const recv_t *self, bool failed)
     return curvecp_stream_idle_end (self->idle_since, self->idle_release_ns);
 }
 
+uint64_t
+curvecp_stream_recv_release_time (const recv_t *self, bool failed)
+{
+    return release_time (self, failed);
+}
+
 void
 curvecp_stream_recv_release_idle (recv_t *self, uint64_t now, bool failed)
 {
-    if (curvecp_stream_recv_release_time (self, failed) <= now)
+    if (release_time (self, failed) <= now)
         curvecp_stream_buffer_free (&self->buf, self->info);
 }
 
@@ -78,16 +85,22 @@ curvecp_stream_recv_memory (const recv_t *self)
 
 /* ---- application side ------------------------------------------------ */
 
-size_t
-curvecp_stream_recv_readable (const recv_t *self)
+static size_t
+readable (const recv_t *self)
 {
     return (size_t) (self->contig - self->read);
 }
 
 size_t
+curvecp_stream_recv_readable (const recv_t *self)
+{
+    return readable (self);
+}
+
+size_t
 curvecp_stream_recv_read (recv_t *self, uint8_t *out, size_t cap, uint64_t clock)
 {
-    size_t len = curvecp_stream_recv_readable (self);
+    size_t len = readable (self);
     if (len > cap)
         len = cap;
     if (len == 0)
@@ -142,7 +155,7 @@ curvecp_stream_recv_ack_time (const recv_t *self)
    has, a block it lost waits for its next wake-up: the next message we
    send, or 60 s. While our acknowledgments show a hole and nothing has
    passed either way for a while, we repeat the acknowledgment, backing
-   off from max(rtt_timeout, NUDGE_MIN_NS) to NUDGE_MAX_NS. It names the
+   off from max(rtt_timeout, 100 ms) to 4 s. It names the
    latest ID we may name (see may_name), never 0, so our own senders do
    not take it for a window update. */
 static bool
@@ -172,13 +185,6 @@ curvecp_stream_recv_nudge (recv_t *self, uint64_t now)
     self->nudge_interval = self->nudge_interval < NUDGE_MAX_NS / 2 ? 2 * self->nudge_interval : NUDGE_MAX_NS;
 }
 
-/* Anything passed between us: the nudge waits again. */
-void
-curvecp_stream_recv_restart_nudge (recv_t *self, uint64_t now, uint64_t rto)
-{
-    self->nudge_interval = rto < NUDGE_MIN_NS ? NUDGE_MIN_NS : rto > NUDGE_MAX_NS ? NUDGE_MAX_NS : rto;
-    self->nudge_at = now + self->nudge_interval;
-}
 
 /* ---- receiving ------------------------------------------------------- */
 

@@ -17,6 +17,8 @@
 #include "curvecp_stream.h"
 
 #define CURVECP_STREAM_REORDER_MAX 32   /* out-of-order intervals kept */
+#define CURVECP_STREAM_NUDGE_MIN_NS (100 * 1000000ull)  /* repeat acknowledgments showing a hole ... */
+#define CURVECP_STREAM_NUDGE_MAX_NS (4000 * 1000000ull) /* ... backing off to this */
 
 typedef struct {
     uint64_t start, end;
@@ -99,10 +101,19 @@ uint64_t curvecp_stream_recv_ack_time (const curvecp_stream_recv_t *self);
    are quiet. Restart its timer (base: the sender's rtt_timeout) whenever
    anything passes between us; nudge_time is when it is due (UINT64_MAX
    = never), nudge_due whether it is at now; nudge makes the repeated acknowledgment due and backs off. */
-void curvecp_stream_recv_restart_nudge (curvecp_stream_recv_t *self, uint64_t now, uint64_t rto);
+static inline void curvecp_stream_recv_restart_nudge (curvecp_stream_recv_t *self, uint64_t now, uint64_t rto);
 uint64_t curvecp_stream_recv_nudge_time (const curvecp_stream_recv_t *self);
 bool curvecp_stream_recv_nudge_due (const curvecp_stream_recv_t *self, uint64_t now);
 void curvecp_stream_recv_nudge (curvecp_stream_recv_t *self, uint64_t now);
+
+/* Inline: it runs for every message either way. */
+static inline void
+curvecp_stream_recv_restart_nudge (curvecp_stream_recv_t *self, uint64_t now, uint64_t rto)
+{
+    self->nudge_interval = rto < CURVECP_STREAM_NUDGE_MIN_NS ? CURVECP_STREAM_NUDGE_MIN_NS
+                         : rto > CURVECP_STREAM_NUDGE_MAX_NS ? CURVECP_STREAM_NUDGE_MAX_NS : rto;
+    self->nudge_at = now + self->nudge_interval;
+}
 
 /* ---- memory ---------------------------------------------------------- */
 

@@ -30,7 +30,6 @@
 #define LOSS_REORDER       3           /* later transmissions acked before a block counts as lost */
 #define BACKOFF_SHIFT_MAX  6           /* timer backoff: up to 64 x rtt_timeout */
 #define GIVE_UP_TRIES     16           /* ... but at least this many tries before giving up */
-#define BLOCK_CLIENT_EARLY 512
 #define FLIGHT_LIMIT_MIN   8           /* blocks: floor of the flight limit (see limit_flight) */
 
 /* Lists threaded through the block table by slot number. */
@@ -84,8 +83,10 @@ send_empty (const send_t *self)
     return self->released == self->written;
 }
 
-uint64_t
-curvecp_stream_send_release_time (const send_t *self, bool failed)
+/* (Inside this file the static forms of the public getters are called:
+   a shared library's exported functions are not inlined.) */
+static uint64_t
+release_time (const send_t *self, bool failed)
 {
     if (!self->buf)
         return UINT64_MAX;
@@ -98,12 +99,18 @@ curvecp_stream_send_release_time (const send_t *self, bool failed)
     return curvecp_stream_idle_end (self->idle_since, self->idle_release_ns);
 }
 
+uint64_t
+curvecp_stream_send_release_time (const send_t *self, bool failed)
+{
+    return release_time (self, failed);
+}
+
 static void table_narrow (send_t *self);
 
 void
 curvecp_stream_send_release_idle (send_t *self, uint64_t now, bool failed)
 {
-    if (curvecp_stream_send_release_time (self, failed) <= now)
+    if (release_time (self, failed) <= now)
         curvecp_stream_buffer_free (&self->buf, self->info);
     if (!self->buf && self->block_count == 0)
         table_narrow (self);
@@ -128,8 +135,8 @@ curvecp_stream_send_memory (const send_t *self)
 
 /* ---- application side ------------------------------------------------ */
 
-size_t
-curvecp_stream_send_writable (const send_t *self)
+static size_t
+writable (const send_t *self)
 {
     if (self->eof != CURVECP_EOF_NONE)
         return 0;
@@ -137,9 +144,15 @@ curvecp_stream_send_writable (const send_t *self)
 }
 
 size_t
+curvecp_stream_send_writable (const send_t *self)
+{
+    return writable (self);
+}
+
+size_t
 curvecp_stream_send_write (send_t *self, const uint8_t *data, size_t len)
 {
-    size_t space = curvecp_stream_send_writable (self);
+    size_t space = writable (self);
     if (len > space)
         len = space;
     if (len == 0)
@@ -192,12 +205,6 @@ block_at (send_t *self, int index)
     return &self->blocks[(self->block_head + index) % self->table_size];
 }
 
-size_t
-curvecp_stream_send_block_max (const send_t *self)
-{
-    return self->is_client && !self->heard_peer ? BLOCK_CLIENT_EARLY : self->block_max;
-}
-
 curvecp_reason_t
 curvecp_stream_send_set_block_max (send_t *self, size_t block_max)
 {
@@ -205,12 +212,6 @@ curvecp_stream_send_set_block_max (send_t *self, size_t block_max)
         return CURVECP_E_BAD_ARGUMENT;
     self->block_max = block_max;
     return CURVECP_OK;
-}
-
-void
-curvecp_stream_send_peer_heard (send_t *self)
-{
-    self->heard_peer = true;
 }
 
 void
@@ -233,18 +234,30 @@ curvecp_stream_send_peer_window (const send_t *self)
     return self->peer_window;
 }
 
-size_t
-curvecp_stream_send_flight_bytes_max (const send_t *self)
+static size_t
+flight_bytes_max (const send_t *self)
 {
     if (!peer_is_wide (self))
         return CURVECP_STREAM_PEER_WINDOW;
     return self->peer_window < self->peer_window_max ? self->peer_window : self->peer_window_max;
 }
 
+static size_t
+flight_blocks_max (const send_t *self)
+{
+    return peer_is_wide (self) ? self->blocks_max : CURVECP_STREAM_BLOCKS_MAX;
+}
+
+size_t
+curvecp_stream_send_flight_bytes_max (const send_t *self)
+{
+    return flight_bytes_max (self);
+}
+
 size_t
 curvecp_stream_send_flight_blocks_max (const send_t *self)
 {
-    return peer_is_wide (self) ? self->blocks_max : CURVECP_STREAM_BLOCKS_MAX;
+    return flight_blocks_max (self);
 }
 
 void
@@ -298,7 +311,7 @@ table_move (send_t *self, block_t *table, int size, uint16_t *id_slot, uint32_t 
 static void
 table_widen (send_t *self)
 {
-    int size = (int) curvecp_stream_send_flight_blocks_max (self);
+    int size = (int) flight_blocks_max (self);
     if (size <= self->table_size)
         return;
     block_t *table = (block_t *) malloc (table_bytes (size));
@@ -550,12 +563,6 @@ detect_losses (send_t *self, uint64_t holes_below)
     return found;
 }
 
-bool
-curvecp_stream_send_ack_plausible (const send_t *self, const curvecp_message_t *message)
-{
-    return message->range1_end <= self->cut + (self->eof_cut ? 1 : 0);
-}
-
 curvecp_stream_acked_t
 curvecp_stream_send_ack (send_t *self, const curvecp_message_t *message, uint64_t clock)
 {
@@ -651,24 +658,16 @@ block_to_resend (send_t *self, uint64_t now, uint64_t rto)
     return NULL;
 }
 
-block_t *
-curvecp_stream_send_due_resend (send_t *self, uint64_t now, uint64_t rto, size_t cap)
-{
-    block_t *block = block_to_resend (self, now, rto);
-    if (block && curvecp_message_size_large (block->length) > cap)
-        block = NULL;               /* cut for a larger cap: waits for one */
-    return block;
-}
-
-bool
-curvecp_stream_send_note_resend (send_t *self, block_t *block)
+/* Count a resend of block: a repair, or a timer expiry (backs off). */
+static curvecp_stream_send_why_t
+note_resend (send_t *self, block_t *block)
 {
     self->info->retransmissions++;
     if (block->where == IN_LOST)
-        return false;
+        return CURVECP_STREAM_SEND_REPAIR;
     block->tries++;
     self->info->timeouts++;
-    return true;
+    return CURVECP_STREAM_SEND_TIMEOUT;
 }
 
 /* Earliest resend time (UINT64_MAX if nothing is outstanding). */
@@ -692,7 +691,7 @@ next_resend (const send_t *self, uint64_t rto)
 static bool
 may_cut_block (const send_t *self)
 {
-    if (self->block_count >= self->table_size || self->block_count >= (int) curvecp_stream_send_flight_blocks_max (self)
+    if (self->block_count >= self->table_size || self->block_count >= (int) flight_blocks_max (self)
     ||  self->eof_cut || pipe_full (self))
         return false;
     if (self->cut == self->written && self->eof == CURVECP_EOF_NONE && !self->ping_wanted)
@@ -701,7 +700,7 @@ may_cut_block (const send_t *self)
        128 KiB buffer; never send that far ahead (farther only towards a
        peer that announced a larger window) */
     uint64_t next_end = self->cut + 1;
-    return next_end <= self->released + curvecp_stream_send_flight_bytes_max (self);
+    return next_end <= self->released + flight_bytes_max (self);
 }
 
 uint64_t
@@ -727,7 +726,7 @@ cut_max (const send_t *self, size_t cap)
 static block_t *
 cut_block (send_t *self, size_t cap)
 {
-    uint64_t room = self->released + curvecp_stream_send_flight_bytes_max (self) - self->cut;
+    uint64_t room = self->released + flight_bytes_max (self) - self->cut;
     uint64_t length = self->written - self->cut;
     if (length > cut_max (self, cap))
         length = cut_max (self, cap);
@@ -751,14 +750,26 @@ cut_block (send_t *self, size_t cap)
 }
 
 block_t *
-curvecp_stream_send_cut (send_t *self, size_t cap)
+curvecp_stream_send_next (send_t *self, uint64_t now, uint64_t rto, size_t cap, curvecp_stream_send_why_t *why)
 {
+    block_t *block = block_to_resend (self, now, rto);
+    if (block && curvecp_message_size_large (block->length) > cap)
+        block = NULL;               /* cut for a larger cap: waits for one */
+    if (block) {
+        *why = note_resend (self, block);
+        return block;
+    }
     /* the wider table only once the inline one is full: a stream that
        sends little never allocates it */
     if (self->block_count == self->table_size
-    &&  self->table_size < (int) curvecp_stream_send_flight_blocks_max (self))
+    &&  self->table_size < (int) flight_blocks_max (self))
         table_widen (self);
-    return may_cut_block (self) ? cut_block (self, cap) : NULL;
+    if (!may_cut_block (self)) {
+        *why = CURVECP_STREAM_SEND_NONE;
+        return NULL;
+    }
+    *why = self->block_count == 0 ? CURVECP_STREAM_SEND_FIRST : CURVECP_STREAM_SEND_NEW;
+    return cut_block (self, cap);
 }
 
 static uint32_t
@@ -770,10 +781,11 @@ take_id (send_t *self)
     return id;
 }
 
-void
-curvecp_stream_send_stamp (send_t *self, block_t *block, uint64_t now, curvecp_message_t *message)
+size_t
+curvecp_stream_send_transmit (send_t *self, block_t *block, uint64_t now, curvecp_message_t *message,
+        uint8_t *out, size_t cap)
 {
-    message->data = NULL;           /* the data is copied from the ring into place after encoding */
+    message->data = NULL;           /* the data is copied from the ring into place below */
     block->resent = block->id != 0;
     block->seen_below_top = false;
     message->id = take_id (self);
@@ -785,10 +797,9 @@ curvecp_stream_send_stamp (send_t *self, block_t *block, uint64_t now, curvecp_m
     block->sent_at = now;
     list_append (self, block, IN_FLIGHT);
     self->id_slot[message->id & self->id_mask] = (uint16_t) (block - self->blocks);
-}
-
-void
-curvecp_stream_send_copy_data (const send_t *self, const block_t *block, uint8_t *out)
-{
-    curvecp_stream_ring_get (self->buf, self->buffer_size, block->position, out, block->length);
+    size_t len = curvecp_message_encode_large (message, out, cap);
+    if (len)
+        curvecp_stream_ring_get (self->buf, self->buffer_size, block->position, out + len - block->length,
+                                 block->length);
+    return len;
 }

@@ -21,6 +21,8 @@
 
 #include "curvecp_stream.h"
 
+#define CURVECP_STREAM_BLOCK_CLIENT_EARLY 512    /* a client's blocks until anything arrived:
+                                                     its first message must fit an Initiate */
 #define CURVECP_STREAM_ID_SLOTS 256     /* message ID -> block lookup (IDs in flight are recent):
                                            at least twice the table, a power of two */
 
@@ -127,12 +129,23 @@ bool curvecp_stream_send_eof_acked (const curvecp_stream_send_t *self);
 
 /* ---- limits ------------------------------------------------------------ */
 
+/* (The small methods on the stream's per-packet path are inline.) */
+
 /* Largest block cut now (512 for a client that has heard nothing yet). */
-size_t curvecp_stream_send_block_max (const curvecp_stream_send_t *self);
+static inline size_t
+curvecp_stream_send_block_max (const curvecp_stream_send_t *self)
+{
+    return self->is_client && !self->heard_peer ? CURVECP_STREAM_BLOCK_CLIENT_EARLY : self->block_max;
+}
+
 curvecp_reason_t curvecp_stream_send_set_block_max (curvecp_stream_send_t *self, size_t block_max);
 
 /* Something valid arrived from the peer: full-size blocks from now on. */
-void curvecp_stream_send_peer_heard (curvecp_stream_send_t *self);
+static inline void
+curvecp_stream_send_peer_heard (curvecp_stream_send_t *self)
+{
+    self->heard_peer = true;
+}
 
 /* The window the peer announced, and what we keep in flight towards it. */
 void curvecp_stream_send_set_peer_window (curvecp_stream_send_t *self, uint32_t window);
@@ -144,7 +157,11 @@ size_t curvecp_stream_send_flight_blocks_max (const curvecp_stream_send_t *self)
 
 /* Does message acknowledge only what we sent (range 1 up to our cut, or
    one past our EOF)? */
-bool curvecp_stream_send_ack_plausible (const curvecp_stream_send_t *self, const curvecp_message_t *message);
+static inline bool
+curvecp_stream_send_ack_plausible (const curvecp_stream_send_t *self, const curvecp_message_t *message)
+{
+    return message->range1_end <= self->cut + (self->eof_cut ? 1 : 0);
+}
 
 /* Process an acknowledgment: the ID it names, its ranges (blocks done,
    holes showing losses), a window update; release the acknowledged
@@ -154,30 +171,30 @@ bool curvecp_stream_send_ack_plausible (const curvecp_stream_send_t *self, const
 curvecp_stream_acked_t curvecp_stream_send_ack (curvecp_stream_send_t *self, const curvecp_message_t *message,
         uint64_t clock);
 
-/* The block whose resend is due at now under rto, or NULL: the first lost
-   one (if the flight limit allows), or an expired timer; NULL too if that
-   block was cut larger than cap can carry (it waits for a larger cap). */
-curvecp_stream_block_t *curvecp_stream_send_due_resend (curvecp_stream_send_t *self, uint64_t now, uint64_t rto,
-        size_t cap);
+/* Why curvecp_stream_send_next chose its block. */
+typedef enum {
+    CURVECP_STREAM_SEND_NONE,         /* nothing may go now */
+    CURVECP_STREAM_SEND_NEW,          /* a block cut now ... */
+    CURVECP_STREAM_SEND_FIRST,        /* ... into an empty table: we wait for the peer from now */
+    CURVECP_STREAM_SEND_REPAIR,       /* a block found lost (or its window reopened) */
+    CURVECP_STREAM_SEND_TIMEOUT       /* a block whose timer expired: the timer backs off */
+} curvecp_stream_send_why_t;
 
-/* Count a resend of block; true if its timer expired (rather than it
-   being found lost): the timer backs off. */
-bool curvecp_stream_send_note_resend (curvecp_stream_send_t *self, curvecp_stream_block_t *block);
+/* The block to send at now under rto, for a message of at most cap
+   bytes: the first lost one (if the flight limit allows), or an expired
+   timer, else a new block cut from the buffer if the limits allow one
+   (widening the table first if the peer allows more). A resend cut
+   larger than cap can carry waits for a larger cap. NULL if none; *why
+   says which (resends are counted in info). */
+curvecp_stream_block_t *curvecp_stream_send_next (curvecp_stream_send_t *self, uint64_t now, uint64_t rto,
+        size_t cap, curvecp_stream_send_why_t *why);
 
-/* Cut the next block for a message of at most cap bytes, if the limits
-   allow one (widening the table first if the peer allows more); NULL if
-   none may go. */
-curvecp_stream_block_t *curvecp_stream_send_cut (curvecp_stream_send_t *self, size_t cap);
-
-/* Put block into message for a transmission at now: a new message ID,
-   the block's position, length and EOF (its data is copied by
-   curvecp_stream_send_copy_data once the message is encoded). */
-void curvecp_stream_send_stamp (curvecp_stream_send_t *self, curvecp_stream_block_t *block, uint64_t now,
-        curvecp_message_t *message);
-
-/* Copy block's data to out. */
-void curvecp_stream_send_copy_data (const curvecp_stream_send_t *self, const curvecp_stream_block_t *block,
-        uint8_t *out);
+/* Transmit block at now: a new message ID, the block's position, length,
+   EOF and data go into message (whose acknowledgment fields the caller
+   filled), encoded into out. Returns the message's length (0 if cap is
+   too small). */
+size_t curvecp_stream_send_transmit (curvecp_stream_send_t *self, curvecp_stream_block_t *block, uint64_t now,
+        curvecp_message_t *message, uint8_t *out, size_t cap);
 
 /* When a block may next go out under rto: 0 if a new one may be cut now,
    else the earliest resend (UINT64_MAX if nothing is outstanding). */
