@@ -1,7 +1,8 @@
 /*  test_udp_flood.c - the UDP server under more Hellos than it can
     answer, on 127.0.0.1, bounded in count and time:
 
-      1. the Hello queue alone (curvecp_udp_hellos): one source may fill
+      1. the Hello queue alone (core/curvecp_hello_queue, the UDP
+         address as the source): one source may fill
          it; sources are served round-robin; a full queue makes room for
          an arrival from a shorter lane by dropping the oldest Hello of
          the longest lane, and refuses an arrival whose own lane is (one
@@ -21,7 +22,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include "curvecp_udp_hellos.h"
+#include "core/curvecp_hello_queue.h"
 #include "test_harden_util.h"
 #include "test_udp_util.h"
 
@@ -47,19 +48,30 @@ tagged (uint8_t hello[CURVECP_HELLO_BYTES], char source, int n)
 }
 
 static void
-push (curvecp_udp_hellos_t *q, const curvecp_udp_addr_t *from, char source, int n, bool dropped)
+push (curvecp_hello_queue_t *q, const curvecp_udp_addr_t *from, char source, int n, bool dropped)
 {
     uint8_t hello[CURVECP_HELLO_BYTES];
     tagged (hello, source, n);
-    CHECK_EQ (curvecp_udp_hellos_push (q, hello, from), dropped);
+    CHECK_EQ (curvecp_hello_queue_push (q, hello, (const uint8_t *) &from->sa, from->len), dropped);
+}
+
+static bool
+take_any (curvecp_hello_queue_t *q, uint8_t *hello, curvecp_udp_addr_t *from)
+{
+    memset (from, 0, sizeof *from);
+    size_t len;
+    if (!curvecp_hello_queue_take (q, hello, (uint8_t *) &from->sa, &len))
+        return false;
+    from->len = (socklen_t) len;
+    return true;
 }
 
 static void
-take (curvecp_udp_hellos_t *q, const curvecp_udp_addr_t *want_from, char source, int n)
+take (curvecp_hello_queue_t *q, const curvecp_udp_addr_t *want_from, char source, int n)
 {
     uint8_t hello[CURVECP_HELLO_BYTES], want[CURVECP_HELLO_BYTES];
     curvecp_udp_addr_t from;
-    CHECK (curvecp_udp_hellos_take (q, hello, &from));
+    CHECK (take_any (q, hello, &from));
     tagged (want, source, n);
     CHECK_MEM (hello, want, sizeof want);
     CHECK (curvecp_udp_addr_equal (&from, want_from));
@@ -68,7 +80,8 @@ take (curvecp_udp_hellos_t *q, const curvecp_udp_addr_t *want_from, char source,
 static void
 test_queue (void)
 {
-    CHECK (curvecp_udp_hellos_new (0) == NULL);
+    CHECK (curvecp_hello_queue_new (0, sizeof (struct sockaddr_storage)) == NULL);
+    CHECK (curvecp_hello_queue_new (4, 0) == NULL);
     curvecp_udp_addr_t a, b, c;
     addr_of (1000, &a);
     addr_of (1001, &b);
@@ -77,16 +90,16 @@ test_queue (void)
     curvecp_udp_addr_t from;
 
     /* one source fills the whole queue; one more is refused */
-    curvecp_udp_hellos_t *q = curvecp_udp_hellos_new (1024);
+    curvecp_hello_queue_t *q = curvecp_hello_queue_new (1024, sizeof (struct sockaddr_storage));
     CHECK (q);
     for (int i = 0; i < 1024; i++)
         push (q, &a, 'a', i & 0xff, false);
     push (q, &a, 'a', 0, true);
-    CHECK_EQ (curvecp_udp_hellos_count (q), 1024);
+    CHECK_EQ (curvecp_hello_queue_count (q), 1024);
     for (int i = 0; i < 1024; i++)
         take (q, &a, 'a', i & 0xff);
-    CHECK (!curvecp_udp_hellos_take (q, hello, &from));
-    CHECK_EQ (curvecp_udp_hellos_count (q), 0);
+    CHECK (!take_any (q, hello, &from));
+    CHECK_EQ (curvecp_hello_queue_count (q), 0);
 
     /* round-robin over three sources, each in arrival order */
     for (int i = 0; i < 3; i++)
@@ -100,13 +113,13 @@ test_queue (void)
         take (q, &b, 'b', i);
         take (q, &c, 'c', i);
     }
-    CHECK (!curvecp_udp_hellos_take (q, hello, &from));
-    curvecp_udp_hellos_destroy (&q);
+    CHECK (!take_any (q, hello, &from));
+    curvecp_hello_queue_destroy (&q);
     CHECK (q == NULL);
-    curvecp_udp_hellos_destroy (&q);
+    curvecp_hello_queue_destroy (&q);
 
     /* full: a shorter lane's arrival evicts the longest lane's oldest */
-    q = curvecp_udp_hellos_new (4);
+    q = curvecp_hello_queue_new (4, sizeof (struct sockaddr_storage));
     for (int i = 0; i < 4; i++)
         push (q, &a, 'a', i, false);
     push (q, &a, 'a', 4, true);                  /* a is the longest: refused */
@@ -114,9 +127,9 @@ test_queue (void)
     push (q, &b, 'b', 1, true);                  /* b 1 < a 3: evicts a1 */
     push (q, &b, 'b', 2, true);                  /* b 2 = a 2: refused */
     push (q, &c, 'c', 0, true);                  /* evicts the oldest of a or b */
-    CHECK_EQ (curvecp_udp_hellos_count (q), 4);
+    CHECK_EQ (curvecp_hello_queue_count (q), 4);
     int seen_a = 0, seen_b = 0, seen_c = 0;
-    while (curvecp_udp_hellos_take (q, hello, &from)) {
+    while (take_any (q, hello, &from)) {
         seen_a += hello[0] == 'a';
         seen_b += hello[0] == 'b';
         seen_c += hello[0] == 'c';
@@ -126,7 +139,7 @@ test_queue (void)
     CHECK_EQ (seen_a + seen_b, 3);
     CHECK_EQ (seen_c, 1);
     CHECK (seen_a >= 1 && seen_b >= 1);
-    curvecp_udp_hellos_destroy (&q);
+    curvecp_hello_queue_destroy (&q);
     printf ("queue: one source fills it, round-robin over sources, full queue evicts from the longest lane\n");
 }
 
