@@ -136,6 +136,15 @@ curvecp_codec_t *curvecp_codec_new_server (const curvecp_keypair_t *keys,
 curvecp_codec_t *curvecp_codec_new_server_shared (curvecp_hs_server_t *handshake,
         const curvecp_codec_options_t *options, uint64_t now);
 
+/* Server codec for a connection a listener accepted: session (copied;
+   the caller wipes its own) and the first message the Initiate carried,
+   which goes into the stream at once. handshake (shared, not owned) is
+   the listener's: the codec classifies later packets with its
+   extension. The caller has authorised the client. NULL if out of
+   memory. */
+curvecp_codec_t *curvecp_codec_new_accepted (curvecp_hs_server_t *handshake, const curvecp_session_t *session,
+        const uint8_t *first_message, size_t first_len, const curvecp_codec_options_t *options, uint64_t now);
+
 /* Wipe secrets, free queued messages, and set *self_p to NULL. */
 void curvecp_codec_destroy (curvecp_codec_t **self_p);
 

@@ -205,6 +205,9 @@ typedef struct {
     uint64_t send_full;         /* sends refused EAGAIN: that client's queue was full */
     size_t pending_memory;      /* charged to unconfirmed connections now */
     uint64_t pending_memory_full;   /* new clients refused [full] for the pending budget */
+    uint64_t hellos;            /* Hellos answered with a Cookie */
+    uint64_t hellos_dropped;    /* dropped from the full Hello queue [overloaded] */
+    size_t hellos_waiting;      /* queued, not yet answered */
 } curvecp_server_info_t;
 const curvecp_server_info_t *curvecp_server_info (curvecp_server_t *self);
 

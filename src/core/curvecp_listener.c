@@ -296,7 +296,7 @@ hello_allowed (curvecp_listener_t *self, uint64_t now)
 
 curvecp_listener_cookie_t
 curvecp_listener_next_cookie (curvecp_listener_t *self, uint64_t now, uint8_t cookie[CURVECP_COOKIE_BYTES],
-        uint8_t *token, size_t *token_len)
+        uint8_t *token, size_t *token_len, curvecp_reason_t *reason_p)
 {
     if (curvecp_hello_queue_count (self->hellos) == 0 || !hello_allowed (self, now)
     ||  !curvecp_hello_queue_take (self->hellos, self->hello, token, token_len))
@@ -306,6 +306,8 @@ curvecp_listener_next_cookie (curvecp_listener_t *self, uint64_t now, uint8_t co
         self->hello_tokens -= 1;
     curvecp_reason_t reason = curvecp_hs_server_hello (self->hs, self->hello, CURVECP_HELLO_BYTES, now, cookie);
     curvecp_stats_count (&self->stats, reason);
+    if (reason_p)
+        *reason_p = reason;
     if (reason != CURVECP_OK)
         return CURVECP_LISTENER_HELLO_REFUSED;
     self->info.hellos_answered++;

@@ -129,9 +129,10 @@ typedef enum {
 
 /* Answer the next waiting Hello, if the budget and the rate allow, at now
    (a fresh clock reading: the budget is spent when now is budget past
-   begin). token holds token_max bytes. */
+   begin). token holds token_max bytes; *reason (if not NULL) says how a
+   Hello taken fared (as counted). */
 curvecp_listener_cookie_t curvecp_listener_next_cookie (curvecp_listener_t *self, uint64_t now,
-        uint8_t cookie[CURVECP_COOKIE_BYTES], uint8_t *token, size_t *token_len);
+        uint8_t cookie[CURVECP_COOKIE_BYTES], uint8_t *token, size_t *token_len, curvecp_reason_t *reason);
 
 /* When to call next_cookie again: 0 = at once, UINT64_MAX = no Hello
    waits; else when the rate allows the next. */

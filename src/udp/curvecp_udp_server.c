@@ -319,7 +319,7 @@ answer_hello (curvecp_udp_server_t *self, uint64_t now)
         return false;
     size_t token_len;
     curvecp_listener_cookie_t done = curvecp_listener_next_cookie (self->listener, now, slot,
-            (uint8_t *) &self->hello_to.sa, &token_len);
+            (uint8_t *) &self->hello_to.sa, &token_len, NULL);
     if (done == CURVECP_LISTENER_COOKIE) {
         self->hello_to.len = (socklen_t) token_len;
         curvecp_udp_socket_commit (self->sock, CURVECP_COOKIE_BYTES, &self->hello_to);

@@ -682,6 +682,32 @@ accept_initiate (curvecp_codec_t *self, const uint8_t *blob, size_t len, uint64_
     return reason;
 }
 
+curvecp_codec_t *
+curvecp_codec_new_accepted (curvecp_hs_server_t *handshake, const curvecp_session_t *session,
+                            const uint8_t *first_message, size_t first_len,
+                            const curvecp_codec_options_t *options, uint64_t now)
+{
+    curvecp_codec_t *self = session && (first_message || first_len == 0)
+                          ? curvecp_codec_new_server_shared (handshake, options, now) : NULL;
+    if (!self)
+        return NULL;
+    self->session = *session;
+    memcpy (self->client_key, self->session.client_long_pk, CURVECP_KEY_BYTES);
+    if (curvecp_name_decode (self->session.name_field, self->server_name, sizeof self->server_name)
+        != CURVECP_OK)
+        self->server_name[0] = 0;
+    self->have_session = true;
+    if (start_stream (self, now) != CURVECP_OK) {
+        curvecp_codec_destroy (&self);
+        return NULL;
+    }
+    self->state = CURVECP_CODEC_CONNECTED;
+    /* the Initiate that made it, as execute would have counted it */
+    self->info.blobs_in++;
+    curvecp_stats_count (&self->stats, curvecp_stream_receive (self->stream, first_message, first_len, now));
+    return self;
+}
+
 static curvecp_reason_t
 server_execute (curvecp_codec_t *self, const uint8_t *blob, size_t len, uint64_t now)
 {
