@@ -43,12 +43,12 @@ flooder_main (void *arg)
     int fd = curvecp_udp_socket_fd (fl->sock);
     struct mmsghdr msgs[BATCH];
     struct iovec iov[BATCH];
-    uint64_t start = curvecp_udp_clock ();
+    uint64_t start = curvecp_clock_now ();
     unsigned long sent = 0;
     while (!atomic_load (&fl->stop)) {
         if (fl->rate > 0) {
             uint64_t due = start + (uint64_t) ((double) sent / fl->rate * 1e9);
-            uint64_t now = curvecp_udp_clock ();
+            uint64_t now = curvecp_clock_now ();
             if (due > now) {
                 struct timespec ts = { 0, (long) (due - now < 1000000 ? due - now : 1000000) };
                 nanosleep (&ts, NULL);
@@ -88,12 +88,12 @@ transfer (fixture_t *f, uint64_t bytes, flooder_t *fl)
         atomic_store (&fl->sent, 0);
         pthread_create (&thread, NULL, flooder_main, fl);
     }
-    uint64_t start = curvecp_udp_clock ();
+    uint64_t start = curvecp_clock_now ();
     curvecp_udp_client_t *client = client_start (f, NULL, NULL);
     curvecp_udp_conn_t *cc = curvecp_udp_client_conn (client), *sc = NULL;
     pump_t up = { 0, 0, bytes, 3, false }, down = { 0, 0, bytes, 5, false };
     bool finished = false;
-    while (curvecp_udp_clock () - start < LIMIT_NS) {
+    while (curvecp_clock_now () - start < LIMIT_NS) {
         step (f, client);
         if (!sc)
             sc = curvecp_udp_server_accept (f->server);
@@ -103,7 +103,7 @@ transfer (fixture_t *f, uint64_t bytes, flooder_t *fl)
         if ((finished = curvecp_udp_conn_done (cc) && sc && curvecp_udp_conn_done (sc)))
             break;
     }
-    double seconds = (double) (curvecp_udp_clock () - start) / 1e9;
+    double seconds = (double) (curvecp_clock_now () - start) / 1e9;
     result_t r = { seconds, 0, 0 };
     if (!finished)
         printf ("# transfer unfinished after %.0f s: up %llu, down %llu bytes of %llu (the figure is a lower bound)\n",
@@ -129,14 +129,14 @@ x25519_per_second (void)
 {
     uint8_t pk[32], sk[32], shared[32];
     crypto_box_keypair (pk, sk);
-    uint64_t start = curvecp_udp_clock ();
+    uint64_t start = curvecp_clock_now ();
     int n = 0;
-    while (curvecp_udp_clock () - start < 300000000ull) {
+    while (curvecp_clock_now () - start < 300000000ull) {
         if (crypto_box_beforenm (shared, pk, sk) != 0)
             break;
         n++;
     }
-    return n / ((double) (curvecp_udp_clock () - start) / 1e9);
+    return n / ((double) (curvecp_clock_now () - start) / 1e9);
 }
 
 int

@@ -46,13 +46,13 @@ goodput (const scenario_t *scenario, uint64_t seed, curvecp_stream_info_t *info_
     sim_stream_endpoint_t side[2];
     sim_endpoint_t endpoint[2], *endpoints[2] = { &endpoint[0], &endpoint[1] };
     uint64_t rng[2] = { seed * 3 + 1, seed * 5 + 2 };
+    const curvecp_rng_t stream_rng[2] = { SIM_RNG (&rng[0]), SIM_RNG (&rng[1]) };
     for (int i = 0; i < 2; i++) {
         memset (&side[i], 0, sizeof side[i]);
         curvecp_stream_config_t config;
         curvecp_stream_config_default (&config);
         config.is_client = i == 0;
-        config.rng = sim_rng_fn;
-        config.rng_context = &rng[i];
+        config.rng = &stream_rng[i];
         side[i].stream = curvecp_stream_new (&config);
         side[i].app.send_seed = 42;
         side[i].app.send_total = i == 0 ? transfer : 0;

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
+#include "curvecp_clock.h"
 
 #define DGRAM 1184
 #define BATCH 64
@@ -26,9 +26,7 @@ static int rx_fd;
 static double
 seconds_now (void)
 {
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+    return (double) curvecp_clock_now () / 1e9;
 }
 
 static void *

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "curvecp_clock.h"
 
 #define QUEUE 65536
 #define DGRAM 2048
@@ -42,14 +43,6 @@ rng_next (void)
     rng_state ^= rng_state >> 7;
     rng_state ^= rng_state << 17;
     return rng_state;
-}
-
-static uint64_t
-now_ns (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (uint64_t) ts.tv_sec * 1000000000ull + (uint64_t) ts.tv_nsec;
 }
 
 static void
@@ -126,7 +119,7 @@ main (int argc, char **argv)
     double loss = atof (argv[4]);
     uint64_t delay = (uint64_t) (atof (argv[5]) * 1e6);
     rng_state = strtoull (argv[6], NULL, 10) * 2654435761ull + 1;
-    uint64_t stop = now_ns () + (uint64_t) (atof (argv[7]) * 1e9);
+    uint64_t stop = curvecp_clock_now () + (uint64_t) (atof (argv[7]) * 1e9);
     int front = udp_socket ((uint16_t) atoi (argv[1]));
     int back = udp_socket (0);
     struct sockaddr_in client = { 0 };
@@ -134,7 +127,7 @@ main (int argc, char **argv)
     queue_t down = { calloc (QUEUE, sizeof (held_t)), 0, 0, 0, 0, 0 };
     if (!up.items || !down.items)
         return 111;
-    for (uint64_t now = now_ns (); now < stop; now = now_ns ()) {
+    for (uint64_t now = curvecp_clock_now (); now < stop; now = curvecp_clock_now ()) {
         uint64_t next = stop;
         if (up.count && up.items[up.head].release < next) next = up.items[up.head].release;
         if (down.count && down.items[down.head].release < next) next = down.items[down.head].release;
@@ -145,7 +138,7 @@ main (int argc, char **argv)
             ts.tv_nsec = (long) ((next - now) % 1000000000ull);
         }
         ppoll (fds, 2, &ts, NULL);
-        now = now_ns ();
+        now = curvecp_clock_now ();
         drain (front, &up, &client, now + delay, loss);
         drain (back, &down, NULL, now + delay, loss);
         release_due (&up, back, &target, now);

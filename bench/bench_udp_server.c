@@ -87,7 +87,7 @@ thread_cpu (void)
 static double
 wall (void)
 {
-    return (double) curvecp_udp_clock () / 1e9;
+    return (double) curvecp_clock_now () / 1e9;
 }
 
 static void *
@@ -104,10 +104,10 @@ server_main (void *arg)
             st->cpu_seconds += thread_cpu () - started;
         was = measuring;
         struct pollfd fd = { curvecp_udp_server_fd (st->server), POLLIN, 0 };
-        uint64_t limit = curvecp_udp_clock () + 10000000ull;
+        uint64_t limit = curvecp_clock_now () + 10000000ull;
         uint64_t deadline = curvecp_udp_server_deadline (st->server);
         curvecp_udp_poll (&fd, 1, deadline < limit ? deadline : limit);
-        curvecp_udp_server_process (st->server, curvecp_udp_clock ());
+        curvecp_udp_server_process (st->server, curvecp_clock_now ());
     }
     return NULL;
 }
@@ -189,7 +189,7 @@ make_clients (client_t *clients, int count, const uint8_t server_pk[32])
     uint8_t ext[16] = { 0 };
     for (int i = 0; i < count; i++) {
         memset (&clients[i], 0, sizeof clients[i]);
-        clients[i].hs = curvecp_hs_client_new (server_pk, "bench.example", ext, ext, NULL);
+        clients[i].hs = curvecp_hs_client_new (server_pk, "bench.example", ext, ext, NULL, NULL);
         int attempt;
         curvecp_hs_client_hello (clients[i].hs, 0, clients[i].hello, &attempt);
     }

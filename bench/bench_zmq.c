@@ -40,7 +40,7 @@ typedef struct {
 static double
 seconds_since (uint64_t start)
 {
-    return (double) (curvecp_zmq_now () - start) / 1e9;
+    return (double) (curvecp_clock_now () - start) / 1e9;
 }
 
 /* ---- receivers (each in its own thread) -------------------------------------- */
@@ -165,7 +165,7 @@ payload_msg (const uint8_t *payload, size_t size)
 static bool
 await (zactor_t *sink, const char *word, curvecp_client_t *client, double limit)
 {
-    uint64_t start = curvecp_zmq_now ();
+    uint64_t start = curvecp_clock_now ();
     zpoller_t *poller = client ? zpoller_new (sink, curvecp_client_sock (client), NULL) : zpoller_new (sink, NULL);
     bool got = false;
     while (!got && seconds_since (start) < limit) {
@@ -199,7 +199,7 @@ ours_throughput (keys_t *keys, size_t size, long count)
     curvecp_client_flush (client);
     double rate = 0;
     if (await (sink, "FIRST", client, 10)) {
-        uint64_t start = curvecp_zmq_now ();
+        uint64_t start = curvecp_clock_now ();
         for (long i = 0; i < count; i++) {
             msg = payload_msg (payload, size);
             if (curvecp_client_send (client, &msg) != 0) {
@@ -228,7 +228,7 @@ peer_throughput (keys_t *keys, size_t size, long count)
     zmq_send (handle, payload, size, 0);
     double rate = 0;
     if (await (sink, "FIRST", NULL, 10)) {
-        uint64_t start = curvecp_zmq_now ();
+        uint64_t start = curvecp_clock_now ();
         for (long i = 0; i < count; i++)
             zmq_send (handle, payload, size, 0);
         if (await (sink, "DONE", NULL, 30))
@@ -259,7 +259,7 @@ ours_latency (keys_t *keys, long rounds)
     uint64_t start = 0;
     for (; done < rounds; done++) {
         if (done == 0)
-            start = curvecp_zmq_now ();
+            start = curvecp_clock_now ();
         zmsg_t *msg = payload_msg (payload, sizeof payload);
         curvecp_client_send (client, &msg);
         zmsg_t *reply = curvecp_client_recv (client);
@@ -288,7 +288,7 @@ peer_latency (keys_t *keys, long rounds)
     uint64_t start = 0;
     for (; done < rounds; done++) {
         if (done == 0)
-            start = curvecp_zmq_now ();
+            start = curvecp_clock_now ();
         zmq_send (handle, payload, sizeof payload, 0);
         if (zmq_recv (handle, back, sizeof back, 0) < 0)
             break;
@@ -309,7 +309,7 @@ ours_connections (keys_t *keys)
     zactor_t *sink = zactor_new (our_sink, &args);
     char endpoint[64];
     snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", args.port);
-    uint64_t start = curvecp_zmq_now ();
+    uint64_t start = curvecp_clock_now ();
     long count = 0;
     while (seconds_since (start) < run_seconds && count < 100000) {
         curvecp_client_t *client = curvecp_client_new (&keys->client_keys, keys->server_keys.public_key, NAME);
@@ -336,7 +336,7 @@ peer_connections (keys_t *keys)
 {
     sink_args_t args = { keys, false, true, 0, 0 };
     zactor_t *sink = zactor_new (peer_sink, &args);
-    uint64_t start = curvecp_zmq_now ();
+    uint64_t start = curvecp_clock_now ();
     long count = 0;
     while (seconds_since (start) < run_seconds && count < 100000) {
         zsock_t *dealer = peer_dealer (keys, args.port);

@@ -209,10 +209,10 @@ run_fetch (demo_t *self, const char *endpoint, char *local)
     pid_t pid = spawn (self, "curvecp-fetch", argv, -1);
     if (pid < 0)
         return -1;
-    uint64_t until = curvecp_udp_clock () + WAIT_NS;
+    uint64_t until = curvecp_clock_now () + WAIT_NS;
     int status;
     while (waitpid (pid, &status, WNOHANG) == 0) {
-        if (curvecp_udp_clock () > until) {
+        if (curvecp_clock_now () > until) {
             kill (pid, SIGKILL);
             waitpid (pid, &status, 0);
             return -1;
@@ -227,9 +227,9 @@ transfer (demo_t *self, const char *carrier, const char *endpoint)
 {
     char local[128];
     snprintf (local, sizeof local, "%s/copy-%s.bin", self->tmp, carrier);
-    uint64_t start = curvecp_udp_clock ();
+    uint64_t start = curvecp_clock_now ();
     int rc = run_fetch (self, endpoint, local);
-    double seconds = (double) (curvecp_udp_clock () - start) / 1e9;
+    double seconds = (double) (curvecp_clock_now () - start) / 1e9;
     uint8_t digest[32];
     if (rc != 0) {
         printf ("  %s  %-24s curvecp-fetch failed (exit %d)\n", carrier, endpoint, rc);

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "curvecp_rng.h"
 
 typedef struct _curvecp_chicago_t curvecp_chicago_t;
 
@@ -29,15 +30,9 @@ typedef enum {
     CURVECP_PACING_WINDOW
 } curvecp_pacing_t;
 
-/* Returns 64 random bits. */
-typedef uint64_t (curvecp_rng_fn) (void *context);
-
-/* Default RNG: libsodium's randombytes. */
-uint64_t curvecp_rng_system (void *context);
-
-/* New controller starting at now. rng NULL means curvecp_rng_system. */
-curvecp_chicago_t *curvecp_chicago_new (curvecp_pacing_t pacing, uint64_t now,
-        curvecp_rng_fn *rng, void *rng_context);
+/* New controller starting at now, drawing its jitter from rng (NULL:
+   system randomness; it must outlive the controller). */
+curvecp_chicago_t *curvecp_chicago_new (curvecp_pacing_t pacing, uint64_t now, const curvecp_rng_t *rng);
 
 /* How late the carrier's timer may fire (0 by default): pacing then lets
    that much time's worth of blocks go at once, so a coarse timer does

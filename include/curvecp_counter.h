@@ -9,13 +9,14 @@
 
 #include <stdint.h>
 #include "curvecp_reason.h"
+#include "curvecp_rng.h"
 
 typedef struct {
     uint64_t value;    /* last value used */
 } curvecp_counter_t;
 
-/* Start at a random value in [0, 2^48). */
-void curvecp_counter_init_random (curvecp_counter_t *counter);
+/* Start at a random value in [0, 2^48), drawn from rng (NULL: system). */
+void curvecp_counter_init_random (curvecp_counter_t *counter, const curvecp_rng_t *rng);
 
 /* Start at a given value (tests and vectors). */
 void curvecp_counter_init (curvecp_counter_t *counter, uint64_t start);

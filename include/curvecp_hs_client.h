@@ -14,6 +14,7 @@
 #include "curvecp_keys.h"
 #include "curvecp_nonce16.h"
 #include "curvecp_reason.h"
+#include "curvecp_rng.h"
 #include "curvecp_session.h"
 
 typedef struct _curvecp_hs_client_t curvecp_hs_client_t;
@@ -22,15 +23,20 @@ typedef struct _curvecp_hs_client_t curvecp_hs_client_t;
 
 /* New client handshake towards server_pk with server name (dotted text)
    and extensions. long_term may be NULL: a fresh random long-term key is
-   made, as curvecpclient does without -c. Returns NULL on a bad name. */
+   made, as curvecpclient does without -c. Every random byte (keys, nonce
+   counter, Hello jitter, vouch nonces) comes from rng (NULL: system
+   randomness), which must outlive the handshake. Returns NULL on a bad
+   name. */
 curvecp_hs_client_t *curvecp_hs_client_new (const uint8_t server_pk[CURVECP_KEY_BYTES],
         const char *server_name, const uint8_t server_ext[CURVECP_EXT_BYTES],
-        const uint8_t client_ext[CURVECP_EXT_BYTES], const curvecp_keypair_t *long_term);
+        const uint8_t client_ext[CURVECP_EXT_BYTES], const curvecp_keypair_t *long_term,
+        const curvecp_rng_t *rng);
 
 /* Wipe every secret, free, and set *self_p to NULL. */
 void curvecp_hs_client_destroy (curvecp_hs_client_t **self_p);
 
-/* Where vouch nonces come from (default: curvecp_nonce16_random). */
+/* Where vouch nonces come from (default, or fn NULL: 16 bytes from the
+   handshake's rng). */
 void curvecp_hs_client_set_nonce16 (curvecp_hs_client_t *self, curvecp_nonce16_fn fn, void *context);
 
 /* Change the client extension (re-read from a file): used from the next Hello. */

@@ -19,6 +19,7 @@
 #include "curvecp_nonce16.h"
 #include "curvecp_replay.h"
 #include "curvecp_reason.h"
+#include "curvecp_rng.h"
 #include "curvecp_session.h"
 
 typedef struct _curvecp_hs_server_t curvecp_hs_server_t;
@@ -26,7 +27,7 @@ typedef struct _curvecp_hs_server_t curvecp_hs_server_t;
 #define CURVECP_HS_SERVER_NAMES_MAX 16
 
 /* Default Initiate replay cache: 65536 client short-term keys (about
-   3 MiB), enough for ~540 new connections/s sustained before the oldest
+   8.5 MiB: the ring, and the hash index at load <= 1/2), enough for ~540 new connections/s sustained before the oldest
    entries are forgotten early (see curvecp_replay.h). */
 #define CURVECP_HS_SERVER_REPLAY_DEFAULT 65536
 
@@ -39,9 +40,12 @@ typedef struct {
 } curvecp_initiate_info_t;
 
 /* New server handshake for keys (copied) and our 16-byte extension,
-   with fresh random minute keys starting at now. */
+   with fresh random minute keys starting at now. Every random byte
+   (minute keys, short-term keys, Cookie nonces, session nonce counters,
+   the replay cache's hash key) comes from rng (NULL: system randomness),
+   which must outlive the handshake. */
 curvecp_hs_server_t *curvecp_hs_server_new (const curvecp_keypair_t *keys,
-        const uint8_t server_ext[CURVECP_EXT_BYTES], uint64_t now);
+        const uint8_t server_ext[CURVECP_EXT_BYTES], uint64_t now, const curvecp_rng_t *rng);
 
 /* Wipe every secret, free, and set *self_p to NULL. */
 void curvecp_hs_server_destroy (curvecp_hs_server_t **self_p);
@@ -58,7 +62,8 @@ int curvecp_hs_server_set_replay_capacity (curvecp_hs_server_t *self, size_t cap
 /* The replay cache (NULL when off), to read its size and evictions. */
 const curvecp_replay_t *curvecp_hs_server_replay (const curvecp_hs_server_t *self);
 
-/* Where Cookie nonces come from (default: curvecp_nonce16_random). */
+/* Where Cookie nonces come from (default, or fn NULL: 16 bytes from the
+   handshake's rng). */
 void curvecp_hs_server_set_nonce16 (curvecp_hs_server_t *self, curvecp_nonce16_fn fn, void *context);
 
 /* Replace both minute keys (tests and vectors); the next rotation is 60 s

@@ -8,8 +8,8 @@
 
     Memory is fixed at creation: a ring of entries in acceptance order
     (every entry lives the same time, so the oldest expires first) and a
-    linear-probing index keyed by SipHash under a random key, so clients
-    cannot choose colliding keys. When every entry is still live, the
+    fixed-capacity hash index keyed by SipHash under a random key (from
+    the rng context), so clients cannot choose colliding keys. When every entry is still live, the
     oldest is forgotten to make room and counted as an eviction: refusing
     instead would let anyone who completes enough valid handshakes lock out
     honest clients. Size the cache for the handshake rate x 120 s.        */
@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include "curvecp_constants.h"
 #include "curvecp_reason.h"
+#include "curvecp_rng.h"
 
 typedef struct _curvecp_replay_t curvecp_replay_t;
 
@@ -28,8 +29,9 @@ typedef struct _curvecp_replay_t curvecp_replay_t;
    keys old when it opens, so after this it can never open again. */
 #define CURVECP_REPLAY_LIFETIME_NS (2 * CURVECP_MINUTE_NS)
 
-/* A cache for up to capacity live entries (capacity >= 1). */
-curvecp_replay_t *curvecp_replay_new (size_t capacity);
+/* A cache for up to capacity live entries (capacity >= 1); its hash key
+   comes from rng (NULL: system randomness). */
+curvecp_replay_t *curvecp_replay_new (size_t capacity, const curvecp_rng_t *rng);
 
 void curvecp_replay_destroy (curvecp_replay_t **self_p);
 

@@ -71,8 +71,7 @@ typedef struct {
                                     nothing heard from the peer (default 60 s) */
     uint64_t ack_delay_ns;       /* longest an acknowledgment may wait (default 0) */
     uint64_t now;                /* creation time */
-    curvecp_rng_fn *rng;         /* NULL = system randomness */
-    void *rng_context;
+    const curvecp_rng_t *rng;    /* NULL = system randomness; outlives the stream */
     uint64_t timer_resolution_ns;/* how late the carrier's wake-up for the
                                     deadline may come (0 = default 1 ms, as
                                     poll(); ppoll/epoll_pwait2 with default

@@ -13,15 +13,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "curvecp_reason.h"
+#include "curvecp_clock.h"        /* the time every deadline here is in */
 #include "curvecp_udp_addr.h"
 
 typedef struct _curvecp_udp_socket_t curvecp_udp_socket_t;
 
 #define CURVECP_UDP_BATCH    64
 #define CURVECP_UDP_DGRAM  2048      /* receive slot: larger than any packet, so oversize is seen */
-
-/* Monotonic time in nanoseconds: the "now" every curvecp call takes. */
-uint64_t curvecp_udp_clock (void);
 
 /* poll() the fds until something happens or deadline (monotonic ns;
    UINT64_MAX = no limit, <= now = do not sleep), with nanosecond

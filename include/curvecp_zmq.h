@@ -1,7 +1,7 @@
 /*  curvecp_zmq.h - what the ØMQ carrier's socket classes share.
 
     The carrier classes (curvecp_client, curvecp_server) pass the time to
-    the sans-I/O codec as monotonic nanoseconds from this clock, and turn
+    the sans-I/O codec as curvecp_clock_now (curvecp_clock.h), and turn
     codec deadlines into poll timeouts with the same rounding. Both drop
     a carrier message that is not exactly one packet frame (after the
     routing identity at the ROUTER) whole, never its first frame alone.  */
@@ -10,9 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-/* Monotonic clock in nanoseconds. */
-uint64_t curvecp_zmq_now (void);
+#include "curvecp_clock.h"        /* the time every deadline here is in */
 
 /* Milliseconds from now until deadline, rounded up, for zmq_poll /
    zpoller_wait / zloop: 0 if due, -1 if deadline is UINT64_MAX, and never

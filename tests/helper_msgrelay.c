@@ -32,6 +32,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "curvecp_clock.h"
 #include "curvecp_framing.h"
 
 #define QUEUE_BYTES  (8u << 20)      /* per direction: the "network" never drops unasked */
@@ -203,10 +204,9 @@ log_frame (relay_t *self, const side_t *from, const uint8_t *m, size_t len, cons
 {
     if (!self->log || len < 48)
         return;
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    fprintf (self->log, "%ld.%06ld %s len=%zu id=%llu ack=%llu r1=%llu r2=+%llu/%llu D=%llu flags=%llx pos=%llu %s\n",
-             (long) ts.tv_sec, ts.tv_nsec / 1000, from->name, len,
+    uint64_t now = curvecp_clock_now ();
+    fprintf (self->log, "%llu.%06llu %s len=%zu id=%llu ack=%llu r1=%llu r2=+%llu/%llu D=%llu flags=%llx pos=%llu %s\n",
+             (unsigned long long) (now / 1000000000ull), (unsigned long long) (now % 1000000000ull / 1000), from->name, len,
              (unsigned long long) le (m, 4), (unsigned long long) le (m + 4, 4),
              (unsigned long long) le (m + 8, 8), (unsigned long long) le (m + 16, 4),
              (unsigned long long) le (m + 20, 2), (unsigned long long) (le (m + 38, 2) & 0x7ff),
@@ -338,9 +338,7 @@ status_text (const side_t *side, char *out, size_t cap)
 static double
 seconds_now (void)
 {
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+    return (double) curvecp_clock_now () / 1e9;
 }
 
 /* Move frames until both handlers exit or the time is up. */

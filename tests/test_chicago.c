@@ -13,8 +13,9 @@
 static void
 test_initial_window (void)
 {
-    uint64_t rng = 1;
-    curvecp_chicago_t *c = curvecp_chicago_new (CURVECP_PACING_CHICAGO, 5 * SECOND, sim_rng_fn, &rng);
+    uint64_t rng_state = 1;
+    const curvecp_rng_t rng = SIM_RNG (&rng_state);
+    curvecp_chicago_t *c = curvecp_chicago_new (CURVECP_PACING_CHICAGO, 5 * SECOND, &rng);
     CHECK (c);
     CHECK_EQ (curvecp_chicago_rtt_timeout (c), SECOND);
     int sent = 0;
@@ -32,8 +33,9 @@ test_initial_window (void)
 static void
 test_first_sample_and_timeout (void)
 {
-    uint64_t rng = 2;
-    curvecp_chicago_t *c = curvecp_chicago_new (CURVECP_PACING_CHICAGO, 0, sim_rng_fn, &rng);
+    uint64_t rng_state = 2;
+    const curvecp_rng_t rng = SIM_RNG (&rng_state);
+    curvecp_chicago_t *c = curvecp_chicago_new (CURVECP_PACING_CHICAGO, 0, &rng);
     curvecp_chicago_sent (c, 0);
     curvecp_chicago_rtt_sample (c, 0, 40 * MS);
     CHECK_EQ (curvecp_chicago_rtt_average (c), 40 * MS);
@@ -56,8 +58,9 @@ test_first_sample_and_timeout (void)
 static void
 test_loss (void)
 {
-    uint64_t rng = 3;
-    curvecp_chicago_t *c = curvecp_chicago_new (CURVECP_PACING_CHICAGO, 0, sim_rng_fn, &rng);
+    uint64_t rng_state = 3;
+    const curvecp_rng_t rng = SIM_RNG (&rng_state);
+    curvecp_chicago_t *c = curvecp_chicago_new (CURVECP_PACING_CHICAGO, 0, &rng);
     uint64_t now = 100 * MS;
     for (int i = 0; i < 50; i++, now += MS)
         curvecp_chicago_rtt_sample (c, now - 20 * MS, now);
@@ -78,8 +81,9 @@ test_loss (void)
 static void
 test_reaches_link_speed (void)
 {
-    uint64_t rng = 4;
-    curvecp_chicago_t *c = curvecp_chicago_new (CURVECP_PACING_CHICAGO, 0, sim_rng_fn, &rng);
+    uint64_t rng_state = 4;
+    const curvecp_rng_t rng = SIM_RNG (&rng_state);
+    curvecp_chicago_t *c = curvecp_chicago_new (CURVECP_PACING_CHICAGO, 0, &rng);
     uint64_t now = 0;
     while (now < SECOND) {
         curvecp_chicago_sent (c, now);
@@ -96,8 +100,9 @@ test_slow_restart_deterministic (void)
 {
     uint64_t n[2];
     for (int run = 0; run < 2; run++) {
-        uint64_t rng = 77;
-        curvecp_chicago_t *c = curvecp_chicago_new (CURVECP_PACING_CHICAGO, 0, sim_rng_fn, &rng);
+        uint64_t rng_state = 77;
+        const curvecp_rng_t rng = SIM_RNG (&rng_state);
+        curvecp_chicago_t *c = curvecp_chicago_new (CURVECP_PACING_CHICAGO, 0, &rng);
         uint64_t now = 0;
         for (int i = 0; i < 2000; i++, now += 100 * US)
             curvecp_chicago_rtt_sample (c, now, now + 20 * MS);
@@ -115,7 +120,7 @@ test_slow_restart_deterministic (void)
 static void
 test_window_policy (void)
 {
-    curvecp_chicago_t *c = curvecp_chicago_new (CURVECP_PACING_WINDOW, 0, NULL, NULL);
+    curvecp_chicago_t *c = curvecp_chicago_new (CURVECP_PACING_WINDOW, 0, NULL);
     CHECK_EQ (curvecp_chicago_pacing (c), CURVECP_PACING_WINDOW);
     for (int i = 0; i < 1000; i++) {
         CHECK (curvecp_chicago_may_send (c, 0));

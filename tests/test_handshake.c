@@ -35,12 +35,12 @@ fixture_setup (fixture_t *f, uint64_t now)
     memset (f, 0, sizeof *f);
     keypair (&f->server_keys);
     keypair (&f->client_keys);
-    f->server = curvecp_hs_server_new (&f->server_keys, server_ext, now);
+    f->server = curvecp_hs_server_new (&f->server_keys, server_ext, now, NULL);
     CHECK (f->server);
     CHECK_EQ (curvecp_hs_server_add_name (f->server, "test.example.com"), 0);
     CHECK_EQ (curvecp_hs_server_add_name (f->server, "other.example.org"), 1);
     f->client = curvecp_hs_client_new (f->server_keys.public_key, "test.example.com",
-                                       server_ext, client_ext, &f->client_keys);
+                                       server_ext, client_ext, &f->client_keys, NULL);
     CHECK (f->client);
 }
 
@@ -226,7 +226,7 @@ test_bad_hellos (void)
     curvecp_keypair_t other;
     keypair (&other);
     curvecp_hs_client_t *stranger = curvecp_hs_client_new (other.public_key, "test.example.com",
-                                                           server_ext, client_ext, NULL);
+                                                           server_ext, client_ext, NULL, NULL);
     CHECK_EQ (curvecp_hs_client_hello (stranger, 0, pkt, &attempt), CURVECP_OK);
     expect_hello_reject (&f, pkt, 224, CURVECP_E_BAD_HELLO_BOX);
     curvecp_hs_client_destroy (&stranger);
@@ -302,7 +302,7 @@ static size_t
 initiate_with (fixture_t *f, const char *name, const curvecp_keypair_t *long_term, uint8_t *out, uint64_t now)
 {
     curvecp_hs_client_t *c = curvecp_hs_client_new (f->server_keys.public_key, name, server_ext,
-                                                    client_ext, long_term);
+                                                    client_ext, long_term, NULL);
     uint8_t hello[224], cookie[200], m[32] = "initiate";
     curvecp_session_t s;
     size_t len;
@@ -382,7 +382,7 @@ test_bad_vouch (void)
     /* Make a second session with the same long-term key, then transplant
        its vouch into the first session's Initiate (re-sealed). */
     curvecp_hs_client_t *c2 = curvecp_hs_client_new (f.server_keys.public_key, "test.example.com",
-                                                     server_ext, client_ext, &f.client_keys);
+                                                     server_ext, client_ext, &f.client_keys, NULL);
     uint8_t hello[224], cookie[200];
     curvecp_session_t s2;
     CHECK_EQ (curvecp_hs_client_hello (c2, now, hello, NULL), CURVECP_OK);

@@ -68,7 +68,7 @@ raw_clients_make (raw_client_t *clients, int count, const fixture_t *f)
         uint8_t ext[CURVECP_EXT_BYTES];
         fake_ext (ext, (uint32_t) i);
         memset (&clients[i], 0, sizeof clients[i]);
-        clients[i].hs = curvecp_hs_client_new (f->keys.public_key, "test.example", f->ext, ext, NULL);
+        clients[i].hs = curvecp_hs_client_new (f->keys.public_key, "test.example", f->ext, ext, NULL, NULL);
         CHECK (clients[i].hs);
         int attempt;
         CHECK_EQ (curvecp_hs_client_hello (clients[i].hs, 0, clients[i].hello, &attempt), CURVECP_OK);
@@ -126,19 +126,19 @@ drive (fixture_t *f, curvecp_udp_socket_t *sock, raw_client_t *clients, int coun
     drive_t d = { 0, 0 };
     int next = 0;
     uint64_t in = curvecp_udp_server_info (f->server)->datagrams_in;
-    uint64_t start = curvecp_udp_clock ();
+    uint64_t start = curvecp_clock_now ();
     while (d.cookies < count || curvecp_udp_server_info (f->server)->datagrams_in < in + 2 * (uint64_t) count) {
-        CHECK (curvecp_udp_clock () - start < 6 * WAIT_LIMIT_NS);
+        CHECK (curvecp_clock_now () - start < 6 * WAIT_LIMIT_NS);
         while (next < count && next - d.cookies < WINDOW) {
             send_raw (sock, &f->addr, clients[next].hello, CURVECP_HELLO_BYTES);
             next++;
         }
         struct pollfd pfd = { curvecp_udp_server_fd (f->server), POLLIN, 0 };
-        curvecp_udp_poll (&pfd, 1, curvecp_udp_clock () + 2000000ull);
-        curvecp_udp_server_process (f->server, curvecp_udp_clock ());
+        curvecp_udp_poll (&pfd, 1, curvecp_clock_now () + 2000000ull);
+        curvecp_udp_server_process (f->server, curvecp_clock_now ());
         raw_receive (sock, f, clients, count, &d);
     }
-    curvecp_udp_server_process (f->server, curvecp_udp_clock ());
+    curvecp_udp_server_process (f->server, curvecp_clock_now ());
     return d;
 }
 
@@ -160,9 +160,9 @@ test_idle_and_limit (int n)
     curvecp_udp_socket_t *sock = loopback_socket (), *late_sock = loopback_socket ();
 
     size_t before = heap_in_use ();
-    uint64_t start = curvecp_udp_clock ();
+    uint64_t start = curvecp_clock_now ();
     drive_t d = drive (&f, sock, clients, n);
-    double seconds = (double) (curvecp_udp_clock () - start) / 1e9;
+    double seconds = (double) (curvecp_clock_now () - start) / 1e9;
     size_t after = heap_in_use ();
     CHECK_EQ (d.cookies, n);
     CHECK_EQ (curvecp_udp_server_connections (f.server), n);
@@ -180,8 +180,8 @@ test_idle_and_limit (int n)
     drive_t refused = drive (&f, late_sock, late, OVER_LIMIT);
     for (int k = 0; k < 20; k++) {                  /* anything late would show */
         struct pollfd pfd = { curvecp_udp_socket_fd (late_sock), POLLIN, 0 };
-        curvecp_udp_poll (&pfd, 1, curvecp_udp_clock () + 1000000ull);
-        curvecp_udp_server_process (f.server, curvecp_udp_clock ());
+        curvecp_udp_poll (&pfd, 1, curvecp_clock_now () + 1000000ull);
+        curvecp_udp_server_process (f.server, curvecp_clock_now ());
         raw_receive (late_sock, &f, late, OVER_LIMIT, &refused);
     }
     size_t full_after = heap_in_use ();
@@ -221,10 +221,10 @@ pushers (fixture_t *f)
     uint8_t buf[16384];
     memset (buf, 0x5a, sizeof buf);
     uint64_t sent[PUSHERS] = { 0 };
-    uint64_t start = curvecp_udp_clock ();
-    while (curvecp_udp_clock () - start < 3 * WAIT_LIMIT_NS) {
+    uint64_t start = curvecp_clock_now ();
+    while (curvecp_clock_now () - start < 3 * WAIT_LIMIT_NS) {
         struct pollfd pfd[PUSHERS];
-        uint64_t deadline = curvecp_udp_clock () + 5000000ull;
+        uint64_t deadline = curvecp_clock_now () + 5000000ull;
         for (int i = 0; i < PUSHERS; i++) {
             pfd[i] = (struct pollfd) { curvecp_udp_client_fd (clients[i]), POLLIN, 0 };
             deadline = earliest (deadline, curvecp_udp_client_deadline (clients[i]));
@@ -234,7 +234,7 @@ pushers (fixture_t *f)
             curvecp_udp_conn_t *conn = curvecp_udp_client_conn (clients[i]);
             if (sent[i] < PUSH_BYTES)
                 sent[i] += curvecp_udp_conn_send (conn, buf, sizeof buf);
-            curvecp_udp_client_process (clients[i], curvecp_udp_clock ());
+            curvecp_udp_client_process (clients[i], curvecp_clock_now ());
         }
     }
     _exit (0);
@@ -253,11 +253,11 @@ test_window_bound (void)
     size_t before = heap_in_use ();
     curvecp_udp_conn_t *conns[PUSHERS];
     int accepted = 0;
-    uint64_t start = curvecp_udp_clock (), still_since = 0;
+    uint64_t start = curvecp_clock_now (), still_since = 0;
     size_t total = 0, window = 0, held_max = 0, last_total = 0;
     /* until every connection holds data and none has taken more for 300 ms */
-    while (still_since == 0 || curvecp_udp_clock () - still_since < 300000000ull) {
-        if (curvecp_udp_clock () - start > 2 * WAIT_LIMIT_NS) {
+    while (still_since == 0 || curvecp_clock_now () - still_since < 300000000ull) {
+        if (curvecp_clock_now () - start > 2 * WAIT_LIMIT_NS) {
             fprintf (stderr, "stuck: %d accepted, %zu bytes held\n", accepted, total);
             kill (child, SIGKILL);
             exit (1);
@@ -276,7 +276,7 @@ test_window_bound (void)
             total += held;
         }
         bool still = all_hold && total == last_total;
-        still_since = still ? (still_since ? still_since : curvecp_udp_clock ()) : 0;
+        still_since = still ? (still_since ? still_since : curvecp_clock_now ()) : 0;
         last_total = total;
     }
     size_t after = heap_in_use ();

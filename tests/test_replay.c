@@ -20,7 +20,7 @@ key_of (uint8_t key[32], uint32_t n)
 static void
 test_cache_basics (void)
 {
-    curvecp_replay_t *cache = curvecp_replay_new (4);
+    curvecp_replay_t *cache = curvecp_replay_new (4, NULL);
     CHECK (cache);
     size_t memory = curvecp_replay_memory (cache);
     uint8_t a[32], b[32];
@@ -55,7 +55,7 @@ test_cache_basics (void)
     CHECK_EQ (curvecp_replay_memory (cache), memory);
     curvecp_replay_destroy (&cache);
     CHECK (cache == NULL);
-    CHECK (curvecp_replay_new (0) == NULL);
+    CHECK (curvecp_replay_new (0, NULL) == NULL);
 }
 
 /* Many keys through a small cache, in waves that expire: every live key
@@ -64,7 +64,7 @@ static void
 test_cache_churn (void)
 {
     const size_t capacity = 1000;
-    curvecp_replay_t *cache = curvecp_replay_new (capacity);
+    curvecp_replay_t *cache = curvecp_replay_new (capacity, NULL);
     uint64_t now = 0;
     uint32_t next = 0;
     for (int wave = 0; wave < 50; wave++) {
@@ -97,14 +97,14 @@ test_server_refuses_replay (void)
     crypto_box_keypair (server_keys.public_key, server_keys.secret_key);
     crypto_box_keypair (client_keys.public_key, client_keys.secret_key);
     const uint8_t ext[16] = { 0 };
-    curvecp_hs_server_t *server = curvecp_hs_server_new (&server_keys, ext, 0);
+    curvecp_hs_server_t *server = curvecp_hs_server_new (&server_keys, ext, 0, NULL);
     curvecp_hs_server_add_name (server, "replay.test");
     for (int round = 0; round < 2; round++) {
         bool cache_on = round == 0;
         if (!cache_on)
             CHECK_EQ (curvecp_hs_server_set_replay_capacity (server, 0), 0);
         curvecp_hs_client_t *client = curvecp_hs_client_new (server_keys.public_key, "replay.test",
-                                                             ext, ext, &client_keys);
+                                                             ext, ext, &client_keys, NULL);
         uint8_t hello[224], cookie[200], initiate[1184], scratch[992], m[16] = "x";
         size_t len;
         curvecp_session_t cs, ss;

@@ -5,192 +5,22 @@
     the network loses, duplicates, delays and reorders them. Each side
     ends with the peer's bytes exact and the right EOF, or reports failure
     (handshake gave up, or the stream gave up).                            */
-#include "curvecp_hs_client.h"
-#include "curvecp_hs_server.h"
-#include "curvecp_packet.h"
-#include "curvecp_stream.h"
-#include "sim_app.h"
+#include "sim_node.h"
 #include "testutil.h"
 
 #define SEEDS 120
 #define SECOND 1000000000ull
-#define OUTBOX 8
-
-static const uint8_t server_ext[16] = { 's', 'i', 'm', '-', 's' };
-static const uint8_t client_ext[16] = { 's', 'i', 'm', '-', 'c' };
-
-typedef struct {
-    sim_app_t app;
-    curvecp_stream_t *stream;
-    curvecp_session_t session;
-    bool have_session;
-    curvecp_hs_client_t *client;       /* client side */
-    curvecp_hs_server_t *server;       /* server side */
-    uint8_t outbox[OUTBOX][CURVECP_COOKIE_BYTES];
-    int outbox_count;
-    uint64_t now;                      /* last time seen, for hs_client_failed */
-} node_t;
-
-/* Seal the stream's next message into a packet, if it has one. */
-static size_t
-node_seal_next (node_t *self, uint64_t now, uint8_t *out)
-{
-    uint8_t message[CURVECP_MSG_MAX];
-    sim_app_pump (&self->app, self->stream, now);
-    size_t len = curvecp_stream_produce (self->stream, now, message, sizeof message);
-    if (len == 0)
-        return 0;
-    size_t packet_len = 0;
-    CHECK_EQ (curvecp_session_seal (&self->session, message, len, out, &packet_len), CURVECP_OK);
-    return packet_len;
-}
-
-static void
-node_open (node_t *self, const uint8_t *packet, size_t len, uint64_t now)
-{
-    uint8_t message[CURVECP_MSG_MAX];
-    size_t message_len = 0;
-    if (curvecp_session_open (&self->session, packet, len, message, &message_len) == CURVECP_OK)
-        curvecp_stream_receive (self->stream, message, message_len, now);
-}
-
-/* ---- client ---------------------------------------------------------- */
-
-static void
-client_input (void *self_, const uint8_t *packet, size_t len, uint64_t now)
-{
-    node_t *self = (node_t *) self_;
-    curvecp_packet_type_t type;
-    if (curvecp_packet_classify_at_client (packet, len, client_ext, server_ext, &type) != CURVECP_OK)
-        return;
-    if (type == CURVECP_PACKET_COOKIE) {
-        if (curvecp_hs_client_cookie (self->client, packet, len, &self->session) == CURVECP_OK)
-            self->have_session = true;
-    }
-    else
-    if (self->have_session)
-        node_open (self, packet, len, now);
-}
-
-static size_t
-client_output (void *self_, uint64_t now, uint8_t *out, size_t cap)
-{
-    node_t *self = (node_t *) self_;
-    (void) cap;
-    self->now = now;
-    if (self->have_session)
-        return node_seal_next (self, now, out);
-    int attempt;
-    if (curvecp_hs_client_hello (self->client, now, out, &attempt) == CURVECP_OK)
-        return CURVECP_HELLO_BYTES;
-    return 0;
-}
-
-static uint64_t
-client_deadline (void *self_)
-{
-    node_t *self = (node_t *) self_;
-    if (!self->have_session)
-        return curvecp_hs_client_failed (self->client, self->now) ? UINT64_MAX
-             : curvecp_hs_client_deadline (self->client);
-    uint64_t deadline = curvecp_stream_deadline (self->stream);
-    uint64_t app = sim_app_deadline (&self->app, self->stream);
-    return app < deadline ? app : deadline;
-}
-
-static bool
-node_finished (node_t *self)
-{
-    return curvecp_stream_failed (self->stream)
-        || (sim_app_complete (&self->app, self->stream) && curvecp_stream_deadline (self->stream) == UINT64_MAX);
-}
-
-static bool
-client_finished (void *self_)
-{
-    node_t *self = (node_t *) self_;
-    if (!self->have_session)
-        return curvecp_hs_client_failed (self->client, self->now);
-    return node_finished (self);
-}
-
-/* ---- server ---------------------------------------------------------- */
-
-static void
-server_initiate (node_t *self, const uint8_t *packet, size_t len, uint64_t now)
-{
-    static uint8_t scratch[CURVECP_INITIATE_INNER_BASE + CURVECP_INITIATE_MSG_MAX];
-    curvecp_initiate_info_t info;
-    if (curvecp_hs_server_initiate (self->server, packet, len, now, &self->session, scratch, &info) != CURVECP_OK)
-        return;
-    self->have_session = true;
-    curvecp_stream_receive (self->stream, info.message, info.message_len, now);
-}
-
-static void
-server_input (void *self_, const uint8_t *packet, size_t len, uint64_t now)
-{
-    node_t *self = (node_t *) self_;
-    curvecp_packet_type_t type;
-    if (curvecp_packet_classify_at_server (packet, len, server_ext, &type) != CURVECP_OK)
-        return;
-    if (type == CURVECP_PACKET_HELLO) {
-        if (self->outbox_count < OUTBOX
-        &&  curvecp_hs_server_hello (self->server, packet, len, now, self->outbox[self->outbox_count]) == CURVECP_OK)
-            self->outbox_count++;
-    }
-    else
-    if (!self->have_session) {
-        if (type == CURVECP_PACKET_INITIATE)
-            server_initiate (self, packet, len, now);
-    }
-    else
-    if (curvecp_session_matches (&self->session, packet))
-        node_open (self, packet, len, now);
-}
-
-static size_t
-server_output (void *self_, uint64_t now, uint8_t *out, size_t cap)
-{
-    node_t *self = (node_t *) self_;
-    (void) cap;
-    curvecp_hs_server_advance (self->server, now);
-    if (self->outbox_count) {
-        memcpy (out, self->outbox[--self->outbox_count], CURVECP_COOKIE_BYTES);
-        return CURVECP_COOKIE_BYTES;
-    }
-    return self->have_session ? node_seal_next (self, now, out) : 0;
-}
-
-static uint64_t
-server_deadline (void *self_)
-{
-    node_t *self = (node_t *) self_;
-    if (!self->have_session)
-        return UINT64_MAX;              /* minute keys rotate on their own; nothing to send */
-    uint64_t deadline = curvecp_stream_deadline (self->stream);
-    uint64_t app = sim_app_deadline (&self->app, self->stream);
-    return app < deadline ? app : deadline;
-}
-
-static bool
-server_finished (void *self_)
-{
-    node_t *self = (node_t *) self_;
-    return self->have_session && node_finished (self);
-}
 
 /* ---- the property ---------------------------------------------------- */
 
 static curvecp_stream_t *
-make_stream (bool is_client, uint64_t *rng)
+make_stream (bool is_client, const curvecp_rng_t *rng)
 {
     curvecp_stream_config_t config;
     curvecp_stream_config_default (&config);
     config.is_client = is_client;
     config.give_up_ns = 30 * SECOND;
-    config.rng = sim_rng_fn;
-    config.rng_context = rng;
+    config.rng = rng;
     curvecp_stream_t *stream = curvecp_stream_new (&config);
     CHECK (stream);
     return stream;
@@ -212,16 +42,18 @@ run_seed (int seed, const curvecp_keypair_t *server_keys)
     link.jitter_ns = 2 * 1000000ull;
     sim_net_t *net = sim_net_new (sim_rng_next (&rng), &link, &link);
     uint64_t stream_rng[2] = { sim_rng_next (&rng), sim_rng_next (&rng) };
+    const curvecp_rng_t stream_rngs[2] = { SIM_RNG (&stream_rng[0]), SIM_RNG (&stream_rng[1]) };
 
-    node_t node[2];
+    sim_node_t node[2];
     memset (node, 0, sizeof node);
-    node[0].client = curvecp_hs_client_new (server_keys->public_key, "sim.example.com", server_ext, client_ext, NULL);
-    node[1].server = curvecp_hs_server_new (server_keys, server_ext, 0);
+    node[0].client = curvecp_hs_client_new (server_keys->public_key, "sim.example.com", sim_node_server_ext,
+                                            sim_node_client_ext, NULL, NULL);
+    node[1].server = curvecp_hs_server_new (server_keys, sim_node_server_ext, 0, NULL);
     CHECK (node[0].client && node[1].server);
     CHECK_EQ (curvecp_hs_server_add_name (node[1].server, "sim.example.com"), 0);
     uint64_t length[2];
     for (int i = 0; i < 2; i++) {
-        node[i].stream = make_stream (i == 0, &stream_rng[i]);
+        node[i].stream = make_stream (i == 0, &stream_rngs[i]);
         uint64_t r = sim_rng_next (&rng);
         length[i] = seed % 40 == 3 ? 1000000 + r % 1000000 : r % 3 == 0 ? r % 100 : r % 60000;
     }
@@ -233,10 +65,9 @@ run_seed (int seed, const curvecp_keypair_t *server_keys)
         node[i].app.expect_total = length[1 - i];
         node[i].app.expect_eof = (seed + 1 - i) % 5 ? CURVECP_EOF_SUCCESS : CURVECP_EOF_FAILURE;
     }
-    sim_endpoint_t endpoint[2] = {
-        { &node[0], client_input, client_output, client_deadline, client_finished },
-        { &node[1], server_input, server_output, server_deadline, server_finished }
-    };
+    sim_endpoint_t endpoint[2];
+    sim_node_bind_client (&node[0], &endpoint[0]);
+    sim_node_bind_server (&node[1], &endpoint[1]);
     sim_endpoint_t *endpoints[2] = { &endpoint[0], &endpoint[1] };
     uint64_t end = sim_net_run (net, endpoints, 0, 600 * SECOND);
 

@@ -106,6 +106,7 @@ run_seed (int seed, tally_t *tally)
     sim_stream_endpoint_t side[2];
     sim_endpoint_t endpoint[2], *endpoints[2] = { &endpoint[0], &endpoint[1] };
     uint64_t chicago_rng[2] = { sim_rng_next (&rng), sim_rng_next (&rng) };
+    const curvecp_rng_t chicago[2] = { SIM_RNG (&chicago_rng[0]), SIM_RNG (&chicago_rng[1]) };
     uint64_t length[2] = { stream_length (&rng, seed), stream_length (&rng, seed) };
     curvecp_eof_t eof[2] = { sim_rng_next (&rng) % 4 ? CURVECP_EOF_SUCCESS : CURVECP_EOF_FAILURE,
                              sim_rng_next (&rng) % 4 ? CURVECP_EOF_SUCCESS : CURVECP_EOF_FAILURE };
@@ -128,8 +129,7 @@ run_seed (int seed, tally_t *tally)
         curvecp_stream_config_default (&config);
         config.is_client = i == 0;
         config.give_up_ns = 30 * SECOND;
-        config.rng = sim_rng_fn;
-        config.rng_context = &chicago_rng[i];
+        config.rng = &chicago[i];
         uint64_t window = sim_rng_next (&rng) % 8;
         if (window == 0 || window == 1)
             config.receive_window = 16384;

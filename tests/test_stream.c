@@ -10,6 +10,7 @@
 #define SECOND 1000000000ull
 
 static uint64_t rng_state = 1;
+static const curvecp_rng_t stream_rng = { sim_rng_fill, &rng_state };
 
 static curvecp_stream_t *
 make (bool is_client, curvecp_pacing_t pacing)
@@ -19,8 +20,7 @@ make (bool is_client, curvecp_pacing_t pacing)
     config.is_client = is_client;
     config.pacing = pacing;
     config.give_up_ns = 10 * SECOND;
-    config.rng = sim_rng_fn;
-    config.rng_context = &rng_state;
+    config.rng = &stream_rng;
     curvecp_stream_t *stream = curvecp_stream_new (&config);
     CHECK (stream);
     return stream;
@@ -422,8 +422,7 @@ test_slow_reader (void)
         curvecp_stream_config_default (&config);
         config.give_up_ns = 10 * SECOND;
         config.receive_window = 4096;
-        config.rng = sim_rng_fn;
-        config.rng_context = &rng_state;
+        config.rng = &stream_rng;
         side[i].stream = curvecp_stream_new (&config);
         side[i].app.send_seed = side[i].app.expect_seed = 99;
         side[i].app.send_eof = side[i].app.expect_eof = CURVECP_EOF_SUCCESS;

@@ -13,6 +13,7 @@
 #define IDLE_MAX 16384                  /* far below the carrier's 64 KiB */
 
 static uint64_t rng_state = 5;
+static const curvecp_rng_t stream_rng = { sim_rng_fill, &rng_state };
 
 typedef struct {
     curvecp_stream_t *stream;
@@ -27,8 +28,7 @@ make (bool is_client)
     curvecp_stream_config_t config;
     curvecp_stream_config_default (&config);
     config.is_client = is_client;
-    config.rng = sim_rng_fn;
-    config.rng_context = &rng_state;
+    config.rng = &stream_rng;
     curvecp_stream_t *stream = curvecp_stream_new (&config);
     CHECK (stream);
     return stream;
@@ -245,8 +245,7 @@ test_release_on_failure (void)
     curvecp_stream_config_t config;
     curvecp_stream_config_default (&config);
     config.give_up_ns = SECOND;
-    config.rng = sim_rng_fn;
-    config.rng_context = &rng_state;
+    config.rng = &stream_rng;
     curvecp_stream_t *a = curvecp_stream_new (&config);
     size_t idle = curvecp_stream_memory (a);
     uint8_t out[CURVECP_MSG_MAX];

@@ -15,9 +15,9 @@ transfer (const char *ip, uint64_t up, uint64_t down, bool roam)
     curvecp_udp_conn_t *sc = NULL;
     pump_t c2s = { 0, 0, up, 7, false }, s2c = { 0, 0, down, 99, false };
     bool roamed = false;
-    uint64_t start = curvecp_udp_clock ();
+    uint64_t start = curvecp_clock_now ();
     while (!(curvecp_udp_conn_done (cc) && sc && curvecp_udp_conn_done (sc))) {
-        if (curvecp_udp_clock () - start > WAIT_LIMIT_NS) {
+        if (curvecp_clock_now () - start > WAIT_LIMIT_NS) {
             fprintf (stderr, "stuck: %s roam=%d up %llu/%llu down %llu/%llu roamed=%d sc=%p\n", ip, roam,
                      (unsigned long long) c2s.received, (unsigned long long) up,
                      (unsigned long long) s2c.received, (unsigned long long) down, roamed, (void *) sc);
@@ -27,7 +27,7 @@ transfer (const char *ip, uint64_t up, uint64_t down, bool roam)
                          (unsigned long long) curvecp_udp_conn_info (sc)->packets_in,
                          (unsigned long long) curvecp_udp_conn_info (sc)->packets_out);
             fprintf (stderr, "  client: state %d, in %llu out %llu, conn done %d acked %d\n",
-                     curvecp_udp_client_state (client, curvecp_udp_clock ()),
+                     curvecp_udp_client_state (client, curvecp_clock_now ()),
                      (unsigned long long) curvecp_udp_conn_info (cc)->packets_in,
                      (unsigned long long) curvecp_udp_conn_info (cc)->packets_out,
                      curvecp_udp_conn_done (cc), curvecp_udp_conn_all_acked (cc));
@@ -62,7 +62,7 @@ transfer (const char *ip, uint64_t up, uint64_t down, bool roam)
     curvecp_udp_client_destroy (&client);
     curvecp_udp_server_destroy (&f.server);
     printf ("transfer %s up=%llu down=%llu roam=%d: %.3f s\n", ip, (unsigned long long) up,
-            (unsigned long long) down, roam, (double) (curvecp_udp_clock () - start) / 1e9);
+            (unsigned long long) down, roam, (double) (curvecp_clock_now () - start) / 1e9);
 }
 
 int

@@ -80,8 +80,8 @@ take (curvecp_hello_queue_t *q, const curvecp_udp_addr_t *want_from, char source
 static void
 test_queue (void)
 {
-    CHECK (curvecp_hello_queue_new (0, sizeof (struct sockaddr_storage)) == NULL);
-    CHECK (curvecp_hello_queue_new (4, 0) == NULL);
+    CHECK (curvecp_hello_queue_new (0, sizeof (struct sockaddr_storage), NULL) == NULL);
+    CHECK (curvecp_hello_queue_new (4, 0, NULL) == NULL);
     curvecp_udp_addr_t a, b, c;
     addr_of (1000, &a);
     addr_of (1001, &b);
@@ -90,7 +90,7 @@ test_queue (void)
     curvecp_udp_addr_t from;
 
     /* one source fills the whole queue; one more is refused */
-    curvecp_hello_queue_t *q = curvecp_hello_queue_new (1024, sizeof (struct sockaddr_storage));
+    curvecp_hello_queue_t *q = curvecp_hello_queue_new (1024, sizeof (struct sockaddr_storage), NULL);
     CHECK (q);
     for (int i = 0; i < 1024; i++)
         push (q, &a, 'a', i & 0xff, false);
@@ -119,7 +119,7 @@ test_queue (void)
     curvecp_hello_queue_destroy (&q);
 
     /* full: a shorter lane's arrival evicts the longest lane's oldest */
-    q = curvecp_hello_queue_new (4, sizeof (struct sockaddr_storage));
+    q = curvecp_hello_queue_new (4, sizeof (struct sockaddr_storage), NULL);
     for (int i = 0; i < 4; i++)
         push (q, &a, 'a', i, false);
     push (q, &a, 'a', 4, true);                  /* a is the longest: refused */
@@ -189,12 +189,12 @@ send_hello (small_t *s, curvecp_udp_socket_t *sock, int fake)
 static void
 expect_cookie (small_t *s, curvecp_udp_socket_t *sock, long want)
 {
-    uint64_t start = curvecp_udp_clock ();
+    uint64_t start = curvecp_clock_now ();
     int n;
     while ((n = curvecp_udp_socket_receive (sock)) == 0) {
-        CHECK (curvecp_udp_clock () - start < WAIT_LIMIT_NS);
+        CHECK (curvecp_clock_now () - start < WAIT_LIMIT_NS);
         struct pollfd pfd = { curvecp_udp_socket_fd (sock), POLLIN, 0 };
-        curvecp_udp_poll (&pfd, 1, curvecp_udp_clock () + 10000000ull);
+        curvecp_udp_poll (&pfd, 1, curvecp_clock_now () + 10000000ull);
     }
     CHECK_EQ (n, 1);
     size_t len;
@@ -209,7 +209,7 @@ static void
 expect_nothing (curvecp_udp_socket_t *sock)
 {
     struct pollfd pfd = { curvecp_udp_socket_fd (sock), POLLIN, 0 };
-    curvecp_udp_poll (&pfd, 1, curvecp_udp_clock () + 20000000ull);
+    curvecp_udp_poll (&pfd, 1, curvecp_clock_now () + 20000000ull);
     CHECK_EQ (curvecp_udp_socket_receive (sock), 0);
 }
 
@@ -228,7 +228,7 @@ test_small_queue (void)
     const long order[] = { 1, 12, 2, 3 };
     for (int call = 0; call < 4; call++) {
         CHECK_EQ (curvecp_udp_server_deadline (s.f.server), call == 0 ? UINT64_MAX : 0);
-        curvecp_udp_server_process (s.f.server, curvecp_udp_clock ());
+        curvecp_udp_server_process (s.f.server, curvecp_clock_now ());
         const curvecp_udp_server_info_t *info = curvecp_udp_server_info (s.f.server);
         CHECK_EQ (info->datagrams_in, 13);
         CHECK_EQ (info->hellos, (uint64_t) call + 1);
@@ -240,7 +240,7 @@ test_small_queue (void)
         expect_cookie (&s, order[call] == 12 ? s.b : s.a, order[call]);
     }
     CHECK_EQ (curvecp_udp_server_deadline (s.f.server), UINT64_MAX);
-    curvecp_udp_server_process (s.f.server, curvecp_udp_clock ());
+    curvecp_udp_server_process (s.f.server, curvecp_clock_now ());
     CHECK_EQ (curvecp_udp_server_info (s.f.server)->hellos, 4);
     expect_nothing (s.a);
     expect_nothing (s.b);
@@ -258,7 +258,7 @@ test_rate (void)
     small_start (&s, 0, 0, 10);
     for (int i = 0; i < 3; i++)
         send_hello (&s, s.a, i);
-    uint64_t now = curvecp_udp_clock ();
+    uint64_t now = curvecp_clock_now ();
     curvecp_udp_server_process (s.f.server, now);
     CHECK_EQ (curvecp_udp_server_info (s.f.server)->hellos, 1);
     CHECK_EQ (curvecp_udp_server_info (s.f.server)->hellos_waiting, 2);
@@ -339,18 +339,18 @@ test_transfer_under_flood (void)
     pthread_t thread;
     CHECK (pthread_create (&thread, NULL, flooder_main, &fl) == 0);
     /* the flood is beyond what the server answers before the client starts */
-    uint64_t start = curvecp_udp_clock ();
+    uint64_t start = curvecp_clock_now ();
     while (curvecp_udp_server_info (f.server)->hellos_dropped == 0) {
-        CHECK (curvecp_udp_clock () - start < WAIT_LIMIT_NS);
+        CHECK (curvecp_clock_now () - start < WAIT_LIMIT_NS);
         step (&f, NULL);
     }
-    uint64_t flood_start = curvecp_udp_clock ();
+    uint64_t flood_start = curvecp_clock_now ();
     curvecp_udp_client_t *client = client_start (&f, NULL, NULL);
     curvecp_udp_conn_t *cc = curvecp_udp_client_conn (client), *sc = NULL;
     pump_t up = { 0, 0, TRANSFER, 3, false }, down = { 0, 0, TRANSFER, 5, false };
-    start = curvecp_udp_clock ();
+    start = curvecp_clock_now ();
     while (!(curvecp_udp_conn_done (cc) && sc && curvecp_udp_conn_done (sc))) {
-        if (curvecp_udp_clock () - start > WAIT_LIMIT_NS) {
+        if (curvecp_clock_now () - start > WAIT_LIMIT_NS) {
             fprintf (stderr, "stuck under flood: up %llu down %llu bytes, connected %d\n",
                      (unsigned long long) up.received, (unsigned long long) down.received, sc != NULL);
             exit (1);
@@ -363,19 +363,19 @@ test_transfer_under_flood (void)
             pump (sc, &down, &up);
         CHECK (!curvecp_udp_conn_failed (cc));
     }
-    double seconds = (double) (curvecp_udp_clock () - start) / 1e9;
+    double seconds = (double) (curvecp_clock_now () - start) / 1e9;
     atomic_store (&fl.stop, true);
     pthread_join (thread, NULL);
-    double offered = (double) atomic_load (&fl.sent) / ((double) (curvecp_udp_clock () - flood_start) / 1e9);
+    double offered = (double) atomic_load (&fl.sent) / ((double) (curvecp_clock_now () - flood_start) / 1e9);
     CHECK_EQ (up.received, TRANSFER);
     CHECK_EQ (down.received, TRANSFER);
     CHECK_EQ (curvecp_udp_conn_received_eof (cc), CURVECP_EOF_SUCCESS);
     CHECK_EQ (curvecp_udp_conn_received_eof (sc), CURVECP_EOF_SUCCESS);
     /* what is still on its way, then every datagram's fate */
     uint64_t seen = UINT64_MAX;
-    start = curvecp_udp_clock ();
+    start = curvecp_clock_now ();
     for (int stable = 0; stable < 5;) {
-        CHECK (curvecp_udp_clock () - start < WAIT_LIMIT_NS);
+        CHECK (curvecp_clock_now () - start < WAIT_LIMIT_NS);
         step (&f, client);
         const curvecp_udp_server_info_t *info = curvecp_udp_server_info (f.server);
         stable = info->datagrams_in == seen && info->hellos_waiting == 0 ? stable + 1 : 0;

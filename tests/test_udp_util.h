@@ -62,7 +62,7 @@ client_start (fixture_t *f, curvecp_udp_message_fn *on_message, void *arg)
     client_config (f, &config);
     config.on_message = on_message;
     config.on_message_arg = arg;
-    curvecp_udp_client_t *client = curvecp_udp_client_new (&config, curvecp_udp_clock ());
+    curvecp_udp_client_t *client = curvecp_udp_client_new (&config, curvecp_clock_now ());
     CHECK (client);
     return client;
 }
@@ -84,9 +84,9 @@ step_many (fixture_t *f, curvecp_udp_client_t **clients, int count)
         pfd [1 + i] = (struct pollfd) { curvecp_udp_client_fd (clients [i]), POLLIN, 0 };
         deadline = earliest (deadline, curvecp_udp_client_deadline (clients [i]));
     }
-    uint64_t cap = curvecp_udp_clock () + 50000000ull;
+    uint64_t cap = curvecp_clock_now () + 50000000ull;
     curvecp_udp_poll (pfd, 1 + count, earliest (deadline, cap));
-    uint64_t now = curvecp_udp_clock ();
+    uint64_t now = curvecp_clock_now ();
     curvecp_udp_server_process (f->server, now);
     for (int i = 0; i < count; i++)
         curvecp_udp_client_process (clients [i], now);
@@ -140,9 +140,9 @@ pump (curvecp_udp_conn_t *conn, pump_t *out, pump_t *in)
 static inline void
 connect_client (fixture_t *f, curvecp_udp_client_t *client)
 {
-    uint64_t start = curvecp_udp_clock ();
-    while (curvecp_udp_client_state (client, curvecp_udp_clock ()) != CURVECP_UDP_CONNECTED) {
-        CHECK (curvecp_udp_clock () - start < WAIT_LIMIT_NS);
+    uint64_t start = curvecp_clock_now ();
+    while (curvecp_udp_client_state (client, curvecp_clock_now ()) != CURVECP_UDP_CONNECTED) {
+        CHECK (curvecp_clock_now () - start < WAIT_LIMIT_NS);
         step (f, client);
     }
 }

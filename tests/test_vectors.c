@@ -44,7 +44,7 @@ vector_server (const vectors_input_t *in)
     curvecp_keypair_t keys;
     memcpy (keys.secret_key, in->s, 32);
     memcpy (keys.public_key, in->S, 32);
-    curvecp_hs_server_t *server = curvecp_hs_server_new (&keys, in->server_ext, 0);
+    curvecp_hs_server_t *server = curvecp_hs_server_new (&keys, in->server_ext, 0, NULL);
     uint8_t previous[32] = { 0 };
     curvecp_hs_server_set_minute_keys (server, in->minute_key, previous, 0);
     CHECK_EQ (curvecp_hs_server_add_name (server, "test.example.com"), 0);

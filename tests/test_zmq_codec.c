@@ -601,7 +601,7 @@ test_blobs_are_curvecp_packets (void)
     curvecp_keypair_generate (&ck);
     static const uint8_t zero[16] = { 0 };
     uint64_t now = 5 * SEC;
-    curvecp_hs_server_t *core = curvecp_hs_server_new (&sk, zero, now);
+    curvecp_hs_server_t *core = curvecp_hs_server_new (&sk, zero, now, NULL);
     CHECK_EQ (curvecp_hs_server_add_name (core, "zmq.example.com"), 0);
     curvecp_codec_t *client = curvecp_codec_new_client (&ck, sk.public_key, "zmq.example.com",
                                                         NULL, NULL, NULL, now);

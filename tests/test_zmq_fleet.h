@@ -62,7 +62,7 @@ fleet_add (fleet_t *fleet, const curvecp_keypair_t *keys, const uint8_t *server_
     uint32_t index = (uint32_t) fleet->count;
     memcpy (ext, &index, sizeof index);
     curvecp_codec_t *codec = curvecp_codec_new_client (keys, server_pk, name, NULL, ext, options,
-                                                       curvecp_zmq_now ());
+                                                       curvecp_clock_now ());
     CHECK (codec);
     fleet->codecs[fleet->count] = codec;
     return fleet->count++;
@@ -72,7 +72,7 @@ fleet_add (fleet_t *fleet, const curvecp_keypair_t *keys, const uint8_t *server_
 static inline void
 fleet_output (fleet_t *fleet, size_t from, size_t to)
 {
-    uint64_t now = curvecp_zmq_now ();
+    uint64_t now = curvecp_clock_now ();
     for (size_t i = from; i < to && i < fleet->count; i++) {
         size_t len;
         while ((len = curvecp_codec_output (fleet->codecs[i], now, fleet->buf, CURVECP_CODEC_BLOB_MAX)) > 0) {
@@ -100,7 +100,7 @@ fleet_input (fleet_t *fleet, int wait_ms)
         if (len >= 8 + CURVECP_EXT_BYTES)
             memcpy (&index, packet + 8, sizeof index);
         if (index < fleet->count) {
-            curvecp_codec_execute (fleet->codecs[index], packet, len, curvecp_zmq_now ());
+            curvecp_codec_execute (fleet->codecs[index], packet, len, curvecp_clock_now ());
             fleet->received++;
         }
         else

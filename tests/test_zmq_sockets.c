@@ -404,7 +404,7 @@ test_server_envelopes (void)
     zsock_t *dealer = zsock_new_dealer (NULL);
     zsock_set_linger (dealer, 0);
     CHECK_EQ (zsock_connect (dealer, "tcp://127.0.0.1:%d", port), 0);
-    uint64_t now = curvecp_zmq_now ();
+    uint64_t now = curvecp_clock_now ();
     curvecp_codec_t *codec = curvecp_codec_new_client (&ck, sk.public_key, NAME, NULL, NULL, NULL, now);
     CHECK (codec);
     static uint8_t packets[8][CURVECP_PACKET_MAX];
@@ -423,9 +423,9 @@ test_server_envelopes (void)
     CHECK_EQ (curvecp_server_stats (server)->counts[CURVECP_E_TOO_LONG], 2);
     CHECK_EQ (curvecp_server_stats (server)->counts[CURVECP_OK], 1);
 
-    CHECK_EQ (curvecp_codec_execute (codec, packets[0], lens[0], curvecp_zmq_now ()), CURVECP_OK);
+    CHECK_EQ (curvecp_codec_execute (codec, packets[0], lens[0], curvecp_clock_now ()), CURVECP_OK);
     uint8_t initiate[CURVECP_PACKET_MAX];
-    size_t initiate_len = curvecp_codec_output (codec, curvecp_zmq_now (), initiate, sizeof initiate);
+    size_t initiate_len = curvecp_codec_output (codec, curvecp_clock_now (), initiate, sizeof initiate);
     CHECK (initiate_len >= CURVECP_INITIATE_BASE);
     send_envelope (dealer, NULL, initiate, initiate_len, 2);
     send_envelope (dealer, NULL, initiate, initiate_len, 1);
@@ -469,7 +469,7 @@ test_client_envelopes (void)
     int port = zsock_bind (router, "tcp://127.0.0.1:*");
     CHECK (port > 0);
     const char *names[] = { NAME, NULL };
-    curvecp_codec_t *codec = curvecp_codec_new_server (&sk, NULL, names, NULL, curvecp_zmq_now ());
+    curvecp_codec_t *codec = curvecp_codec_new_server (&sk, NULL, names, NULL, curvecp_clock_now ());
     CHECK (codec);
     curvecp_client_t *client = new_client (&ck, sk.public_key, port, NULL);
     curvecp_client_set_linger (client, 0);
@@ -493,9 +493,9 @@ test_client_envelopes (void)
         zmsg_destroy (&msg);
     }
     CHECK (routing && hello_len == CURVECP_HELLO_BYTES);
-    CHECK_EQ (curvecp_codec_execute (codec, hello, hello_len, curvecp_zmq_now ()), CURVECP_OK);
+    CHECK_EQ (curvecp_codec_execute (codec, hello, hello_len, curvecp_clock_now ()), CURVECP_OK);
     uint8_t cookie[CURVECP_PACKET_MAX];
-    size_t cookie_len = curvecp_codec_output (codec, curvecp_zmq_now (), cookie, sizeof cookie);
+    size_t cookie_len = curvecp_codec_output (codec, curvecp_clock_now (), cookie, sizeof cookie);
     CHECK_EQ (cookie_len, CURVECP_COOKIE_BYTES);
 
     send_envelope (router, routing, cookie, cookie_len, 2);
@@ -804,7 +804,7 @@ fleet_take_initiates (fleet_t *fleet, curvecp_server_t *server, size_t from, siz
         for (size_t i = from; i < to; i++) {
             size_t len;
             while (!initiates[i - from]
-            &&     (len = curvecp_codec_output (fleet->codecs[i], curvecp_zmq_now (), fleet->buf,
+            &&     (len = curvecp_codec_output (fleet->codecs[i], curvecp_clock_now (), fleet->buf,
                                                 CURVECP_CODEC_BLOB_MAX)) > 0)
                 if (len >= CURVECP_INITIATE_BASE && memcmp (fleet->buf, "QvnQ5XlI", 8) == 0) {
                     initiates[i - from] = (uint8_t *) malloc (len);

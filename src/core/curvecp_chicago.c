@@ -42,7 +42,6 @@
     The retransmission timer itself lives in the stream, which always arms
     it (curvecpmessage can forget to, see the spec's poll-timeout quirk). */
 #include <stdlib.h>
-#include <sodium.h>
 #include "curvecp_chicago.h"
 
 #define SECOND          1000000000ull
@@ -59,8 +58,7 @@
 
 struct _curvecp_chicago_t {
     curvecp_pacing_t pacing;
-    curvecp_rng_fn *rng;
-    void *rng_context;
+    const curvecp_rng_t *rng;
     uint64_t nsecperblock;              /* N */
     uint64_t next_send;                 /* GCRA theoretical send time */
     uint64_t burst_time;                /* least GCRA tolerance: the carrier's timer resolution */
@@ -72,24 +70,14 @@ struct _curvecp_chicago_t {
     uint64_t last_speed_adjustment, last_edge, last_doubling, last_panic;
 };
 
-uint64_t
-curvecp_rng_system (void *context)
-{
-    (void) context;
-    uint64_t value;
-    randombytes_buf (&value, sizeof value);
-    return value;
-}
-
 curvecp_chicago_t *
-curvecp_chicago_new (curvecp_pacing_t pacing, uint64_t now, curvecp_rng_fn *rng, void *rng_context)
+curvecp_chicago_new (curvecp_pacing_t pacing, uint64_t now, const curvecp_rng_t *rng)
 {
     curvecp_chicago_t *self = (curvecp_chicago_t *) calloc (1, sizeof (curvecp_chicago_t));
     if (!self)
         return NULL;
     self->pacing = pacing;
-    self->rng = rng ? rng : curvecp_rng_system;
-    self->rng_context = rng_context;
+    self->rng = rng;
     self->nsecperblock = N_INITIAL;
     self->rtt_timeout = RTO_INITIAL;
     self->last_speed_adjustment = now;
@@ -118,7 +106,7 @@ curvecp_chicago_destroy (curvecp_chicago_t **self_p)
 static uint64_t
 random_below (curvecp_chicago_t *self, uint64_t bound)
 {
-    return bound ? self->rng (self->rng_context) % bound : 0;
+    return bound ? curvecp_rng_u64 (self->rng) % bound : 0;
 }
 
 static void

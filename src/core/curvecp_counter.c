@@ -6,11 +6,9 @@
 #define COUNTER_START_LIMIT (1ull << 48)
 
 void
-curvecp_counter_init_random (curvecp_counter_t *counter)
+curvecp_counter_init_random (curvecp_counter_t *counter, const curvecp_rng_t *rng)
 {
-    uint64_t r;
-    randombytes_buf (&r, sizeof r);
-    counter->value = r % COUNTER_START_LIMIT;   /* 2^48 divides 2^64: no bias */
+    counter->value = curvecp_rng_u64 (rng) % COUNTER_START_LIMIT;   /* 2^48 divides 2^64: no bias */
 }
 
 void

@@ -52,7 +52,7 @@ slot_at (const curvecp_hello_queue_t *self, uint32_t s)
 }
 
 curvecp_hello_queue_t *
-curvecp_hello_queue_new (size_t capacity, size_t source_max)
+curvecp_hello_queue_new (size_t capacity, size_t source_max, const curvecp_rng_t *rng)
 {
     if (capacity == 0 || capacity >= NONE || source_max == 0 || source_max > UINT16_MAX)
         return NULL;
@@ -73,7 +73,7 @@ curvecp_hello_queue_new (size_t capacity, size_t source_max)
     self->free_head = 0;
     for (size_t l = 0; l < LANES; l++)
         self->lanes[l].head = self->lanes[l].tail = NONE;
-    randombytes_buf (self->key, sizeof self->key);
+    curvecp_rng_bytes (rng, self->key, sizeof self->key);
     return self;
 }
 

@@ -22,12 +22,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "curvecp_constants.h"
+#include "curvecp_rng.h"
 
 typedef struct _curvecp_hello_queue_t curvecp_hello_queue_t;
 
 /* A queue of capacity Hellos (at least 1) from sources of up to
-   source_max bytes (at least 1). NULL if out of memory or bad sizes. */
-curvecp_hello_queue_t *curvecp_hello_queue_new (size_t capacity, size_t source_max);
+   source_max bytes (at least 1); its hash key from rng (NULL: the
+   system's). NULL if out of memory or bad sizes. */
+curvecp_hello_queue_t *curvecp_hello_queue_new (size_t capacity, size_t source_max, const curvecp_rng_t *rng);
 
 /* Free, set *self_p to NULL. */
 void curvecp_hello_queue_destroy (curvecp_hello_queue_t **self_p);

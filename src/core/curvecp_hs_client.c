@@ -26,15 +26,17 @@ struct _curvecp_hs_client_t {
     uint64_t next_hello;                  /* when the next one is due */
     uint64_t wait_ns;                     /* base wait after the next attempt */
     bool have_cookie;
-    curvecp_nonce16_fn nonce16;
+    curvecp_nonce16_fn nonce16;           /* NULL: from rng */
     void *nonce16_context;
+    const curvecp_rng_t *rng;
     curvecp_stats_t stats;
 };
 
 curvecp_hs_client_t *
 curvecp_hs_client_new (const uint8_t server_pk[CURVECP_KEY_BYTES],
         const char *server_name, const uint8_t server_ext[CURVECP_EXT_BYTES],
-        const uint8_t client_ext[CURVECP_EXT_BYTES], const curvecp_keypair_t *long_term)
+        const uint8_t client_ext[CURVECP_EXT_BYTES], const curvecp_keypair_t *long_term,
+        const curvecp_rng_t *rng)
 {
     if (sodium_init () < 0)
         return NULL;
@@ -48,19 +50,22 @@ curvecp_hs_client_new (const uint8_t server_pk[CURVECP_KEY_BYTES],
     memcpy (self->server_pk, server_pk, CURVECP_KEY_BYTES);
     memcpy (self->server_ext, server_ext, CURVECP_EXT_BYTES);
     memcpy (self->client_ext, client_ext, CURVECP_EXT_BYTES);
+    self->rng = rng;
     if (long_term)
         self->long_term = *long_term;
     else
-        crypto_box_keypair (self->long_term.public_key, self->long_term.secret_key);
-    crypto_box_keypair (self->short_term.public_key, self->short_term.secret_key);
-    if (crypto_box_beforenm (self->hello_shared, server_pk, self->short_term.secret_key) != 0
+    if (curvecp_rng_keypair (rng, self->long_term.public_key, self->long_term.secret_key) != 0) {
+        curvecp_hs_client_destroy (&self);
+        return NULL;
+    }
+    if (curvecp_rng_keypair (rng, self->short_term.public_key, self->short_term.secret_key) != 0
+    ||  crypto_box_beforenm (self->hello_shared, server_pk, self->short_term.secret_key) != 0
     ||  crypto_box_beforenm (self->vouch_shared, server_pk, self->long_term.secret_key) != 0) {
         curvecp_hs_client_destroy (&self);      /* a low-order server key */
         return NULL;
     }
-    curvecp_counter_init_random (&self->counter);
+    curvecp_counter_init_random (&self->counter, rng);
     self->wait_ns = FIRST_WAIT_NS;
-    self->nonce16 = curvecp_nonce16_random;
     return self;
 }
 
@@ -91,7 +96,7 @@ curvecp_hs_client_set_client_ext (curvecp_hs_client_t *self, const uint8_t clien
 static void
 schedule_next (curvecp_hs_client_t *self, uint64_t now)
 {
-    uint64_t jitter = randombytes_uniform ((uint32_t) (self->wait_ns / 1000)) * 1000ull;
+    uint64_t jitter = curvecp_rng_uniform (self->rng, (uint32_t) (self->wait_ns / 1000)) * 1000ull;
     self->next_hello = now + self->wait_ns + jitter;
     self->wait_ns += self->wait_ns / 2;
 }
@@ -133,7 +138,11 @@ fill_session (curvecp_hs_client_t *self, const uint8_t server_short_pk[32],
 {
     uint8_t vouch_nonce[CURVECP_NONCE16_BYTES];
     uint8_t shared[32];
-    curvecp_reason_t rc = self->nonce16 (self->nonce16_context, vouch_nonce);
+    curvecp_reason_t rc = CURVECP_OK;
+    if (self->nonce16)
+        rc = self->nonce16 (self->nonce16_context, vouch_nonce);
+    else
+        curvecp_rng_bytes (self->rng, vouch_nonce, sizeof vouch_nonce);
     if (rc == CURVECP_OK && crypto_box_beforenm (shared, server_short_pk, self->short_term.secret_key) != 0)
         rc = CURVECP_E_BAD_COOKIE_BOX;          /* S' of low order: not a real server */
     if (rc != CURVECP_OK)

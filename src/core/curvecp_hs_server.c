@@ -19,15 +19,16 @@ struct _curvecp_hs_server_t {
     uint64_t next_rotation;
     uint8_t names[CURVECP_HS_SERVER_NAMES_MAX][CURVECP_NAME_BYTES];
     int name_count;
-    curvecp_nonce16_fn nonce16;
+    curvecp_nonce16_fn nonce16;                         /* NULL: from rng */
     void *nonce16_context;
+    const curvecp_rng_t *rng;
     curvecp_replay_t *replay;                           /* C' of accepted Initiates; NULL = off */
     curvecp_stats_t stats;
 };
 
 curvecp_hs_server_t *
 curvecp_hs_server_new (const curvecp_keypair_t *keys, const uint8_t server_ext[CURVECP_EXT_BYTES],
-        uint64_t now)
+        uint64_t now, const curvecp_rng_t *rng)
 {
     if (sodium_init () < 0)
         return NULL;
@@ -36,11 +37,11 @@ curvecp_hs_server_new (const curvecp_keypair_t *keys, const uint8_t server_ext[C
         return NULL;
     self->keys = *keys;
     memcpy (self->ext, server_ext, CURVECP_EXT_BYTES);
-    randombytes_buf (self->minute_current, 32);
-    randombytes_buf (self->minute_previous, 32);
+    self->rng = rng;
+    curvecp_rng_bytes (rng, self->minute_current, 32);
+    curvecp_rng_bytes (rng, self->minute_previous, 32);
     self->next_rotation = now + CURVECP_MINUTE_NS;
-    self->nonce16 = curvecp_nonce16_random;
-    self->replay = curvecp_replay_new (CURVECP_HS_SERVER_REPLAY_DEFAULT);
+    self->replay = curvecp_replay_new (CURVECP_HS_SERVER_REPLAY_DEFAULT, rng);
     if (!self->replay)
         curvecp_hs_server_destroy (&self);
     return self;
@@ -71,7 +72,7 @@ int
 curvecp_hs_server_set_replay_capacity (curvecp_hs_server_t *self, size_t capacity)
 {
     curvecp_replay_t *replay = NULL;
-    if (capacity > 0 && !(replay = curvecp_replay_new (capacity)))
+    if (capacity > 0 && !(replay = curvecp_replay_new (capacity, self->rng)))
         return -1;
     curvecp_replay_destroy (&self->replay);
     self->replay = replay;
@@ -116,10 +117,10 @@ curvecp_hs_server_advance (curvecp_hs_server_t *self, uint64_t now)
        key must not survive as "previous". */
     uint64_t periods = (now - self->next_rotation) / CURVECP_MINUTE_NS + 1;
     if (periods >= 2)
-        randombytes_buf (self->minute_previous, 32);
+        curvecp_rng_bytes (self->rng, self->minute_previous, 32);
     else
         memcpy (self->minute_previous, self->minute_current, 32);
-    randombytes_buf (self->minute_current, 32);
+    curvecp_rng_bytes (self->rng, self->minute_current, 32);
     self->next_rotation += periods * CURVECP_MINUTE_NS;
 }
 
@@ -133,6 +134,16 @@ classify (curvecp_hs_server_t *self, const uint8_t *packet, size_t len, curvecp_
     return rc;
 }
 
+/* The Cookie's nonce: from the installed source, else from the rng. */
+static curvecp_reason_t
+next_nonce16 (curvecp_hs_server_t *self, uint8_t nonce16[CURVECP_NONCE16_BYTES])
+{
+    if (self->nonce16)
+        return self->nonce16 (self->nonce16_context, nonce16);
+    curvecp_rng_bytes (self->rng, nonce16, CURVECP_NONCE16_BYTES);
+    return CURVECP_OK;
+}
+
 static curvecp_reason_t
 answer_hello (curvecp_hs_server_t *self, const uint8_t *packet, uint8_t cookie[CURVECP_COOKIE_BYTES])
 {
@@ -144,14 +155,16 @@ answer_hello (curvecp_hs_server_t *self, const uint8_t *packet, uint8_t cookie[C
     if (crypto_box_beforenm (shared, client_short_pk, self->keys.secret_key) == 0)
         rc = curvecp_hello_open (packet, shared);
     if (rc == CURVECP_OK)
-        rc = self->nonce16 (self->nonce16_context, nonce16);
-    if (rc == CURVECP_OK) {
-        crypto_box_keypair (short_term.public_key, short_term.secret_key);
+        rc = next_nonce16 (self, nonce16);
+    /* S' from the rng; libsodium refuses only a scalar giving the
+       identity, which a clamped random one never does. */
+    if (rc == CURVECP_OK && curvecp_rng_keypair (self->rng, short_term.public_key, short_term.secret_key) != 0)
+        rc = CURVECP_E_BAD_HELLO_BOX;
+    if (rc == CURVECP_OK)
         curvecp_cookie_encode (cookie, curvecp_packet_client_ext (packet), self->ext, nonce16,
                 short_term.public_key, short_term.secret_key, client_short_pk,
                 self->minute_current, shared);
-        sodium_memzero (&short_term, sizeof short_term);
-    }
+    sodium_memzero (&short_term, sizeof short_term);
     sodium_memzero (shared, sizeof shared);
     return rc;
 }
@@ -223,7 +236,7 @@ fill_session (curvecp_hs_server_t *self, const uint8_t *packet, const uint8_t *i
     memcpy (session->server_ext, self->ext, CURVECP_EXT_BYTES);
     memcpy (session->client_ext, curvecp_packet_client_ext (packet), CURVECP_EXT_BYTES);
     memcpy (session->name_field, inner + 96, CURVECP_NAME_BYTES);
-    curvecp_counter_init_random (&session->send_counter);
+    curvecp_counter_init_random (&session->send_counter, self->rng);
     session->last_received = curvecp_packet_nonce8 (packet, CURVECP_PACKET_INITIATE);
     session->have_received = true;
 }

@@ -93,6 +93,10 @@ s_path_join (char *out, size_t cap, const char *dir, const char *name)
 /* ---------------------------------------------------------------------- */
 /* Key pairs                                                              */
 
+/* Long-term keys and a key directory's nonce key always come from the
+   system's randomness, not an rng context: they are made once, outlive
+   any run, and a reproducible long-term key would be a weak one; a
+   simulator that wants its keys from a seed calls curvecp_rng_keypair. */
 void
 curvecp_keypair_generate (curvecp_keypair_t *keypair)
 {

@@ -90,14 +90,14 @@ curvecp_listener_new (const curvecp_listener_config_t *config)
     size_t buckets = bucket_count (config->limits.max_connections);
     self->buckets = calloc (buckets, sizeof *self->buckets);
     self->bucket_mask = buckets - 1;
-    self->hs = curvecp_hs_server_new (config->keys, config->ext, config->now);
+    self->hs = curvecp_hs_server_new (config->keys, config->ext, config->now, config->rng);
     self->hellos = curvecp_hello_queue_new (config->hello_queue ? config->hello_queue : DEFAULT_HELLO_QUEUE,
-                                            self->token_max);
+                                            self->token_max, config->rng);
     if (!self->buckets || !self->hs || !self->hellos) {
         curvecp_listener_destroy (&self);
         return NULL;
     }
-    randombytes_buf (self->hash_key, sizeof self->hash_key);
+    curvecp_rng_bytes (config->rng, self->hash_key, sizeof self->hash_key);
     return self;
 }
 

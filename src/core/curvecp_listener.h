@@ -43,6 +43,7 @@
 #include "curvecp_keys.h"
 #include "curvecp_packet.h"
 #include "curvecp_reason.h"
+#include "curvecp_rng.h"
 #include "curvecp_session.h"
 
 typedef struct _curvecp_listener_t curvecp_listener_t;
@@ -73,6 +74,8 @@ typedef struct {
     uint32_t hello_rate;                      /* Hellos per second at most (0 = no cap) */
     int initiates_per_call;                   /* new connections per carrier call (0 = 128) */
     uint64_t now;                             /* minute keys start here */
+    const curvecp_rng_t *rng;                 /* minute keys, hash keys (NULL: the
+                                                 system's; it must outlive the listener) */
 } curvecp_listener_config_t;
 
 /* Zero config: no limits, defaults above. */

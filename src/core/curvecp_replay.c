@@ -1,10 +1,14 @@
-/*  curvecp_replay.c - fixed-memory cache of accepted client short-term keys. */
+/*  curvecp_replay.c - fixed-memory cache of accepted client short-term keys.
+
+    A ring of entries in acceptance order (so the oldest is at the head
+    and expires first) and a fixed-capacity curvecp_table from C' to its
+    ring entry. Both are allocated at creation; remembering a key never
+    allocates.                                                             */
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include "curvecp_replay.h"
-
-#define EMPTY UINT32_MAX
+#include "curvecp_table.h"
 
 typedef struct {
     uint8_t key[CURVECP_KEY_BYTES];
@@ -17,32 +21,24 @@ struct _curvecp_replay_t {
     size_t head;                /* oldest live entry */
     size_t count;
     uint64_t evictions;         /* live entries dropped to make room */
-    uint32_t *index;            /* slot -> ring position, EMPTY if free */
-    size_t index_mask;          /* index size - 1 (a power of two >= 2 * capacity) */
-    uint8_t hash_key[crypto_shorthash_KEYBYTES];
+    curvecp_table_t *index;     /* C' -> its entry in ring */
 };
 
 curvecp_replay_t *
-curvecp_replay_new (size_t capacity)
+curvecp_replay_new (size_t capacity, const curvecp_rng_t *rng)
 {
-    if (capacity == 0 || capacity >= EMPTY / 2 || sodium_init () < 0)
+    if (capacity == 0 || capacity > SIZE_MAX / sizeof (entry_t))
         return NULL;
     curvecp_replay_t *self = calloc (1, sizeof *self);
-    size_t slots = 2;
-    while (slots < 2 * capacity)
-        slots *= 2;
     if (self) {
         self->ring = calloc (capacity, sizeof *self->ring);
-        self->index = malloc (slots * sizeof *self->index);
+        self->index = curvecp_table_new_fixed (CURVECP_KEY_BYTES, capacity, rng);
     }
     if (!self || !self->ring || !self->index) {
         curvecp_replay_destroy (&self);
         return NULL;
     }
-    memset (self->index, 0xff, slots * sizeof *self->index);
     self->capacity = capacity;
-    self->index_mask = slots - 1;
-    randombytes_buf (self->hash_key, sizeof self->hash_key);
     return self;
 }
 
@@ -51,53 +47,10 @@ curvecp_replay_destroy (curvecp_replay_t **self_p)
 {
     if (self_p && *self_p) {
         curvecp_replay_t *self = *self_p;
+        curvecp_table_destroy (&self->index);
         free (self->ring);
-        free (self->index);
         free (self);
         *self_p = NULL;
-    }
-}
-
-static size_t
-home_slot (const curvecp_replay_t *self, const uint8_t key[CURVECP_KEY_BYTES])
-{
-    uint8_t hash[crypto_shorthash_BYTES];
-    uint64_t value;
-    crypto_shorthash (hash, key, CURVECP_KEY_BYTES, self->hash_key);
-    memcpy (&value, hash, sizeof value);
-    return (size_t) value & self->index_mask;
-}
-
-/* The index slot holding this key, or the free slot that ends its probe. */
-static size_t
-find_slot (const curvecp_replay_t *self, const uint8_t key[CURVECP_KEY_BYTES])
-{
-    size_t slot = home_slot (self, key);
-    while (self->index[slot] != EMPTY
-       &&  memcmp (self->ring[self->index[slot]].key, key, CURVECP_KEY_BYTES) != 0)
-        slot = (slot + 1) & self->index_mask;
-    return slot;
-}
-
-/* Linear probing deletion by backward shift: later entries of the same
-   probe run move up so that no lookup stops early at the hole. */
-static void
-index_delete (curvecp_replay_t *self, size_t hole)
-{
-    size_t slot = hole;
-    self->index[hole] = EMPTY;
-    for (;;) {
-        slot = (slot + 1) & self->index_mask;
-        if (self->index[slot] == EMPTY)
-            return;
-        size_t home = home_slot (self, self->ring[self->index[slot]].key);
-        /* Move it if its home is not within (hole, slot] cyclically. */
-        bool stays = hole <= slot ? (home > hole && home <= slot) : (home > hole || home <= slot);
-        if (!stays) {
-            self->index[hole] = self->index[slot];
-            self->index[slot] = EMPTY;
-            hole = slot;
-        }
     }
 }
 
@@ -105,7 +58,7 @@ static void
 drop_oldest (curvecp_replay_t *self)
 {
     entry_t *oldest = &self->ring[self->head];
-    index_delete (self, find_slot (self, oldest->key));
+    curvecp_table_remove (self->index, oldest->key);
     sodium_memzero (oldest, sizeof *oldest);
     self->head = (self->head + 1) % self->capacity;
     self->count--;
@@ -123,7 +76,7 @@ curvecp_replay_seen (curvecp_replay_t *self, const uint8_t client_short_pk[CURVE
         uint64_t now)
 {
     expire (self, now);
-    return self->index[find_slot (self, client_short_pk)] != EMPTY;
+    return curvecp_table_lookup (self->index, client_short_pk) != NULL;
 }
 
 curvecp_reason_t
@@ -131,8 +84,7 @@ curvecp_replay_remember (curvecp_replay_t *self, const uint8_t client_short_pk[C
         uint64_t now)
 {
     expire (self, now);
-    size_t slot = find_slot (self, client_short_pk);
-    if (self->index[slot] != EMPTY)
+    if (curvecp_table_lookup (self->index, client_short_pk))
         return CURVECP_E_REPLAYED_INITIATE;
     if (self->count == self->capacity) {
         /* Refusing would let anyone who completes enough handshakes lock
@@ -140,12 +92,12 @@ curvecp_replay_remember (curvecp_replay_t *self, const uint8_t client_short_pk[C
            own window for it. Counted, so an operator can size the cache. */
         drop_oldest (self);
         self->evictions++;
-        slot = find_slot (self, client_short_pk);
     }
-    size_t at = (self->head + self->count) % self->capacity;
-    memcpy (self->ring[at].key, client_short_pk, CURVECP_KEY_BYTES);
-    self->ring[at].accepted = now;
-    self->index[slot] = (uint32_t) at;
+    entry_t *entry = &self->ring[(self->head + self->count) % self->capacity];
+    memcpy (entry->key, client_short_pk, CURVECP_KEY_BYTES);
+    entry->accepted = now;
+    /* Cannot fail: the key is new and the table has room for capacity. */
+    curvecp_table_insert (self->index, entry->key, entry);
     self->count++;
     return CURVECP_OK;
 }
@@ -169,8 +121,7 @@ curvecp_replay_capacity (const curvecp_replay_t *self)
 size_t
 curvecp_replay_memory (const curvecp_replay_t *self)
 {
-    return sizeof *self + self->capacity * sizeof *self->ring
-         + (self->index_mask + 1) * sizeof *self->index;
+    return sizeof *self + self->capacity * sizeof *self->ring + curvecp_table_memory (self->index);
 }
 
 uint64_t

@@ -195,6 +195,9 @@ curvecp_safenonce_next (void *context, uint8_t nonce[CURVECP_NONCE16_BYTES])
     }
     uint8_t block[CURVECP_TEA64_BLOCK_BYTES];
     curvecp_store_u64_le (block, self->next++);
+    /* System randomness, not an rng context: these nonces belong to a key
+       directory shared by processes (NaCl's tools too), where a seeded
+       generator could only repeat a nonce another run already used. */
     randombytes_buf (block + 8, 8);
     curvecp_tea64_encrypt (nonce, block, self->noncekey);
     sodium_memzero (block, sizeof block);

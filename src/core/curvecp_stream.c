@@ -187,7 +187,7 @@ curvecp_stream_new (const curvecp_stream_config_t *config)
         self->config.idle_release_ns = DEFAULT_IDLE_RELEASE;
     if (self->config.timer_resolution_ns == 0)
         self->config.timer_resolution_ns = DEFAULT_TIMER_RESOLUTION;
-    self->chicago = curvecp_chicago_new (config->pacing, config->now, config->rng, config->rng_context);
+    self->chicago = curvecp_chicago_new (config->pacing, config->now, config->rng);
     if (!self->chicago) {
         free (self);
         return NULL;

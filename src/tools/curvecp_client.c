@@ -90,7 +90,7 @@ static void
 wait_for_cookie (curvecp_udp_client_t *client)
 {
     for (;;) {
-        uint64_t now = curvecp_udp_clock ();
+        uint64_t now = curvecp_clock_now ();
         curvecp_udp_client_state_t state = curvecp_udp_client_state (client, now);
         if (state == CURVECP_UDP_CONNECTED)
             return;
@@ -98,7 +98,7 @@ wait_for_cookie (curvecp_udp_client_t *client)
             fatal ("no response from server", ETIMEDOUT);
         struct pollfd fd = { curvecp_udp_client_fd (client), POLLIN, 0 };
         curvecp_udp_poll (&fd, 1, curvecp_udp_client_deadline (client));
-        curvecp_udp_client_process (client, curvecp_udp_clock ());
+        curvecp_udp_client_process (client, curvecp_clock_now ());
     }
 }
 
@@ -113,14 +113,14 @@ run (curvecp_udp_client_t *client)
             (short) (POLLIN | (curvecp_udp_client_want_write (client) ? POLLOUT : 0)), 0 };
         int n = 1 + curvecp_udp_child_poll (child, fds + 1);
         curvecp_udp_poll (fds, n, curvecp_udp_client_deadline (client));
-        curvecp_udp_client_process (client, curvecp_udp_clock ());
+        curvecp_udp_client_process (client, curvecp_clock_now ());
         if (!raised && curvecp_udp_conn_established (conn)) {
             curvecp_udp_child_set_input_max (child, CURVECP_MSG_MAX);
             raised = true;
         }
         curvecp_udp_child_service (child);
     }
-    curvecp_udp_client_process (client, curvecp_udp_clock ());   /* last acknowledgments out */
+    curvecp_udp_client_process (client, curvecp_clock_now ());   /* last acknowledgments out */
 }
 
 int
@@ -176,7 +176,7 @@ main (int argc, char **argv)
     }
     if (!in_process)
         config.on_message = on_message;
-    curvecp_udp_client_t *client = curvecp_udp_client_new (&config, curvecp_udp_clock ());
+    curvecp_udp_client_t *client = curvecp_udp_client_new (&config, curvecp_clock_now ());
     if (keydir)
         curvecp_keypair_wipe (&keys);
     if (!client)

@@ -220,7 +220,7 @@ udp_step (curvecp_udp_client_t *client, uint64_t cap)
                           (short) (POLLIN | (curvecp_udp_client_want_write (client) ? POLLOUT : 0)), 0 };
     uint64_t deadline = curvecp_udp_client_deadline (client);
     curvecp_udp_poll (&pfd, 1, deadline < cap ? deadline : cap);
-    curvecp_udp_client_process (client, curvecp_udp_clock ());
+    curvecp_udp_client_process (client, curvecp_clock_now ());
 }
 
 static void
@@ -235,8 +235,8 @@ udp_transfer (fetch_t *self, curvecp_udp_client_t *client)
     }
     curvecp_udp_conn_shutdown (conn, CURVECP_EOF_SUCCESS);
     for (;;) {
-        udp_step (client, curvecp_udp_clock () + TICK_NS);
-        uint64_t now = curvecp_udp_clock ();
+        udp_step (client, curvecp_clock_now () + TICK_NS);
+        uint64_t now = curvecp_clock_now ();
         bool going = true;
         while (going && (len = curvecp_udp_conn_recv (conn, buf, sizeof buf)) > 0)
             going = take_bytes (self, buf, len, now);
@@ -266,7 +266,7 @@ run_udp (fetch_t *self, const curvecp_endpoint_t *endpoint)
     config.long_term = self->have_keys ? &self->keys : NULL;
     config.addrs[0] = endpoint->udp;
     config.addr_count = 1;
-    curvecp_udp_client_t *client = curvecp_udp_client_new (&config, curvecp_udp_clock ());
+    curvecp_udp_client_t *client = curvecp_udp_client_new (&config, curvecp_clock_now ());
     if (!client) {
         carrier_failed (self, EXIT_USAGE, "cannot start a UDP client for %s: %s", self->endpoint_text,
                         strerror (errno));
@@ -275,9 +275,9 @@ run_udp (fetch_t *self, const curvecp_endpoint_t *endpoint)
     udp_transfer (self, client);
     /* the server's EOF may still be coming; acknowledge it so it can let go */
     curvecp_udp_conn_t *conn = curvecp_udp_client_conn (client);
-    uint64_t until = curvecp_udp_clock () + LINGER_NS;
+    uint64_t until = curvecp_clock_now () + LINGER_NS;
     while (curvecp_filerecv_state (self->recv) == CURVECP_FILERECV_DONE && !curvecp_udp_conn_done (conn)
-       &&  !curvecp_udp_conn_failed (conn) && curvecp_udp_clock () < until) {
+       &&  !curvecp_udp_conn_failed (conn) && curvecp_clock_now () < until) {
         udp_step (client, until);
         uint8_t drain[4096];
         while (curvecp_udp_conn_recv (conn, drain, sizeof drain) > 0)
@@ -328,7 +328,7 @@ zmq_transfer (fetch_t *self, curvecp_client_t *client)
     curvecp_client_set_rcvtimeo (client, (int) (TICK_NS / 1000000));
     for (;;) {
         msg = curvecp_client_recv (client);
-        uint64_t now = curvecp_udp_clock ();
+        uint64_t now = curvecp_clock_now ();
         bool going = true;
         while (going && msg) {
             going = take_message (self, msg, now);
@@ -434,7 +434,7 @@ exit_code (fetch_t *self)
 static int
 report (fetch_t *self, const char *local)
 {
-    uint64_t now = curvecp_udp_clock ();
+    uint64_t now = curvecp_clock_now ();
     bool done = curvecp_filerecv_state (self->recv) == CURVECP_FILERECV_DONE;
     if (self->drawn || done)
         draw_progress (self, now, true);
@@ -522,7 +522,7 @@ main (int argc, char *argv[])
     if (!self.recv)
         return EXIT_FAILED;
     curvecp_filerecv_stop_after (self.recv, stop_after);
-    self.started = self.last_data = self.last_draw = curvecp_udp_clock ();
+    self.started = self.last_data = self.last_draw = curvecp_clock_now ();
     if (curvecp_filerecv_state (self.recv) == CURVECP_FILERECV_RUNNING) {
         if (endpoint.kind == CURVECP_ENDPOINT_ZMQ)
             run_zmq (&self, &endpoint);

@@ -105,7 +105,7 @@ transfer_new (server_t *self, const char *via, const uint8_t *client_key)
         die ("cannot serve %s", self->root);
     snprintf (transfer->via, sizeof transfer->via, "%s", via);
     short_key (client_key, transfer->client);
-    transfer->progress_at = curvecp_udp_clock ();
+    transfer->progress_at = curvecp_clock_now ();
     transfer->next = self->transfers;
     self->transfers = transfer;
     return transfer;
@@ -220,7 +220,7 @@ send_pending (server_t *self, transfer_t *transfer)
 {
     errno = 0;
     if (curvecp_server_send (self->zmq, transfer->peer_id, &transfer->pending) == 0) {
-        transfer->progress_at = curvecp_udp_clock ();
+        transfer->progress_at = curvecp_clock_now ();
         return true;
     }
     if (errno != EAGAIN)
@@ -241,7 +241,7 @@ static bool
 pump_zmq (server_t *self, transfer_t *transfer)
 {
     if (!curvecp_filesend_started (transfer->send))
-        return curvecp_udp_clock () - transfer->progress_at > STALL_NS;
+        return curvecp_clock_now () - transfer->progress_at > STALL_NS;
     for (;;) {
         if (transfer->pending && !send_pending (self, transfer))
             break;
@@ -262,7 +262,7 @@ pump_zmq (server_t *self, transfer_t *transfer)
         zmsg_addmem (transfer->pending, data, n);
         curvecp_filesend_advance (transfer->send, n);
     }
-    if (transfer->closing || curvecp_udp_clock () - transfer->progress_at > STALL_NS) {
+    if (transfer->closing || curvecp_clock_now () - transfer->progress_at > STALL_NS) {
         log_transfer (self, transfer, "client vanished");
         return true;
     }
@@ -298,7 +298,7 @@ wait_for_work (server_t *self)
 {
     struct pollfd fds[UDP_MAX + 1];
     int count = 0;
-    uint64_t now = curvecp_udp_clock (), deadline = now + 1000000000ull;
+    uint64_t now = curvecp_clock_now (), deadline = now + 1000000000ull;
     for (int i = 0; i < self->udp_count; i++) {
         short events = POLLIN | (curvecp_udp_server_want_write (self->udp[i]) ? POLLOUT : 0);
         fds[count++] = (struct pollfd) { curvecp_udp_server_fd (self->udp[i]), events, 0 };
@@ -321,7 +321,7 @@ serve (server_t *self)
 {
     while (!stopping) {
         wait_for_work (self);
-        uint64_t now = curvecp_udp_clock ();
+        uint64_t now = curvecp_clock_now ();
         for (int i = 0; i < self->udp_count; i++)
             curvecp_udp_server_process (self->udp[i], now);
         if (self->zmq) {

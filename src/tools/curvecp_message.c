@@ -39,6 +39,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "curvecp_clock.h"
 #include "curvecp_framing.h"
 #include "curvecp_message.h"
 #include "curvecp_stream.h"
@@ -124,14 +125,6 @@ usage (void)
 {
     fprintf (stderr, "curvecp-message: usage: curvecp-message [-q] [-Q] [-v] [-c|-C|-s] prog [args...]\n");
     exit (EXIT_USAGE);
-}
-
-static uint64_t
-now_ns (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (uint64_t) ts.tv_sec * SECOND_NS + (uint64_t) ts.tv_nsec;
 }
 
 /* ---- command line ---------------------------------------------------- */
@@ -498,7 +491,7 @@ static int
 run (handler_t *self, const sigset_t *wait_mask)
 {
     for (;;) {
-        uint64_t now = now_ns ();
+        uint64_t now = curvecp_clock_now ();
         reap_child (self, false);
         read_network (self, now);
         read_child (self);
@@ -551,7 +544,7 @@ main (int argc, char **argv)
     set_nonblocking (FD_FROM_NET);
     set_nonblocking (FD_TO_NET);
 
-    uint64_t start = now_ns ();
+    uint64_t start = curvecp_clock_now ();
     curvecp_stream_config_t config;
     curvecp_stream_config_default (&config);
     config.is_client = self->mode != MODE_SERVER;

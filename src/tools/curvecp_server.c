@@ -134,7 +134,7 @@ run (curvecp_udp_server_t *server, server_tool_t *tool)
         for (int i = 0; i < tool->count; i++)
             n += curvecp_udp_child_poll (tool->slots[i]->child, fds + n);
         curvecp_udp_poll (fds, n, curvecp_udp_server_deadline (server));
-        curvecp_udp_server_process (server, curvecp_udp_clock ());
+        curvecp_udp_server_process (server, curvecp_clock_now ());
         service_children (tool);
     }
 }

@@ -35,6 +35,7 @@
 #include "curvecp_keys.h"
 #include "curvecp_packet.h"
 #include "curvecp_server.h"
+#include "curvecp_zmq.h"
 #include "curvecp_zmq_replies.h"
 
 #define EXIT_FAILED   1
@@ -267,15 +268,14 @@ client_fail (curvecp_client_t *client, const char *why, size_t got, size_t want)
 }
 
 static int
-milliseconds_left (int64_t deadline)
+milliseconds_left (uint64_t deadline)
 {
-    int64_t left = deadline - zclock_mono ();
-    return left > 0 ? (int) left : 0;
+    return curvecp_zmq_timeout_ms (deadline, curvecp_clock_now (), -1);
 }
 
 /* No messages: wait until the handshake is done (the server's greeting). */
 static int
-wait_connected (curvecp_client_t *client, int64_t deadline)
+wait_connected (curvecp_client_t *client, uint64_t deadline)
 {
     void *handle = zsock_resolve (curvecp_client_sock (client));
     while (!curvecp_client_connected (client)) {
@@ -299,7 +299,7 @@ reply_matches (zmsg_t *reply, const char *sent)
 }
 
 static int
-exchange (curvecp_client_t *client, zlist_t *messages, int64_t deadline)
+exchange (curvecp_client_t *client, zlist_t *messages, uint64_t deadline)
 {
     size_t want = zlist_size (messages), got = 0;
     curvecp_client_set_sndtimeo (client, milliseconds_left (deadline));
@@ -360,7 +360,7 @@ run_client (const options_t *options)
         fatal ("unable to connect", why);
     }
     zlist_t *messages = collect_messages (options);
-    int64_t deadline = zclock_mono () + (int64_t) options->seconds * 1000;
+    uint64_t deadline = curvecp_clock_now () + (uint64_t) options->seconds * 1000000000ull;
     int rc = zlist_size (messages) ? exchange (client, messages, deadline) : wait_connected (client, deadline);
     zlist_destroy (&messages);
     curvecp_client_destroy (&client);

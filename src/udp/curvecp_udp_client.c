@@ -88,7 +88,7 @@ curvecp_udp_client_new (const curvecp_udp_client_config_t *config, uint64_t now)
     self->family = fill_slots (self, config);
     curvecp_udp_ext_load (self->ext_path, self->client_ext);   /* missing: zeros */
     self->hs = curvecp_hs_client_new (config->server_pk, config->server_name, config->server_ext,
-                                      self->client_ext, config->long_term);
+                                      self->client_ext, config->long_term, NULL);
     if (!self->hs)
         errno = EINVAL;
     self->sock = self->hs ? curvecp_udp_socket_new (self->family, NULL) : NULL;
@@ -218,9 +218,9 @@ run_due (void *ctx, uint64_t now)
 {
     curvecp_udp_client_t *self = ctx;
     curvecp_udp_conn_t *conn = self->conn;
-    if (conn->deadline <= now) {
+    if (conn->timer.deadline <= now) {
         curvecp_udp_conn_run (conn, now);
-        if (conn->deadline <= now)
+        if (conn->timer.deadline <= now)
             curvecp_udp_timers_set (&self->timers, conn, now + 1);
     }
 }
@@ -244,7 +244,7 @@ curvecp_udp_client_rebind (curvecp_udp_client_t *self)
     curvecp_udp_socket_destroy (&self->sock);
     self->sock = fresh;
     self->conn->sock = fresh;
-    curvecp_udp_conn_probe (self->conn, curvecp_udp_clock ());
+    curvecp_udp_conn_probe (self->conn, curvecp_clock_now ());
     return CURVECP_OK;
 }
 

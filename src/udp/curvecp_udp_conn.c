@@ -64,8 +64,7 @@ curvecp_udp_conn_new (const curvecp_udp_conn_config_t *config, const curvecp_ses
     self->sock = sock;
     self->timers = timers;
     self->peer = *peer;
-    self->heap_index = -1;
-    self->deadline = UINT64_MAX;
+    curvecp_heap_node_init (&self->timer);
     self->linger_ns = config->linger_ns ? config->linger_ns : DEFAULT_LINGER;
     self->ping_wait = PING_FIRST_NS;
     self->on_message = config->on_message;
@@ -92,7 +91,7 @@ curvecp_udp_conn_free (curvecp_udp_conn_t **self_p)
 {
     if (self_p && *self_p) {
         curvecp_udp_conn_t *self = *self_p;
-        if (self->heap_index >= 0)
+        if (curvecp_heap_node_queued (&self->timer))
             curvecp_udp_timers_set (self->timers, self, UINT64_MAX);
         curvecp_stream_destroy (&self->stream);
         sodium_memzero (self, sizeof *self);
@@ -104,7 +103,7 @@ curvecp_udp_conn_free (curvecp_udp_conn_t **self_p)
 void
 curvecp_udp_conn_wake (curvecp_udp_conn_t *self)
 {
-    if (self->deadline != 0)
+    if (self->timer.deadline != 0)
         curvecp_udp_timers_set (self->timers, self, 0);
 }
 

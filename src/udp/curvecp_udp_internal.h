@@ -4,16 +4,16 @@
 #ifndef CURVECP_UDP_INTERNAL_H_INCLUDED
 #define CURVECP_UDP_INTERNAL_H_INCLUDED
 
+#include "core/curvecp_heap.h"
 #include "curvecp_session.h"
 #include "curvecp_stream.h"
 #include "curvecp_udp_conn.h"
 #include "curvecp_udp_socket.h"
 
-/* ---- deadline heap ---------------------------------------------------- */
+/* ---- deadline heap (the core heap; see curvecp_udp_timers.c) ---------- */
 
 typedef struct {
-    curvecp_udp_conn_t **heap;
-    int count, cap;
+    curvecp_heap_t *heap;                  /* NULL until the first insert */
 } curvecp_udp_timers_t;
 
 void curvecp_udp_timers_init (curvecp_udp_timers_t *self);
@@ -47,8 +47,7 @@ struct _curvecp_udp_conn_t {
     bool user_closed;
     bool dead;                             /* owner frees it at the next chance */
     int name_index;
-    uint64_t deadline;                     /* as held in the heap */
-    int heap_index;                        /* -1 when not in the heap */
+    curvecp_heap_node_t timer;             /* deadline, as held in the heap */
     uint64_t linger_ns, linger_until;      /* 0 until done after close */
     uint64_t ping_at, ping_wait;           /* client: keep the Initiate coming */
     bool probing;                          /* client moved: ping until the server answers */

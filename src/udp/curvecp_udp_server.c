@@ -86,7 +86,7 @@ listener_new (const curvecp_udp_server_config_t *config)
     lc.hello_queue = config->hello_queue;
     lc.hello_budget_ns = config->hello_budget_ns;
     lc.hello_rate = config->hello_rate;
-    lc.now = curvecp_udp_clock ();
+    lc.now = curvecp_clock_now ();
     return curvecp_listener_new (&lc);
 }
 
@@ -226,11 +226,11 @@ static void
 run_due (curvecp_udp_server_t *self, uint64_t now)
 {
     curvecp_udp_conn_t *conn;
-    while ((conn = curvecp_udp_timers_first (&self->timers)) && conn->deadline <= now) {
+    while ((conn = curvecp_udp_timers_first (&self->timers)) && conn->timer.deadline <= now) {
         if (curvecp_udp_conn_run (conn, now))
             forget (self, conn);
         else
-        if (conn->deadline <= now)        /* more to send: next call, after the others */
+        if (conn->timer.deadline <= now)  /* more to send: next call, after the others */
             curvecp_udp_timers_set (&self->timers, conn, now + 1);
     }
 }
@@ -337,7 +337,7 @@ answer_hellos (curvecp_udp_server_t *self, uint64_t now, uint64_t started)
     int answered = 0;
     uint64_t at = now;
     while (answer_hello (self, at)) {
-        at = now + (curvecp_udp_clock () - started);
+        at = now + (curvecp_clock_now () - started);
         if (++answered % HELLOS_PER_READ == 0) {
             curvecp_udp_socket_flush (self->sock);
             drain (self, at);
@@ -348,13 +348,13 @@ answer_hellos (curvecp_udp_server_t *self, uint64_t now, uint64_t started)
 void
 curvecp_udp_server_process (curvecp_udp_server_t *self, uint64_t now)
 {
-    uint64_t started = curvecp_udp_clock ();
+    uint64_t started = curvecp_clock_now ();
     curvecp_listener_begin (self->listener, now);
     curvecp_udp_socket_flush (self->sock);
     drain (self, now);
     if (curvecp_listener_info (self->listener)->hellos_waiting > 0) {
         answer_hellos (self, now, started);
-        now += curvecp_udp_clock () - started;
+        now += curvecp_clock_now () - started;
         run_due (self, now);
     }
     curvecp_udp_socket_flush (self->sock);

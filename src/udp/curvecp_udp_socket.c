@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "curvecp_clock.h"
 #include "curvecp_udp_socket.h"
 
 #define KERNEL_BUFFER (4 * 1024 * 1024)
@@ -33,18 +34,10 @@ struct _curvecp_udp_socket_t {
     curvecp_udp_socket_info_t info;
 };
 
-uint64_t
-curvecp_udp_clock (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (uint64_t) ts.tv_sec * 1000000000ull + (uint64_t) ts.tv_nsec;
-}
-
 int
 curvecp_udp_poll (struct pollfd *fds, int count, uint64_t deadline)
 {
-    uint64_t now = curvecp_udp_clock ();
+    uint64_t now = curvecp_clock_now ();
     struct timespec ts = { 0, 0 }, *timeout = &ts;
     if (deadline == UINT64_MAX)
         timeout = NULL;

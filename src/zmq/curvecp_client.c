@@ -146,7 +146,7 @@ open_connection (curvecp_client_t *self)
     }
     self->codec = curvecp_codec_new_client (&self->keys, self->server_key, self->server_name,
                                             self->server_ext, self->client_ext, &self->options,
-                                            curvecp_zmq_now ());
+                                            curvecp_clock_now ());
     if (!self->codec) {
         close_connection (self);
         return -1;
@@ -218,7 +218,7 @@ push_output (curvecp_client_t *self, uint64_t now)
 static bool
 wait_input (curvecp_client_t *self, uint64_t until)
 {
-    uint64_t now = curvecp_zmq_now ();
+    uint64_t now = curvecp_clock_now ();
     if (until != UINT64_MAX && now >= until)
         return false;
     uint64_t deadline = curvecp_codec_deadline (self->codec);
@@ -229,7 +229,7 @@ wait_input (curvecp_client_t *self, uint64_t until)
     zmq_msg_t packet;
     zmq_msg_init (&packet);
     if (zmq_msg_recv (&packet, self->handle, 0) >= 0)
-        take_packet (self, &packet, curvecp_zmq_now ());
+        take_packet (self, &packet, curvecp_clock_now ());
     zmq_msg_close (&packet);
     return true;
 }
@@ -237,7 +237,7 @@ wait_input (curvecp_client_t *self, uint64_t until)
 static uint64_t
 until_from (int msecs)
 {
-    return msecs < 0 ? UINT64_MAX : curvecp_zmq_now () + (uint64_t) msecs * 1000000ull;
+    return msecs < 0 ? UINT64_MAX : curvecp_clock_now () + (uint64_t) msecs * 1000000ull;
 }
 
 /* ---- messages ------------------------------------------------------------------ */
@@ -256,7 +256,7 @@ curvecp_client_send (curvecp_client_t *self, zmsg_t **msg_p)
             until = until_from (self->sndtimeo);
             timed = true;
         }
-        uint64_t now = curvecp_zmq_now ();
+        uint64_t now = curvecp_clock_now ();
         drain_input (self, now);
         push_output (self, now);
         if (!curvecp_codec_writable (self->codec) && !wait_input (self, until)) {
@@ -265,7 +265,7 @@ curvecp_client_send (curvecp_client_t *self, zmsg_t **msg_p)
         }
     }
     if (curvecp_codec_ready_to_write (self->codec)) {
-        uint64_t now = curvecp_zmq_now ();
+        uint64_t now = curvecp_clock_now ();
         drain_input (self, now);
         push_output (self, now);
     }
@@ -291,7 +291,7 @@ curvecp_client_recv (curvecp_client_t *self)
         zmsg_t *msg = curvecp_codec_recv (self->codec);
         if (msg)
             return msg;
-        uint64_t now = curvecp_zmq_now ();
+        uint64_t now = curvecp_clock_now ();
         if (!first) {
             drain_input (self, now);
             msg = curvecp_codec_recv (self->codec);
@@ -314,7 +314,7 @@ curvecp_client_flush (curvecp_client_t *self)
 {
     if (!self->codec)
         return -1;
-    uint64_t now = curvecp_zmq_now ();
+    uint64_t now = curvecp_clock_now ();
     curvecp_codec_flush (self->codec);
     drain_input (self, now);
     push_output (self, now);
@@ -350,7 +350,7 @@ curvecp_client_timeout (curvecp_client_t *self)
 {
     if (!self->codec)
         return -1;
-    return curvecp_zmq_timeout_ms (curvecp_codec_deadline (self->codec), curvecp_zmq_now (), -1);
+    return curvecp_zmq_timeout_ms (curvecp_codec_deadline (self->codec), curvecp_clock_now (), -1);
 }
 
 int
@@ -358,7 +358,7 @@ curvecp_client_handle (curvecp_client_t *self)
 {
     if (!self->codec)
         return -1;
-    uint64_t now = curvecp_zmq_now ();
+    uint64_t now = curvecp_clock_now ();
     drain_input (self, now);
     push_output (self, now);
     return curvecp_client_failed (self) ? -1 : 0;

@@ -151,7 +151,7 @@ curvecp_codec_new_client (const curvecp_keypair_t *keys, const uint8_t server_pk
     memcpy (self->client_ext, client_ext ? client_ext : zero_ext, CURVECP_EXT_BYTES);
     snprintf (self->server_name, sizeof self->server_name, "%s", server_name);
     self->hs_client = curvecp_hs_client_new (self->server_pk, self->server_name, self->server_ext,
-                                             self->client_ext, &self->long_term);
+                                             self->client_ext, &self->long_term, NULL);
     if (!self->hs_client)
         curvecp_codec_destroy (&self);
     return self;
@@ -161,7 +161,7 @@ curvecp_codec_t *
 curvecp_codec_new_server (const curvecp_keypair_t *keys, const uint8_t server_ext[CURVECP_EXT_BYTES],
                           const char *const *names, const curvecp_codec_options_t *options, uint64_t now)
 {
-    curvecp_hs_server_t *handshake = curvecp_hs_server_new (keys, server_ext ? server_ext : zero_ext, now);
+    curvecp_hs_server_t *handshake = curvecp_hs_server_new (keys, server_ext ? server_ext : zero_ext, now, NULL);
     if (!handshake)
         return NULL;
     for (int i = 0; names && names[i]; i++)
@@ -776,7 +776,7 @@ rehandshake (curvecp_codec_t *self, uint64_t now)
     drop_session (self);
     curvecp_hs_client_destroy (&self->hs_client);
     self->hs_client = curvecp_hs_client_new (self->server_pk, self->server_name, self->server_ext,
-                                             self->client_ext, &self->long_term);
+                                             self->client_ext, &self->long_term, NULL);
     self->state = CURVECP_CODEC_HANDSHAKE;
     self->got_cookie = false;
     self->handshake_started = now;

@@ -425,7 +425,7 @@ listener_new (curvecp_server_t *self, const uint8_t server_ext[CURVECP_EXT_BYTES
     memcpy (config.ext, server_ext, CURVECP_EXT_BYTES);
     config.message_max = CURVECP_LARGE_MSG_MAX;
     config.token_max = ROUTING_MAX;
-    config.now = curvecp_zmq_now ();
+    config.now = curvecp_clock_now ();
     curvecp_listener_t *listener = curvecp_listener_new (&config);
     for (size_t i = 0; listener && i < self->name_count; i++)
         if (curvecp_hs_server_add_name (curvecp_listener_handshake (listener), self->names[i]) < 0)
@@ -776,7 +776,7 @@ mark_dirty (curvecp_server_t *self, peer_t *peer)
         size_t size = self->dirty_size ? 2 * self->dirty_size : 64;
         peer_t **dirty = (peer_t **) realloc (self->dirty, size * sizeof (peer_t *));
         if (!dirty) {
-            answer_input (self, peer, curvecp_zmq_now ());   /* cannot remember it for the end of the round */
+            answer_input (self, peer, curvecp_clock_now ());   /* cannot remember it for the end of the round */
             return;
         }
         self->dirty = dirty;
@@ -989,13 +989,13 @@ answer_hellos (curvecp_server_t *self)
     curvecp_reason_t reason;
     if (curvecp_listener_deadline (self->listener) == UINT64_MAX)
         return;                                 /* none waiting: no clock read */
-    uint64_t now = curvecp_zmq_now ();
+    uint64_t now = curvecp_clock_now ();
     while ((done = curvecp_listener_next_cookie (self->listener, now, cookie, routing, &routing_len, &reason))
            != CURVECP_LISTENER_NO_COOKIE) {
         if (done == CURVECP_LISTENER_COOKIE)
             send_packet (self, routing, routing_len, cookie, sizeof cookie);
         curvecp_stats_count (&self->stats, reason);
-        now = curvecp_zmq_now ();
+        now = curvecp_clock_now ();
         if (++answered % HELLOS_PER_READ == 0)
             take_waiting (self, now);
     }
@@ -1093,7 +1093,7 @@ wait_input (curvecp_server_t *self, int timeout_ms)
         zmq_msg_t routing, packet;
         zmq_msg_init (&routing);
         zmq_msg_init (&packet);
-        bool took = take_packet (self, &routing, &packet, curvecp_zmq_now (), 0);
+        bool took = take_packet (self, &routing, &packet, curvecp_clock_now (), 0);
         zmq_msg_close (&routing);
         zmq_msg_close (&packet);
         return took;
@@ -1131,7 +1131,7 @@ take_ready (curvecp_server_t *self)
         }
         zlistx_delete (self->ready, peer->ready_handle);
         peer->ready_handle = NULL;
-        peer_output (self, peer, curvecp_zmq_now ());   /* the acknowledgments held back */
+        peer_output (self, peer, curvecp_clock_now ());   /* the acknowledgments held back */
     }
     return NULL;
 }
@@ -1148,10 +1148,10 @@ curvecp_server_recv (curvecp_server_t *self)
     zmsg_t *msg = take_ready (self);
     if (msg)
         return msg;
-    uint64_t start = curvecp_zmq_now ();
+    uint64_t start = curvecp_clock_now ();
     uint64_t until = self->rcvtimeo < 0 ? UINT64_MAX : start + (uint64_t) self->rcvtimeo * 1000000ull;
     bool took = false;
-    for (uint64_t now = start;; now = curvecp_zmq_now ()) {
+    for (uint64_t now = start;; now = curvecp_clock_now ()) {
         /* after a wait that took a packet, answer it before draining more:
            a request alone (the usual case) costs no receive that fails */
         if (took) {
@@ -1219,7 +1219,7 @@ send_to_peer (curvecp_server_t *self, peer_t *peer, zmsg_t **msg_p)
     }
     uint8_t short_key[CURVECP_KEY_BYTES];
     memcpy (short_key, peer->short_key, sizeof short_key);
-    uint64_t until = self->sndtimeo < 0 ? UINT64_MAX : curvecp_zmq_now () + (uint64_t) self->sndtimeo * 1000000ull;
+    uint64_t until = self->sndtimeo < 0 ? UINT64_MAX : curvecp_clock_now () + (uint64_t) self->sndtimeo * 1000000ull;
     bool pumped = false;
     while (curvecp_codec_send (peer->codec, msg_p) != 0) {
         if (!msg_p || !*msg_p || zmsg_size (*msg_p) == 0) {
@@ -1230,7 +1230,7 @@ send_to_peer (curvecp_server_t *self, peer_t *peer, zmsg_t **msg_p)
             errno = EHOSTUNREACH;
             return -1;
         }
-        uint64_t now = curvecp_zmq_now ();
+        uint64_t now = curvecp_clock_now ();
         if (pumped && now >= until) {
             self->info.send_full++;
             errno = EAGAIN;
@@ -1255,7 +1255,7 @@ send_to_peer (curvecp_server_t *self, peer_t *peer, zmsg_t **msg_p)
     if (!peer->unflushed_handle)
         peer->unflushed_handle = zlistx_add_end (self->unflushed, peer);
     if (curvecp_codec_ready_to_write (peer->codec) && !peer->ready_handle)
-        peer_output (self, peer, curvecp_zmq_now ());
+        peer_output (self, peer, curvecp_clock_now ());
     else
         peer_schedule (self, peer);
     return 0;
@@ -1292,7 +1292,7 @@ curvecp_server_send_to_key (curvecp_server_t *self, const uint8_t client_key[CUR
 void
 curvecp_server_flush (curvecp_server_t *self)
 {
-    uint64_t now = curvecp_zmq_now ();
+    uint64_t now = curvecp_clock_now ();
     flush_unflushed (self, now);
     service_due (self, now);
 }
@@ -1310,7 +1310,7 @@ curvecp_server_timeout (curvecp_server_t *self)
 {
     if (zlistx_size (self->ready) > 0)
         return 0;
-    uint64_t now = curvecp_zmq_now ();
+    uint64_t now = curvecp_clock_now ();
     int cap = zlistx_size (self->authorising) > 0 ? ZAP_POLL_MS : -1;
     return curvecp_zmq_timeout_ms (next_deadline (self, now), now, cap);
 }
@@ -1318,7 +1318,7 @@ curvecp_server_timeout (curvecp_server_t *self)
 int
 curvecp_server_handle (curvecp_server_t *self)
 {
-    uint64_t now = curvecp_zmq_now ();
+    uint64_t now = curvecp_clock_now ();
     drain_input (self, now);
     service_due (self, now);
     return 0;

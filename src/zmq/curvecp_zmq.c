@@ -1,15 +1,6 @@
-/*  curvecp_zmq.c - the clock and timeout rounding of the ØMQ carrier.  */
-#include <time.h>
+/*  curvecp_zmq.c - timeout rounding and frame skipping for the ØMQ carrier. */
 #include <zmq.h>
 #include "curvecp_zmq.h"
-
-uint64_t
-curvecp_zmq_now (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (uint64_t) ts.tv_sec * 1000000000ull + (uint64_t) ts.tv_nsec;
-}
 
 int
 curvecp_zmq_timeout_ms (uint64_t deadline, uint64_t now, int cap_ms)

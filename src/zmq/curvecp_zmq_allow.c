@@ -166,7 +166,7 @@ watch_changed (curvecp_zmq_allow_t *self)
 static bool
 scan_changed (curvecp_zmq_allow_t *self)
 {
-    uint64_t now = curvecp_zmq_now ();
+    uint64_t now = curvecp_clock_now ();
     if (now < self->next_scan)
         return false;
     self->next_scan = now + self->interval_ns;
@@ -198,7 +198,7 @@ curvecp_zmq_allow_new (const char *directory)
     self->interval_ns = POLL_INTERVAL_MS * 1000000ull;
     watch_start (self);         /* before loading: a change during the load is seen */
     self->signature = directory_signature (directory);
-    self->next_scan = curvecp_zmq_now () + self->interval_ns;
+    self->next_scan = curvecp_clock_now () + self->interval_ns;
     reload (self);
     return self;
 }
@@ -221,7 +221,7 @@ curvecp_zmq_allow_scan_every (curvecp_zmq_allow_t *self, int interval_ms)
 {
     watch_stop (self);
     self->interval_ns = interval_ms > 0 ? (uint64_t) interval_ms * 1000000ull : 0;
-    self->next_scan = curvecp_zmq_now () + self->interval_ns;
+    self->next_scan = curvecp_clock_now () + self->interval_ns;
 }
 
 bool

@@ -7,6 +7,7 @@
     request whole. Each reply is read part by part too, so a reply with
     too many parts is dropped without ever being held whole.             */
 #include <czmq.h>
+#include "curvecp_zmq.h"
 #include "curvecp_zmq_zap.h"
 
 #define ZAP_ENDPOINT   "inproc://zeromq.zap.01"
@@ -279,18 +280,18 @@ curvecp_zmq_zap_check (curvecp_zmq_zap_t *self, const char *address, const uint8
     uint64_t id = curvecp_zmq_zap_request (self, address, routing_id, routing_len, key);
     if (id == 0)
         return false;
-    int64_t until = zclock_mono () + (self->timeout_ms < 0 ? 0 : self->timeout_ms);
+    uint64_t until = curvecp_clock_now () + (uint64_t) (self->timeout_ms < 0 ? 0 : self->timeout_ms) * 1000000ull;
     for (;;) {
         uint64_t got = curvecp_zmq_zap_recv (self);
         if (got == id)
             return self->allowed;
         if (got)
             continue;                   /* a reply to an earlier request */
-        int64_t left = until - zclock_mono ();
-        if (left <= 0)
+        uint64_t now = curvecp_clock_now ();
+        if (now >= until)
             break;
         zmq_pollitem_t item = { self->handle, 0, ZMQ_POLLIN, 0 };
-        zmq_poll (&item, 1, (long) left);
+        zmq_poll (&item, 1, curvecp_zmq_timeout_ms (until, now, -1));
     }
     reset_reply (self);
     snprintf (self->status_text, sizeof self->status_text, "no ZAP reply");

@@ -224,7 +224,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     memcpy (long_term.public_key, wd.w->client_long_pk, 32);
     memcpy (long_term.secret_key, wd.w->client_long_sk, 32);
     wd.client = curvecp_hs_client_new (wd.w->server_long_pk, "test.example.com", wd.w->server_ext,
-                                       wd.w->client_ext, &long_term);
+                                       wd.w->client_ext, &long_term, NULL);
     sodium_memzero (&long_term, sizeof long_term);
     FUZZ_CHECK (wd.client);
     FUZZ_CHECK (memcmp (curvecp_hs_client_long_key (wd.client), wd.w->client_long_pk, 32) == 0);

@@ -442,7 +442,7 @@ s_server (const fuzz_world_t *w, uint64_t now)
         curvecp_keypair_t keys;
         memcpy (keys.public_key, w->server_long_pk, 32);
         memcpy (keys.secret_key, w->server_long_sk, 32);
-        server = curvecp_hs_server_new (&keys, w->server_ext, now);
+        server = curvecp_hs_server_new (&keys, w->server_ext, now, NULL);
         sodium_memzero (&keys, sizeof keys);
         FUZZ_CHECK (server);
         FUZZ_CHECK (curvecp_hs_server_add_name (server, "test.example.com") == 0);

@@ -54,6 +54,7 @@ typedef struct {
     uint64_t now;
     bool clean;                     /* only loss, duplication and reordering so far */
     uint64_t rng;
+    curvecp_rng_t stream_rng;       /* draws from rng */
 } world_t;
 
 static inline uint8_t
@@ -79,12 +80,18 @@ s_matches (const uint8_t *data, size_t n, uint8_t salt, uint64_t position)
     return true;
 }
 
-static uint64_t
-s_stream_rng (void *context)
+static void
+s_stream_rng (void *context, uint8_t *buf, size_t len)
 {
     uint64_t *state = context;
-    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
-    return *state >> 11;
+    while (len > 0) {
+        *state = *state * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t word = *state >> 11;
+        size_t n = len < sizeof word ? len : sizeof word;
+        memcpy (buf, &word, n);
+        buf += n;
+        len -= n;
+    }
 }
 
 /* ---- what a refused message must not change ------------------------------ */
@@ -324,7 +331,7 @@ s_drain (world_t *w)
 /* setup bit 0: pacing; bits 1-3: buffer sizes (small ones make the
    receive window and the send buffer fill up). */
 static curvecp_stream_t *
-s_stream_new (bool is_client, uint8_t setup, uint64_t *rng)
+s_stream_new (bool is_client, uint8_t setup, const curvecp_rng_t *rng)
 {
     curvecp_stream_config_t config;
     curvecp_stream_config_default (&config);
@@ -334,8 +341,7 @@ s_stream_new (bool is_client, uint8_t setup, uint64_t *rng)
         config.receive_window = (size_t) 1024 << (setup >> 1 & 3);
         config.send_buffer = (size_t) 1024 << (setup >> 4 & 3);
     }
-    config.rng = s_stream_rng;
-    config.rng_context = rng;
+    config.rng = rng;
     curvecp_stream_t *stream = curvecp_stream_new (&config);
     FUZZ_CHECK (stream);
     return stream;
@@ -351,8 +357,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     w.clean = true;
     w.rng = size;
     uint8_t setup = fuzz_u8 (&in);
-    w.side[0].stream = s_stream_new (true, setup, &w.rng);
-    w.side[1].stream = s_stream_new (false, setup, &w.rng);
+    w.stream_rng = (curvecp_rng_t) { s_stream_rng, &w.rng };
+    w.side[0].stream = s_stream_new (true, setup, &w.stream_rng);
+    w.side[1].stream = s_stream_new (false, setup, &w.stream_rng);
     w.side[0].salt = 0x11;
     w.side[1].salt = 0xa7;
     for (int i = 0; i < OPS_MAX && fuzz_remaining (&in); i++)

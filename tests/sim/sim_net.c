@@ -42,10 +42,16 @@ sim_rng_next (uint64_t *state)
     return sim_mix64 (*state);
 }
 
-uint64_t
-sim_rng_fn (void *context)
+void
+sim_rng_fill (void *state, uint8_t *buf, size_t len)
 {
-    return sim_rng_next ((uint64_t *) context);
+    while (len > 0) {
+        uint64_t word = sim_rng_next ((uint64_t *) state);
+        size_t n = len < sizeof word ? len : sizeof word;
+        memcpy (buf, &word, n);
+        buf += n;
+        len -= n;
+    }
 }
 
 static double

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "curvecp_rng.h"
 
 typedef struct {
     double loss;                /* probability a packet is dropped */
@@ -39,8 +40,10 @@ typedef struct {
 /* splitmix64: the one cheap PRNG of the simulator and its data. */
 uint64_t sim_mix64 (uint64_t x);
 uint64_t sim_rng_next (uint64_t *state);
-/* For curvecp_rng_fn: context is a uint64_t state. */
-uint64_t sim_rng_fn (void *context);
+/* A curvecp_rng_t over a splitmix64 state (a uint64_t): every 8 bytes
+   asked is one step, so a 64-bit draw is exactly sim_rng_next. */
+void sim_rng_fill (void *state, uint8_t *buf, size_t len);
+#define SIM_RNG(state_p) ((curvecp_rng_t) { sim_rng_fill, (state_p) })
 
 sim_net_t *sim_net_new (uint64_t seed, const sim_link_t *zero_to_one, const sim_link_t *one_to_zero);
 void sim_net_destroy (sim_net_t **self_p);
