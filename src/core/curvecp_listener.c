@@ -9,6 +9,7 @@
 #include <string.h>
 #include "curvecp_hello_queue.h"
 #include "curvecp_listener.h"
+#include "curvecp_table.h"
 
 #define DEFAULT_HELLO_QUEUE     1024
 #define DEFAULT_HELLO_BUDGET_NS 1000000ull
@@ -17,12 +18,10 @@
    a Hello, and one cookie can be sent with any number of forged boxes. */
 #define DEFAULT_INITIATES_PER_CALL 128
 #define SCRATCH_BYTES (CURVECP_INITIATE_INNER_BASE + CURVECP_INITIATE_MSG_MAX)
-#define BUCKETS_MIN 64
 
 struct _curvecp_listener_entry_t {
     uint8_t key[CURVECP_KEY_BYTES];        /* C' */
     void *conn;
-    curvecp_listener_entry_t *next;        /* table chain */
     size_t charge;                         /* pending memory, while unconfirmed */
     bool confirmed, held;
     size_t token_len, token_max;
@@ -41,11 +40,8 @@ struct _curvecp_listener_t {
     uint64_t call_started;                 /* begin's now */
     uint64_t answered_in_call;
     int initiates_per_call, initiates_left;
-    /* the C' table: chains under SipHash with a random key, so clients
-       cannot aim their C' values at one chain */
-    curvecp_listener_entry_t **buckets;
-    size_t bucket_mask;
-    uint8_t hash_key[crypto_shorthash_KEYBYTES];
+    curvecp_table_t *table;                /* C' -> entry (keyed SipHash: clients
+                                              cannot aim their C' at one slot) */
     uint8_t hello[CURVECP_HELLO_BYTES];    /* the one being answered */
     uint8_t scratch[SCRATCH_BYTES];        /* an accepted Initiate's inside, until add */
     curvecp_listener_info_t info;
@@ -60,15 +56,6 @@ curvecp_listener_config_default (curvecp_listener_config_t *config)
     config->limits.max_pending = CURVECP_LISTENER_NO_LIMIT;
     config->limits.max_pending_memory = CURVECP_LISTENER_NO_LIMIT;
     config->limits.max_held = CURVECP_LISTENER_NO_LIMIT;
-}
-
-static size_t
-bucket_count (size_t max)
-{
-    size_t n = BUCKETS_MIN;
-    while (n < max && n < (1u << 20))
-        n *= 2;
-    return n;
 }
 
 curvecp_listener_t *
@@ -87,17 +74,12 @@ curvecp_listener_new (const curvecp_listener_config_t *config)
     self->initiates_per_call = config->initiates_per_call > 0 ? config->initiates_per_call
                                                               : DEFAULT_INITIATES_PER_CALL;
     self->initiates_left = self->initiates_per_call;
-    size_t buckets = bucket_count (config->limits.max_connections);
-    self->buckets = calloc (buckets, sizeof *self->buckets);
-    self->bucket_mask = buckets - 1;
+    self->table = curvecp_table_new (CURVECP_KEY_BYTES, config->rng);
     self->hs = curvecp_hs_server_new (config->keys, config->ext, config->now, config->rng);
     self->hellos = curvecp_hello_queue_new (config->hello_queue ? config->hello_queue : DEFAULT_HELLO_QUEUE,
                                             self->token_max, config->rng);
-    if (!self->buckets || !self->hs || !self->hellos) {
+    if (!self->table || !self->hs || !self->hellos)
         curvecp_listener_destroy (&self);
-        return NULL;
-    }
-    curvecp_rng_bytes (config->rng, self->hash_key, sizeof self->hash_key);
     return self;
 }
 
@@ -107,13 +89,12 @@ curvecp_listener_destroy (curvecp_listener_t **self_p)
     if (!self_p || !*self_p)
         return;
     curvecp_listener_t *self = *self_p;
-    for (size_t b = 0; self->buckets && b <= self->bucket_mask; b++)
-        while (self->buckets[b]) {
-            curvecp_listener_entry_t *entry = self->buckets[b];
-            self->buckets[b] = entry->next;
-            free (entry);
-        }
-    free (self->buckets);
+    curvecp_listener_entry_t *entry;
+    while (self->table && (entry = curvecp_listener_first (self)) != NULL) {
+        curvecp_table_remove (self->table, entry->key);
+        free (entry);
+    }
+    curvecp_table_destroy (&self->table);
     curvecp_hs_server_destroy (&self->hs);
     curvecp_hello_queue_destroy (&self->hellos);
     sodium_memzero (self, sizeof *self);
@@ -141,63 +122,23 @@ curvecp_listener_limits (const curvecp_listener_t *self)
 
 /* ---- the C' table ----------------------------------------------------- */
 
-static curvecp_listener_entry_t **
-bucket_of (curvecp_listener_t *self, const uint8_t *key)
-{
-    uint64_t h;
-    crypto_shorthash ((uint8_t *) &h, key, CURVECP_KEY_BYTES, self->hash_key);
-    return &self->buckets[h & self->bucket_mask];
-}
-
 curvecp_listener_entry_t *
 curvecp_listener_lookup (curvecp_listener_t *self, const uint8_t client_short_pk[CURVECP_KEY_BYTES])
 {
-    for (curvecp_listener_entry_t *e = *bucket_of (self, client_short_pk); e; e = e->next)
-        if (memcmp (e->key, client_short_pk, CURVECP_KEY_BYTES) == 0)
-            return e;
-    return NULL;
+    return (curvecp_listener_entry_t *) curvecp_table_lookup (self->table, client_short_pk);
 }
 
-static void
-table_insert (curvecp_listener_t *self, curvecp_listener_entry_t *entry)
+curvecp_listener_entry_t *
+curvecp_listener_next (curvecp_listener_t *self, size_t *cursor)
 {
-    curvecp_listener_entry_t **bucket = bucket_of (self, entry->key);
-    entry->next = *bucket;
-    *bucket = entry;
-}
-
-static void
-table_remove (curvecp_listener_t *self, curvecp_listener_entry_t *entry)
-{
-    curvecp_listener_entry_t **p = bucket_of (self, entry->key);
-    while (*p && *p != entry)
-        p = &(*p)->next;
-    if (*p)
-        *p = entry->next;
-}
-
-static curvecp_listener_entry_t *
-first_from (curvecp_listener_t *self, size_t bucket)
-{
-    for (size_t b = bucket; b <= self->bucket_mask; b++)
-        if (self->buckets[b])
-            return self->buckets[b];
-    return NULL;
+    return (curvecp_listener_entry_t *) curvecp_table_next (self->table, cursor, NULL);
 }
 
 curvecp_listener_entry_t *
 curvecp_listener_first (curvecp_listener_t *self)
 {
-    return first_from (self, 0);
-}
-
-curvecp_listener_entry_t *
-curvecp_listener_next (curvecp_listener_t *self, const curvecp_listener_entry_t *entry)
-{
-    if (entry->next)
-        return entry->next;
-    size_t bucket = (size_t) (bucket_of (self, entry->key) - self->buckets);
-    return first_from (self, bucket + 1);
+    size_t cursor = 0;
+    return curvecp_listener_next (self, &cursor);
 }
 
 /* ---- packets ------------------------------------------------------------ */
@@ -413,11 +354,15 @@ curvecp_listener_add (curvecp_listener_t *self, curvecp_listener_accepted_t *acc
         return NULL;
     }
     memcpy (entry->key, accepted->session.client_short_pk, CURVECP_KEY_BYTES);
+    if (curvecp_table_insert (self->table, entry->key, entry) != CURVECP_OK) {
+        free (entry);
+        curvecp_listener_abandon (self, accepted, CURVECP_E_IO);
+        return NULL;
+    }
     entry->conn = conn;
     entry->token_max = self->token_max;
     curvecp_listener_entry_set_token (entry, token, token_len);
     entry->charge = accepted->charge;
-    table_insert (self, entry);
     self->info.count++;
     self->info.pending++;
     self->info.pending_memory += entry->charge;
@@ -472,7 +417,7 @@ curvecp_listener_remove (curvecp_listener_t *self, curvecp_listener_entry_t **en
         return;
     curvecp_listener_release (self, entry);
     curvecp_listener_confirm (self, entry);
-    table_remove (self, entry);
+    curvecp_table_remove (self->table, entry->key);
     self->info.count--;
     free (entry);
     *entry_p = NULL;

@@ -186,10 +186,12 @@ void curvecp_listener_remove (curvecp_listener_t *self, curvecp_listener_entry_t
 curvecp_listener_entry_t *curvecp_listener_lookup (curvecp_listener_t *self,
         const uint8_t client_short_pk[CURVECP_KEY_BYTES]);
 
-/* Every entry, in no particular order; NULL after the last. Removing
-   the entry just returned is safe if the next was taken first. */
+/* Walk every entry: set *cursor = 0, call until NULL; the table must not
+   change meanwhile (to empty it, take cursor 0 and remove, until NULL). */
+curvecp_listener_entry_t *curvecp_listener_next (curvecp_listener_t *self, size_t *cursor);
+
+/* Some entry (the first of a walk), NULL when empty: to empty the table. */
 curvecp_listener_entry_t *curvecp_listener_first (curvecp_listener_t *self);
-curvecp_listener_entry_t *curvecp_listener_next (curvecp_listener_t *self, const curvecp_listener_entry_t *entry);
 
 void *curvecp_listener_entry_conn (const curvecp_listener_entry_t *entry);
 const uint8_t *curvecp_listener_entry_token (const curvecp_listener_entry_t *entry, size_t *token_len);

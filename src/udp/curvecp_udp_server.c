@@ -414,8 +414,9 @@ curvecp_udp_server_info (curvecp_udp_server_t *self)
     self->info.pending_memory = l->pending_memory;
     self->info.pending_memory_full = l->full_memory;
     uint64_t roams = self->roams_of_freed;
-    for (curvecp_listener_entry_t *e = curvecp_listener_first (self->listener); e;
-         e = curvecp_listener_next (self->listener, e))
+    curvecp_listener_entry_t *e;
+    size_t cursor = 0;
+    while ((e = curvecp_listener_next (self->listener, &cursor)) != NULL)
         roams += ((curvecp_udp_conn_t *) curvecp_listener_entry_conn (e))->info.roams;
     self->info.roams = roams;
     return &self->info;
