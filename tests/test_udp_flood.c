@@ -18,7 +18,13 @@
          started before the client, with the server already dropping):
          the transfer completes byte-exact within a generous 20 s, and
          every datagram the server read is counted once, each dropped
-         Hello as overloaded.                                            */
+         Hello as overloaded;
+      5. the pending-memory budget (shared with the ØMQ server through
+         the core listener): with room for two unconfirmed connections,
+         five clients' Initiates admit two and refuse three [full] (their
+         Hellos still answered); one admitted client's Client Message
+         confirms it and returns its charge, and a refused client's
+         Initiate, sent again, is admitted.                               */
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -396,6 +402,161 @@ test_transfer_under_flood (void)
     curvecp_udp_server_destroy (&f.server);
 }
 
+/* ---- 5. the pending-memory budget ------------------------------------ */
+
+#define PENDING_CLIENTS 5
+
+typedef struct {
+    fixture_t f;
+    curvecp_udp_socket_t *sock;
+    fake_client_t fakes[PENDING_CLIENTS];
+    curvecp_keypair_t long_term;
+} pending_t;
+
+static void
+pending_start (pending_t *p, size_t budget)
+{
+    memset (p, 0, sizeof *p);
+    curvecp_udp_server_config_t config;
+    curvecp_udp_server_config_default (&config);
+    config.max_pending_memory = budget;
+    fixture_start_with (&p->f, &config, "127.0.0.1");
+    p->sock = loopback_socket ();
+    curvecp_keypair_generate (&p->long_term);
+    for (uint32_t i = 0; i < PENDING_CLIENTS; i++)
+        fake_init (&p->fakes[i], p->f.keys.public_key, i);
+}
+
+static void
+pending_stop (pending_t *p)
+{
+    curvecp_udp_socket_destroy (&p->sock);
+    curvecp_udp_server_destroy (&p->f.server);
+    sodium_memzero (p, sizeof *p);
+}
+
+/* Run the server until it has handled total datagrams (bounded wait),
+   taking any Cookies for the fakes. */
+static void
+pending_run (pending_t *p, uint64_t total)
+{
+    uint64_t start = curvecp_clock_now ();
+    for (;;) {
+        const curvecp_stats_t *stats = curvecp_udp_server_stats (p->f.server);
+        if (stats->counts[CURVECP_OK] + curvecp_stats_rejected (stats) >= total)
+            break;
+        CHECK (curvecp_clock_now () - start < WAIT_LIMIT_NS);
+        struct pollfd pfd = { curvecp_udp_server_fd (p->f.server), POLLIN, 0 };
+        curvecp_udp_poll (&pfd, 1, curvecp_clock_now () + 10000000ull);
+        curvecp_udp_server_process (p->f.server, curvecp_clock_now ());
+    }
+    int n;
+    while ((n = curvecp_udp_socket_receive (p->sock)) > 0)
+        for (int i = 0; i < n; i++) {
+            size_t len;
+            const curvecp_udp_addr_t *from;
+            const uint8_t *d = curvecp_udp_socket_datagram (p->sock, i, &len, &from);
+            long who = len == CURVECP_COOKIE_BYTES ? fake_index (d + 8, PENDING_CLIENTS) : -1;
+            if (who >= 0)
+                fake_take_cookie (&p->fakes[who], d, len, p->f.ext);
+        }
+}
+
+static uint64_t
+handled (pending_t *p)
+{
+    const curvecp_stats_t *stats = curvecp_udp_server_stats (p->f.server);
+    return stats->counts[CURVECP_OK] + curvecp_stats_rejected (stats);
+}
+
+/* Hellos for clients [from, to), answered; then their Initiates. */
+static void
+pending_connect (pending_t *p, int from, int to)
+{
+    for (int i = from; i < to; i++) {
+        uint8_t hello[CURVECP_HELLO_BYTES];
+        fake_hello (&p->fakes[i], p->f.ext, 1, hello);
+        send_raw (p->sock, &p->f.addr, hello, sizeof hello);
+    }
+    pending_run (p, handled (p) + (uint64_t) (to - from));
+    uint64_t start = curvecp_clock_now ();
+    for (int i = from; i < to; i++)
+        while (p->fakes[i].cookies == 0) {
+            CHECK (curvecp_clock_now () - start < WAIT_LIMIT_NS);
+            pending_run (p, 0);
+        }
+    for (int i = from; i < to; i++) {
+        uint8_t initiate[CURVECP_PACKET_MAX];
+        initiate_fault_t valid = { "test.example", NULL, NULL, false };
+        size_t len = fake_initiate (&p->fakes[i], &p->long_term, p->f.keys.public_key, p->f.ext, 2, &valid,
+                                    initiate);
+        send_raw (p->sock, &p->f.addr, initiate, len);
+    }
+    pending_run (p, handled (p) + (uint64_t) (to - from));
+}
+
+/* A Client Message (a zero message: an acknowledgment of nothing) from
+   a client whose Initiate was accepted: it confirms its connection. */
+static void
+pending_confirm (pending_t *p, int i)
+{
+    fake_client_t *fake = &p->fakes[i];
+    uint8_t shared[32], zero[192] = { 0 }, packet[CURVECP_PACKET_MAX];
+    CHECK (crypto_box_beforenm (shared, fake->server_short_pk, fake->short_term.secret_key) == 0);
+    size_t len;
+    CHECK_EQ (curvecp_client_message_encode_max (packet, &len, CURVECP_MSG_MAX, p->f.ext, fake->ext,
+                                                 fake->short_term.public_key, 3, shared, zero, sizeof zero),
+              CURVECP_OK);
+    sodium_memzero (shared, sizeof shared);
+    send_raw (p->sock, &p->f.addr, packet, len);
+    pending_run (p, handled (p) + 1);
+}
+
+static void
+test_pending_budget (void)
+{
+    /* what one unconfirmed connection is charged, from a server without a budget */
+    pending_t p;
+    pending_start (&p, 0);
+    pending_connect (&p, 0, 1);
+    const curvecp_udp_server_info_t *info = curvecp_udp_server_info (p.f.server);
+    CHECK_EQ (info->pending, 1);
+    uint64_t charge = info->pending_memory;
+    CHECK (charge > 0);
+    pending_stop (&p);
+
+    pending_start (&p, 2 * charge + charge / 2);
+    pending_connect (&p, 0, PENDING_CLIENTS);
+    info = curvecp_udp_server_info (p.f.server);
+    const curvecp_stats_t *stats = curvecp_udp_server_stats (p.f.server);
+    CHECK_EQ (info->hellos, PENDING_CLIENTS);                /* every Hello answered */
+    CHECK_EQ (curvecp_udp_server_connections (p.f.server), 2);
+    CHECK_EQ (info->pending, 2);
+    CHECK_EQ (info->pending_memory, 2 * charge);
+    CHECK_EQ (stats->counts[CURVECP_E_FULL], PENDING_CLIENTS - 2);
+    CHECK_EQ (info->pending_memory_full, PENDING_CLIENTS - 2);
+    CHECK_EQ (stats->counts[CURVECP_OK], PENDING_CLIENTS + 2);
+    CHECK_EQ (curvecp_stats_rejected (stats), PENDING_CLIENTS - 2);
+
+    /* which two got in: the first two Initiates read (one batch, in order) */
+    pending_confirm (&p, 0);
+    CHECK_EQ (stats->counts[CURVECP_OK], PENDING_CLIENTS + 3);
+    CHECK_EQ (curvecp_udp_server_info (p.f.server)->pending, 1);
+    CHECK_EQ (info->pending_memory, charge);
+    /* the room it left takes a refused client's Initiate, sent again */
+    uint8_t initiate[CURVECP_PACKET_MAX];
+    initiate_fault_t valid = { "test.example", NULL, NULL, false };
+    size_t len = fake_initiate (&p.fakes[4], &p.long_term, p.f.keys.public_key, p.f.ext, 4, &valid, initiate);
+    send_raw (p.sock, &p.f.addr, initiate, len);
+    pending_run (&p, handled (&p) + 1);
+    CHECK_EQ (curvecp_udp_server_connections (p.f.server), 3);
+    CHECK_EQ (curvecp_udp_server_info (p.f.server)->pending, 2);
+    CHECK_EQ (stats->counts[CURVECP_E_FULL], PENDING_CLIENTS - 2);
+    pending_stop (&p);
+    printf ("pending budget: room for 2 unconfirmed connections; 5 Initiates: 2 admitted, 3 refused [full]; "
+            "a Client Message confirms one, a refused Initiate resent is admitted\n");
+}
+
 int
 main (void)
 {
@@ -404,6 +565,7 @@ main (void)
     test_small_queue ();
     test_rate ();
     test_transfer_under_flood ();
+    test_pending_budget ();
     printf ("test_udp_flood: OK\n");
     return 0;
 }
