@@ -26,40 +26,8 @@
 #include <sodium.h>
 #include "core/curvecp_listener.h"
 #include "curvecp_hs_client.h"
+#include "test_alloc_count.h"
 #include "testutil.h"
-
-/* ---- allocation counting (listener.cmake: -Wl,--wrap=malloc ...) ----- */
-
-static bool counting;
-static unsigned long allocations;
-
-void *__real_malloc (size_t size);
-void *__real_calloc (size_t n, size_t size);
-void *__real_realloc (void *p, size_t size);
-void *__wrap_malloc (size_t size);
-void *__wrap_calloc (size_t n, size_t size);
-void *__wrap_realloc (void *p, size_t size);
-
-void *
-__wrap_malloc (size_t size)
-{
-    allocations += counting;
-    return __real_malloc (size);
-}
-
-void *
-__wrap_calloc (size_t n, size_t size)
-{
-    allocations += counting;
-    return __real_calloc (n, size);
-}
-
-void *
-__wrap_realloc (void *p, size_t size)
-{
-    allocations += counting;
-    return __real_realloc (p, size);
-}
 
 /* ---- a server and its clients ------------------------------------------ */
 
