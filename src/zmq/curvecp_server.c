@@ -114,12 +114,11 @@ struct _curvecp_server_t {
     uint8_t *out;               /* PACKET_CAP bytes for codec output */
 };
 
-/* ---- the peer table ------------------------------------------------------- */
+/* ---- the key hash (the by_key index) -------------------------------------- */
 
-/* C' is chosen by the client, so a plain hash of it would let anyone
-   with free keys fill one bucket and make every lookup walk them all:
-   the table hashes with SipHash under a random key (one per process, as
-   zhashx's hasher takes no argument). */
+/* Client keys are free, so a plain hash would let anyone fill one
+   bucket and make every lookup walk them all: SipHash under a random
+   key (one per process, as zhashx's hasher takes no argument). */
 static uint8_t hash_key[crypto_shorthash_KEYBYTES];
 static pthread_once_t hash_key_once = PTHREAD_ONCE_INIT;
 
