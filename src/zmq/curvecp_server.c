@@ -798,7 +798,7 @@ authorised (curvecp_server_t *self, const curvecp_listener_accepted_t *accepted)
 
 /* A verified Initiate: its codec, made from the session, and its peer. */
 static peer_t *
-make_peer (curvecp_server_t *self, curvecp_listener_accepted_t *accepted, uint64_t now)
+make_peer (curvecp_server_t *self, const curvecp_listener_accepted_t *accepted, uint64_t now)
 {
     curvecp_codec_t *codec = heap_reserve (self)
         ? curvecp_codec_new_accepted (curvecp_listener_handshake (self->listener), &accepted->session,
@@ -807,13 +807,6 @@ make_peer (curvecp_server_t *self, curvecp_listener_accepted_t *accepted, uint64
     peer_t *peer = codec ? peer_new (codec, now) : NULL;
     if (!peer)
         curvecp_codec_destroy (&codec);
-    else
-    if (!(peer->entry = curvecp_listener_add (self->listener, accepted, peer, self->packet_routing,
-                                              self->packet_routing_len))) {
-        curvecp_codec_destroy (&peer->codec);
-        free (peer);
-        return NULL;
-    }
     return peer;
 }
 
@@ -835,6 +828,13 @@ new_connection (curvecp_server_t *self, const uint8_t *packet, size_t len, uint6
     peer_t *peer = make_peer (self, &accepted, now);
     if (!peer) {
         curvecp_listener_abandon (self->listener, &accepted, CURVECP_E_IO);
+        return CURVECP_E_IO;
+    }
+    peer->entry = curvecp_listener_add (self->listener, &accepted, peer, self->packet_routing,
+                                        self->packet_routing_len);
+    if (!peer->entry) {                         /* counted [io] by the listener */
+        curvecp_codec_destroy (&peer->codec);
+        free (peer);
         return CURVECP_E_IO;
     }
     key_index_add (self, peer);
