@@ -20,10 +20,11 @@
     it (anything else, or no reply within the ZAP timeout: the connection
     is dropped). So a slow or absent handler delays only the clients it
     is asked about, and at most max_authorising of them wait at once.  */
-#include <pthread.h>
 #include <sodium.h>
 #include <string.h>
+#include "core/curvecp_heap.h"
 #include "core/curvecp_listener.h"
+#include "core/curvecp_table.h"
 #include "curvecp_packet.h"
 #include "curvecp_server.h"
 #include "curvecp_zmq.h"
@@ -59,8 +60,7 @@ typedef struct peer_s {
     bool dirty;                /* got input this round */
     void *ready_handle;        /* in the ready list */
     void *unflushed_handle;    /* in the unflushed list: sent to since the last flush */
-    size_t heap_index;         /* in the timer heap (NO_INDEX: not) */
-    uint64_t due;              /* its key there: when it next needs a visit */
+    curvecp_heap_node_t timer; /* in the timer heap: when it next needs a visit */
     uint8_t long_key[CURVECP_KEY_BYTES];            /* the client's key: the by_key index */
     struct peer_s *key_newer, *key_older;           /* connections with the same client key */
     /* held until the ZAP handler answers request zap_request */
@@ -79,9 +79,8 @@ struct _curvecp_server_t {
     void *handle;
     zlistx_t *ready;            /* peers that may hold whole messages */
     zlistx_t *unflushed;        /* peers sent to since the last flush */
-    zhashx_t *by_key;           /* client key -> its newest peer */
-    peer_t **heap;              /* min-heap of peers by due */
-    size_t heap_count, heap_size;
+    curvecp_table_t *by_key;    /* client key -> its newest peer */
+    curvecp_heap_t *heap;       /* peers by when they next need a visit */
     peer_t **visiting;          /* the peers due in one service pass */
     size_t visiting_size;
     curvecp_server_info_t info;
@@ -113,36 +112,6 @@ struct _curvecp_server_t {
     uint64_t bad_envelopes;
     uint8_t *out;               /* PACKET_CAP bytes for codec output */
 };
-
-/* ---- the key hash (the by_key index) -------------------------------------- */
-
-/* Client keys are free, so a plain hash would let anyone fill one
-   bucket and make every lookup walk them all: SipHash under a random
-   key (one per process, as zhashx's hasher takes no argument). */
-static uint8_t hash_key[crypto_shorthash_KEYBYTES];
-static pthread_once_t hash_key_once = PTHREAD_ONCE_INIT;
-
-static void
-hash_key_init (void)
-{
-    randombytes_buf (hash_key, sizeof hash_key);
-}
-
-static size_t
-key_hash (const void *key)
-{
-    uint8_t hash[crypto_shorthash_BYTES];
-    crypto_shorthash (hash, (const uint8_t *) key, CURVECP_KEY_BYTES, hash_key);
-    size_t value;
-    memcpy (&value, hash, sizeof value);
-    return value;
-}
-
-static int
-key_compare (const void *a, const void *b)
-{
-    return memcmp (a, b, CURVECP_KEY_BYTES);
-}
 
 /* ---- the pending budget ----------------------------------------------------
    A connection costs its codec's buffers from the first Initiate on (the
@@ -202,110 +171,38 @@ peer_lookup (curvecp_server_t *self, const uint8_t *short_key)
    Every connection sits in a min-heap keyed by when it next needs a visit
    (its codec's deadline, its handshake or ZAP expiry, or 0 when it is to
    be dropped), and its key is updated after every call that may move it,
-   so a call looks only at the connections that are due. */
+   so a call looks only at the connections that are due. A connection
+   with nothing to wait for (deadline UINT64_MAX) is out of the heap. */
 
-#define NO_INDEX SIZE_MAX
-
-static void
-heap_place (curvecp_server_t *self, size_t index, peer_t *peer)
-{
-    self->heap[index] = peer;
-    peer->heap_index = index;
-}
-
-static void
-heap_up (curvecp_server_t *self, size_t index)
-{
-    peer_t *peer = self->heap[index];
-    while (index > 0) {
-        size_t parent = (index - 1) / 2;
-        if (self->heap[parent]->due <= peer->due)
-            break;
-        heap_place (self, index, self->heap[parent]);
-        index = parent;
-    }
-    heap_place (self, index, peer);
-}
-
-static void
-heap_down (curvecp_server_t *self, size_t index)
-{
-    peer_t *peer = self->heap[index];
-    for (;;) {
-        size_t child = 2 * index + 1;
-        if (child >= self->heap_count)
-            break;
-        if (child + 1 < self->heap_count && self->heap[child + 1]->due < self->heap[child]->due)
-            child++;
-        if (peer->due <= self->heap[child]->due)
-            break;
-        heap_place (self, index, self->heap[child]);
-        index = child;
-    }
-    heap_place (self, index, peer);
-}
-
-/* Room for one more connection in the heap and in a service pass, made
-   before the connection exists so that scheduling it never fails. */
+/* Room for one more connection in the heap, the key index and a service
+   pass, made before the connection exists so that adding it cannot fail
+   halfway. Returns false if out of memory. */
 static bool
-heap_reserve (curvecp_server_t *self)
+peers_reserve (curvecp_server_t *self)
 {
-    if (self->heap_count < self->heap_size)
-        return true;
-    size_t size = self->heap_size ? 2 * self->heap_size : 64;
-    peer_t **heap = (peer_t **) realloc (self->heap, size * sizeof (peer_t *));
-    if (!heap)
+    size_t want = curvecp_listener_size (self->listener) + 1;
+    if (curvecp_heap_reserve (self->heap, want) != 0
+    ||  curvecp_table_reserve (self->by_key, want) != CURVECP_OK)
         return false;
-    self->heap = heap;
-    peer_t **visiting = (peer_t **) realloc (self->visiting, size * sizeof (peer_t *));
-    if (!visiting)
-        return false;
-    self->visiting = visiting;
-    self->heap_size = self->visiting_size = size;
+    if (self->visiting_size < want) {
+        size_t size = self->visiting_size ? 2 * self->visiting_size : 64;
+        while (size < want)
+            size *= 2;
+        peer_t **visiting = (peer_t **) realloc (self->visiting, size * sizeof (peer_t *));
+        if (!visiting)
+            return false;
+        self->visiting = visiting;
+        self->visiting_size = size;
+    }
     return true;
-}
-
-static void
-heap_set (curvecp_server_t *self, peer_t *peer, uint64_t due)
-{
-    if (peer->heap_index == NO_INDEX) {
-        peer->due = due;
-        heap_place (self, self->heap_count++, peer);
-        heap_up (self, peer->heap_index);
-        return;
-    }
-    uint64_t was = peer->due;
-    peer->due = due;
-    if (due < was)
-        heap_up (self, peer->heap_index);
-    else
-        heap_down (self, peer->heap_index);
-}
-
-static void
-heap_remove (curvecp_server_t *self, peer_t *peer)
-{
-    size_t index = peer->heap_index;
-    if (index == NO_INDEX)
-        return;
-    peer->heap_index = NO_INDEX;
-    peer_t *last = self->heap[--self->heap_count];
-    if (index < self->heap_count) {
-        heap_place (self, index, last);
-        heap_up (self, index);
-        heap_down (self, last->heap_index);
-    }
 }
 
 /* The earliest peer due by now, taken out of the heap; NULL if none. */
 static peer_t *
 heap_take_due (curvecp_server_t *self, uint64_t now)
 {
-    if (self->heap_count == 0 || self->heap[0]->due > now)
-        return NULL;
-    peer_t *peer = self->heap[0];
-    heap_remove (self, peer);
-    return peer;
+    curvecp_heap_node_t *node = curvecp_heap_take_due (self->heap, now);
+    return node ? CURVECP_CONTAINER_OF (node, peer_t, timer) : NULL;
 }
 
 /* ---- the client key index -------------------------------------------------
@@ -315,13 +212,11 @@ heap_take_due (curvecp_server_t *self, uint64_t now)
 static void
 key_index_add (curvecp_server_t *self, peer_t *peer)
 {
-    peer_t *newest = (peer_t *) zhashx_lookup (self->by_key, peer->long_key);
+    peer_t *newest = (peer_t *) curvecp_table_remove (self->by_key, peer->long_key);
     peer->key_older = newest;
-    if (newest) {
+    if (newest)
         newest->key_newer = peer;
-        zhashx_delete (self->by_key, newest->long_key);
-    }
-    zhashx_insert (self->by_key, peer->long_key, peer);
+    curvecp_table_insert (self->by_key, peer->long_key, peer);   /* reserved: cannot fail */
 }
 
 static void
@@ -332,9 +227,9 @@ key_index_remove (curvecp_server_t *self, peer_t *peer)
     if (peer->key_newer)
         peer->key_newer->key_older = peer->key_older;
     else {
-        zhashx_delete (self->by_key, peer->long_key);
-        if (peer->key_older)
-            zhashx_insert (self->by_key, peer->key_older->long_key, peer->key_older);
+        curvecp_table_remove (self->by_key, peer->long_key);
+        if (peer->key_older)            /* it takes the slot just freed: cannot fail */
+            curvecp_table_insert (self->by_key, peer->key_older->long_key, peer->key_older);
     }
     peer->key_newer = peer->key_older = NULL;
 }
@@ -348,7 +243,7 @@ peer_new (curvecp_codec_t *codec, uint64_t now)
     peer->codec = codec;
     memcpy (peer->short_key, curvecp_codec_client_short_key (codec), CURVECP_KEY_BYTES);
     memcpy (peer->long_key, curvecp_codec_peer_key (codec), CURVECP_KEY_BYTES);
-    peer->heap_index = NO_INDEX;
+    curvecp_heap_node_init (&peer->timer);
     curvecp_key_to_hex (peer->short_key, peer->id);
     peer->created = now;
     return peer;
@@ -398,7 +293,7 @@ peer_remove (curvecp_server_t *self, peer_t *peer)
         zlistx_delete (self->ready, peer->ready_handle);
     if (peer->unflushed_handle)
         zlistx_delete (self->unflushed, peer->unflushed_handle);
-    heap_remove (self, peer);
+    curvecp_heap_remove (self->heap, &peer->timer);
     key_index_remove (self, peer);
     if (peer->authorising_handle)
         zlistx_delete (self->authorising, peer->authorising_handle);
@@ -437,7 +332,7 @@ curvecp_server_new (const curvecp_keypair_t *keys, const char *name)
 {
     if (!keys || !name)
         return NULL;
-    if (sodium_init () < 0 || pthread_once (&hash_key_once, hash_key_init) != 0)
+    if (sodium_init () < 0)
         return NULL;
     curvecp_server_t *self = (curvecp_server_t *) calloc (1, sizeof (curvecp_server_t));
     if (!self)
@@ -453,20 +348,18 @@ curvecp_server_new (const curvecp_keypair_t *keys, const char *name)
     self->listener = listener_new (self, zero_ext);
     self->ready = zlistx_new ();
     self->unflushed = zlistx_new ();
-    self->by_key = zhashx_new ();
+    self->by_key = curvecp_table_new (CURVECP_KEY_BYTES, NULL);
+    self->heap = curvecp_heap_new ();
     self->authorising = zlistx_new ();
     self->router = zsock_new (ZMQ_ROUTER);
     self->out = (uint8_t *) malloc (PACKET_CAP);
-    if (!self->listener || !self->ready || !self->unflushed || !self->by_key || !self->authorising
+    if (!self->listener || !self->ready || !self->unflushed || !self->by_key || !self->heap
+    ||  !self->authorising
     ||  !self->router || !self->out
     ||  curvecp_server_add_name (self, name) != 0) {
         curvecp_server_destroy (&self);
         return NULL;
     }
-    zhashx_set_key_hasher (self->by_key, key_hash);
-    zhashx_set_key_comparator (self->by_key, key_compare);
-    zhashx_set_key_duplicator (self->by_key, NULL);
-    zhashx_set_key_destructor (self->by_key, NULL);
     update_limits (self);
     zsock_set_linger (self->router, 0);
     /* report (and count) drops at the high-water mark instead of hiding them */
@@ -485,8 +378,8 @@ curvecp_server_destroy (curvecp_server_t **self_p)
             peer_remove (self, (peer_t *) curvecp_listener_entry_conn (entry));
         zlistx_destroy (&self->ready);
         zlistx_destroy (&self->unflushed);
-        zhashx_destroy (&self->by_key);
-        free (self->heap);
+        curvecp_table_destroy (&self->by_key);
+        curvecp_heap_destroy (&self->heap);
         free (self->visiting);
         zlistx_destroy (&self->authorising);
         auth_unref (&self->last_auth);
@@ -750,7 +643,7 @@ peer_due (curvecp_server_t *self, peer_t *peer)
 static void
 peer_schedule (curvecp_server_t *self, peer_t *peer)
 {
-    heap_set (self, peer, peer_due (self, peer));
+    curvecp_heap_set (self->heap, &peer->timer, peer_due (self, peer));   /* reserved: cannot fail */
 }
 
 static void
@@ -800,7 +693,7 @@ authorised (curvecp_server_t *self, const curvecp_listener_accepted_t *accepted)
 static peer_t *
 make_peer (curvecp_server_t *self, const curvecp_listener_accepted_t *accepted, uint64_t now)
 {
-    curvecp_codec_t *codec = heap_reserve (self)
+    curvecp_codec_t *codec = peers_reserve (self)
         ? curvecp_codec_new_accepted (curvecp_listener_handshake (self->listener), &accepted->session,
                                       accepted->message, accepted->message_len, &self->options, now)
         : NULL;
@@ -1046,7 +939,7 @@ visit_due (curvecp_server_t *self, peer_t *peer, uint64_t now)
     }
     peer_output (self, peer, now);
     bool expired = !peer_confirmed (peer) && now >= handshake_expiry (self, peer);
-    if (expired || peer->due == 0)
+    if (expired || peer->timer.deadline == 0)
         peer_remove (self, peer);
 }
 
@@ -1063,7 +956,7 @@ service_due (curvecp_server_t *self, uint64_t now)
         self->visiting[count++] = peer;         /* visiting_size >= every connection */
     for (size_t i = 0; i < count; i++)
         visit_due (self, self->visiting[i], now);
-    return self->heap_count ? self->heap[0]->due : UINT64_MAX;
+    return curvecp_heap_deadline (self->heap);
 }
 
 /* Connections due, then the earliest of their deadlines and the
@@ -1282,7 +1175,7 @@ curvecp_server_reply (curvecp_server_t *self, zmsg_t **msg_p)
 int
 curvecp_server_send_to_key (curvecp_server_t *self, const uint8_t client_key[CURVECP_KEY_BYTES], zmsg_t **msg_p)
 {
-    peer_t *newest = (peer_t *) zhashx_lookup (self->by_key, client_key);
+    peer_t *newest = (peer_t *) curvecp_table_lookup (self->by_key, client_key);
     while (newest && newest->authorising)
         newest = newest->key_older;
     return send_to_peer (self, newest, msg_p);
@@ -1388,7 +1281,7 @@ curvecp_server_dropped (curvecp_server_t *self)
 const curvecp_server_info_t *
 curvecp_server_info (curvecp_server_t *self)
 {
-    self->info.heap = self->heap_count;
+    self->info.heap = curvecp_heap_size (self->heap);
     const curvecp_listener_info_t *listener = curvecp_listener_info (self->listener);
     self->info.hellos = listener->hellos_answered;
     self->info.hellos_dropped = listener->hellos_dropped;
