@@ -4,8 +4,12 @@
     says where to send a reply. Connections are named by the client's
     short-term key C', so a DEALER that reconnects (new routing id) keeps
     its connection: the routing id is updated from the next packet that
-    authenticates. Hellos are answered without any state; a connection is
-    made only by a valid Initiate from an authorised client.
+    authenticates. Hellos are answered without any state, from a fixed
+    queue fair between routing ids, within a time budget per call (the
+    defence the UDP server has too: both use the same server core), so a
+    Hello flood from one DEALER cannot keep other clients out; Hellos the
+    queue cannot hold are dropped [overloaded] (the client resends). A
+    connection is made only by a valid Initiate from an authorised client.
 
         curvecp_server_t *server = curvecp_server_new (&keys, "example.com");
         curvecp_server_bind (server, "tcp://127.0.0.1:9000");
@@ -207,6 +211,9 @@ typedef struct {
     uint64_t send_full;         /* sends refused EAGAIN: that client's queue was full */
     size_t pending_memory;      /* charged to unconfirmed connections now */
     uint64_t pending_memory_full;   /* new clients refused [full] for the pending budget */
+    uint64_t hellos;            /* Hellos answered with a Cookie */
+    uint64_t hellos_dropped;    /* dropped from the full Hello queue [overloaded] */
+    size_t hellos_waiting;      /* queued, not yet answered */
 } curvecp_server_info_t;
 CURVECP_EXPORT const curvecp_server_info_t *curvecp_server_info (curvecp_server_t *self);
 

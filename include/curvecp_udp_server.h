@@ -5,7 +5,10 @@
     answered from the stack with nothing stored or allocated; a
     connection is created only by a valid Initiate (cookie, box, name,
     vouch). At the connection limit new Initiates are dropped and counted
-    (CURVECP_E_FULL) while Hellos are still answered, as NaCl does.
+    (CURVECP_E_FULL) while Hellos are still answered, as NaCl does; so
+    are new Initiates while max_pending connections have not yet sent a
+    Client Message, or while the memory those could allocate (their
+    stream buffers) would exceed max_pending_memory.
     Several server names (virtual hosts) share the socket; each
     connection says which one it asked for.
 
@@ -17,8 +20,8 @@
     Under a Hello flood: a Hello costs two X25519 multiplications, a
     Message almost nothing, so process reads everything waiting first,
     handles the packets of known connections at once, then Initiates,
-    and queues the Hellos (a fixed queue, fair between source addresses:
-    curvecp_udp_hellos.h). Hellos are answered within a time budget per
+    and queues the Hellos (a fixed queue, fair between source addresses).
+    The ØMQ server shares this defence (both use the core listener). Hellos are answered within a time budget per
     process call, and between every few of them the socket is read again,
     so connections' packets never wait behind a Hello for long nor
     overflow the kernel's queue. Hellos the queue cannot hold are dropped
@@ -70,6 +73,11 @@ typedef struct {
                                                   call (0 = 1 ms; at least one Hello) */
     uint32_t hello_rate;                       /* Hellos answered per second at most
                                                   (0 = no limit but the budget) */
+    size_t max_pending;                        /* connections without a Client Message
+                                                  yet (0 = max_connections) */
+    size_t max_pending_memory;                 /* bytes those may allocate, counted as
+                                                  their stream buffers (0 = no budget,
+                                                  as NaCl: max_connections bounds them) */
 } curvecp_udp_server_config_t;
 
 /* Zero config with NaCl's defaults. */
@@ -123,6 +131,9 @@ typedef struct {
     uint64_t recv_calls, send_calls;
     uint64_t hellos_waiting;      /* queued, not yet answered */
     uint64_t hellos_dropped;      /* dropped from a full queue (CURVECP_E_OVERLOADED) */
+    uint64_t pending;             /* connections without a Client Message yet */
+    uint64_t pending_memory;      /* bytes charged to them */
+    uint64_t pending_memory_full; /* Initiates refused [full] for the pending budget */
 } curvecp_udp_server_info_t;
 
 /* Counters (filled in when called). */

@@ -29,41 +29,9 @@
 #include "test_udp_util.h"
 #include "curvecp_udp_internal.h"
 
-/* ---- allocation counting -------------------------------------------
-   harden.cmake links this test with -Wl,--wrap=malloc (calloc, realloc):
-   every call the library makes comes here first. Counted only while the
-   server works; works under the sanitizers too. */
+/* ---- allocation counting: only while the server works ------------- */
 
-static bool counting;
-static unsigned long allocations;
-
-void *__real_malloc (size_t size);
-void *__real_calloc (size_t n, size_t size);
-void *__real_realloc (void *p, size_t size);
-void *__wrap_malloc (size_t size);
-void *__wrap_calloc (size_t n, size_t size);
-void *__wrap_realloc (void *p, size_t size);
-
-void *
-__wrap_malloc (size_t size)
-{
-    allocations += counting;
-    return __real_malloc (size);
-}
-
-void *
-__wrap_calloc (size_t n, size_t size)
-{
-    allocations += counting;
-    return __real_calloc (n, size);
-}
-
-void *
-__wrap_realloc (void *p, size_t size)
-{
-    allocations += counting;
-    return __real_realloc (p, size);
-}
+#include "test_alloc_count.h"
 
 #define FAKES        1000             /* fake short-term keys */
 #define JUNK_KINDS   13

@@ -1,7 +1,8 @@
 /*  test_udp_flood.c - the UDP server under more Hellos than it can
     answer, on 127.0.0.1, bounded in count and time:
 
-      1. the Hello queue alone (curvecp_udp_hellos): one source may fill
+      1. the Hello queue alone (core/curvecp_hello_queue, the UDP
+         address as the source): one source may fill
          it; sources are served round-robin; a full queue makes room for
          an arrival from a shorter lane by dropping the oldest Hello of
          the longest lane, and refuses an arrival whose own lane is (one
@@ -17,11 +18,17 @@
          started before the client, with the server already dropping):
          the transfer completes byte-exact within a generous 20 s, and
          every datagram the server read is counted once, each dropped
-         Hello as overloaded.                                            */
+         Hello as overloaded;
+      5. the pending-memory budget (shared with the ØMQ server through
+         the core listener): with room for two unconfirmed connections,
+         five clients' Initiates admit two and refuse three [full] (their
+         Hellos still answered); one admitted client's Client Message
+         confirms it and returns its charge, and a refused client's
+         Initiate, sent again, is admitted.                               */
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include "curvecp_udp_hellos.h"
+#include "core/curvecp_hello_queue.h"
 #include "test_harden_util.h"
 #include "test_udp_util.h"
 
@@ -47,19 +54,30 @@ tagged (uint8_t hello[CURVECP_HELLO_BYTES], char source, int n)
 }
 
 static void
-push (curvecp_udp_hellos_t *q, const curvecp_udp_addr_t *from, char source, int n, bool dropped)
+push (curvecp_hello_queue_t *q, const curvecp_udp_addr_t *from, char source, int n, bool dropped)
 {
     uint8_t hello[CURVECP_HELLO_BYTES];
     tagged (hello, source, n);
-    CHECK_EQ (curvecp_udp_hellos_push (q, hello, from), dropped);
+    CHECK_EQ (curvecp_hello_queue_push (q, hello, (const uint8_t *) &from->sa, from->len), dropped);
+}
+
+static bool
+take_any (curvecp_hello_queue_t *q, uint8_t *hello, curvecp_udp_addr_t *from)
+{
+    memset (from, 0, sizeof *from);
+    size_t len;
+    if (!curvecp_hello_queue_take (q, hello, (uint8_t *) &from->sa, &len))
+        return false;
+    from->len = (socklen_t) len;
+    return true;
 }
 
 static void
-take (curvecp_udp_hellos_t *q, const curvecp_udp_addr_t *want_from, char source, int n)
+take (curvecp_hello_queue_t *q, const curvecp_udp_addr_t *want_from, char source, int n)
 {
     uint8_t hello[CURVECP_HELLO_BYTES], want[CURVECP_HELLO_BYTES];
     curvecp_udp_addr_t from;
-    CHECK (curvecp_udp_hellos_take (q, hello, &from));
+    CHECK (take_any (q, hello, &from));
     tagged (want, source, n);
     CHECK_MEM (hello, want, sizeof want);
     CHECK (curvecp_udp_addr_equal (&from, want_from));
@@ -68,7 +86,8 @@ take (curvecp_udp_hellos_t *q, const curvecp_udp_addr_t *want_from, char source,
 static void
 test_queue (void)
 {
-    CHECK (curvecp_udp_hellos_new (0) == NULL);
+    CHECK (curvecp_hello_queue_new (0, sizeof (struct sockaddr_storage), NULL) == NULL);
+    CHECK (curvecp_hello_queue_new (4, 0, NULL) == NULL);
     curvecp_udp_addr_t a, b, c;
     addr_of (1000, &a);
     addr_of (1001, &b);
@@ -77,16 +96,16 @@ test_queue (void)
     curvecp_udp_addr_t from;
 
     /* one source fills the whole queue; one more is refused */
-    curvecp_udp_hellos_t *q = curvecp_udp_hellos_new (1024);
+    curvecp_hello_queue_t *q = curvecp_hello_queue_new (1024, sizeof (struct sockaddr_storage), NULL);
     CHECK (q);
     for (int i = 0; i < 1024; i++)
         push (q, &a, 'a', i & 0xff, false);
     push (q, &a, 'a', 0, true);
-    CHECK_EQ (curvecp_udp_hellos_count (q), 1024);
+    CHECK_EQ (curvecp_hello_queue_count (q), 1024);
     for (int i = 0; i < 1024; i++)
         take (q, &a, 'a', i & 0xff);
-    CHECK (!curvecp_udp_hellos_take (q, hello, &from));
-    CHECK_EQ (curvecp_udp_hellos_count (q), 0);
+    CHECK (!take_any (q, hello, &from));
+    CHECK_EQ (curvecp_hello_queue_count (q), 0);
 
     /* round-robin over three sources, each in arrival order */
     for (int i = 0; i < 3; i++)
@@ -100,13 +119,13 @@ test_queue (void)
         take (q, &b, 'b', i);
         take (q, &c, 'c', i);
     }
-    CHECK (!curvecp_udp_hellos_take (q, hello, &from));
-    curvecp_udp_hellos_destroy (&q);
+    CHECK (!take_any (q, hello, &from));
+    curvecp_hello_queue_destroy (&q);
     CHECK (q == NULL);
-    curvecp_udp_hellos_destroy (&q);
+    curvecp_hello_queue_destroy (&q);
 
     /* full: a shorter lane's arrival evicts the longest lane's oldest */
-    q = curvecp_udp_hellos_new (4);
+    q = curvecp_hello_queue_new (4, sizeof (struct sockaddr_storage), NULL);
     for (int i = 0; i < 4; i++)
         push (q, &a, 'a', i, false);
     push (q, &a, 'a', 4, true);                  /* a is the longest: refused */
@@ -114,9 +133,9 @@ test_queue (void)
     push (q, &b, 'b', 1, true);                  /* b 1 < a 3: evicts a1 */
     push (q, &b, 'b', 2, true);                  /* b 2 = a 2: refused */
     push (q, &c, 'c', 0, true);                  /* evicts the oldest of a or b */
-    CHECK_EQ (curvecp_udp_hellos_count (q), 4);
+    CHECK_EQ (curvecp_hello_queue_count (q), 4);
     int seen_a = 0, seen_b = 0, seen_c = 0;
-    while (curvecp_udp_hellos_take (q, hello, &from)) {
+    while (take_any (q, hello, &from)) {
         seen_a += hello[0] == 'a';
         seen_b += hello[0] == 'b';
         seen_c += hello[0] == 'c';
@@ -126,7 +145,7 @@ test_queue (void)
     CHECK_EQ (seen_a + seen_b, 3);
     CHECK_EQ (seen_c, 1);
     CHECK (seen_a >= 1 && seen_b >= 1);
-    curvecp_udp_hellos_destroy (&q);
+    curvecp_hello_queue_destroy (&q);
     printf ("queue: one source fills it, round-robin over sources, full queue evicts from the longest lane\n");
 }
 
@@ -383,6 +402,161 @@ test_transfer_under_flood (void)
     curvecp_udp_server_destroy (&f.server);
 }
 
+/* ---- 5. the pending-memory budget ------------------------------------ */
+
+#define PENDING_CLIENTS 5
+
+typedef struct {
+    fixture_t f;
+    curvecp_udp_socket_t *sock;
+    fake_client_t fakes[PENDING_CLIENTS];
+    curvecp_keypair_t long_term;
+} pending_t;
+
+static void
+pending_start (pending_t *p, size_t budget)
+{
+    memset (p, 0, sizeof *p);
+    curvecp_udp_server_config_t config;
+    curvecp_udp_server_config_default (&config);
+    config.max_pending_memory = budget;
+    fixture_start_with (&p->f, &config, "127.0.0.1");
+    p->sock = loopback_socket ();
+    curvecp_keypair_generate (&p->long_term);
+    for (uint32_t i = 0; i < PENDING_CLIENTS; i++)
+        fake_init (&p->fakes[i], p->f.keys.public_key, i);
+}
+
+static void
+pending_stop (pending_t *p)
+{
+    curvecp_udp_socket_destroy (&p->sock);
+    curvecp_udp_server_destroy (&p->f.server);
+    sodium_memzero (p, sizeof *p);
+}
+
+/* Run the server until it has handled total datagrams (bounded wait),
+   taking any Cookies for the fakes. */
+static void
+pending_run (pending_t *p, uint64_t total)
+{
+    uint64_t start = curvecp_clock_now ();
+    for (;;) {
+        const curvecp_stats_t *stats = curvecp_udp_server_stats (p->f.server);
+        if (stats->counts[CURVECP_OK] + curvecp_stats_rejected (stats) >= total)
+            break;
+        CHECK (curvecp_clock_now () - start < WAIT_LIMIT_NS);
+        struct pollfd pfd = { curvecp_udp_server_fd (p->f.server), POLLIN, 0 };
+        curvecp_udp_poll (&pfd, 1, curvecp_clock_now () + 10000000ull);
+        curvecp_udp_server_process (p->f.server, curvecp_clock_now ());
+    }
+    int n;
+    while ((n = curvecp_udp_socket_receive (p->sock)) > 0)
+        for (int i = 0; i < n; i++) {
+            size_t len;
+            const curvecp_udp_addr_t *from;
+            const uint8_t *d = curvecp_udp_socket_datagram (p->sock, i, &len, &from);
+            long who = len == CURVECP_COOKIE_BYTES ? fake_index (d + 8, PENDING_CLIENTS) : -1;
+            if (who >= 0)
+                fake_take_cookie (&p->fakes[who], d, len, p->f.ext);
+        }
+}
+
+static uint64_t
+handled (pending_t *p)
+{
+    const curvecp_stats_t *stats = curvecp_udp_server_stats (p->f.server);
+    return stats->counts[CURVECP_OK] + curvecp_stats_rejected (stats);
+}
+
+/* Hellos for clients [from, to), answered; then their Initiates. */
+static void
+pending_connect (pending_t *p, int from, int to)
+{
+    for (int i = from; i < to; i++) {
+        uint8_t hello[CURVECP_HELLO_BYTES];
+        fake_hello (&p->fakes[i], p->f.ext, 1, hello);
+        send_raw (p->sock, &p->f.addr, hello, sizeof hello);
+    }
+    pending_run (p, handled (p) + (uint64_t) (to - from));
+    uint64_t start = curvecp_clock_now ();
+    for (int i = from; i < to; i++)
+        while (p->fakes[i].cookies == 0) {
+            CHECK (curvecp_clock_now () - start < WAIT_LIMIT_NS);
+            pending_run (p, 0);
+        }
+    for (int i = from; i < to; i++) {
+        uint8_t initiate[CURVECP_PACKET_MAX];
+        initiate_fault_t valid = { "test.example", NULL, NULL, false };
+        size_t len = fake_initiate (&p->fakes[i], &p->long_term, p->f.keys.public_key, p->f.ext, 2, &valid,
+                                    initiate);
+        send_raw (p->sock, &p->f.addr, initiate, len);
+    }
+    pending_run (p, handled (p) + (uint64_t) (to - from));
+}
+
+/* A Client Message (a zero message: an acknowledgment of nothing) from
+   a client whose Initiate was accepted: it confirms its connection. */
+static void
+pending_confirm (pending_t *p, int i)
+{
+    fake_client_t *fake = &p->fakes[i];
+    uint8_t shared[32], zero[192] = { 0 }, packet[CURVECP_PACKET_MAX];
+    CHECK (crypto_box_beforenm (shared, fake->server_short_pk, fake->short_term.secret_key) == 0);
+    size_t len;
+    CHECK_EQ (curvecp_client_message_encode_max (packet, &len, CURVECP_MSG_MAX, p->f.ext, fake->ext,
+                                                 fake->short_term.public_key, 3, shared, zero, sizeof zero),
+              CURVECP_OK);
+    sodium_memzero (shared, sizeof shared);
+    send_raw (p->sock, &p->f.addr, packet, len);
+    pending_run (p, handled (p) + 1);
+}
+
+static void
+test_pending_budget (void)
+{
+    /* what one unconfirmed connection is charged, from a server without a budget */
+    pending_t p;
+    pending_start (&p, 0);
+    pending_connect (&p, 0, 1);
+    const curvecp_udp_server_info_t *info = curvecp_udp_server_info (p.f.server);
+    CHECK_EQ (info->pending, 1);
+    uint64_t charge = info->pending_memory;
+    CHECK (charge > 0);
+    pending_stop (&p);
+
+    pending_start (&p, 2 * charge + charge / 2);
+    pending_connect (&p, 0, PENDING_CLIENTS);
+    info = curvecp_udp_server_info (p.f.server);
+    const curvecp_stats_t *stats = curvecp_udp_server_stats (p.f.server);
+    CHECK_EQ (info->hellos, PENDING_CLIENTS);                /* every Hello answered */
+    CHECK_EQ (curvecp_udp_server_connections (p.f.server), 2);
+    CHECK_EQ (info->pending, 2);
+    CHECK_EQ (info->pending_memory, 2 * charge);
+    CHECK_EQ (stats->counts[CURVECP_E_FULL], PENDING_CLIENTS - 2);
+    CHECK_EQ (info->pending_memory_full, PENDING_CLIENTS - 2);
+    CHECK_EQ (stats->counts[CURVECP_OK], PENDING_CLIENTS + 2);
+    CHECK_EQ (curvecp_stats_rejected (stats), PENDING_CLIENTS - 2);
+
+    /* which two got in: the first two Initiates read (one batch, in order) */
+    pending_confirm (&p, 0);
+    CHECK_EQ (stats->counts[CURVECP_OK], PENDING_CLIENTS + 3);
+    CHECK_EQ (curvecp_udp_server_info (p.f.server)->pending, 1);
+    CHECK_EQ (info->pending_memory, charge);
+    /* the room it left takes a refused client's Initiate, sent again */
+    uint8_t initiate[CURVECP_PACKET_MAX];
+    initiate_fault_t valid = { "test.example", NULL, NULL, false };
+    size_t len = fake_initiate (&p.fakes[4], &p.long_term, p.f.keys.public_key, p.f.ext, 4, &valid, initiate);
+    send_raw (p.sock, &p.f.addr, initiate, len);
+    pending_run (&p, handled (&p) + 1);
+    CHECK_EQ (curvecp_udp_server_connections (p.f.server), 3);
+    CHECK_EQ (curvecp_udp_server_info (p.f.server)->pending, 2);
+    CHECK_EQ (stats->counts[CURVECP_E_FULL], PENDING_CLIENTS - 2);
+    pending_stop (&p);
+    printf ("pending budget: room for 2 unconfirmed connections; 5 Initiates: 2 admitted, 3 refused [full]; "
+            "a Client Message confirms one, a refused Initiate resent is admitted\n");
+}
+
 int
 main (void)
 {
@@ -391,6 +565,7 @@ main (void)
     test_small_queue ();
     test_rate ();
     test_transfer_under_flood ();
+    test_pending_budget ();
     printf ("test_udp_flood: OK\n");
     return 0;
 }

@@ -48,7 +48,6 @@ struct _curvecp_udp_conn_t {
     bool candidate_answered;               /* and we have sent there since */
     bool user_closed;
     curvecp_heap_node_t timer;             /* deadline, as held in the heap */
-    curvecp_udp_conn_t *hash_next;         /* server: C' table chain */
     curvecp_udp_conn_t *accept_next;       /* server: accept queue */
     void *user;
     uint64_t initiates_in;                 /* server: the Initiate that made it */

@@ -1,8 +1,12 @@
 /*  curvecp_server.c - the ROUTER side of the ØMQ carrier.
 
-    One shared handshake object answers Hellos (no state) and checks
-    Initiates; each connection is a server codec found by C' in a hash
-    table with binary keys. A receive round takes every waiting packet,
+    The core listener (core/curvecp_listener.h, shared with the UDP
+    server) classifies every packet, queues Hellos fairly per routing id
+    and answers them within a time budget per call (between every few,
+    the socket is read again), admits new connections (max_peers,
+    max_pending, the pending-memory budget, max_authorising) and finds
+    each connection, a server codec, by C'; the routing id is its token.
+    A receive round takes every waiting packet,
     notes which connections got input, hands whole messages out one at a
     time (rotating between connections for fairness) and, for connections
     with nothing to hand out, sends their acknowledgments at once; those
@@ -16,10 +20,10 @@
     it (anything else, or no reply within the ZAP timeout: the connection
     is dropped). So a slow or absent handler delays only the clients it
     is asked about, and at most max_authorising of them wait at once.  */
-#include <pthread.h>
 #include <sodium.h>
 #include <string.h>
 #include "core/curvecp_heap.h"
+#include "core/curvecp_listener.h"
 #include "core/curvecp_table.h"
 #include "curvecp_packet.h"
 #include "curvecp_server.h"
@@ -37,6 +41,8 @@
 #define PENDING_BASE_COST  32768        /* codec, stream, decoder and table bookkeeping */
 #define ZAP_POLL_MS  10         /* timeout cap while ZAP replies are due, for
                                    pollers that do not poll the ZAP socket */
+#define HELLOS_PER_READ 4       /* Hellos answered between two reads of the socket */
+#define QUEUED CURVECP_REASON_COUNT    /* a Hello: counted once answered or dropped */
 
 /* What the ZAP handler said about an allowed client: shared by its
    connection and by the server's "last sender" while the application
@@ -51,10 +57,8 @@ typedef struct peer_s {
     curvecp_codec_t *codec;
     uint8_t short_key[CURVECP_KEY_BYTES];          /* C': the table key */
     char id[CURVECP_SERVER_PEER_ID_BYTES];
-    uint8_t routing[ROUTING_MAX];
-    size_t routing_len;
+    curvecp_listener_entry_t *entry;   /* in the listener: C', routing id (token), admission */
     uint64_t created;
-    bool confirmed;            /* a Client Message opened: the handshake is complete */
     bool dirty;                /* got input this round */
     void *ready_handle;        /* in the ready list */
     void *unflushed_handle;    /* in the unflushed list: sent to since the last flush */
@@ -65,18 +69,16 @@ typedef struct peer_s {
     bool authorising;
     uint64_t zap_request, zap_deadline;
     size_t held_bytes;         /* packet bytes taken while held */
-    size_t charge;             /* unconfirmed: bytes charged to the pending budget */
     void *authorising_handle;  /* in the authorising list */
     auth_t *auth;              /* NULL: no ZAP */
 } peer_t;
 
 struct _curvecp_server_t {
     curvecp_keypair_t keys;
-    curvecp_hs_server_t *handshake;
+    curvecp_listener_t *listener;
     curvecp_codec_options_t options;
     zsock_t *router;
     void *handle;
-    zhashx_t *peers;            /* C' -> peer_t */
     zlistx_t *ready;            /* peers that may hold whole messages */
     zlistx_t *unflushed;        /* peers sent to since the last flush */
     curvecp_table_t *by_key;    /* client key -> its newest peer */
@@ -86,7 +88,7 @@ struct _curvecp_server_t {
     curvecp_server_info_t info;
     peer_t **dirty;
     size_t dirty_count, dirty_size;
-    size_t max_peers, max_pending, pending;
+    size_t max_peers, max_pending;
     size_t max_pending_memory;  /* budget for what unconfirmed connections may allocate */
     int rcvtimeo, sndtimeo;
     curvecp_zmq_allow_t *allow;
@@ -113,37 +115,6 @@ struct _curvecp_server_t {
     uint8_t *out;               /* PACKET_CAP bytes for codec output */
 };
 
-/* ---- the peer table ------------------------------------------------------- */
-
-/* C' is chosen by the client, so a plain hash of it would let anyone
-   with free keys fill one bucket and make every lookup walk them all:
-   the table hashes with SipHash under a random key (one per process, as
-   zhashx's hasher takes no argument). */
-static uint8_t hash_key[crypto_shorthash_KEYBYTES];
-static pthread_once_t hash_key_once = PTHREAD_ONCE_INIT;
-
-static void
-hash_key_init (void)
-{
-    randombytes_buf (hash_key, sizeof hash_key);
-}
-
-static size_t
-key_hash (const void *key)
-{
-    uint8_t hash[crypto_shorthash_BYTES];
-    crypto_shorthash (hash, (const uint8_t *) key, CURVECP_KEY_BYTES, hash_key);
-    size_t value;
-    memcpy (&value, hash, sizeof value);
-    return value;
-}
-
-static int
-key_compare (const void *a, const void *b)
-{
-    return memcmp (a, b, CURVECP_KEY_BYTES);
-}
-
 /* ---- the pending budget ----------------------------------------------------
    A connection costs its codec's buffers from the first Initiate on (the
    client's greeting rides in it): the receive window and the send buffer
@@ -161,20 +132,41 @@ pending_cost (const curvecp_server_t *self)
          + PENDING_BASE_COST;
 }
 
+/* The listener admits new connections: tell it the limits as they are now. */
 static void
-pending_charge (curvecp_server_t *self, peer_t *peer)
+update_limits (curvecp_server_t *self)
 {
-    peer->charge = pending_cost (self);
-    self->info.pending_memory += peer->charge;
-    self->pending++;
+    if (!self->listener)
+        return;
+    curvecp_listener_limits_t limits = {
+        .max_connections = self->max_peers,
+        .max_pending = self->max_pending,
+        .max_pending_memory = self->max_pending_memory,
+        .pending_charge = pending_cost (self),
+        .max_held = self->zap ? self->max_authorising : CURVECP_LISTENER_NO_LIMIT
+    };
+    curvecp_listener_set_limits (self->listener, &limits);
 }
 
+/* info.pending_memory follows the listener's charge (callers may hold
+   the info struct). */
 static void
-pending_release (curvecp_server_t *self, peer_t *peer)
+sync_pending (curvecp_server_t *self)
 {
-    self->info.pending_memory -= peer->charge;
-    peer->charge = 0;
-    self->pending--;
+    self->info.pending_memory = curvecp_listener_info (self->listener)->pending_memory;
+}
+
+static bool
+peer_confirmed (const peer_t *peer)
+{
+    return curvecp_listener_entry_confirmed (peer->entry);
+}
+
+static peer_t *
+peer_lookup (curvecp_server_t *self, const uint8_t *short_key)
+{
+    curvecp_listener_entry_t *entry = curvecp_listener_lookup (self->listener, short_key);
+    return entry ? (peer_t *) curvecp_listener_entry_conn (entry) : NULL;
 }
 
 /* ---- the timer heap ---------------------------------------------------------
@@ -190,7 +182,7 @@ pending_release (curvecp_server_t *self, peer_t *peer)
 static bool
 peers_reserve (curvecp_server_t *self)
 {
-    size_t want = zhashx_size (self->peers) + 1;
+    size_t want = curvecp_listener_size (self->listener) + 1;
     if (curvecp_heap_reserve (self->heap, want) != 0
     ||  curvecp_table_reserve (self->by_key, want) != CURVECP_OK)
         return false;
@@ -245,7 +237,7 @@ key_index_remove (curvecp_server_t *self, peer_t *peer)
 }
 
 static peer_t *
-peer_new (curvecp_codec_t *codec, const uint8_t *routing, size_t routing_len, uint64_t now)
+peer_new (curvecp_codec_t *codec, uint64_t now)
 {
     peer_t *peer = (peer_t *) calloc (1, sizeof (peer_t));
     if (!peer)
@@ -255,8 +247,6 @@ peer_new (curvecp_codec_t *codec, const uint8_t *routing, size_t routing_len, ui
     memcpy (peer->long_key, curvecp_codec_peer_key (codec), CURVECP_KEY_BYTES);
     curvecp_heap_node_init (&peer->timer);
     curvecp_key_to_hex (peer->short_key, peer->id);
-    peer->routing_len = routing_len < ROUTING_MAX ? routing_len : ROUTING_MAX;
-    memcpy (peer->routing, routing, peer->routing_len);
     peer->created = now;
     return peer;
 }
@@ -310,9 +300,8 @@ peer_remove (curvecp_server_t *self, peer_t *peer)
     if (peer->authorising_handle)
         zlistx_delete (self->authorising, peer->authorising_handle);
     auth_unref (&peer->auth);
-    if (!peer->confirmed)
-        pending_release (self, peer);
-    zhashx_delete (self->peers, peer->short_key);
+    curvecp_listener_remove (self->listener, &peer->entry);
+    sync_pending (self);
     curvecp_codec_destroy (&peer->codec);
     free (peer);
 }
@@ -321,12 +310,31 @@ peer_remove (curvecp_server_t *self, peer_t *peer)
 
 static const uint8_t zero_ext[CURVECP_EXT_BYTES] = { 0 };
 
+/* A listener for our keys and this extension: Messages up to the large
+   size (each codec applies its session's limit), routing ids as tokens. */
+static curvecp_listener_t *
+listener_new (curvecp_server_t *self, const uint8_t server_ext[CURVECP_EXT_BYTES])
+{
+    curvecp_listener_config_t config;
+    curvecp_listener_config_default (&config);
+    config.keys = &self->keys;
+    memcpy (config.ext, server_ext, CURVECP_EXT_BYTES);
+    config.message_max = CURVECP_LARGE_MSG_MAX;
+    config.token_max = ROUTING_MAX;
+    config.now = curvecp_clock_now ();
+    curvecp_listener_t *listener = curvecp_listener_new (&config);
+    for (size_t i = 0; listener && i < self->name_count; i++)
+        if (curvecp_hs_server_add_name (curvecp_listener_handshake (listener), self->names[i]) < 0)
+            curvecp_listener_destroy (&listener);
+    return listener;
+}
+
 curvecp_server_t *
 curvecp_server_new (const curvecp_keypair_t *keys, const char *name)
 {
     if (!keys || !name)
         return NULL;
-    if (sodium_init () < 0 || pthread_once (&hash_key_once, hash_key_init) != 0)
+    if (sodium_init () < 0)
         return NULL;
     curvecp_server_t *self = (curvecp_server_t *) calloc (1, sizeof (curvecp_server_t));
     if (!self)
@@ -339,8 +347,7 @@ curvecp_server_new (const curvecp_keypair_t *keys, const char *name)
     self->max_authorising = 256;
     self->rcvtimeo = -1;
     self->sndtimeo = 0;         /* a send never waits for one client: see send_to_peer */
-    self->handshake = curvecp_hs_server_new (keys, zero_ext, curvecp_clock_now (), NULL);
-    self->peers = zhashx_new ();
+    self->listener = listener_new (self, zero_ext);
     self->ready = zlistx_new ();
     self->unflushed = zlistx_new ();
     self->by_key = curvecp_table_new (CURVECP_KEY_BYTES, NULL);
@@ -348,17 +355,14 @@ curvecp_server_new (const curvecp_keypair_t *keys, const char *name)
     self->authorising = zlistx_new ();
     self->router = zsock_new (ZMQ_ROUTER);
     self->out = (uint8_t *) malloc (PACKET_CAP);
-    if (!self->handshake || !self->peers || !self->ready || !self->unflushed || !self->by_key || !self->heap
+    if (!self->listener || !self->ready || !self->unflushed || !self->by_key || !self->heap
     ||  !self->authorising
     ||  !self->router || !self->out
     ||  curvecp_server_add_name (self, name) != 0) {
         curvecp_server_destroy (&self);
         return NULL;
     }
-    zhashx_set_key_hasher (self->peers, key_hash);
-    zhashx_set_key_comparator (self->peers, key_compare);
-    zhashx_set_key_duplicator (self->peers, NULL);
-    zhashx_set_key_destructor (self->peers, NULL);
+    update_limits (self);
     zsock_set_linger (self->router, 0);
     /* report (and count) drops at the high-water mark instead of hiding them */
     zsock_set_router_mandatory (self->router, 1);
@@ -371,12 +375,9 @@ curvecp_server_destroy (curvecp_server_t **self_p)
 {
     if (self_p && *self_p) {
         curvecp_server_t *self = *self_p;
-        if (self->peers) {
-            peer_t *peer;
-            while ((peer = (peer_t *) zhashx_first (self->peers)) != NULL)
-                peer_remove (self, peer);
-        }
-        zhashx_destroy (&self->peers);
+        curvecp_listener_entry_t *entry;
+        while (self->listener && (entry = curvecp_listener_first (self->listener)) != NULL)
+            peer_remove (self, (peer_t *) curvecp_listener_entry_conn (entry));
         zlistx_destroy (&self->ready);
         zlistx_destroy (&self->unflushed);
         curvecp_table_destroy (&self->by_key);
@@ -387,7 +388,7 @@ curvecp_server_destroy (curvecp_server_t **self_p)
         free (self->dirty);
         free (self->out);
         zsock_destroy (&self->router);
-        curvecp_hs_server_destroy (&self->handshake);
+        curvecp_listener_destroy (&self->listener);
         curvecp_zmq_allow_destroy (&self->allow);
         curvecp_zmq_zap_destroy (&self->zap);
         for (size_t i = 0; i < self->name_count; i++)
@@ -402,7 +403,7 @@ int
 curvecp_server_add_name (curvecp_server_t *self, const char *name)
 {
     if (self->name_count == CURVECP_HS_SERVER_NAMES_MAX
-    ||  curvecp_hs_server_add_name (self->handshake, name) < 0)
+    ||  curvecp_hs_server_add_name (curvecp_listener_handshake (self->listener), name) < 0)
         return -1;
     self->names[self->name_count] = strdup (name);
     return self->names[self->name_count++] ? 0 : -1;
@@ -411,18 +412,17 @@ curvecp_server_add_name (curvecp_server_t *self, const char *name)
 int
 curvecp_server_set_extension (curvecp_server_t *self, const uint8_t server_ext[CURVECP_EXT_BYTES])
 {
-    /* extensions are fixed when a handshake object is made: make a new one
-       with the same names (connections made so far keep working) */
-    curvecp_hs_server_t *handshake = curvecp_hs_server_new (&self->keys, server_ext ? server_ext : zero_ext,
-                                                            curvecp_clock_now (), NULL);
-    for (size_t i = 0; handshake && i < self->name_count; i++)
-        curvecp_hs_server_add_name (handshake, self->names[i]);
-    if (!handshake || zhashx_size (self->peers) > 0) {
-        curvecp_hs_server_destroy (&handshake);
-        return -1;              /* codecs share the old one: only before any connection */
-    }
-    curvecp_hs_server_destroy (&self->handshake);
-    self->handshake = handshake;
+    /* extensions are fixed when a listener is made: make a new one with
+       the same names, only before any connection (codecs share its
+       handshake object) */
+    if (curvecp_listener_size (self->listener) > 0)
+        return -1;
+    curvecp_listener_t *listener = listener_new (self, server_ext ? server_ext : zero_ext);
+    if (!listener)
+        return -1;
+    curvecp_listener_destroy (&self->listener);
+    self->listener = listener;
+    update_limits (self);
     return 0;
 }
 
@@ -433,30 +433,35 @@ curvecp_server_set_options (curvecp_server_t *self, const curvecp_codec_options_
         self->options = *options;
     else
         curvecp_codec_options_default (&self->options);
+    update_limits (self);
 }
 
 void
 curvecp_server_set_max_peers (curvecp_server_t *self, size_t max_peers)
 {
     self->max_peers = max_peers;
+    update_limits (self);
 }
 
 void
 curvecp_server_set_max_pending (curvecp_server_t *self, size_t max_pending)
 {
     self->max_pending = max_pending;
+    update_limits (self);
 }
 
 void
 curvecp_server_set_max_pending_memory (curvecp_server_t *self, size_t bytes)
 {
     self->max_pending_memory = bytes;
+    update_limits (self);
 }
 
 void
 curvecp_server_set_max_authorising (curvecp_server_t *self, size_t max_authorising)
 {
     self->max_authorising = max_authorising;
+    update_limits (self);
 }
 
 void
@@ -499,10 +504,10 @@ curvecp_server_set_zap (curvecp_server_t *self, const char *domain, const char *
     if (self->zap)
         self->zap_malformed_before += curvecp_zmq_zap_malformed (self->zap);
     curvecp_zmq_zap_destroy (&self->zap);
-    if (!domain)
-        return 0;
-    self->zap = curvecp_zmq_zap_new (domain, mechanism, timeout_ms);
-    return self->zap ? 0 : -1;
+    if (domain)
+        self->zap = curvecp_zmq_zap_new (domain, mechanism, timeout_ms);
+    update_limits (self);
+    return !domain || self->zap ? 0 : -1;
 }
 
 int
@@ -529,7 +534,7 @@ static void
 refuse (curvecp_server_t *self, peer_t *peer)
 {
     curvecp_stats_count (&self->stats, CURVECP_E_NOT_AUTHORISED);
-    curvecp_hs_server_count (self->handshake, CURVECP_E_NOT_AUTHORISED);
+    curvecp_hs_server_count (curvecp_listener_handshake (self->listener), CURVECP_E_NOT_AUTHORISED);
     peer_remove (self, peer);
 }
 
@@ -550,6 +555,7 @@ start_authorising (curvecp_server_t *self, peer_t *peer, uint64_t now)
     peer->zap_deadline = timeout_ms >= 0 ? now + (uint64_t) timeout_ms * 1000000ull
                                          : now + self->options.handshake_timeout_ns;
     peer->authorising_handle = zlistx_add_end (self->authorising, peer);
+    curvecp_listener_hold (self->listener, peer->entry);
     return peer->authorising_handle != NULL;
 }
 
@@ -584,6 +590,7 @@ drain_zap (curvecp_server_t *self)
             zlistx_delete (self->authorising, peer->authorising_handle);
             peer->authorising_handle = NULL;
             peer->authorising = false;
+            curvecp_listener_release (self->listener, peer->entry);
             peer_schedule (self, peer);
             mark_dirty (self, peer);            /* its greeting, acks and messages go now */
         }
@@ -628,7 +635,7 @@ peer_due (curvecp_server_t *self, peer_t *peer)
     if (curvecp_codec_state (peer->codec) == CURVECP_CODEC_FAILED || peer_finished (peer))
         return 0;
     uint64_t due = curvecp_codec_deadline (peer->codec);
-    if (!peer->confirmed && handshake_expiry (self, peer) < due)
+    if (!peer_confirmed (peer) && handshake_expiry (self, peer) < due)
         due = handshake_expiry (self, peer);
     return due;
 }
@@ -644,10 +651,11 @@ peer_schedule (curvecp_server_t *self, peer_t *peer)
 static void
 peer_output (curvecp_server_t *self, peer_t *peer, uint64_t now)
 {
-    size_t len;
+    size_t len, routing_len;
+    const uint8_t *routing = curvecp_listener_entry_token (peer->entry, &routing_len);
     self->info.visits++;
     while ((len = curvecp_codec_output (peer->codec, now, self->out, PACKET_CAP)) > 0)
-        send_packet (self, peer->routing, peer->routing_len, self->out, len);
+        send_packet (self, routing, routing_len, self->out, len);
     peer_schedule (self, peer);
 }
 
@@ -672,42 +680,65 @@ mark_dirty (curvecp_server_t *self, peer_t *peer)
     self->dirty[self->dirty_count++] = peer;
 }
 
+/* The allow-list decides at once; ZAP (asked once the connection exists)
+   later. */
+static bool
+authorised (curvecp_server_t *self, const curvecp_listener_accepted_t *accepted)
+{
+    const char *name = accepted->name_index >= 0 && (size_t) accepted->name_index < self->name_count
+                     ? self->names[accepted->name_index] : "";
+    self->zap_wanted = false;
+    return authorize (self, accepted->client_key, name);
+}
+
+/* A verified Initiate: its codec, made from the session, and its peer. */
+static peer_t *
+make_peer (curvecp_server_t *self, const curvecp_listener_accepted_t *accepted, uint64_t now)
+{
+    curvecp_codec_t *codec = peers_reserve (self)
+        ? curvecp_codec_new_accepted (&accepted->session, accepted->message, accepted->message_len,
+                                      &self->options, now)
+        : NULL;
+    peer_t *peer = codec ? peer_new (codec, now) : NULL;
+    if (!peer)
+        curvecp_codec_destroy (&codec);
+    return peer;
+}
+
 static curvecp_reason_t
 new_connection (curvecp_server_t *self, const uint8_t *packet, size_t len, uint64_t now)
 {
-    bool zap_full = self->zap && zlistx_size (self->authorising) >= self->max_authorising;
-    bool memory_full = self->info.pending_memory + pending_cost (self) > self->max_pending_memory;
-    if (zhashx_size (self->peers) >= self->max_peers || self->pending >= self->max_pending || zap_full
-    ||  memory_full) {
-        if (zap_full)
-            self->zap_stats.full++;
-        if (memory_full)
-            self->info.pending_memory_full++;
-        curvecp_hs_server_count (self->handshake, CURVECP_E_FULL);
-        return CURVECP_E_FULL;
+    const curvecp_listener_info_t *info = curvecp_listener_info (self->listener);
+    uint64_t held_full = info->full_held, memory_full = info->full_memory;
+    curvecp_listener_accepted_t accepted;
+    curvecp_reason_t reason = curvecp_listener_accept (self->listener, packet, len, now, &accepted);
+    self->zap_stats.full += info->full_held - held_full;
+    self->info.pending_memory_full += info->full_memory - memory_full;
+    if (reason != CURVECP_OK)
+        return reason;
+    if (!authorised (self, &accepted)) {
+        curvecp_listener_abandon (self->listener, &accepted, CURVECP_E_NOT_AUTHORISED);
+        return CURVECP_E_NOT_AUTHORISED;
     }
-    curvecp_codec_t *codec = peers_reserve (self)
-                           ? curvecp_codec_new_server_shared (self->handshake, &self->options, now) : NULL;
-    if (!codec)
-        return CURVECP_E_IO;
-    curvecp_codec_set_authorizer (codec, authorize, self);
-    self->zap_wanted = false;
-    curvecp_reason_t reason = curvecp_codec_execute (codec, packet, len, now);
-    peer_t *peer = NULL;
-    if (curvecp_codec_state (codec) == CURVECP_CODEC_CONNECTED)
-        peer = peer_new (codec, self->packet_routing, self->packet_routing_len, now);
+    peer_t *peer = make_peer (self, &accepted, now);
     if (!peer) {
-        curvecp_codec_destroy (&codec);
-        return reason == CURVECP_OK ? CURVECP_E_IO : reason;
+        curvecp_listener_abandon (self->listener, &accepted, CURVECP_E_IO);
+        return CURVECP_E_IO;
     }
-    zhashx_insert (self->peers, peer->short_key, peer);
+    peer->entry = curvecp_listener_add (self->listener, &accepted, peer, self->packet_routing,
+                                        self->packet_routing_len);
+    if (!peer->entry) {                         /* counted [io] by the listener */
+        curvecp_codec_destroy (&peer->codec);
+        free (peer);
+        return CURVECP_E_IO;
+    }
     key_index_add (self, peer);
-    pending_charge (self, peer);
+    sync_pending (self);
     if (self->zap_wanted) {
         self->zap_wanted = false;
         if (!start_authorising (self, peer, now)) {
             peer_remove (self, peer);
-            curvecp_hs_server_count (self->handshake, CURVECP_E_NOT_AUTHORISED);
+            curvecp_hs_server_count (curvecp_listener_handshake (self->listener), CURVECP_E_NOT_AUTHORISED);
             return CURVECP_E_NOT_AUTHORISED;
         }
         self->zap_stats.requests++;
@@ -737,14 +768,14 @@ existing_connection (curvecp_server_t *self, peer_t *peer, curvecp_packet_type_t
         return reason;
     }
     /* only an authentic packet may move the connection to another routing id */
-    if (self->packet_routing_len != peer->routing_len
-    ||  memcmp (self->packet_routing, peer->routing, peer->routing_len) != 0) {
-        peer->routing_len = self->packet_routing_len < ROUTING_MAX ? self->packet_routing_len : ROUTING_MAX;
-        memcpy (peer->routing, self->packet_routing, peer->routing_len);
-    }
-    if (type == CURVECP_PACKET_CLIENT_MESSAGE && !peer->confirmed) {
-        peer->confirmed = true;
-        pending_release (self, peer);
+    size_t routing_len;
+    const uint8_t *routing = curvecp_listener_entry_token (peer->entry, &routing_len);
+    if (self->packet_routing_len != routing_len || memcmp (self->packet_routing, routing, routing_len) != 0)
+        curvecp_listener_entry_set_token (peer->entry, self->packet_routing,
+                self->packet_routing_len < ROUTING_MAX ? self->packet_routing_len : ROUTING_MAX);
+    if (type == CURVECP_PACKET_CLIENT_MESSAGE && !peer_confirmed (peer)) {
+        curvecp_listener_confirm (self->listener, peer->entry);
+        sync_pending (self);
     }
     peer_schedule (self, peer);
     if (!peer->authorising)
@@ -752,29 +783,26 @@ existing_connection (curvecp_server_t *self, peer_t *peer, curvecp_packet_type_t
     return reason;
 }
 
+/* A packet's fate; QUEUED for a Hello (counted once answered or dropped). */
 static curvecp_reason_t
 dispatch (curvecp_server_t *self, const uint8_t *packet, size_t len, uint64_t now)
 {
-    /* Message packets up to the large-message size pass here; each
-       connection's codec applies the limit its session has */
-    curvecp_packet_type_t type;
-    curvecp_reason_t reason = curvecp_packet_classify_at_server_max (packet, len,
-                                  curvecp_hs_server_ext (self->handshake), CURVECP_LARGE_MSG_MAX, &type);
-    if (reason != CURVECP_OK)
-        return reason;
-    if (type == CURVECP_PACKET_HELLO) {
-        uint8_t cookie[CURVECP_COOKIE_BYTES];
-        reason = curvecp_hs_server_hello (self->handshake, packet, len, now, cookie);
-        if (reason == CURVECP_OK)
-            send_packet (self, self->packet_routing, self->packet_routing_len, cookie, sizeof cookie);
-        return reason;
+    curvecp_listener_result_t result;
+    switch (curvecp_listener_input (self->listener, packet, len, self->packet_routing,
+                                    self->packet_routing_len, &result)) {
+        case CURVECP_LISTENER_HELLO_QUEUED:
+            return QUEUED;
+        case CURVECP_LISTENER_CONNECTION: {
+            curvecp_reason_t reason = existing_connection (self, (peer_t *) result.conn, result.type,
+                                                           packet, len, now);
+            curvecp_listener_count (self->listener, reason);
+            return reason;
+        }
+        case CURVECP_LISTENER_NEW_INITIATE:
+            return new_connection (self, packet, len, now);
+        default:
+            return result.reason;
     }
-    peer_t *peer = (peer_t *) zhashx_lookup (self->peers, curvecp_packet_client_short_key (packet));
-    if (peer)
-        return existing_connection (self, peer, type, packet, len, now);
-    if (type == CURVECP_PACKET_INITIATE)
-        return new_connection (self, packet, len, now);
-    return len > CURVECP_PACKET_MAX ? CURVECP_E_TOO_LONG : CURVECP_E_UNKNOWN_SESSION;
 }
 
 /* Take one [routing id][packet] message; false when none is waiting. A
@@ -824,9 +852,10 @@ answer_input (curvecp_server_t *self, peer_t *peer, uint64_t now)
 
 static void answer_dirty (curvecp_server_t *self, uint64_t now);
 
-/* Take what is waiting, then answer the connections that had input. */
+/* Take what is waiting (bounded), then answer the connections that had
+   input. */
 static void
-drain_input (curvecp_server_t *self, uint64_t now)
+take_waiting (curvecp_server_t *self, uint64_t now)
 {
     zmq_msg_t routing, packet;
     zmq_msg_init (&routing);
@@ -837,6 +866,42 @@ drain_input (curvecp_server_t *self, uint64_t now)
     zmq_msg_close (&packet);
     drain_zap (self);
     answer_dirty (self, now);
+}
+
+/* The listener's queued Hellos, each at a fresh clock reading, until it
+   says stop (none left, its budget for this call spent, or its rate),
+   taking what waits on the socket again every few: a Hello flood costs
+   connections a bounded delay, never their turn. */
+static void
+answer_hellos (curvecp_server_t *self)
+{
+    uint8_t cookie[CURVECP_COOKIE_BYTES];
+    uint8_t routing[ROUTING_MAX];
+    size_t routing_len;
+    int answered = 0;
+    curvecp_listener_cookie_t done;
+    curvecp_reason_t reason;
+    if (curvecp_listener_deadline (self->listener) == UINT64_MAX)
+        return;                                 /* none waiting: no clock read */
+    uint64_t now = curvecp_clock_now ();
+    while ((done = curvecp_listener_next_cookie (self->listener, now, cookie, routing, &routing_len, &reason))
+           != CURVECP_LISTENER_NO_COOKIE) {
+        if (done == CURVECP_LISTENER_COOKIE)
+            send_packet (self, routing, routing_len, cookie, sizeof cookie);
+        curvecp_stats_count (&self->stats, reason);
+        now = curvecp_clock_now ();
+        if (++answered % HELLOS_PER_READ == 0)
+            take_waiting (self, now);
+    }
+}
+
+/* One round: what is waiting, then Hellos within the listener's budget. */
+static void
+drain_input (curvecp_server_t *self, uint64_t now)
+{
+    curvecp_listener_begin (self->listener, now);
+    take_waiting (self, now);
+    answer_hellos (self);
 }
 
 /* Answer the connections that had input since the last answer. */
@@ -875,7 +940,7 @@ visit_due (curvecp_server_t *self, peer_t *peer, uint64_t now)
         return;
     }
     peer_output (self, peer, now);
-    bool expired = !peer->confirmed && now >= handshake_expiry (self, peer);
+    bool expired = !peer_confirmed (peer) && now >= handshake_expiry (self, peer);
     if (expired || peer->timer.deadline == 0)
         peer_remove (self, peer);
 }
@@ -894,6 +959,16 @@ service_due (curvecp_server_t *self, uint64_t now)
     for (size_t i = 0; i < count; i++)
         visit_due (self, self->visiting[i], now);
     return curvecp_heap_deadline (self->heap);
+}
+
+/* Connections due, then the earliest of their deadlines and the
+   listener's (Hellos waiting: at once, or when its rate allows). */
+static uint64_t
+next_deadline (curvecp_server_t *self, uint64_t now)
+{
+    uint64_t due = service_due (self, now);
+    uint64_t hellos = curvecp_listener_deadline (self->listener);
+    return hellos < due ? hellos : due;
 }
 
 /* ---- messages ---------------------------------------------------------------------- */
@@ -973,15 +1048,18 @@ curvecp_server_recv (curvecp_server_t *self)
     for (uint64_t now = start;; now = curvecp_clock_now ()) {
         /* after a wait that took a packet, answer it before draining more:
            a request alone (the usual case) costs no receive that fails */
-        if (took)
+        if (took) {
+            curvecp_listener_begin (self->listener, now);
             answer_dirty (self, now);
+            answer_hellos (self);
+        }
         else
             drain_input (self, now);
         msg = take_ready (self);
         if (msg)
             return msg;
         flush_unflushed (self, now);
-        uint64_t deadline = service_due (self, now);
+        uint64_t deadline = next_deadline (self, now);
         if (now >= until) {
             errno = EAGAIN;
             return NULL;
@@ -1016,7 +1094,7 @@ peer_by_id (curvecp_server_t *self, const char *peer_id)
     uint8_t key[CURVECP_KEY_BYTES];
     if (!peer_id || curvecp_key_from_hex (peer_id, key) != CURVECP_OK)
         return NULL;
-    peer_t *peer = (peer_t *) zhashx_lookup (self->peers, key);
+    peer_t *peer = peer_lookup (self, key);
     return peer && !peer->authorising ? peer : NULL;
 }
 
@@ -1057,7 +1135,7 @@ send_to_peer (curvecp_server_t *self, peer_t *peer, zmsg_t **msg_p)
         uint64_t others = service_due (self, now);
         pumped = true;
         /* the connection may have gone meanwhile */
-        if (zhashx_lookup (self->peers, short_key) != peer) {
+        if (peer_lookup (self, short_key) != peer) {
             errno = EHOSTUNREACH;
             return -1;
         }
@@ -1128,7 +1206,7 @@ curvecp_server_timeout (curvecp_server_t *self)
         return 0;
     uint64_t now = curvecp_clock_now ();
     int cap = zlistx_size (self->authorising) > 0 ? ZAP_POLL_MS : -1;
-    return curvecp_zmq_timeout_ms (service_due (self, now), now, cap);
+    return curvecp_zmq_timeout_ms (next_deadline (self, now), now, cap);
 }
 
 int
@@ -1143,13 +1221,13 @@ curvecp_server_handle (curvecp_server_t *self)
 size_t
 curvecp_server_peers (curvecp_server_t *self)
 {
-    return zhashx_size (self->peers);
+    return curvecp_listener_size (self->listener);
 }
 
 size_t
 curvecp_server_pending (curvecp_server_t *self)
 {
-    return self->pending;
+    return curvecp_listener_info (self->listener)->pending;
 }
 
 size_t
@@ -1206,6 +1284,10 @@ const curvecp_server_info_t *
 curvecp_server_info (curvecp_server_t *self)
 {
     self->info.heap = curvecp_heap_size (self->heap);
+    const curvecp_listener_info_t *listener = curvecp_listener_info (self->listener);
+    self->info.hellos = listener->hellos_answered;
+    self->info.hellos_dropped = listener->hellos_dropped;
+    self->info.hellos_waiting = listener->hellos_waiting;
     return &self->info;
 }
 
@@ -1218,5 +1300,5 @@ curvecp_server_bad_envelopes (curvecp_server_t *self)
 curvecp_hs_server_t *
 curvecp_server_handshake (curvecp_server_t *self)
 {
-    return self->handshake;
+    return curvecp_listener_handshake (self->listener);
 }

@@ -1,26 +1,29 @@
-/*  curvecp_udp_hellos.c - the server's fair queue of waiting Hellos.
+/*  curvecp_hello_queue.c - the server's fair queue of waiting Hellos.
 
     Slots are linked into per-lane FIFOs by index; free slots form a
     list of their own. Lanes that hold Hellos sit once each in a ring that
     gives the round-robin order. The longest lane is remembered as lanes
     grow and looked for again only after the lane it named shrank, so a
     full queue under a flood costs one scan per Hello answered, not one
-    per arrival.                                                          */
-#include <netinet/in.h>
+    per arrival. A lane knows its source by a 128-bit keyed hash of the
+    source's bytes (SipHash-x24 under a random key), so lanes stay small
+    whatever the carrier's sources are; each slot keeps its source whole,
+    for the reply.                                                        */
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
-#include "curvecp_udp_hellos.h"
+#include "curvecp_hello_queue.h"
 
 #define LANES  1024                  /* a power of 2 */
 #define PROBES 8                     /* lanes tried after the hashed one's owner differs */
 #define NONE   UINT32_MAX
-#define ID_BYTES (1 + 16 + 2)        /* family, address, port */
+#define ID_BYTES crypto_shorthash_siphashx24_BYTES
 
 typedef struct {
     uint8_t hello[CURVECP_HELLO_BYTES];
-    curvecp_udp_addr_t from;
     uint32_t next;
+    uint32_t source_len;
+    uint8_t source[];                /* source_max bytes */
 } slot_t;
 
 typedef struct {
@@ -29,8 +32,9 @@ typedef struct {
     uint8_t id[ID_BYTES];            /* its source while count > 0 */
 } lane_t;
 
-struct _curvecp_udp_hellos_t {
-    slot_t *slots;
+struct _curvecp_hello_queue_t {
+    uint8_t *slots;                  /* capacity slots of slot_size bytes */
+    size_t slot_size, source_max;
     size_t capacity, count;
     uint32_t free_head;
     lane_t lanes[LANES];
@@ -38,38 +42,47 @@ struct _curvecp_udp_hellos_t {
     size_t ring_head, ring_count;
     size_t longest;                  /* lane with the most Hellos, unless stale */
     bool longest_stale;
-    uint8_t key[crypto_shorthash_KEYBYTES];
+    uint8_t key[crypto_shorthash_siphashx24_KEYBYTES];
 };
 
-curvecp_udp_hellos_t *
-curvecp_udp_hellos_new (size_t capacity)
+static slot_t *
+slot_at (const curvecp_hello_queue_t *self, uint32_t s)
 {
-    if (capacity == 0 || capacity >= NONE)
+    return (slot_t *) (self->slots + (size_t) s * self->slot_size);
+}
+
+curvecp_hello_queue_t *
+curvecp_hello_queue_new (size_t capacity, size_t source_max, const curvecp_rng_t *rng)
+{
+    if (capacity == 0 || capacity >= NONE || source_max == 0 || source_max > UINT16_MAX)
         return NULL;
-    curvecp_udp_hellos_t *self = calloc (1, sizeof *self);
+    curvecp_hello_queue_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
-    self->slots = calloc (capacity, sizeof *self->slots);
+    /* slots stay aligned for their next field */
+    self->slot_size = (sizeof (slot_t) + source_max + 7) & ~(size_t) 7;
+    self->source_max = source_max;
+    self->slots = calloc (capacity, self->slot_size);
     if (!self->slots) {
         free (self);
         return NULL;
     }
     self->capacity = capacity;
     for (size_t i = 0; i < capacity; i++)
-        self->slots[i].next = i + 1 < capacity ? (uint32_t) (i + 1) : NONE;
+        slot_at (self, (uint32_t) i)->next = i + 1 < capacity ? (uint32_t) (i + 1) : NONE;
     self->free_head = 0;
     for (size_t l = 0; l < LANES; l++)
         self->lanes[l].head = self->lanes[l].tail = NONE;
-    randombytes_buf (self->key, sizeof self->key);
+    curvecp_rng_bytes (rng, self->key, sizeof self->key);
     return self;
 }
 
 void
-curvecp_udp_hellos_destroy (curvecp_udp_hellos_t **self_p)
+curvecp_hello_queue_destroy (curvecp_hello_queue_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    curvecp_udp_hellos_t *self = *self_p;
+    curvecp_hello_queue_t *self = *self_p;
     free (self->slots);
     sodium_memzero (self, sizeof *self);
     free (self);
@@ -77,38 +90,25 @@ curvecp_udp_hellos_destroy (curvecp_udp_hellos_t **self_p)
 }
 
 size_t
-curvecp_udp_hellos_count (const curvecp_udp_hellos_t *self)
+curvecp_hello_queue_count (const curvecp_hello_queue_t *self)
 {
     return self->count;
 }
 
 static void
-source_id (const curvecp_udp_addr_t *from, uint8_t id[ID_BYTES])
+source_id (const curvecp_hello_queue_t *self, const uint8_t *source, size_t source_len, uint8_t id[ID_BYTES])
 {
-    memset (id, 0, ID_BYTES);
-    const struct sockaddr *sa = (const struct sockaddr *) &from->sa;
-    id[0] = (uint8_t) sa->sa_family;
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *) &from->sa;
-        memcpy (id + 1, &in->sin_addr, 4);
-        memcpy (id + 17, &in->sin_port, 2);
-    }
-    else
-    if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) &from->sa;
-        memcpy (id + 1, &in6->sin6_addr, 16);
-        memcpy (id + 17, &in6->sin6_port, 2);
-    }
+    crypto_shorthash_siphashx24 (id, source, source_len, self->key);
 }
 
 /* The lane of a source: its own if it has Hellos waiting, else a free
    one near its hash (under a key the sender cannot know), so two
    sources share a lane only when PROBES lanes in a row are taken. */
 static size_t
-lane_of (const curvecp_udp_hellos_t *self, const uint8_t id[ID_BYTES])
+lane_of (const curvecp_hello_queue_t *self, const uint8_t id[ID_BYTES])
 {
     uint64_t h;
-    crypto_shorthash ((uint8_t *) &h, id, ID_BYTES, self->key);
+    memcpy (&h, id, sizeof h);
     size_t free_lane = LANES;
     for (size_t p = 0; p < PROBES; p++) {
         size_t l = (size_t) (h + p) & (LANES - 1);
@@ -124,21 +124,21 @@ lane_of (const curvecp_udp_hellos_t *self, const uint8_t id[ID_BYTES])
 /* Unlink the oldest Hello of a lane that has one; its slot becomes free
    (and stays readable until the next push). */
 static uint32_t
-lane_pop (curvecp_udp_hellos_t *self, lane_t *lane)
+lane_pop (curvecp_hello_queue_t *self, lane_t *lane)
 {
     uint32_t s = lane->head;
-    lane->head = self->slots[s].next;
+    lane->head = slot_at (self, s)->next;
     if (lane->head == NONE)
         lane->tail = NONE;
     lane->count--;
-    self->slots[s].next = self->free_head;
+    slot_at (self, s)->next = self->free_head;
     self->free_head = s;
     self->count--;
     return s;
 }
 
 static size_t
-longest_lane (curvecp_udp_hellos_t *self)
+longest_lane (curvecp_hello_queue_t *self)
 {
     if (self->longest_stale) {
         size_t best = 0;
@@ -152,10 +152,13 @@ longest_lane (curvecp_udp_hellos_t *self)
 }
 
 bool
-curvecp_udp_hellos_push (curvecp_udp_hellos_t *self, const uint8_t *hello, const curvecp_udp_addr_t *from)
+curvecp_hello_queue_push (curvecp_hello_queue_t *self, const uint8_t *hello,
+        const uint8_t *source, size_t source_len)
 {
+    if (source_len == 0 || source_len > self->source_max)
+        return true;
     uint8_t id[ID_BYTES];
-    source_id (from, id);
+    source_id (self, source, source_len, id);
     size_t l = lane_of (self, id);
     lane_t *lane = &self->lanes[l];
     bool dropped = false;
@@ -170,14 +173,16 @@ curvecp_udp_hellos_push (curvecp_udp_hellos_t *self, const uint8_t *hello, const
     if (lane->count == 0)
         memcpy (lane->id, id, ID_BYTES);
     uint32_t s = self->free_head;
-    self->free_head = self->slots[s].next;
-    memcpy (self->slots[s].hello, hello, CURVECP_HELLO_BYTES);
-    self->slots[s].from = *from;
-    self->slots[s].next = NONE;
+    slot_t *slot = slot_at (self, s);
+    self->free_head = slot->next;
+    memcpy (slot->hello, hello, CURVECP_HELLO_BYTES);
+    memcpy (slot->source, source, source_len);
+    slot->source_len = (uint32_t) source_len;
+    slot->next = NONE;
     if (lane->tail == NONE)
         lane->head = s;
     else
-        self->slots[lane->tail].next = s;
+        slot_at (self, lane->tail)->next = s;
     lane->tail = s;
     lane->count++;
     self->count++;
@@ -191,7 +196,7 @@ curvecp_udp_hellos_push (curvecp_udp_hellos_t *self, const uint8_t *hello, const
 }
 
 bool
-curvecp_udp_hellos_take (curvecp_udp_hellos_t *self, uint8_t *hello, curvecp_udp_addr_t *from)
+curvecp_hello_queue_take (curvecp_hello_queue_t *self, uint8_t *hello, uint8_t *source, size_t *source_len)
 {
     while (self->ring_count > 0) {
         size_t l = self->ring[self->ring_head];
@@ -202,9 +207,10 @@ curvecp_udp_hellos_take (curvecp_udp_hellos_t *self, uint8_t *hello, curvecp_udp
             lane->in_ring = false;
             continue;
         }
-        uint32_t s = lane_pop (self, lane);
-        memcpy (hello, self->slots[s].hello, CURVECP_HELLO_BYTES);
-        *from = self->slots[s].from;
+        const slot_t *slot = slot_at (self, lane_pop (self, lane));
+        memcpy (hello, slot->hello, CURVECP_HELLO_BYTES);
+        memcpy (source, slot->source, slot->source_len);
+        *source_len = slot->source_len;
         if (lane->count > 0)
             self->ring[(self->ring_head + self->ring_count++) % LANES] = (uint16_t) l;
         else
