@@ -201,6 +201,18 @@ curvecp_listener_count (curvecp_listener_t *self, curvecp_reason_t reason)
     curvecp_stats_count (&self->stats, reason);
 }
 
+int
+curvecp_listener_add_name (curvecp_listener_t *self, const char *name)
+{
+    return curvecp_hs_server_add_name (self->hs, name);
+}
+
+void
+curvecp_listener_refuse (curvecp_listener_t *self, curvecp_reason_t reason)
+{
+    curvecp_hs_server_count (self->hs, reason);
+}
+
 void
 curvecp_listener_begin (curvecp_listener_t *self, uint64_t now)
 {

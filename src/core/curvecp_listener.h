@@ -120,6 +120,14 @@ curvecp_listener_action_t curvecp_listener_input (curvecp_listener_t *self, cons
 /* Count the verdict on a packet input handed to a connection. */
 void curvecp_listener_count (curvecp_listener_t *self, curvecp_reason_t reason);
 
+/* Accept Initiates for this name (dotted); its index, -1 on a bad name
+   or too many names. */
+int curvecp_listener_add_name (curvecp_listener_t *self, const char *name);
+
+/* The carrier refused a client after the handshake (authoriser, ZAP):
+   counted with the handshake's verdicts (reason CURVECP_E_NOT_AUTHORISED). */
+void curvecp_listener_refuse (curvecp_listener_t *self, curvecp_reason_t reason);
+
 /* A carrier call starts (a process or receive round): the Hello budget
    counts from now, the bound on new connections starts again. */
 void curvecp_listener_begin (curvecp_listener_t *self, uint64_t now);

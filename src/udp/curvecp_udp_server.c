@@ -158,7 +158,7 @@ curvecp_udp_server_destroy (curvecp_udp_server_t **self_p)
 int
 curvecp_udp_server_add_name (curvecp_udp_server_t *self, const char *name)
 {
-    return curvecp_hs_server_add_name (curvecp_listener_handshake (self->listener), name);
+    return curvecp_listener_add_name (self->listener, name);
 }
 
 int

@@ -324,7 +324,7 @@ listener_new (curvecp_server_t *self, const uint8_t server_ext[CURVECP_EXT_BYTES
     config.now = curvecp_clock_now ();
     curvecp_listener_t *listener = curvecp_listener_new (&config);
     for (size_t i = 0; listener && i < self->name_count; i++)
-        if (curvecp_hs_server_add_name (curvecp_listener_handshake (listener), self->names[i]) < 0)
+        if (curvecp_listener_add_name (listener, self->names[i]) < 0)
             curvecp_listener_destroy (&listener);
     return listener;
 }
@@ -403,7 +403,7 @@ int
 curvecp_server_add_name (curvecp_server_t *self, const char *name)
 {
     if (self->name_count == CURVECP_HS_SERVER_NAMES_MAX
-    ||  curvecp_hs_server_add_name (curvecp_listener_handshake (self->listener), name) < 0)
+    ||  curvecp_listener_add_name (self->listener, name) < 0)
         return -1;
     self->names[self->name_count] = strdup (name);
     return self->names[self->name_count++] ? 0 : -1;
@@ -534,7 +534,7 @@ static void
 refuse (curvecp_server_t *self, peer_t *peer)
 {
     curvecp_stats_count (&self->stats, CURVECP_E_NOT_AUTHORISED);
-    curvecp_hs_server_count (curvecp_listener_handshake (self->listener), CURVECP_E_NOT_AUTHORISED);
+    curvecp_listener_refuse (self->listener, CURVECP_E_NOT_AUTHORISED);
     peer_remove (self, peer);
 }
 
@@ -738,7 +738,7 @@ new_connection (curvecp_server_t *self, const uint8_t *packet, size_t len, uint6
         self->zap_wanted = false;
         if (!start_authorising (self, peer, now)) {
             peer_remove (self, peer);
-            curvecp_hs_server_count (curvecp_listener_handshake (self->listener), CURVECP_E_NOT_AUTHORISED);
+            curvecp_listener_refuse (self->listener, CURVECP_E_NOT_AUTHORISED);
             return CURVECP_E_NOT_AUTHORISED;
         }
         self->zap_stats.requests++;
