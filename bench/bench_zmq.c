@@ -20,7 +20,6 @@
 #include "curvecp_client.h"
 #include "curvecp_server.h"
 #include "curvecp_zmq.h"
-#include "curvecp_zmq_replies.h"
 
 #define NAME "bench.example.com"
 
@@ -64,15 +63,14 @@ our_sink (zsock_t *pipe, void *arg)
     args->port = curvecp_server_bind (server, "tcp://127.0.0.1:*");
     zsock_signal (pipe, 0);
     long count = -1;
-    curvecp_zmq_replies_t *replies = curvecp_zmq_replies_new (server, 0);
+    curvecp_server_set_send_queue (server, 16u << 20);   /* an echo waits for room, in order */
     zpoller_t *poller = zpoller_new (pipe, NULL);
     while (!zpoller_terminated (poller)) {
-        /* a reply kept for a full queue is retried soon, not after 100 ms */
-        curvecp_server_set_rcvtimeo (server, curvecp_zmq_replies_retry (replies) ? 1 : 100);
         zmsg_t *msg = curvecp_server_recv (server);
         if (msg) {
             if (args->echo) {
-                curvecp_zmq_replies_reply (replies, &msg);
+                if (curvecp_server_reply (server, &msg) != 0)
+                    zmsg_destroy (&msg);
                 continue;
             }
             zmsg_destroy (&msg);
@@ -87,7 +85,6 @@ our_sink (zsock_t *pipe, void *arg)
             break;
     }
     zpoller_destroy (&poller);
-    curvecp_zmq_replies_destroy (&replies);
     curvecp_server_destroy (&server);
 }
 

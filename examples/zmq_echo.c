@@ -1,16 +1,16 @@
 /*  zmq_echo.c - a CurveCP-secured DEALER-ROUTER echo with two clients.
 
-    The server runs in its own thread under zloop (a reader on the ROUTER
-    and a timer for the CurveCP deadlines); for every message it prints the
-    client's long-term key as CurveCP authenticated it, and echoes the
-    message back. Two clients, each with its own key pair, send a few
+    The server runs in its own thread under zloop (curvecp_server_attach
+    registers the ROUTER and one timer for the next CurveCP deadline); for
+    every message it prints the client's long-term key as CurveCP
+    authenticated it, and echoes the message back (queued-send mode keeps
+    an echo for a client whose queue is full until it fits). Two clients, each with its own key pair, send a few
     multi-frame messages and check the echoes. Exits 0 when all is well.
 
         zmq-echo [-v]                                                      */
 #include <sodium.h>
 #include "curvecp_client.h"
 #include "curvecp_server.h"
-#include "curvecp_zmq_replies.h"
 
 #define SERVER_NAME "echo.example.com"
 #define CLIENTS     2
@@ -30,47 +30,18 @@ print_key (const char *who, const uint8_t key[32])
     printf ("%s %s\n", who, z85);
 }
 
-typedef struct {
-    curvecp_server_t *server;
-    curvecp_zmq_replies_t *replies;     /* replies that wait for room in a full queue */
-} echo_t;
-
-static void
-serve_messages (echo_t *echo)
-{
-    curvecp_server_t *server = echo->server;
-    curvecp_zmq_replies_retry (echo->replies);
-    zmsg_t *msg;
-    while ((msg = curvecp_server_recv_nowait (server)) != NULL) {
-        char z85[41], *text = zframe_strdup (zmsg_first (msg));
-        zmq_z85_encode (z85, curvecp_server_peer_key (server), 32);
-        printf ("server: from client %s (for %s): \"%s\" (%zu frames)\n", z85,
-                curvecp_server_peer_name (server), text, zmsg_size (msg));
-        fflush (stdout);
-        free (text);
-        curvecp_zmq_replies_reply (echo->replies, &msg);
-    }
-}
-
 static int
-on_router (zloop_t *loop, zsock_t *reader, void *arg)
+echo (curvecp_server_t *server, zmsg_t **msg_p, void *arg)
 {
-    (void) loop;
-    (void) reader;
-    echo_t *echo = (echo_t *) arg;
-    curvecp_server_handle (echo->server);
-    serve_messages (echo);
+    (void) arg;
+    char z85[41], *text = zframe_strdup (zmsg_first (*msg_p));
+    zmq_z85_encode (z85, curvecp_server_peer_key (server), 32);
+    printf ("server: from client %s (for %s): \"%s\" (%zu frames)\n", z85,
+            curvecp_server_peer_name (server), text, zmsg_size (*msg_p));
+    fflush (stdout);
+    free (text);
+    curvecp_server_reply (server, msg_p);      /* on failure the loop destroys it */
     return 0;
-}
-
-/* CurveCP's timers (retransmission, timeouts) need a tick even when no
-   packet arrives; 10 ms is plenty for an example. */
-static int
-on_tick (zloop_t *loop, int timer_id, void *arg)
-{
-    (void) loop;
-    (void) timer_id;
-    return on_router (NULL, NULL, arg);
 }
 
 static int
@@ -95,14 +66,13 @@ server_actor (zsock_t *pipe, void *arg)
         curvecp_server_destroy (&server);
         return;
     }
-    echo_t echo = { server, curvecp_zmq_replies_new (server, 0) };
+    curvecp_server_set_send_queue (server, 16u << 20);
     zloop_t *loop = zloop_new ();
-    zloop_reader (loop, curvecp_server_sock (server), on_router, &echo);
     zloop_reader (loop, pipe, on_pipe, NULL);
-    zloop_timer (loop, 10, 0, on_tick, &echo);
-    zloop_start (loop);
+    if (curvecp_server_attach (server, loop, echo, NULL) == 0)
+        zloop_start (loop);
+    curvecp_server_detach (server);             /* before the loop goes */
     zloop_destroy (&loop);
-    curvecp_zmq_replies_destroy (&echo.replies);
     curvecp_server_destroy (&server);
 }
 

@@ -92,6 +92,21 @@ CURVECP_EXPORT zsock_t *curvecp_client_sock (curvecp_client_t *self);
 CURVECP_EXPORT int curvecp_client_timeout (curvecp_client_t *self);
 CURVECP_EXPORT int curvecp_client_handle (curvecp_client_t *self);
 
+/* A whole message for a zloop user: take *msg_p, or leave it to be
+   destroyed. Return -1 to end the loop, else 0. */
+typedef int (curvecp_client_message_fn) (curvecp_client_t *client, zmsg_t **msg_p, void *arg);
+
+/* Run from loop: the DEALER as a reader (again after a reconnect) and one
+   timer re-armed to the next deadline after every event, no periodic
+   tick; every whole message that arrives goes to fn. Sends stay ordinary
+   calls. One loop at a time; 0 or -1. */
+CURVECP_EXPORT int curvecp_client_attach (curvecp_client_t *self, zloop_t *loop, curvecp_client_message_fn *fn,
+        void *arg);
+
+/* Take the client off its loop, before the loop is destroyed (the
+   client's destroy does it too). */
+CURVECP_EXPORT void curvecp_client_detach (curvecp_client_t *self);
+
 /* The connection state, and why it failed. */
 CURVECP_EXPORT bool curvecp_client_connected (curvecp_client_t *self);
 CURVECP_EXPORT bool curvecp_client_failed (curvecp_client_t *self);

@@ -17,12 +17,21 @@
         const uint8_t *who = curvecp_server_peer_key (server);   // authenticated client key
         curvecp_server_reply (server, &msg);                     // back to that client
 
-    Work happens inside the calls (no background thread). For zpoller or
-    zloop: poll curvecp_server_sock (and curvecp_server_zap_sock, when ZAP
-    is on) with curvecp_server_timeout, call curvecp_server_handle on
-    input or timeout, then curvecp_server_recv_nowait. (A poller that
-    leaves the ZAP socket out still works: while ZAP replies are due the
-    timeout is at most 10 ms.)
+    Work happens inside the calls (no background thread). In a zloop,
+    curvecp_server_attach does it all: it registers the ROUTER (and the
+    ZAP socket) and one timer set to the next deadline after every event
+    (no periodic tick), and hands each whole message to a callback. For
+    zpoller or a loop of your own: poll curvecp_server_sock (and
+    curvecp_server_zap_sock, when ZAP is on) with curvecp_server_timeout
+    (a query: it changes nothing), call curvecp_server_handle on input or
+    timeout, then curvecp_server_recv_nowait. (A poller that leaves the
+    ZAP socket out still works: while ZAP replies are due the timeout is
+    at most 10 ms.)
+
+    Sends never block on one client by default: a send to a client whose
+    queue is full fails with EAGAIN. In queued-send mode
+    (curvecp_server_set_send_queue) such a message is kept instead and
+    sent, in order per connection, as soon as it fits.
 
     Limits: at most max_peers connections (default 10000) and at most
     max_pending of them (default 1024) that have not yet confirmed their
@@ -147,9 +156,11 @@ CURVECP_EXPORT const char *curvecp_server_peer_property (curvecp_server_t *self,
    queue holds options.send_queue bytes (default 4 MiB) beyond its stream
    window; when it is full the send waits up to sndtimeo (by default not
    at all) and then fails with errno EAGAIN, leaving the message with the
-   caller (try again once curvecp_server_writable says so). -1 with errno
-   EHOSTUNREACH if there is no such connection (or it is still held for
-   ZAP, or failed), EINVAL for an empty message. */
+   caller (try again once curvecp_server_writable says so) - unless
+   queued-send mode is on (below). -1 with errno EHOSTUNREACH if there is
+   no such connection (or it is still held for ZAP, or failed), EINVAL
+   for an empty message, ENOBUFS in queued-send mode when the bytes kept
+   for all clients would exceed its bound. */
 CURVECP_EXPORT int curvecp_server_send (curvecp_server_t *self, const char *peer_id, zmsg_t **msg_p);
 
 /* Would a send to peer_id be taken now? false if its queue is full or
@@ -163,6 +174,15 @@ CURVECP_EXPORT int curvecp_server_reply (curvecp_server_t *self, zmsg_t **msg_p)
 CURVECP_EXPORT int curvecp_server_send_to_key (curvecp_server_t *self, const uint8_t client_key[CURVECP_KEY_BYTES],
         zmsg_t **msg_p);
 
+/* Queued-send mode (max_bytes > 0): a send to a client whose queue is
+   full succeeds and the message is kept, then sent in order, with that
+   connection's later messages behind it, as soon as its queue takes it
+   (during handle, recv, send and flush). At most max_bytes of messages
+   are kept for all clients together (beyond: ENOBUFS); those kept for a
+   connection that ends are dropped and counted (info.send_dropped).
+   0 turns it off (the default: EAGAIN, as above). */
+CURVECP_EXPORT void curvecp_server_set_send_queue (curvecp_server_t *self, size_t max_bytes);
+
 /* Send everything queued to every client now. */
 CURVECP_EXPORT void curvecp_server_flush (curvecp_server_t *self);
 
@@ -173,6 +193,22 @@ CURVECP_EXPORT zsock_t *curvecp_server_sock (curvecp_server_t *self);
 CURVECP_EXPORT zsock_t *curvecp_server_zap_sock (curvecp_server_t *self);
 CURVECP_EXPORT int curvecp_server_timeout (curvecp_server_t *self);
 CURVECP_EXPORT int curvecp_server_handle (curvecp_server_t *self);
+
+/* A whole message for a zloop user: *msg_p is the message (take it, or
+   leave it to be destroyed); curvecp_server_peer_key and friends say who
+   sent it. Return -1 to end the loop, else 0. */
+typedef int (curvecp_server_message_fn) (curvecp_server_t *server, zmsg_t **msg_p, void *arg);
+
+/* Serve from loop: the ROUTER (and the ZAP socket, if set before this
+   call; a later one is served through the 10 ms cap above) as readers,
+   and one timer re-armed to the next deadline after every event. Every
+   whole message that arrives goes to fn. One loop at a time; 0 or -1. */
+CURVECP_EXPORT int curvecp_server_attach (curvecp_server_t *self, zloop_t *loop, curvecp_server_message_fn *fn,
+        void *arg);
+
+/* Take the server off its loop; before the loop is destroyed (the
+   server's destroy does it too, so destroy the server first, or detach). */
+CURVECP_EXPORT void curvecp_server_detach (curvecp_server_t *self);
 
 /* Connections now, those not yet confirmed, and those held for ZAP. */
 CURVECP_EXPORT size_t curvecp_server_peers (curvecp_server_t *self);
@@ -214,6 +250,10 @@ typedef struct {
     uint64_t hellos;            /* Hellos answered with a Cookie */
     uint64_t hellos_dropped;    /* dropped from the full Hello queue [overloaded] */
     size_t hellos_waiting;      /* queued, not yet answered */
+    size_t send_kept;           /* queued-send mode: messages kept now */
+    size_t send_kept_bytes;     /* ... and their bytes */
+    uint64_t send_dropped;      /* kept messages dropped: their connection ended */
+    uint64_t send_refused;      /* sends refused ENOBUFS: over the queued-send bound */
 } curvecp_server_info_t;
 CURVECP_EXPORT const curvecp_server_info_t *curvecp_server_info (curvecp_server_t *self);
 

@@ -1,7 +1,7 @@
 /*  curvecp_zmq_all.h - the whole public API of libcurvecp-zmq, the ØMQ
     carrier: a CurveCP-secured DEALER (curvecp_client) and ROUTER
-    (curvecp_server), the codec under both, the allow-list of client keys,
-    and replies that wait for room; with all of libcurvecp (curvecp.h).
+    (curvecp_server), the codec under both and the allow-list of client
+    keys; with all of libcurvecp (curvecp.h).
 
         #include <curvecp_zmq_all.h>  cc app.c $(pkg-config --cflags --libs libcurvecp-zmq)
 
@@ -16,6 +16,5 @@
 #include "curvecp_client.h"
 #include "curvecp_server.h"
 #include "curvecp_zmq_allow.h"
-#include "curvecp_zmq_replies.h"
 
 #endif

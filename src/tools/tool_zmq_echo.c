@@ -36,11 +36,11 @@
 #include "curvecp_packet.h"
 #include "curvecp_server.h"
 #include "curvecp_zmq.h"
-#include "curvecp_zmq_replies.h"
 
 #define EXIT_FAILED   1
 #define EXIT_USAGE    100
 #define EXIT_FATAL    111
+#define SEND_QUEUE_MAX (16u << 20)   /* replies kept for slow clients, at most */
 #define TICK_MS       100           /* longest poll, so a signal is seen promptly */
 #define SEEN_MAX      100000        /* -v: connections remembered before forgetting all */
 #define LINE_MAX_LEN  65536
@@ -168,17 +168,18 @@ announce_client (curvecp_server_t *server, zhashx_t *seen)
     fprintf (stderr, "client %s\n", hex);
 }
 
-/* A reply that does not fit the client's queue now is kept and sent once
-   it does (curvecp_zmq_replies); one for a client gone meanwhile is lost. */
+/* A reply that does not fit the client's queue now is kept by the
+   server's queued-send mode and sent once it does; one for a client gone
+   meanwhile is dropped. */
 static void
-echo_waiting (curvecp_server_t *server, curvecp_zmq_replies_t *replies, zhashx_t *seen)
+echo_waiting (curvecp_server_t *server, zhashx_t *seen)
 {
-    curvecp_zmq_replies_retry (replies);
     zmsg_t *msg;
     while ((msg = curvecp_server_recv_nowait (server)) != NULL) {
         if (seen)
             announce_client (server, seen);
-        curvecp_zmq_replies_reply (replies, &msg);
+        if (curvecp_server_reply (server, &msg) != 0)
+            zmsg_destroy (&msg);
     }
 }
 
@@ -203,19 +204,14 @@ run_server (const options_t *options)
     }
     zhashx_t *seen = options->verbose ? zhashx_new () : NULL;
     void *handle = zsock_resolve (curvecp_server_sock (server));
-    curvecp_zmq_replies_t *replies = curvecp_zmq_replies_new (server, 0);
-    if (!replies)
-        fatal ("out of memory", NULL);
+    curvecp_server_set_send_queue (server, SEND_QUEUE_MAX);
     while (!stop_requested) {
         int timeout = curvecp_server_timeout (server);
-        if (curvecp_zmq_replies_kept (replies) > 0 && timeout != 0)
-            timeout = 1;                /* acknowledgments make room: retry soon */
         zmq_pollitem_t item = { handle, 0, ZMQ_POLLIN, 0 };
         zmq_poll (&item, 1, timeout < 0 || timeout > TICK_MS ? TICK_MS : timeout);
         curvecp_server_handle (server);
-        echo_waiting (server, replies, seen);
+        echo_waiting (server, seen);
     }
-    curvecp_zmq_replies_destroy (&replies);
     if (options->verbose)
         fprintf (stderr, "curvecp-zmq-echo: stopped after %zu connection(s)\n",
                  seen ? zhashx_size (seen) : 0);

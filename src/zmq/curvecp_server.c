@@ -71,6 +71,8 @@ typedef struct peer_s {
     size_t held_bytes;         /* packet bytes taken while held */
     void *authorising_handle;  /* in the authorising list */
     auth_t *auth;              /* NULL: no ZAP */
+    zlist_t *kept;             /* queued-send mode: messages waiting for room, oldest first */
+    void *backlog_handle;      /* in the backlog list while it keeps any */
 } peer_t;
 
 struct _curvecp_server_t {
@@ -113,6 +115,13 @@ struct _curvecp_server_t {
     uint64_t dropped;
     uint64_t bad_envelopes;
     uint8_t *out;               /* PACKET_CAP bytes for codec output */
+    size_t send_queue_max;      /* queued-send mode's bound (0: off) */
+    zlistx_t *backlog;          /* peers keeping messages for later */
+    /* attached to a zloop */
+    zloop_t *loop;
+    int timer_id;
+    curvecp_server_message_fn *on_message;
+    void *on_message_arg;
 };
 
 /* ---- the pending budget ----------------------------------------------------
@@ -288,9 +297,12 @@ auth_unref (auth_t **auth_p)
     *auth_p = NULL;
 }
 
+static void drop_kept (curvecp_server_t *self, peer_t *peer);
+
 static void
 peer_remove (curvecp_server_t *self, peer_t *peer)
 {
+    drop_kept (self, peer);
     if (peer->ready_handle)
         zlistx_delete (self->ready, peer->ready_handle);
     if (peer->unflushed_handle)
@@ -353,10 +365,12 @@ curvecp_server_new (const curvecp_keypair_t *keys, const char *name)
     self->by_key = curvecp_table_new (CURVECP_KEY_BYTES, NULL);
     self->heap = curvecp_heap_new ();
     self->authorising = zlistx_new ();
+    self->backlog = zlistx_new ();
+    self->timer_id = -1;
     self->router = zsock_new (ZMQ_ROUTER);
     self->out = (uint8_t *) malloc (PACKET_CAP);
     if (!self->listener || !self->ready || !self->unflushed || !self->by_key || !self->heap
-    ||  !self->authorising
+    ||  !self->authorising || !self->backlog
     ||  !self->router || !self->out
     ||  curvecp_server_add_name (self, name) != 0) {
         curvecp_server_destroy (&self);
@@ -375,9 +389,11 @@ curvecp_server_destroy (curvecp_server_t **self_p)
 {
     if (self_p && *self_p) {
         curvecp_server_t *self = *self_p;
+        curvecp_server_detach (self);
         curvecp_listener_entry_t *entry;
         while (self->listener && (entry = curvecp_listener_first (self->listener)) != NULL)
             peer_remove (self, (peer_t *) curvecp_listener_entry_conn (entry));
+        zlistx_destroy (&self->backlog);
         zlistx_destroy (&self->ready);
         zlistx_destroy (&self->unflushed);
         curvecp_table_destroy (&self->by_key);
@@ -896,12 +912,15 @@ answer_hellos (curvecp_server_t *self)
 }
 
 /* One round: what is waiting, then Hellos within the listener's budget. */
+static void send_kept (curvecp_server_t *self, uint64_t now);
+
 static void
 drain_input (curvecp_server_t *self, uint64_t now)
 {
     curvecp_listener_begin (self->listener, now);
     take_waiting (self, now);
     answer_hellos (self);
+    send_kept (self, now);
 }
 
 /* Answer the connections that had input since the last answer. */
@@ -1104,6 +1123,9 @@ peer_by_id (curvecp_server_t *self, const char *peer_id)
    acknowledging never holds up the others (its sends fail with EAGAIN
    until it catches up). While a send waits, every other connection's
    input and timers are still served. */
+static int keep (curvecp_server_t *self, peer_t *peer, zmsg_t **msg_p);
+static void sent (curvecp_server_t *self, peer_t *peer);
+
 static int
 send_to_peer (curvecp_server_t *self, peer_t *peer, zmsg_t **msg_p)
 {
@@ -1111,6 +1133,9 @@ send_to_peer (curvecp_server_t *self, peer_t *peer, zmsg_t **msg_p)
         errno = EHOSTUNREACH;
         return -1;
     }
+    if (self->send_queue_max && (peer->kept || !curvecp_codec_writable (peer->codec))
+    &&  curvecp_codec_state (peer->codec) != CURVECP_CODEC_FAILED)
+        return keep (self, peer, msg_p);
     uint8_t short_key[CURVECP_KEY_BYTES];
     memcpy (short_key, peer->short_key, sizeof short_key);
     uint64_t until = self->sndtimeo < 0 ? UINT64_MAX : curvecp_clock_now () + (uint64_t) self->sndtimeo * 1000000ull;
@@ -1146,13 +1171,110 @@ send_to_peer (curvecp_server_t *self, peer_t *peer, zmsg_t **msg_p)
             wait_input (self, curvecp_zmq_timeout_ms (deadline < until ? deadline : until, now, -1));
         }
     }
+    sent (self, peer);
+    return 0;
+}
+
+/* A message went into peer's codec: flush it with the others, or at once. */
+static void
+sent (curvecp_server_t *self, peer_t *peer)
+{
     if (!peer->unflushed_handle)
         peer->unflushed_handle = zlistx_add_end (self->unflushed, peer);
     if (curvecp_codec_ready_to_write (peer->codec) && !peer->ready_handle)
         peer_output (self, peer, curvecp_clock_now ());
     else
         peer_schedule (self, peer);
+}
+
+/* ---- queued-send mode -----------------------------------------------------------
+   Messages that do not fit a client's queue wait in a list of their own
+   per connection (only connections that keep something are on the
+   backlog list), so the usual send that fits costs nothing more. */
+
+static int
+keep (curvecp_server_t *self, peer_t *peer, zmsg_t **msg_p)
+{
+    if (!msg_p || !*msg_p || zmsg_size (*msg_p) == 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    size_t bytes = zmsg_content_size (*msg_p);
+    if (self->info.send_kept_bytes + bytes > self->send_queue_max) {
+        self->info.send_refused++;
+        errno = ENOBUFS;
+        return -1;
+    }
+    if (!peer->kept && !(peer->kept = zlist_new ())) {
+        errno = ENOMEM;
+        return -1;
+    }
+    if (zlist_append (peer->kept, *msg_p) != 0) {
+        errno = ENOMEM;
+        return -1;
+    }
+    *msg_p = NULL;
+    self->info.send_kept++;
+    self->info.send_kept_bytes += bytes;
+    if (!peer->backlog_handle)
+        peer->backlog_handle = zlistx_add_end (self->backlog, peer);
     return 0;
+}
+
+/* Free peer's list once it is empty (off the backlog). */
+static void
+kept_done (curvecp_server_t *self, peer_t *peer)
+{
+    if (peer->backlog_handle)
+        zlistx_delete (self->backlog, peer->backlog_handle);
+    peer->backlog_handle = NULL;
+    zlist_destroy (&peer->kept);
+}
+
+static void
+drop_kept (curvecp_server_t *self, peer_t *peer)
+{
+    zmsg_t *msg;
+    while (peer->kept && (msg = (zmsg_t *) zlist_pop (peer->kept)) != NULL) {
+        self->info.send_kept--;
+        self->info.send_kept_bytes -= zmsg_content_size (msg);
+        self->info.send_dropped++;
+        zmsg_destroy (&msg);
+    }
+    kept_done (self, peer);
+}
+
+/* Every connection's kept messages, oldest first, as far as they fit. */
+static void
+send_kept (curvecp_server_t *self, uint64_t now)
+{
+    (void) now;
+    peer_t *peer = (peer_t *) zlistx_first (self->backlog);
+    while (peer) {
+        peer_t *next = (peer_t *) zlistx_next (self->backlog);
+        zmsg_t *msg;
+        bool moved = false;
+        while ((msg = (zmsg_t *) zlist_first (peer->kept)) != NULL && curvecp_codec_writable (peer->codec)) {
+            size_t bytes = zmsg_content_size (msg);
+            if (curvecp_codec_send (peer->codec, &msg) != 0)
+                break;
+            zlist_pop (peer->kept);
+            self->info.send_kept--;
+            self->info.send_kept_bytes -= bytes;
+            moved = true;
+        }
+        if (zlist_size (peer->kept) == 0)
+            kept_done (self, peer);
+        if (moved)
+            sent (self, peer);
+        peer = next;
+    }
+}
+
+void
+curvecp_server_set_send_queue (curvecp_server_t *self, size_t max_bytes)
+{
+    self->send_queue_max = max_bytes;
 }
 
 int
@@ -1187,6 +1309,7 @@ void
 curvecp_server_flush (curvecp_server_t *self)
 {
     uint64_t now = curvecp_clock_now ();
+    send_kept (self, now);
     flush_unflushed (self, now);
     service_due (self, now);
 }
@@ -1206,7 +1329,10 @@ curvecp_server_timeout (curvecp_server_t *self)
         return 0;
     uint64_t now = curvecp_clock_now ();
     int cap = zlistx_size (self->authorising) > 0 ? ZAP_POLL_MS : -1;
-    return curvecp_zmq_timeout_ms (next_deadline (self, now), now, cap);
+    /* a query: the earliest deadline, without serving anything */
+    uint64_t due = curvecp_heap_deadline (self->heap);
+    uint64_t hellos = curvecp_listener_deadline (self->listener);
+    return curvecp_zmq_timeout_ms (hellos < due ? hellos : due, now, cap);
 }
 
 int
@@ -1215,7 +1341,80 @@ curvecp_server_handle (curvecp_server_t *self)
     uint64_t now = curvecp_clock_now ();
     drain_input (self, now);
     service_due (self, now);
+    send_kept (self, now);
     return 0;
+}
+
+/* ---- zloop ---------------------------------------------------------------------------- */
+
+static int on_loop_timer (zloop_t *loop, int timer_id, void *arg);
+
+/* After every event: serve, hand over the messages, set the one timer to
+   the next deadline. */
+static int
+on_loop_event (curvecp_server_t *self)
+{
+    curvecp_server_handle (self);
+    zmsg_t *msg;
+    while ((msg = curvecp_server_recv_nowait (self)) != NULL) {
+        int rc = self->on_message (self, &msg, self->on_message_arg);
+        zmsg_destroy (&msg);
+        if (rc < 0)
+            return -1;
+    }
+    if (self->timer_id >= 0)
+        zloop_timer_end (self->loop, self->timer_id);
+    int timeout = curvecp_server_timeout (self);
+    self->timer_id = timeout >= 0 ? zloop_timer (self->loop, (size_t) timeout, 1, on_loop_timer, self) : -1;
+    return 0;
+}
+
+static int
+on_loop_timer (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    curvecp_server_t *self = (curvecp_server_t *) arg;
+    self->timer_id = -1;                /* a one-shot timer: gone once it fired */
+    return on_loop_event (self);
+}
+
+static int
+on_loop_reader (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    (void) reader;
+    return on_loop_event ((curvecp_server_t *) arg);
+}
+
+int
+curvecp_server_attach (curvecp_server_t *self, zloop_t *loop, curvecp_server_message_fn *fn, void *arg)
+{
+    if (!loop || !fn || self->loop)
+        return -1;
+    self->loop = loop;
+    self->on_message = fn;
+    self->on_message_arg = arg;
+    if (zloop_reader (loop, self->router, on_loop_reader, self) != 0
+    ||  (self->zap && zloop_reader (loop, curvecp_zmq_zap_sock (self->zap), on_loop_reader, self) != 0)) {
+        curvecp_server_detach (self);
+        return -1;
+    }
+    return on_loop_event (self);
+}
+
+void
+curvecp_server_detach (curvecp_server_t *self)
+{
+    if (!self->loop)
+        return;
+    zloop_reader_end (self->loop, self->router);
+    if (self->zap)
+        zloop_reader_end (self->loop, curvecp_zmq_zap_sock (self->zap));
+    if (self->timer_id >= 0)
+        zloop_timer_end (self->loop, self->timer_id);
+    self->timer_id = -1;
+    self->loop = NULL;
 }
 
 size_t
