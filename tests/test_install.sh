@@ -128,7 +128,7 @@ export PKG_CONFIG_PATH="$libdir/pkgconfig"
 cp "$src/examples/use/use_udp.c" "$work/udp_app.cpp"
 c++ $san -o "$work/udp_cxx" "$work/udp_app.cpp" $(pkg-config --cflags --libs libcurvecp) 2>"$work/cxx.log" \
     || { cat "$work/cxx.log"; fail "a C++ program does not link against libcurvecp"; }
-LD_LIBRARY_PATH="$libdir" "$work/udp_cxx" | grep -qx "linked $version" || fail "the C++ program did not run"
+LD_LIBRARY_PATH="$libdir" "$work/udp_cxx" 2>/dev/null | grep -qx "linked $version" || fail "the C++ program did not run"
 # The version macros agree with each other.
 printf '#include <curvecp.h>\n#if CURVECP_VERSION != CURVECP_MAKE_VERSION (CURVECP_VERSION_MAJOR, CURVECP_VERSION_MINOR, CURVECP_VERSION_PATCH)\n#error "CURVECP_VERSION"\n#endif\n' > "$work/version.c"
 cc -std=c11 -fsyntax-only $(pkg-config --cflags libcurvecp) "$work/version.c" || fail "CURVECP_VERSION disagrees with its parts"
