@@ -1,9 +1,10 @@
 #!/bin/bash
-# cmake --install gives two libraries, their public headers, a pkg-config
-# file each and one CMake package: a UDP-only program builds against
-# libcurvecp (and needs neither libzmq nor libczmq), a ØMQ program against
+# The README's "Using the library", run as written: cmake --install gives
+# two libraries, their public headers, a pkg-config file each and one CMake
+# package; examples/use/use_udp.c builds against libcurvecp (and needs
+# neither libzmq nor libczmq), examples/use/use_zmq.c against
 # libcurvecp-zmq, each through pkg-config and through find_package, and
-# runs. No internal header is installed; every public one compiles on its
+# runs from a non-system prefix by its rpath. No internal header is installed; every public one compiles on its
 # own, in C and in C++.
 set -eu
 build=$(cd "$1" && pwd)
@@ -12,10 +13,48 @@ work=$(mktemp -d /tmp/curvecp-install.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 fail () { echo "test_install: $*" >&2; exit 1; }
 
-cmake --install "$build" --prefix "$work/prefix" >/dev/null
-prefix=$work/prefix
-libdir=$(ls -d "$prefix"/lib*/ | head -1); libdir=${libdir%/}
+# San: a sanitizer build installs sanitized libraries; programs are built the same way.
+san=""
+grep -q '^CURVECP_SANITIZE:BOOL=ON' "$build/CMakeCache.txt" && san="-fsanitize=address,undefined"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
+
+# --- the README's "Using the library", run as written ---------------------------
+# Its marked shell blocks run in order, in a directory that looks like the
+# top of the source tree (build/ is this build, examples/ the sources'), with
+# HOME here so that its PREFIX=$HOME/... is a scratch prefix. Its CMake
+# listing must be examples/use/CMakeLists.txt, the file it builds.
+blocks () {   # $1: the marker line; prints each fenced block after one
+    awk -v marker="$1" '
+        $0 == marker { want = 1; next }
+        want && /^```/ { if (inside) { inside = 0; want = 0; print "" } else inside = 1; next }
+        inside { print }' "$src/README.md"
+}
+blocks '<!-- run by tests/test_install.sh -->' > "$work/readme.sh"
+[ "$(grep -c . "$work/readme.sh")" -ge 8 ] || fail "README: the marked blocks of \"Using the library\" are missing"
+blocks '<!-- the file examples/use/CMakeLists.txt (tests/test_install.sh compares) -->' > "$work/readme.cmake"
+diff <(cat "$src/examples/use/CMakeLists.txt"; echo) "$work/readme.cmake" \
+    || fail "README: its CMake listing is not examples/use/CMakeLists.txt"
+mkdir -p "$work/tree" "$work/home" "$work/bin"
+ln -s "$build" "$work/tree/build"
+ln -s "$src/examples" "$work/tree/examples"
+if [ -n "$san" ]; then
+    # A sanitized library needs sanitized programs: the README's cc (and the
+    # compiler CMake finds first on PATH) gets the flags.
+    printf '#!/bin/sh\nexec %s %s "$@"\n' "$(command -v cc)" "$san" > "$work/bin/cc"
+    chmod +x "$work/bin/cc"
+    export CC="$work/bin/cc"
+fi
+(cd "$work/tree" && HOME="$work/home" PATH="$work/bin:$PATH" PKG_CONFIG_PATH= \
+    bash -e "$work/readme.sh" >"$work/readme.log" 2>&1) \
+    || { cat "$work/readme.log"; fail "the README's commands failed"; }
+prefix=$work/home/opt/curvecp
+[ -d "$prefix/lib" ] || fail "README: \$PREFIX/lib is not where the libraries were installed"
+libdir=$prefix/lib
 inc=$prefix/include
+version=$(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --modversion libcurvecp)
+[ "$(grep -c "^linked $version\$" "$work/readme.log")" = 4 ] \
+    || { cat "$work/readme.log"; fail "README: the four programs did not each print \"linked $version\""; }
+
 for f in "$inc/curvecp.h" "$inc/curvecp_zmq_all.h" "$inc/curvecp_version.h" "$inc/curvecp_export.h" \
          "$inc/curvecp_udp_server.h" "$inc/curvecp_server.h" "$inc/curvecp_codec.h" \
          "$libdir/libcurvecp.a" "$libdir/libcurvecp-zmq.a" \
@@ -67,100 +106,30 @@ if cc -std=c11 -M $cflags_udp "$work/umbrella.c" | tr ' \\' '\n\n' | grep -E '/(
     fail "curvecp.h includes ØMQ headers"
 fi
 
-# San: a sanitizer build installs sanitized libraries; programs are built the same way.
-san=""
-grep -q '^CURVECP_SANITIZE:BOOL=ON' "$build/CMakeCache.txt" && san="-fsanitize=address,undefined"
-export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
-
-# --- a UDP-only program: libcurvecp ---------------------------------------------
-cat > "$work/udp_app.c" <<'C'
-#include <stdio.h>
-#include <string.h>
-#include <curvecp.h>
-#if CURVECP_VERSION != CURVECP_MAKE_VERSION (CURVECP_VERSION_MAJOR, CURVECP_VERSION_MINOR, CURVECP_VERSION_PATCH)
-#error "CURVECP_VERSION"
-#endif
-int main (void)
-{
-    curvecp_keypair_t keys;
-    curvecp_keypair_generate (&keys);
-    curvecp_udp_server_config_t config;
-    curvecp_udp_server_config_default (&config);
-    config.keys = &keys;
-    if (curvecp_udp_addr_parse ("127.0.0.1", 0, &config.bind) != CURVECP_OK)
-        return 1;
-    curvecp_udp_server_t *server = curvecp_udp_server_new (&config);
-    if (!server || curvecp_udp_server_add_name (server, "install.test") != 0)
-        return 2;
-    curvecp_udp_server_destroy (&server);
-    curvecp_keypair_wipe (&keys);
-    if (server || strcmp (curvecp_reason_name (CURVECP_OK), "ok") != 0)
-        return 3;
-    printf ("linked %d.%d.%d\n", CURVECP_VERSION_MAJOR, CURVECP_VERSION_MINOR, CURVECP_VERSION_PATCH);
-    return 0;
-}
-C
-# --- a ØMQ program: libcurvecp-zmq ----------------------------------------------
-cat > "$work/zmq_app.c" <<'C'
-#include <stdio.h>
-#include <curvecp_zmq_all.h>
-int main (void)
-{
-    curvecp_keypair_t server_keys, client_keys;
-    curvecp_keypair_generate (&server_keys);
-    curvecp_keypair_generate (&client_keys);
-    curvecp_server_t *server = curvecp_server_new (&server_keys, "install.test");
-    if (!server || curvecp_server_bind (server, "tcp://127.0.0.1:*") <= 0)
-        return 1;
-    curvecp_client_t *client = curvecp_client_new (&client_keys, server_keys.public_key, "install.test");
-    if (!client)
-        return 2;
-    curvecp_client_destroy (&client);
-    curvecp_server_destroy (&server);
-    puts ("linked");
-    return 0;
-}
-C
-version=$(pkg-config --modversion libcurvecp)
-run () { LD_LIBRARY_PATH="$libdir" "$@"; }
 needs () { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; }
+# No LD_LIBRARY_PATH: the programs find the libraries by their rpath.
 check_udp () {
-    run "$1" | grep -qx "linked $version" || fail "$1 did not run"
+    "$1" 2>/dev/null | grep -qx "linked $version" || fail "$1 did not run"
     needs "$1" | grep -q '^libcurvecp\.so' || fail "$1 does not use libcurvecp.so"
     if needs "$1" | grep -E 'zmq'; then fail "$1 needs ØMQ libraries"; fi
-    if run ldd "$1" | grep -E 'libc?zmq'; then fail "$1 loads ØMQ libraries"; fi
+    if ldd "$1" | grep -E 'libc?zmq'; then fail "$1 loads ØMQ libraries"; fi
 }
 check_zmq () {
-    run "$1" | grep -qx linked || fail "$1 did not run"
+    "$1" 2>/dev/null | grep -qx "linked $version" || fail "$1 did not run"
     needs "$1" | grep -q '^libcurvecp-zmq\.so' || fail "$1 does not use libcurvecp-zmq.so"
 }
+check_udp "$work/tree/use_udp"         # pkg-config
+check_zmq "$work/tree/use_zmq"
+check_udp "$work/tree/use-build/use_udp"   # find_package
+check_zmq "$work/tree/use-build/use_zmq"
 
-# pkg-config
-cc $san -o "$work/udp_pc" "$work/udp_app.c" $(pkg-config --cflags --libs libcurvecp)
-check_udp "$work/udp_pc"
-cc $san -o "$work/zmq_pc" "$work/zmq_app.c" $(pkg-config --cflags --libs libcurvecp-zmq)
-check_zmq "$work/zmq_pc"
 # The same in C++: extern "C" holds (the names link unmangled).
-cp "$work/udp_app.c" "$work/udp_app.cpp"
+export PKG_CONFIG_PATH="$libdir/pkgconfig"
+cp "$src/examples/use/use_udp.c" "$work/udp_app.cpp"
 c++ $san -o "$work/udp_cxx" "$work/udp_app.cpp" $(pkg-config --cflags --libs libcurvecp) 2>"$work/cxx.log" \
     || { cat "$work/cxx.log"; fail "a C++ program does not link against libcurvecp"; }
-run "$work/udp_cxx" | grep -qx "linked $version" || fail "the C++ program did not run"
-
-# CMake package
-mkdir -p "$work/proj"
-cp "$work/udp_app.c" "$work/zmq_app.c" "$work/proj/"
-cat > "$work/proj/CMakeLists.txt" <<'CM'
-cmake_minimum_required(VERSION 3.16)
-project(app C)
-find_package(curvecp REQUIRED)
-add_executable(udp_app udp_app.c)
-target_link_libraries(udp_app curvecp::curvecp)
-add_executable(zmq_app zmq_app.c)
-target_link_libraries(zmq_app curvecp::curvecp-zmq)
-CM
-cmake -S "$work/proj" -B "$work/proj/build" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_FLAGS="$san" \
-      -DCMAKE_EXE_LINKER_FLAGS="$san -Wl,--as-needed" >/dev/null
-cmake --build "$work/proj/build" >/dev/null
-check_udp "$work/proj/build/udp_app"
-check_zmq "$work/proj/build/zmq_app"
+LD_LIBRARY_PATH="$libdir" "$work/udp_cxx" 2>/dev/null | grep -qx "linked $version" || fail "the C++ program did not run"
+# The version macros agree with each other.
+printf '#include <curvecp.h>\n#if CURVECP_VERSION != CURVECP_MAKE_VERSION (CURVECP_VERSION_MAJOR, CURVECP_VERSION_MINOR, CURVECP_VERSION_PATCH)\n#error "CURVECP_VERSION"\n#endif\n' > "$work/version.c"
+cc -std=c11 -fsyntax-only $(pkg-config --cflags libcurvecp) "$work/version.c" || fail "CURVECP_VERSION disagrees with its parts"
 echo "install: $(echo $public | wc -w) public headers; libcurvecp and libcurvecp-zmq usable through pkg-config and CMake"
