@@ -43,6 +43,12 @@ typedef struct _curvecp_client_t curvecp_client_t;
 CURVECP_EXPORT curvecp_client_t *curvecp_client_new (const curvecp_keypair_t *keys,
         const uint8_t server_key[CURVECP_KEY_BYTES], const char *server_name);
 
+/* The same with czmq certificates: our key pair from cert (NULL: a fresh
+   one; a certificate without its secret key is refused) and the server's
+   public key from server_cert. NULL on a bad name or certificate. */
+CURVECP_EXPORT curvecp_client_t *curvecp_client_new_zcert (zcert_t *cert, zcert_t *server_cert,
+        const char *server_name);
+
 /* Flush for up to the linger time (default 1000 ms), close, wipe, free;
    sets *self_p to NULL. */
 CURVECP_EXPORT void curvecp_client_destroy (curvecp_client_t **self_p);

@@ -76,6 +76,10 @@ typedef struct _curvecp_server_t curvecp_server_t;
    with curvecp_server_add_name). NULL on a bad name. */
 CURVECP_EXPORT curvecp_server_t *curvecp_server_new (const curvecp_keypair_t *keys, const char *name);
 
+/* The same with the server's key pair from a czmq certificate (one
+   without its secret key is refused). */
+CURVECP_EXPORT curvecp_server_t *curvecp_server_new_zcert (zcert_t *cert, const char *name);
+
 /* Close every connection, wipe, free; sets *self_p to NULL. */
 CURVECP_EXPORT void curvecp_server_destroy (curvecp_server_t **self_p);
 

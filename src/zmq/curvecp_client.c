@@ -71,6 +71,17 @@ curvecp_client_new (const curvecp_keypair_t *keys, const uint8_t server_key[CURV
     return self;
 }
 
+curvecp_client_t *
+curvecp_client_new_zcert (zcert_t *cert, zcert_t *server_cert, const char *server_name)
+{
+    curvecp_keypair_t keys;
+    if (!server_cert || (cert && !curvecp_zmq_keys_from_zcert (cert, &keys)))
+        return NULL;
+    curvecp_client_t *self = curvecp_client_new (cert ? &keys : NULL, zcert_public_key (server_cert), server_name);
+    sodium_memzero (&keys, sizeof keys);
+    return self;
+}
+
 static void unwatch (curvecp_client_t *self);
 
 static void

@@ -384,6 +384,15 @@ curvecp_server_new (const curvecp_keypair_t *keys, const char *name)
     return self;
 }
 
+curvecp_server_t *
+curvecp_server_new_zcert (zcert_t *cert, const char *name)
+{
+    curvecp_keypair_t keys;
+    curvecp_server_t *self = curvecp_zmq_keys_from_zcert (cert, &keys) ? curvecp_server_new (&keys, name) : NULL;
+    sodium_memzero (&keys, sizeof keys);
+    return self;
+}
+
 void
 curvecp_server_destroy (curvecp_server_t **self_p)
 {

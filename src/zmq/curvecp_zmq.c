@@ -1,4 +1,6 @@
 /*  curvecp_zmq.c - timeout rounding and frame skipping for the ØMQ carrier. */
+#include <sodium.h>
+#include <string.h>
 #include <zmq.h>
 #include "curvecp_zmq.h"
 
@@ -31,3 +33,21 @@ curvecp_zmq_skip_rest (void *handle)
     return skipped;
 }
 
+
+bool
+curvecp_zmq_keys_from_zcert (zcert_t *cert, curvecp_keypair_t *keys)
+{
+    memset (keys, 0, sizeof *keys);
+    if (!cert)
+        return false;
+    memcpy (keys->public_key, zcert_public_key (cert), CURVECP_KEY_BYTES);
+    memcpy (keys->secret_key, zcert_secret_key (cert), CURVECP_KEY_BYTES);
+    /* a public certificate read from disk has an all-zero secret key */
+    uint8_t derived[CURVECP_KEY_BYTES];
+    bool whole = !sodium_is_zero (keys->secret_key, CURVECP_KEY_BYTES)
+              && crypto_scalarmult_base (derived, keys->secret_key) == 0
+              && sodium_memcmp (derived, keys->public_key, CURVECP_KEY_BYTES) == 0;
+    if (!whole)
+        sodium_memzero (keys, sizeof *keys);
+    return whole;
+}
