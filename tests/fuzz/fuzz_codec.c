@@ -172,13 +172,19 @@ s_take (side_t *side, int k)
     return blob;
 }
 
+/* One network event; its parameters are read whatever happens, so an
+   input keeps its meaning as the state varies. */
 static void
 s_network (world_t *w, fuzz_input_t *in, int i)
 {
     side_t *side = &w->side[i];
     uint8_t op = fuzz_u8 (in) % 6;
+    uint8_t pick = fuzz_u8 (in);
+    uint16_t position = fuzz_u16 (in);
+    uint8_t value = fuzz_u8 (in);
+    bool cut = fuzz_bool (in);
     if (op == 5) {                  /* raw bytes */
-        size_t len = fuzz_u16 (in) % 1200;
+        size_t len = position % 1200;
         fuzz_bytes (in, w->scratch, len);
         s_deliver (w, 1 - i, w->scratch, len);
         return;
@@ -190,16 +196,14 @@ s_network (world_t *w, fuzz_input_t *in, int i)
     }
     if (side->count == 0)
         return;
-    int k = fuzz_u8 (in) % side->count;
+    int k = pick % side->count;
     blob_t blob = op == 3 ? side->queue[k] : s_take (side, k);
     if (op == 1)
         return;
     memcpy (w->scratch, blob.data, blob.len);
     size_t len = blob.len;
     if (op == 2) {
-        uint16_t position = fuzz_u16 (in);
-        uint8_t value = fuzz_u8 (in);
-        if (fuzz_bool (in))
+        if (cut)
             len = position % (len + 1);
         else
             fuzz_flip (w->scratch, len, position, value);

@@ -149,14 +149,20 @@ s_take (side_t *side, int k)
     return packet;
 }
 
+/* One network event; its parameters are read whatever happens, so an
+   input keeps its meaning as the state varies. */
 static void
 s_network (world_t *w, fuzz_input_t *in, int i)
 {
     side_t *side = &w->side[i];
     uint8_t op = fuzz_u8 (in) % 6;
+    uint8_t pick = fuzz_u8 (in);
+    uint16_t position = fuzz_u16 (in);
+    uint8_t value = fuzz_u8 (in);
+    bool cut = fuzz_bool (in);
     if (op == 5) {                  /* raw bytes */
         uint8_t raw[CURVECP_PACKET_MAX];
-        size_t len = fuzz_u16 (in) % sizeof raw;
+        size_t len = position % sizeof raw;
         fuzz_bytes (in, raw, len);
         s_deliver (w, 1 - i, raw, len);
         return;
@@ -168,14 +174,12 @@ s_network (world_t *w, fuzz_input_t *in, int i)
     }
     if (side->count == 0)
         return;
-    int k = fuzz_u8 (in) % side->count;
+    int k = pick % side->count;
     packet_t packet = op == 3 ? side->queue[k] : s_take (side, k);   /* 3: duplicate */
     if (op == 1)                    /* lost */
         return;
     if (op == 2) {                  /* one byte flipped, or cut short */
-        uint16_t position = fuzz_u16 (in);
-        uint8_t value = fuzz_u8 (in);
-        if (fuzz_bool (in))
+        if (cut)
             packet.len = position % (packet.len + 1);
         else
             fuzz_flip (packet.data, packet.len, position, value);
