@@ -29,7 +29,7 @@
     Timing, for carriers: call produce until it returns 0 after every batch
     of input and every application write, and when the deadline passes.
     The deadline wants nanoseconds but tolerates lateness up to
-    config.timer_resolution_ns (default 1 ms, what poll() gives): pacing
+    config.timer_resolution_ns (default 1 ms, the millisecond timeout of poll): pacing
     lets a timer resolution's worth of blocks out at once, and on a fast
     path the peer's acknowledgments (input) wake the sender far more often
     than its timer anyway. Firing early is harmless (produce returns 0).
@@ -74,7 +74,7 @@ typedef struct _curvecp_stream_config_t {
     const curvecp_rng_t *rng;    /* NULL = system randomness; outlives the stream */
     uint64_t timer_resolution_ns;/* how late the carrier's wake-up for the
                                     deadline may come (0 = default 1 ms, as
-                                    poll(); ppoll/epoll_pwait2 with default
+                                    poll gives; ppoll, epoll_pwait2 with default
                                     timer slack: 50 us); CHICAGO pacing lets
                                     that much time's worth of blocks go in
                                     one burst */

@@ -31,10 +31,8 @@ struct _curvecp_client_t {
     uint64_t dropped;
     curvecp_stats_t stats;                        /* carrier drops, before the codec */
     uint8_t *out;                                 /* PACKET_CAP bytes for codec output */
-    /* attached to a zloop */
-    zloop_t *loop;
+    curvecp_zmq_loop_t loop;                      /* attached to a zloop */
     zsock_t *watched;                             /* the DEALER registered as its reader */
-    int timer_id;
     curvecp_client_message_fn *on_message;
     void *on_message_arg;
 };
@@ -67,7 +65,7 @@ curvecp_client_new (const curvecp_keypair_t *keys, const uint8_t server_key[CURV
     self->rcvtimeo = -1;
     self->sndtimeo = -1;
     self->linger = 1000;
-    self->timer_id = -1;
+    self->loop.timer_id = -1;
     return self;
 }
 
@@ -388,17 +386,14 @@ curvecp_client_handle (curvecp_client_t *self)
 
 /* ---- zloop --------------------------------------------------------------------- */
 
-static int on_loop_timer (zloop_t *loop, int timer_id, void *arg);
-static int on_loop_reader (zloop_t *loop, zsock_t *reader, void *arg);
-
 /* The DEALER as the loop's reader (it is new after a reconnect). */
 static int
 watch (curvecp_client_t *self)
 {
-    if (!self->loop || self->watched == self->dealer)
+    if (!self->loop.loop || self->watched == self->dealer)
         return 0;
     unwatch (self);
-    if (self->dealer && zloop_reader (self->loop, self->dealer, on_loop_reader, self) != 0)
+    if (self->dealer && zloop_reader (self->loop.loop, self->dealer, curvecp_zmq_loop_on_reader, &self->loop) != 0)
         return -1;
     self->watched = self->dealer;
     return 0;
@@ -407,17 +402,16 @@ watch (curvecp_client_t *self)
 static void
 unwatch (curvecp_client_t *self)
 {
-    if (self->loop && self->watched)
-        zloop_reader_end (self->loop, self->watched);
+    if (self->loop.loop && self->watched)
+        zloop_reader_end (self->loop.loop, self->watched);
     self->watched = NULL;
 }
 
-/* After every event: serve, hand over the messages, set the one timer to
-   the next deadline. A failed client ends the loop's interest, not the
-   loop: its handler sees no more messages. */
+/* After every event: serve, hand the messages over, watch the DEALER. */
 static int
-on_loop_event (curvecp_client_t *self)
+loop_serve (void *owner)
 {
+    curvecp_client_t *self = (curvecp_client_t *) owner;
     curvecp_client_handle (self);
     zmsg_t *msg;
     while ((msg = curvecp_client_recv_nowait (self)) != NULL) {
@@ -426,54 +420,33 @@ on_loop_event (curvecp_client_t *self)
         if (rc < 0)
             return -1;
     }
-    if (watch (self) != 0)
-        return -1;
-    if (self->timer_id >= 0)
-        zloop_timer_end (self->loop, self->timer_id);
-    int timeout = curvecp_client_timeout (self);
-    self->timer_id = timeout >= 0 ? zloop_timer (self->loop, (size_t) timeout, 1, on_loop_timer, self) : -1;
-    return 0;
+    return watch (self);
 }
 
 static int
-on_loop_timer (zloop_t *loop, int timer_id, void *arg)
+loop_timeout (void *owner)
 {
-    (void) loop;
-    (void) timer_id;
-    curvecp_client_t *self = (curvecp_client_t *) arg;
-    self->timer_id = -1;                /* a one-shot timer: gone once it fired */
-    return on_loop_event (self);
-}
-
-static int
-on_loop_reader (zloop_t *loop, zsock_t *reader, void *arg)
-{
-    (void) loop;
-    (void) reader;
-    return on_loop_event ((curvecp_client_t *) arg);
+    return curvecp_client_timeout ((curvecp_client_t *) owner);
 }
 
 int
 curvecp_client_attach (curvecp_client_t *self, zloop_t *loop, curvecp_client_message_fn *fn, void *arg)
 {
-    if (!loop || !fn || self->loop)
+    if (!loop || !fn || self->loop.loop)
         return -1;
-    self->loop = loop;
+    self->loop = (curvecp_zmq_loop_t) { loop, -1, loop_serve, loop_timeout, self };
     self->on_message = fn;
     self->on_message_arg = arg;
-    return on_loop_event (self);
+    return curvecp_zmq_loop_event (&self->loop);
 }
 
 void
 curvecp_client_detach (curvecp_client_t *self)
 {
-    if (!self->loop)
+    if (!self->loop.loop)
         return;
     unwatch (self);
-    if (self->timer_id >= 0)
-        zloop_timer_end (self->loop, self->timer_id);
-    self->timer_id = -1;
-    self->loop = NULL;
+    curvecp_zmq_loop_stop (&self->loop);
 }
 
 /* ---- state --------------------------------------------------------------------- */

@@ -117,9 +117,7 @@ struct _curvecp_server_t {
     uint8_t *out;               /* PACKET_CAP bytes for codec output */
     size_t send_queue_max;      /* queued-send mode's bound (0: off) */
     zlistx_t *backlog;          /* peers keeping messages for later */
-    /* attached to a zloop */
-    zloop_t *loop;
-    int timer_id;
+    curvecp_zmq_loop_t loop;    /* attached to a zloop */
     curvecp_server_message_fn *on_message;
     void *on_message_arg;
 };
@@ -366,7 +364,7 @@ curvecp_server_new (const curvecp_keypair_t *keys, const char *name)
     self->heap = curvecp_heap_new ();
     self->authorising = zlistx_new ();
     self->backlog = zlistx_new ();
-    self->timer_id = -1;
+    self->loop.timer_id = -1;
     self->router = zsock_new (ZMQ_ROUTER);
     self->out = (uint8_t *) malloc (PACKET_CAP);
     if (!self->listener || !self->ready || !self->unflushed || !self->by_key || !self->heap
@@ -1356,13 +1354,11 @@ curvecp_server_handle (curvecp_server_t *self)
 
 /* ---- zloop ---------------------------------------------------------------------------- */
 
-static int on_loop_timer (zloop_t *loop, int timer_id, void *arg);
-
-/* After every event: serve, hand over the messages, set the one timer to
-   the next deadline. */
+/* After every event: serve, and hand the messages over. */
 static int
-on_loop_event (curvecp_server_t *self)
+loop_serve (void *owner)
 {
+    curvecp_server_t *self = (curvecp_server_t *) owner;
     curvecp_server_handle (self);
     zmsg_t *msg;
     while ((msg = curvecp_server_recv_nowait (self)) != NULL) {
@@ -1371,59 +1367,41 @@ on_loop_event (curvecp_server_t *self)
         if (rc < 0)
             return -1;
     }
-    if (self->timer_id >= 0)
-        zloop_timer_end (self->loop, self->timer_id);
-    int timeout = curvecp_server_timeout (self);
-    self->timer_id = timeout >= 0 ? zloop_timer (self->loop, (size_t) timeout, 1, on_loop_timer, self) : -1;
     return 0;
 }
 
 static int
-on_loop_timer (zloop_t *loop, int timer_id, void *arg)
+loop_timeout (void *owner)
 {
-    (void) loop;
-    (void) timer_id;
-    curvecp_server_t *self = (curvecp_server_t *) arg;
-    self->timer_id = -1;                /* a one-shot timer: gone once it fired */
-    return on_loop_event (self);
-}
-
-static int
-on_loop_reader (zloop_t *loop, zsock_t *reader, void *arg)
-{
-    (void) loop;
-    (void) reader;
-    return on_loop_event ((curvecp_server_t *) arg);
+    return curvecp_server_timeout ((curvecp_server_t *) owner);
 }
 
 int
 curvecp_server_attach (curvecp_server_t *self, zloop_t *loop, curvecp_server_message_fn *fn, void *arg)
 {
-    if (!loop || !fn || self->loop)
+    if (!loop || !fn || self->loop.loop)
         return -1;
-    self->loop = loop;
+    self->loop = (curvecp_zmq_loop_t) { loop, -1, loop_serve, loop_timeout, self };
     self->on_message = fn;
     self->on_message_arg = arg;
-    if (zloop_reader (loop, self->router, on_loop_reader, self) != 0
-    ||  (self->zap && zloop_reader (loop, curvecp_zmq_zap_sock (self->zap), on_loop_reader, self) != 0)) {
+    if (zloop_reader (loop, self->router, curvecp_zmq_loop_on_reader, &self->loop) != 0
+    ||  (self->zap && zloop_reader (loop, curvecp_zmq_zap_sock (self->zap), curvecp_zmq_loop_on_reader,
+                                    &self->loop) != 0)) {
         curvecp_server_detach (self);
         return -1;
     }
-    return on_loop_event (self);
+    return curvecp_zmq_loop_event (&self->loop);
 }
 
 void
 curvecp_server_detach (curvecp_server_t *self)
 {
-    if (!self->loop)
+    if (!self->loop.loop)
         return;
-    zloop_reader_end (self->loop, self->router);
+    zloop_reader_end (self->loop.loop, self->router);
     if (self->zap)
-        zloop_reader_end (self->loop, curvecp_zmq_zap_sock (self->zap));
-    if (self->timer_id >= 0)
-        zloop_timer_end (self->loop, self->timer_id);
-    self->timer_id = -1;
-    self->loop = NULL;
+        zloop_reader_end (self->loop.loop, curvecp_zmq_zap_sock (self->zap));
+    curvecp_zmq_loop_stop (&self->loop);
 }
 
 size_t

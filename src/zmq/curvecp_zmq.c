@@ -34,6 +34,45 @@ curvecp_zmq_skip_rest (void *handle)
 }
 
 
+static int
+on_timer (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    curvecp_zmq_loop_t *self = (curvecp_zmq_loop_t *) arg;
+    self->timer_id = -1;                /* a one-shot timer: gone once it fired */
+    return curvecp_zmq_loop_event (self);
+}
+
+int
+curvecp_zmq_loop_event (curvecp_zmq_loop_t *self)
+{
+    if (self->serve (self->owner) != 0)
+        return -1;
+    if (self->timer_id >= 0)
+        zloop_timer_end (self->loop, self->timer_id);
+    int timeout = self->timeout (self->owner);
+    self->timer_id = timeout >= 0 ? zloop_timer (self->loop, (size_t) timeout, 1, on_timer, self) : -1;
+    return 0;
+}
+
+int
+curvecp_zmq_loop_on_reader (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    (void) reader;
+    return curvecp_zmq_loop_event ((curvecp_zmq_loop_t *) arg);
+}
+
+void
+curvecp_zmq_loop_stop (curvecp_zmq_loop_t *self)
+{
+    if (self->loop && self->timer_id >= 0)
+        zloop_timer_end (self->loop, self->timer_id);
+    self->timer_id = -1;
+    self->loop = NULL;
+}
+
 bool
 curvecp_zmq_keys_from_zcert (zcert_t *cert, curvecp_keypair_t *keys)
 {

@@ -24,6 +24,29 @@ int curvecp_zmq_timeout_ms (uint64_t deadline, uint64_t now, int cap_ms);
    message from the libzmq socket handle. Returns the parts discarded. */
 size_t curvecp_zmq_skip_rest (void *handle);
 
+/* ---- serving a socket class from a zloop -------------------------------------
+   What curvecp_server_attach and curvecp_client_attach share: after every
+   event the owner serves (serve: take input, run timers, hand messages
+   over; -1 ends the loop), then the one timer is set to the owner's next
+   deadline (timeout: ms, -1 none). No periodic tick. */
+typedef struct {
+    zloop_t *loop;                    /* NULL while not attached */
+    int timer_id;                     /* -1: none set */
+    int (*serve) (void *owner);
+    int (*timeout) (void *owner);
+    void *owner;
+} curvecp_zmq_loop_t;
+
+/* Serve, then set the timer. The return value is serve's. */
+int curvecp_zmq_loop_event (curvecp_zmq_loop_t *self);
+
+/* zloop handlers for the owner's sockets and its timer: arg is the
+   curvecp_zmq_loop_t. */
+int curvecp_zmq_loop_on_reader (zloop_t *loop, zsock_t *reader, void *arg);
+
+/* Cancel the timer and forget the loop (the caller ends its readers). */
+void curvecp_zmq_loop_stop (curvecp_zmq_loop_t *self);
+
 /* A key pair from a czmq certificate: false (keys zeroed) if it has no
    secret key or the two keys do not belong together. */
 bool curvecp_zmq_keys_from_zcert (zcert_t *cert, curvecp_keypair_t *keys);

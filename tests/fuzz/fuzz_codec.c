@@ -53,47 +53,22 @@ typedef struct {
     uint8_t scratch[CURVECP_CODEC_BLOB_MAX];
 } world_t;
 
-static inline uint8_t
-s_pattern (uint8_t salt, int message, int frame, size_t position)
-{
-    uint64_t x = ((uint64_t) message * 7919 + (uint64_t) frame * 104729 + position + salt) * 0x9e3779b97f4a7c15ull;
-    return (uint8_t) ((x ^ (x >> 29)) >> 56);
-}
-
-static FUZZ_NO_COVERAGE void
-s_fill (uint8_t *out, size_t n, uint8_t salt, int message, int frame)
-{
-    for (size_t i = 0; i < n; i++)
-        out[i] = s_pattern (salt, message, frame, i);
-}
-
-static FUZZ_NO_COVERAGE bool
-s_matches (const uint8_t *data, size_t n, uint8_t salt, int message, int frame)
-{
-    for (size_t i = 0; i < n; i++)
-        if (data[i] != s_pattern (salt, message, frame, i))
-            return false;
-    return true;
-}
-
+/* Each frame of each message has a pattern of its own. */
 static uint64_t
-s_total (const curvecp_stats_t *stats)
+s_salt (uint8_t side, int message, int frame)
 {
-    uint64_t total = 0;
-    for (int i = 0; i < CURVECP_REASON_COUNT; i++)
-        total += stats->counts[i];
-    return total;
+    return ((uint64_t) side << 40) ^ ((uint64_t) message << 8) ^ (uint64_t) frame;
 }
 
 static void
 s_deliver (world_t *w, int to, const uint8_t *blob, size_t len)
 {
     curvecp_codec_t *codec = w->side[to].codec;
-    uint64_t counted = s_total (curvecp_codec_stats (codec));
+    uint64_t counted = fuzz_stats_total (curvecp_codec_stats (codec));
     curvecp_codec_state_t state = curvecp_codec_state (codec);
     bool readable = curvecp_codec_readable (codec);
     curvecp_reason_t rc = curvecp_codec_execute (codec, blob, len, w->now);
-    FUZZ_CHECK (s_total (curvecp_codec_stats (codec)) == counted + 1);
+    FUZZ_CHECK (fuzz_stats_total (curvecp_codec_stats (codec)) == counted + 1);
     if (rc != CURVECP_OK) {
         FUZZ_CHECK (curvecp_codec_state (codec) == state);
         FUZZ_CHECK (curvecp_codec_readable (codec) == readable);
@@ -128,7 +103,7 @@ s_send (world_t *w, fuzz_input_t *in, int i)
     uint8_t body[FRAME_MAX];
     for (int f = 0; f < frames; f++) {
         size_t size = fuzz_u16 (in) % FRAME_MAX;
-        s_fill (body, size, side->salt, side->sent, f);
+        fuzz_pattern_fill (body, size, s_salt (side->salt, side->sent, f), 0);
         zmsg_addmem (msg, body, size);
         side->sizes[side->sent][f] = size;
     }
@@ -155,7 +130,7 @@ s_receive (world_t *w, int i)
         int f = 0;
         for (zframe_t *frame = zmsg_first (msg); frame; frame = zmsg_next (msg), f++) {
             FUZZ_CHECK (zframe_size (frame) == other->sizes[index][f]);
-            FUZZ_CHECK (s_matches (zframe_data (frame), zframe_size (frame), other->salt, index, f));
+            FUZZ_CHECK (fuzz_pattern_matches (zframe_data (frame), zframe_size (frame), s_salt (other->salt, index, f), 0));
         }
         zmsg_destroy (&msg);
     }

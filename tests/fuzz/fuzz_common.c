@@ -342,3 +342,37 @@ fuzz_check_name_field (const uint8_t field[CURVECP_NAME_BYTES], size_t cap)
     free (text);
     return rc;
 }
+
+/* ---- what writers write ----------------------------------------------- */
+
+uint8_t
+fuzz_pattern (uint64_t salt, uint64_t position)
+{
+    uint64_t x = (position + salt) * 0x9e3779b97f4a7c15ull;
+    return (uint8_t) ((x ^ (x >> 29)) >> 56);
+}
+
+FUZZ_NO_COVERAGE void
+fuzz_pattern_fill (uint8_t *out, size_t n, uint64_t salt, uint64_t position)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = fuzz_pattern (salt, position + i);
+}
+
+FUZZ_NO_COVERAGE bool
+fuzz_pattern_matches (const uint8_t *data, size_t n, uint64_t salt, uint64_t position)
+{
+    for (size_t i = 0; i < n; i++)
+        if (data[i] != fuzz_pattern (salt, position + i))
+            return false;
+    return true;
+}
+
+uint64_t
+fuzz_stats_total (const curvecp_stats_t *stats)
+{
+    uint64_t total = 0;
+    for (int i = 0; i < CURVECP_REASON_COUNT; i++)
+        total += stats->counts[i];
+    return total;
+}

@@ -106,6 +106,17 @@ size_t fuzz_flip (uint8_t *packet, size_t len, uint16_t position, uint8_t value)
 /* Is the one-byte flip at position inside [from, to)? */
 bool fuzz_flipped_in (size_t flipped, size_t from, size_t to);
 
+/* ---- what writers write ---------------------------------------------- */
+
+/* The byte a writer with this salt puts at position, so a reader checks
+   every byte with O(1) memory; fill and matches do it for a run. */
+uint8_t fuzz_pattern (uint64_t salt, uint64_t position);
+void fuzz_pattern_fill (uint8_t *out, size_t n, uint64_t salt, uint64_t position);
+bool fuzz_pattern_matches (const uint8_t *data, size_t n, uint64_t salt, uint64_t position);
+
+/* Every count in stats, added up: one per input that was counted. */
+uint64_t fuzz_stats_total (const curvecp_stats_t *stats);
+
 /* ---- checked calls (each asserts the invariants of its contract) ------- */
 
 /* curvecp_session_open, then: the result is counted exactly once; a

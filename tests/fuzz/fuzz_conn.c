@@ -44,50 +44,18 @@ typedef struct {
     uint64_t now;
 } world_t;
 
-static inline uint8_t
-s_pattern (uint8_t salt, uint64_t position)
-{
-    uint64_t x = (position + salt) * 0x9e3779b97f4a7c15ull;
-    return (uint8_t) ((x ^ (x >> 29)) >> 56);
-}
-
-static FUZZ_NO_COVERAGE void
-s_fill (uint8_t *out, size_t n, uint8_t salt, uint64_t position)
-{
-    for (size_t i = 0; i < n; i++)
-        out[i] = s_pattern (salt, position + i);
-}
-
-static FUZZ_NO_COVERAGE bool
-s_matches (const uint8_t *data, size_t n, uint8_t salt, uint64_t position)
-{
-    for (size_t i = 0; i < n; i++)
-        if (data[i] != s_pattern (salt, position + i))
-            return false;
-    return true;
-}
-
-static uint64_t
-s_total (const curvecp_stats_t *stats)
-{
-    uint64_t total = 0;
-    for (int i = 0; i < CURVECP_REASON_COUNT; i++)
-        total += stats->counts[i];
-    return total;
-}
-
 /* Give packet to side to: counted once; a refusal changes nothing visible. */
 static void
 s_deliver (world_t *w, int to, const uint8_t *packet, size_t len)
 {
     curvecp_conn_t *conn = w->side[to].conn;
-    uint64_t counted = s_total (curvecp_conn_stats (conn));
+    uint64_t counted = fuzz_stats_total (curvecp_conn_stats (conn));
     curvecp_conn_state_t state = curvecp_conn_state (conn);
     bool session = curvecp_conn_has_session (conn);
     size_t readable = curvecp_conn_readable (conn);
     curvecp_eof_t eof = curvecp_conn_received_eof (conn);
     curvecp_reason_t rc = curvecp_conn_input (conn, packet, len, w->now);
-    FUZZ_CHECK (s_total (curvecp_conn_stats (conn)) == counted + 1);
+    FUZZ_CHECK (fuzz_stats_total (curvecp_conn_stats (conn)) == counted + 1);
     if (rc != CURVECP_OK) {
         FUZZ_CHECK (curvecp_conn_state (conn) == state);
         FUZZ_CHECK (curvecp_conn_has_session (conn) == session);
@@ -122,7 +90,7 @@ s_write (world_t *w, int i, size_t n)
     uint8_t buf[WRITE_MAX];
     if (n > WRITE_MAX - side->written)
         n = (size_t) (WRITE_MAX - side->written);
-    s_fill (buf, n, side->salt, side->written);
+    fuzz_pattern_fill (buf, n, side->salt, side->written);
     side->written += curvecp_conn_write (side->conn, buf, n);
 }
 
@@ -133,7 +101,7 @@ s_read (world_t *w, int i)
     uint8_t buf[4096];
     size_t n;
     while ((n = curvecp_conn_read (side->conn, buf, sizeof buf)) > 0) {
-        FUZZ_CHECK (s_matches (buf, n, w->side[1 - i].salt, side->read));
+        FUZZ_CHECK (fuzz_pattern_matches (buf, n, w->side[1 - i].salt, side->read));
         side->read += n;
         FUZZ_CHECK (side->read <= w->side[1 - i].written);
     }

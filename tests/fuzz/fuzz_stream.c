@@ -57,29 +57,6 @@ typedef struct {
     curvecp_rng_t stream_rng;       /* draws from rng */
 } world_t;
 
-static inline uint8_t
-s_pattern (uint8_t salt, uint64_t position)
-{
-    uint64_t x = (position + salt) * 0x9e3779b97f4a7c15ull;
-    return (uint8_t) ((x ^ (x >> 29)) >> 56);
-}
-
-static FUZZ_NO_COVERAGE void
-s_fill (uint8_t *out, size_t n, uint8_t salt, uint64_t position)
-{
-    for (size_t i = 0; i < n; i++)
-        out[i] = s_pattern (salt, position + i);
-}
-
-static FUZZ_NO_COVERAGE bool
-s_matches (const uint8_t *data, size_t n, uint8_t salt, uint64_t position)
-{
-    for (size_t i = 0; i < n; i++)
-        if (data[i] != s_pattern (salt, position + i))
-            return false;
-    return true;
-}
-
 static void
 s_stream_rng (void *context, uint8_t *buf, size_t len)
 {
@@ -129,7 +106,7 @@ s_sanitise (uint8_t *message, size_t len, uint8_t salt)
     curvecp_message_t m;
     if (curvecp_message_decode (message, len, &m) != CURVECP_OK)
         return;
-    s_fill (message + len - m.data_len, m.data_len, salt, m.position);
+    fuzz_pattern_fill (message + len - m.data_len, m.data_len, salt, m.position);
 }
 
 static void
@@ -158,7 +135,7 @@ s_write (side_t *side, size_t want)
     static uint8_t buffer[WRITE_MAX];
     if (side->written + want > WRITE_MAX)
         want = WRITE_MAX - (size_t) side->written;
-    s_fill (buffer, want, side->salt, side->written);
+    fuzz_pattern_fill (buffer, want, side->salt, side->written);
     size_t space = curvecp_stream_send_space (side->stream);
     size_t taken = curvecp_stream_write (side->stream, buffer, want);
     FUZZ_CHECK (taken <= want && taken <= space);
@@ -177,7 +154,7 @@ s_read (side_t *side, uint8_t peer_salt, size_t cap)
     size_t readable = curvecp_stream_readable (side->stream);
     size_t got = curvecp_stream_read (side->stream, buffer, cap);
     FUZZ_CHECK (got <= cap && got <= readable);
-    FUZZ_CHECK (s_matches (buffer, got, peer_salt, side->read));
+    FUZZ_CHECK (fuzz_pattern_matches (buffer, got, peer_salt, side->read));
     side->read += got;
     return got;
 }
@@ -214,7 +191,7 @@ s_produce (world_t *w, int from, int max)
         curvecp_message_t m;
         FUZZ_CHECK (p->len <= curvecp_stream_message_max (side->stream) || p->len == CURVECP_MESSAGE_ACK_BYTES);
         FUZZ_CHECK (curvecp_message_decode (p->data, p->len, &m) == CURVECP_OK);
-        FUZZ_CHECK (s_matches (m.data, m.data_len, side->salt, m.position));
+        FUZZ_CHECK (fuzz_pattern_matches (m.data, m.data_len, side->salt, m.position));
         q->count++;
     }
     return made;
