@@ -1,0 +1,118 @@
+#!/bin/bash
+# test_tool_failures.sh BUILD SRC - a failed transfer never looks like a
+# success (issue 15): when the peer goes silent (SIGSTOP) and the message
+# layer gives up, curvecp-client -m, curvecp-server -m and curvecp-message
+# end with exit 111 and one line naming the failure, and the program they
+# run is told: its input is closed and it gets SIGHUP. The give-up is
+# shortened with CURVECP_GIVE_UP_MS so each case takes a few seconds.
+set -u
+BUILD=$(cd "${1:?build dir}" && pwd)
+SERVER=$BUILD/curvecp-server
+CLIENT=$BUILD/curvecp-client
+MESSAGE=$BUILD/curvecp-message
+WORK=$(mktemp -d /tmp/curvecp-failures.XXXXXX)
+PIDS=""
+cleanup () {
+    for p in $PIDS; do kill -CONT $p 2>/dev/null; kill $p 2>/dev/null; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+cd "$WORK"
+fails=0
+check () {   # check NAME EXPECTED ACTUAL
+    if [ "$2" = "$3" ]; then echo "ok   $1"; else echo "FAIL $1: expected '$2', got '$3'"; fails=$((fails + 1)); fi
+}
+contains () {   # contains NAME NEEDLE HAYSTACK
+    case "$3" in *"$2"*) echo "ok   $1" ;; *) echo "FAIL $1: '$2' not in '$3'"; fails=$((fails + 1)) ;; esac
+}
+elapsed () { echo "$(date +%s.%N) - $1" | bc; }
+within () {   # within NAME SECONDS START
+    local took; took=$(elapsed "$3")
+    check "$1 (took $took s)" yes "$(echo "$took < $2" | bc -l | sed 's/1/yes/;s/0/no/')"
+}
+
+"$BUILD/curvecp-makekey" key
+PK=$("$BUILD/curvecp-printkey" key)
+EXT=000102030405060708090a0b0c0d0e0f
+PORT=$((45000 + $$ % 1000))
+export CURVECP_GIVE_UP_MS=1500
+# The program notes SIGHUP in a file; its own exit code (7) must not win.
+HUP_PROG='trap "echo hup > $0.hup; exit 7" HUP; cat /dev/zero >&7'
+
+# start_server NAME ARGS...: in the background, pid in SERVER_PID
+start_server () {
+    local name=$1; shift
+    "$SERVER" "$@" 2> "$name.err" &
+    SERVER_PID=$!
+    PIDS="$PIDS $SERVER_PID"
+    sleep 0.3
+}
+
+# ---- 1. client -m, server silent: the client gives up --------------------
+start_server s1 -m -Q one key 127.0.0.1 $PORT $EXT sh -c 'cat > /dev/null'
+( sleep 1; kill -STOP $SERVER_PID ) &
+start=$(date +%s.%N)
+err=$(timeout 20 "$CLIENT" -m one $PK 127.0.0.1 $PORT $EXT sh -c "$HUP_PROG" c1 2>&1); rc=$?
+check "client -m, server silent: exit 111 (not 0, not the program's 7)" 111 $rc
+check "client -m: one line saying what happened" \
+    "curvecp-client: fatal: server stopped acknowledging data (peer-silent)" "$err"
+check "client -m: the program got SIGHUP" hup "$(cat c1.hup 2>/dev/null)"
+within "client -m: the give-up came in bounded time" 8 "$start"
+kill -CONT $SERVER_PID; kill $SERVER_PID; wait $SERVER_PID 2>/dev/null
+
+# ---- 2. server -m, client silent: the server's program is told ------------
+PORT2=$((PORT + 1))
+start_server s2 -m -Q two key 127.0.0.1 $PORT2 $EXT sh -c 'trap "echo hup > s2.hup; exit 7" HUP; cat /dev/zero'
+"$CLIENT" -m two $PK 127.0.0.1 $PORT2 $EXT sh -c 'cat <&6 > /dev/null' 2>/dev/null & cp=$!
+PIDS="$PIDS $cp"
+sleep 1
+kill -STOP $cp
+for _ in $(seq 80); do [ -e s2.hup ] && break; sleep 0.1; done
+check "server -m, client silent: the program got SIGHUP" hup "$(cat s2.hup 2>/dev/null)"
+sleep 0.2
+contains "server -m -Q: says the connection failed" "failed: client stopped acknowledging data (peer-silent)" "$(cat s2.err)"
+check "server -m: still running after a failed connection" yes "$(kill -0 $SERVER_PID 2>/dev/null && echo yes || echo no)"
+kill -9 $cp 2>/dev/null; wait $cp 2>/dev/null
+kill $SERVER_PID; wait $SERVER_PID 2>/dev/null
+
+# ---- 3. curvecp-message under curvecp-client, server silent ---------------
+PORT3=$((PORT + 2))
+start_server s3 three key 127.0.0.1 $PORT3 $EXT "$MESSAGE" sh -c 'cat > /dev/null'
+( sleep 1; kill -STOP $SERVER_PID ) &
+start=$(date +%s.%N)
+err=$(timeout 20 "$CLIENT" three $PK 127.0.0.1 $PORT3 $EXT "$MESSAGE" -c sh -c "$HUP_PROG" m3 2>&1); rc=$?
+check "curvecp-message, server silent: exit 111 through curvecp-client" 111 $rc
+contains "curvecp-message: one line saying what happened" \
+    "curvecp-message: fatal: connection failed: the server stopped acknowledging data (peer-silent" "$err"
+check "curvecp-message: no 'killed by signal' from the client" no \
+    "$(echo "$err" | grep -q 'killed by signal' && echo yes || echo no)"
+check "curvecp-message: the program got SIGHUP" hup "$(cat m3.hup 2>/dev/null)"
+within "curvecp-message: the give-up came in bounded time" 8 "$start"
+kill -CONT $SERVER_PID; kill $SERVER_PID; wait $SERVER_PID 2>/dev/null
+
+# ---- 4. a clean transfer still exits with the program's code, promptly ----
+PORT4=$((PORT + 3))
+start_server s4 -m -Q four key 127.0.0.1 $PORT4 $EXT sh -c 'cat'
+start=$(date +%s.%N)
+out=$(head -c 300000 /dev/zero | timeout 20 "$CLIENT" -m four $PK 127.0.0.1 $PORT4 $EXT \
+      sh -c 'exec 3<&0; cat <&3 >&7 & exec 7>&- 3<&-; wc -c <&6; exit 4'); rc=$?
+check "clean echo: the program's exit code" "300000/4" "$(echo $out)/$rc"
+within "clean echo on loopback: the linger stays short" 3 "$start"
+sleep 0.3
+check "clean echo: no failure at the server" "" "$(cat s4.err)"
+kill $SERVER_PID; wait $SERVER_PID 2>/dev/null
+
+# ---- 5. client -v: each Hello is said; a taken port is named --------------
+PORT5=$((PORT + 4))
+err=$(timeout 2.5 "$CLIENT" -v five $PK 127.0.0.1 $PORT5 $EXT true 2>&1)
+contains "client -v: first Hello" "curvecp-client: Hello 1 of 8 to 127.0.0.1:$PORT5" "$err"
+contains "client -v: second Hello" "curvecp-client: Hello 2 of 8 to 127.0.0.1:$PORT5" "$err"
+start_server s5 five key 127.0.0.1 $PORT5 $EXT true
+err=$("$SERVER" five key 127.0.0.1 $PORT5 $EXT true 2>&1); rc=$?
+check "server on a taken port: exit 111" 111 $rc
+check "server on a taken port: says why" \
+    "curvecp-server: fatal: unable to bind UDP port $PORT5 on 127.0.0.1: Address already in use" "$err"
+kill $SERVER_PID; wait $SERVER_PID 2>/dev/null
+
+[ $fails -eq 0 ] && echo "test_tool_failures: OK" || echo "test_tool_failures: $fails failure(s)"
+[ $fails -eq 0 ]
