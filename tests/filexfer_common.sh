@@ -233,6 +233,28 @@ check "server: endpoint taken: exit 1" 1 $rc
 contains "server: endpoint taken: the reason" "cannot bind $LIVE: Address already in use" "$out"
 check "server: endpoint taken: no dangling socket warning" no "$(echo "$out" | grep -q dangling && echo yes || echo no)"
 
+# ---- -a: an allow-list of zcert certificates (curvecp-makekey -z) ----------------
+mkdir allowed
+"$BUILD/curvecp-makekey" -z allowed/friend || { echo "FAIL makekey -z"; exit 1; }
+mv allowed/friend_secret friend_secret
+"$SERVER" -a allowed -k "$SERVER_KEYS" srv "$BIND" > allow-srv.out 2>> allow.log & ALLOWING=$!
+SERVER_PIDS="$SERVER_PIDS $ALLOWING"
+EP=""
+for _ in $(seq 100); do
+    EP=$(sed -n 's/^curvecp-fileserver: serving .* on //p' allow-srv.out 2>/dev/null)
+    [ -n "$EP" ] && break
+    sleep 0.05
+done
+fetch -t 3 -c friend_secret "$HEX" "$EP" big.bin friend.bin; check "-a: a listed client is served" 0 $?
+cmp -s srv/big.bin friend.bin; check "-a: and its copy is right" 0 $?
+out=$(fetch -t 3 "$HEX" "$EP" big.bin stranger.bin 2>&1); rc=$?
+check "-a: an unlisted client gets nothing" "no/yes" \
+    "$([ -e stranger.bin ] && echo yes || echo no)/$([ $rc -ne 0 ] && echo yes || echo no)"
+echo "     (unlisted client: exit $rc: $out)"
+kill $ALLOWING; wait $ALLOWING 2>/dev/null
+out=$("$SERVER" -a nosuchdir -k "$SERVER_KEYS" srv "$BIND" 2>&1); rc=$?
+check "-a with a missing directory: refused at start" "1/curvecp-fileserver: cannot read the allow-list directory nosuchdir" "$rc/$(echo "$out" | tail -1)"
+
 # ---- the server dies mid-transfer: the .part is kept and the user told --------------
 head -c 33554432 /dev/urandom > srv/huge2.bin
 "$SERVER" -k "$SERVER_KEYS" srv "$BIND" > dying-srv.out 2>> srv.log & DYING=$!     # no timeout wrapper: killed below

@@ -189,6 +189,7 @@ on_udp_connect (curvecp_udp_conn_t *conn, void *arg)
         short_key (curvecp_udp_conn_client_key (conn), client);
         if (!self->quiet)
             say (self, "%s client %s: refused: not in the allow-list", via, client);
+        curvecp_udp_conn_shutdown (conn, CURVECP_EOF_FAILURE);   /* not a clean, empty reply */
         curvecp_udp_conn_close (&conn);
         return;
     }
