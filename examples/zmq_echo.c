@@ -22,12 +22,13 @@ typedef struct {
     curvecp_server_t *server;
 } server_args_t;
 
+/* Keys in hex, as every curvecp tool prints them (one spelling for users). */
 static void
 print_key (const char *who, const uint8_t key[32])
 {
-    char z85[41];
-    zmq_z85_encode (z85, key, 32);
-    printf ("%s %s\n", who, z85);
+    char hex[65];
+    curvecp_key_to_hex (key, hex);
+    printf ("%s %s\n", who, hex);
 }
 
 typedef struct {
@@ -42,9 +43,9 @@ serve_messages (echo_t *echo)
     curvecp_zmq_replies_retry (echo->replies);
     zmsg_t *msg;
     while ((msg = curvecp_server_recv_nowait (server)) != NULL) {
-        char z85[41], *text = zframe_strdup (zmsg_first (msg));
-        zmq_z85_encode (z85, curvecp_server_peer_key (server), 32);
-        printf ("server: from client %s (for %s): \"%s\" (%zu frames)\n", z85,
+        char hex[65], *text = zframe_strdup (zmsg_first (msg));
+        curvecp_key_to_hex (curvecp_server_peer_key (server), hex);
+        printf ("server: from client %s (for %s): \"%s\" (%zu frames)\n", hex,
                 curvecp_server_peer_name (server), text, zmsg_size (msg));
         fflush (stdout);
         free (text);
