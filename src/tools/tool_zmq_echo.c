@@ -289,8 +289,15 @@ client_fail (curvecp_client_t *client, const char *why, size_t got, size_t want)
         code = EXIT_FATAL;
     }
     else
-        fprintf (stderr, "curvecp-zmq-echo: %s (%zu of %zu replies; handshake %s)\n", why, got, want,
-                 curvecp_client_connected (client) ? "done" : "not done");
+    if (!curvecp_client_connected (client)) {
+        /* our -t ran out first (it caps the handshake time-out too): the
+           handshake failed all the same */
+        fprintf (stderr, "curvecp-zmq-echo: fatal: %s (%zu of %zu replies; handshake not done) "
+                 "(handshake-timeout)\n", why, got, want);
+        code = EXIT_FATAL;
+    }
+    else
+        fprintf (stderr, "curvecp-zmq-echo: %s (%zu of %zu replies; handshake done)\n", why, got, want);
     curvecp_client_set_linger (client, 0);
     return code;
 }
