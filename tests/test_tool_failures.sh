@@ -114,5 +114,22 @@ check "server on a taken port: says why" \
     "curvecp-server: fatal: unable to bind UDP port $PORT5 on 127.0.0.1: Address already in use" "$err"
 kill $SERVER_PID; wait $SERVER_PID 2>/dev/null
 
+# ---- 6. the peer's failure EOF: a refused client of a fileserver with -a ----
+mkdir -p served allowed
+PORT6=$((PORT + 5))
+"$BUILD/curvecp-fileserver" -q -a allowed -k key served 127.0.0.1:$PORT6 > /dev/null 2>&1 & FS=$!
+PIDS="$PIDS $FS"
+sleep 0.3
+start=$(date +%s.%N)
+err=$(timeout 20 "$CLIENT" -m localhost $PK 127.0.0.1 $PORT6 00000000000000000000000000000000 \
+      sh -c 'trap "exit 0" HUP; while :; do sleep 0.1; done' 2>&1); rc=$?
+check "failure EOF from the server: exit 111 (the program's own code was 0)" 111 $rc
+check "failure EOF: one line saying so" \
+    "curvecp-client: fatal: the peer ended its stream with a failure (failure-eof)" "$err"
+# (the refusal comes before sh can set its trap, so SIGHUP just ends it:
+#  the SIGHUP itself is checked in 1-3)
+within "failure EOF: promptly" 8 "$start"
+kill $FS; wait $FS 2>/dev/null
+
 [ $fails -eq 0 ] && echo "test_tool_failures: OK" || echo "test_tool_failures: $fails failure(s)"
 [ $fails -eq 0 ]
