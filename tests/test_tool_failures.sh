@@ -129,6 +129,11 @@ check "failure EOF: one line saying so" \
 # (the refusal comes before sh can set its trap, so SIGHUP just ends it:
 #  the SIGHUP itself is checked in 1-3)
 within "failure EOF: promptly" 8 "$start"
+err=$(timeout 20 "$CLIENT" localhost $PK 127.0.0.1 $PORT6 00000000000000000000000000000000 \
+      "$MESSAGE" -c sh -c 'trap "exit 0" HUP; while :; do sleep 0.1; done' 2>&1); rc=$?
+check "failure EOF through curvecp-message: exit 111" 111 $rc
+check "failure EOF through curvecp-message: one line saying so" \
+    "curvecp-message: fatal: the server ended its stream with a failure (failure-eof)" "$err"
 kill $FS; wait $FS 2>/dev/null
 
 [ $fails -eq 0 ] && echo "test_tool_failures: OK" || echo "test_tool_failures: $fails failure(s)"
