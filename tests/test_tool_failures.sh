@@ -136,5 +136,45 @@ check "failure EOF through curvecp-message: one line saying so" \
     "curvecp-message: fatal: the server ended its stream with a failure (failure-eof)" "$err"
 kill $FS; wait $FS 2>/dev/null
 
+# ---- 7. the client lingers: its last acknowledgement lost, it answers ----
+# the server's retransmission. A relay drops what the client sends just
+# after the server's late data and EOF; without the linger the server
+# would resend to nobody and give up (-Q prints that).
+cat > relay.py <<'PYEOF'
+import socket, select, sys, time
+listen, server = int(sys.argv[1]), int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", listen))
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0))
+client = None; last = None; drop_until = None; dropped = 0
+end = time.monotonic() + 20
+while time.monotonic() < end:
+    for sock in select.select([s, u], [], [], 0.5)[0]:
+        data, addr = sock.recvfrom(65536)
+        now = time.monotonic()
+        if sock is s:
+            client = addr
+            if drop_until is not None and now < drop_until:
+                dropped += 1; print("dropped", dropped, flush=True); continue
+            u.sendto(data, ("127.0.0.1", server))
+        else:
+            # the server speaks after 300 ms of quiet: lose the client's answer (5 ms)
+            if last is not None and now - last > 0.3 and drop_until is None:
+                drop_until = now + 0.005
+            last = now
+            if client: s.sendto(data, client)
+PYEOF
+PORT7=$((PORT + 6)); RELAY7=$((PORT + 7))
+CURVECP_GIVE_UP_MS=1000 "$SERVER" -m -Q seven key 127.0.0.1 $PORT7 $EXT sh -c 'echo early; sleep 0.6; echo late' 2> s7.err &
+SERVER_PID=$!; PIDS="$PIDS $SERVER_PID"
+/usr/bin/python3 relay.py $RELAY7 $PORT7 > relay.out & RP=$!
+PIDS="$PIDS $RP"
+sleep 0.4
+out=$(timeout 10 "$CLIENT" -m seven $PK 127.0.0.1 $RELAY7 $EXT sh -c 'exec 7>&-; cat <&6'); rc=$?
+check "linger: the transfer itself" "early late/0" "$(echo $out)/$rc"
+sleep 1.6       # past the server's give-up, had it been left unanswered
+contains "linger: the relay lost the client's acknowledgement" "dropped 1" "$(cat relay.out)"
+check "linger: the server's resent EOF was answered (no give-up)" "" "$(cat s7.err)"
+kill $SERVER_PID $RP; wait $SERVER_PID $RP 2>/dev/null
+
 [ $fails -eq 0 ] && echo "test_tool_failures: OK" || echo "test_tool_failures: $fails failure(s)"
 [ $fails -eq 0 ]

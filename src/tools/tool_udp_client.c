@@ -19,8 +19,8 @@
     closed and prog gets SIGHUP (a program that does not handle SIGHUP
     dies of it), and we exit 111 with one line on stderr saying what
     happened, whatever prog's own exit code. After prog's clean end we
-    stay a moment (a retransmission timeout or two, capped) to answer the
-    server's retransmitted EOF in case our acknowledgement was lost.
+    stay a moment (two retransmission timeouts, 50 ms to 1 s) to answer
+    the server's retransmitted EOF in case our acknowledgement was lost.
 
     Exit codes: 0 and the child's others; 100 usage (-h prints the usage
     on stdout, exit 0); 111 fatal (no response from server, connection
@@ -57,6 +57,7 @@
               "prog gets SIGHUP; we exit 111 with one line on stderr. Exit codes: prog's\n" \
               "own; 100 usage; 111 fatal.\n"
 #define LINGER_RTO_TIMES 2                /* answer one or two retransmitted EOFs */
+#define LINGER_MIN_NS    50000000ull      /* timer slack and scheduling on a busy host */
 #define LINGER_MAX_NS    1000000000ull    /* however slow the path */
 #define ADDRS_MAX 1000
 
@@ -151,6 +152,8 @@ linger_ns (curvecp_udp_conn_t *conn)
         return 0;                               /* message mode: the handler's business */
     uint64_t rto = curvecp_chicago_rtt_timeout (curvecp_stream_chicago (stream));
     uint64_t ns = LINGER_RTO_TIMES * rto;
+    if (ns < LINGER_MIN_NS)
+        ns = LINGER_MIN_NS;
     return ns < LINGER_MAX_NS ? ns : LINGER_MAX_NS;
 }
 
