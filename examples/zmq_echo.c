@@ -22,21 +22,22 @@ typedef struct {
     curvecp_server_t *server;
 } server_args_t;
 
+/* Keys in hex, as every curvecp tool prints them (one spelling for users). */
 static void
 print_key (const char *who, const uint8_t key[32])
 {
-    char z85[41];
-    zmq_z85_encode (z85, key, 32);
-    printf ("%s %s\n", who, z85);
+    char hex[65];
+    curvecp_key_to_hex (key, hex);
+    printf ("%s %s\n", who, hex);
 }
 
 static int
 echo (curvecp_server_t *server, zmsg_t **msg_p, void *arg)
 {
     (void) arg;
-    char z85[41], *text = zframe_strdup (zmsg_first (*msg_p));
-    zmq_z85_encode (z85, curvecp_server_peer_key (server), 32);
-    printf ("server: from client %s (for %s): \"%s\" (%zu frames)\n", z85,
+    char hex[65], *text = zframe_strdup (zmsg_first (*msg_p));
+    curvecp_key_to_hex (curvecp_server_peer_key (server), hex);
+    printf ("server: from client %s (for %s): \"%s\" (%zu frames)\n", hex,
             curvecp_server_peer_name (server), text, zmsg_size (*msg_p));
     fflush (stdout);
     free (text);

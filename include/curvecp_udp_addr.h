@@ -50,7 +50,8 @@ CURVECP_EXPORT void curvecp_udp_addr_to_v6 (const curvecp_udp_addr_t *in, curvec
 /* "1.2.3.4:5" or "[::1]:5" into text (CURVECP_UDP_ADDR_TEXT bytes). */
 CURVECP_EXPORT const char *curvecp_udp_addr_format (const curvecp_udp_addr_t *addr, char *text, size_t cap);
 
-/* NaCl's port parser: 1-5 decimal digits, the value truncated to 16 bits. */
+/* A port: 1-5 decimal digits, at most 65535 (NaCl truncates larger values
+   to 16 bits; we refuse them: 99999 would quietly mean 34463). */
 CURVECP_EXPORT curvecp_reason_t curvecp_udp_port_parse (const char *text, uint16_t *port);
 
 /* NaCl's extension parser: exactly 32 hex digits, either case. */

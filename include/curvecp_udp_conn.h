@@ -70,6 +70,13 @@ CURVECP_EXPORT bool curvecp_udp_conn_done (const curvecp_udp_conn_t *self);
    connection is dead. */
 CURVECP_EXPORT bool curvecp_udp_conn_failed (const curvecp_udp_conn_t *self);
 
+/* Why it failed, as rfc/curvecp.md 7.4 names it ("handshake-timeout",
+   "peer-silent", ...), and the same in words ("server stopped
+   acknowledging data"); both NULL while it has not failed. A failure is
+   never a clean end: tell the user. */
+CURVECP_EXPORT const char *curvecp_udp_conn_failure (const curvecp_udp_conn_t *self);
+CURVECP_EXPORT const char *curvecp_udp_conn_error (const curvecp_udp_conn_t *self);
+
 /* ---- message mode ----------------------------------------------------- */
 
 /* Seal one message (multiple of 16, 16..1088; a client before the

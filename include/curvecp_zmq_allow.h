@@ -2,8 +2,8 @@
     zcert public certificates, reloaded when the directory changes.
 
     Every regular file in the directory that holds a zcert public key (a
-    "name" or "name_secret" file written by zcert_save or curvecp-makekey)
-    adds that key; other files are skipped and counted. The keys are kept
+    "name" or "name_secret" file written by zcert_save or curvecp-makekey
+    -z) adds that key; other files are skipped and counted. The keys are kept
     in a hash; a check reads no file while nothing changed. On Linux an
     inotify watch on the directory makes an edit (a file added, removed,
     renamed, rewritten or its mode changed) in force for the very next

@@ -191,16 +191,91 @@ check "unwritable directory: exit 7" 7 $rc
 contains "unwritable directory: message" "cannot open /nonexistent/dir/x.part" "$out"
 
 # ---- usage ------------------------------------------------------------------------
-fetch > /dev/null 2>&1; check "no arguments: exit 2" 2 $?
-fetch "$HEX" "nowhere" big.bin > /dev/null 2>&1; check "bad endpoint: exit 2" 2 $?
+# usage errors exit 100 on every tool (NaCl's code) and name what is wrong
+fetch > /dev/null 2>&1; check "no arguments: exit 100" 100 $?
+out=$(fetch "$HEX" "nowhere" big.bin 2>&1); rc=$?
+check "bad endpoint: exit 100" 100 $rc
+contains "bad endpoint: message names it" "bad endpoint: 'nowhere'" "$out"
 out=$(fetch "$HEX" "$EP" "$(printf 'a%.0s' $(seq 1025))" 2>&1); rc=$?
-check "path over 1024 bytes: exit 2" 2 $rc
+check "path over 1024 bytes: exit 100" 100 $rc
 contains "path over 1024 bytes: message" "PATH is longer than 1024 bytes" "$out"
 out=$(fetch 1234 "$EP" big.bin 2>&1); rc=$?
-check "bad server key: exit 2" 2 $rc
+check "bad server key: exit 100" 100 $rc
 contains "bad server key: message" "server key 1234: not 64 hex digits" "$out"
+start=$(date +%s)
+out=$(fetch "$HEX" "$EP" "" e.bin 2>&1); rc=$?
+check "empty PATH: a usage error at once" "100/yes" "$rc/$([ $(($(date +%s) - start)) -lt 3 ] && echo yes || echo no)"
+contains "empty PATH: message" "curvecp-fetch: PATH is empty" "$out"
+out=$(fetch "$HEX" "$EP" big.bin big.bin 2>&1); rc=$?
+check "existing LOCAL refused: exit 100" 100 $rc
+contains "existing LOCAL refused: message" "big.bin exists: give -f to overwrite it" "$out"
+echo junk > big.bin
+fetch -f "$HEX" "$EP" big.bin big.bin; check "-f overwrites: exit 0" 0 $?
+cmp -s srv/big.bin big.bin; check "-f overwrites: copy right" 0 $?
+out=$(fetch -h); rc=$?
+contains "fetch -h: usage on stdout, exit 0" "usage: curvecp-fetch" "$out/$rc"
+check "fetch -h: exit 0" 0 $rc
+out=$(fetch --bogus "$HEX" "$EP" big.bin 2>&1); rc=$?
+check "fetch --bogus: exit 100" 100 $rc
+contains "fetch --bogus: named" "unknown option '--bogus'" "$out"
 "$SERVER" -k "$SERVER_KEYS" nodir "$BIND" > /dev/null 2>&1; check "server: missing directory exits 1" 1 $?
-"$SERVER" srv "$BIND" > /dev/null 2>&1; check "server: no keys exits 2" 2 $?
+out=$("$SERVER" -k "$SERVER_KEYS" srv/big.bin "$BIND" 2>&1); rc=$?
+check "server: a regular file as DIR is refused at start" "1/curvecp-fileserver: cannot serve srv/big.bin: not a directory" "$rc/$(echo "$out" | tail -1)"
+out=$("$SERVER" srv "$BIND" 2>&1); rc=$?
+check "server: no keys exits 100" 100 $rc
+contains "server: no keys: named" "no server keys: give -k keys" "$out"
+out=$("$SERVER" -k "$SERVER_KEYS" srv "${BIND%:0}:99998" 2>&1); rc=$?
+check "server: port 99998 refused, exit 100" 100 $rc
+contains "server: port 99998: named" "bad endpoint: '${BIND%:0}:99998'" "$out"
+"$SERVER" -h > /dev/null; check "server -h: exit 0" 0 $?
+out=$("$SERVER" -k "$SERVER_KEYS" srv "$LIVE" 2>&1); rc=$?
+check "server: endpoint taken: exit 1" 1 $rc
+contains "server: endpoint taken: the reason" "cannot bind $LIVE: Address already in use" "$out"
+check "server: endpoint taken: no dangling socket warning" no "$(echo "$out" | grep -q dangling && echo yes || echo no)"
+
+# ---- -a: an allow-list of zcert certificates (curvecp-makekey -z) ----------------
+mkdir allowed
+"$BUILD/curvecp-makekey" -z allowed/friend || { echo "FAIL makekey -z"; exit 1; }
+mv allowed/friend_secret friend_secret
+"$SERVER" -a allowed -k "$SERVER_KEYS" srv "$BIND" > allow-srv.out 2>> allow.log & ALLOWING=$!
+SERVER_PIDS="$SERVER_PIDS $ALLOWING"
+EP=""
+for _ in $(seq 100); do
+    EP=$(sed -n 's/^curvecp-fileserver: serving .* on //p' allow-srv.out 2>/dev/null)
+    [ -n "$EP" ] && break
+    sleep 0.05
+done
+fetch -t 3 -c friend_secret "$HEX" "$EP" big.bin friend.bin; check "-a: a listed client is served" 0 $?
+cmp -s srv/big.bin friend.bin; check "-a: and its copy is right" 0 $?
+out=$(fetch -t 3 "$HEX" "$EP" big.bin stranger.bin 2>&1); rc=$?
+check "-a: an unlisted client gets nothing" "no/yes" \
+    "$([ -e stranger.bin ] && echo yes || echo no)/$([ $rc -ne 0 ] && echo yes || echo no)"
+echo "     (unlisted client: exit $rc: $out)"
+kill $ALLOWING; wait $ALLOWING 2>/dev/null
+out=$("$SERVER" -a nosuchdir -k "$SERVER_KEYS" srv "$BIND" 2>&1); rc=$?
+check "-a with a missing directory: refused at start" "1/curvecp-fileserver: cannot read the allow-list directory nosuchdir" "$rc/$(echo "$out" | tail -1)"
+
+# ---- the server dies mid-transfer: the .part is kept and the user told --------------
+head -c 33554432 /dev/urandom > srv/huge2.bin
+"$SERVER" -k "$SERVER_KEYS" srv "$BIND" > dying-srv.out 2>> srv.log & DYING=$!     # no timeout wrapper: killed below
+SERVER_PIDS="$SERVER_PIDS $DYING"
+EP=""
+for _ in $(seq 100); do
+    EP=$(sed -n 's/^curvecp-fileserver: serving .* on //p' dying-srv.out 2>/dev/null)
+    [ -n "$EP" ] && break
+    sleep 0.05
+done
+fetch -t 2 "$HEX" "$EP" huge2.bin dying.bin > dying.out 2>&1 & fp=$!
+for _ in $(seq 1000); do
+    [ "$(stat -c %s dying.bin.part 2>/dev/null || echo 0)" -gt 1000000 ] && break
+    sleep 0.01
+done
+kill -9 $DYING; wait $DYING 2>/dev/null
+wait $fp; rc=$?
+check "server died mid-transfer: exit 111" 111 $rc
+contains "server died mid-transfer: says the .part was kept" "dying.bin.part kept (" "$(cat dying.out)"
+rm -f srv/huge2.bin dying.bin.part
+EP=$LIVE
 
 [ $fails -eq 0 ] && echo "test_filexfer_$CARRIER: OK" || echo "test_filexfer_$CARRIER: $fails failed"
 [ $fails -eq 0 ]

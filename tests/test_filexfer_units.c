@@ -398,6 +398,8 @@ test_endpoints (void)
     CHECK_EQ (ep.kind, CURVECP_ENDPOINT_ZMQ);
     CHECK (streq (ep.zmq, "tcp://example.com:9000"));
     CHECK_EQ (curvecp_endpoint_parse ("ipc:///tmp/x", &ep), CURVECP_OK);
+    CHECK_EQ (curvecp_endpoint_parse ("tcp://127.0.0.1:65535", &ep), CURVECP_OK);
+    CHECK_EQ (curvecp_endpoint_parse ("tcp://127.0.0.1:*", &ep), CURVECP_OK);
     CHECK_EQ (ep.kind, CURVECP_ENDPOINT_ZMQ);
     const char *udp[][2] = { { "127.0.0.1:9001", "udp://127.0.0.1:9001" },
                              { "udp://127.0.0.1:9001", "udp://127.0.0.1:9001" },
@@ -408,7 +410,8 @@ test_endpoints (void)
         CHECK (streq (curvecp_endpoint_format (&ep, text, sizeof text), udp[i][1]));
     }
     const char *bad[] = { "", "127.0.0.1", "127.0.0.1:", "127.0.0.1:70000", "127.0.0.1:9x", "http://a:1",
-                          "host.example:9000", ":9000", "udp://", NULL };
+                          "host.example:9000", ":9000", "udp://", "tcp://127.0.0.1:99998",
+                          "tcp://127.0.0.1:123456", "tcp://[::1]:65536", NULL };
     for (int i = 0; bad[i]; i++)
         CHECK_EQ (curvecp_endpoint_parse (bad[i], &ep), CURVECP_E_BAD_ARGUMENT);
 }

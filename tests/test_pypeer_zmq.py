@@ -439,13 +439,13 @@ def case_our_client_py_server(ctx):
                 rc == 0 and out == "", "rc %s %s" % (rc, err[-200:]))
 
         rc, out, err = run_our_client(["-t", "2", cp.keypair()[0].hex(), car.endpoint], 5)
-        R.check(what + ": wrong server key -> exit 1, \"no Cookie\"",
-                rc == 1 and out == "" and handshake_reason(err, "no Cookie"),
+        R.check(what + ": wrong server key -> exit 111, \"no Cookie\"",
+                rc == 111 and out == "" and handshake_reason(err, "no Cookie"),
                 "rc %s %s" % (rc, err[-200:]))
         rc, out, err = run_our_client(["-t", "2", "-n", "other.example.com", pub.hex(),
                                        car.endpoint, "x"], 5)
-        R.check(what + ": wrong name -> exit 1, Cookie but the Initiate unanswered",
-                rc == 1 and out == "" and handshake_reason(err, "never answered the Initiate")
+        R.check(what + ": wrong name -> exit 111, Cookie but the Initiate unanswered",
+                rc == 111 and out == "" and handshake_reason(err, "never answered the Initiate")
                 and server.drops.get("wrong-name", 0) >= 1,
                 "rc %s %s %r" % (rc, err[-200:], server.drops))
     finally:

@@ -1,8 +1,11 @@
 /*  test_udp_conn.c - the UDP carrier in one process on loopback: stream
     mode both ways byte-exact (IPv4 and IPv6), 0- and 1-byte streams, and
     roaming: the client moves to a new socket mid-transfer and the server
-    follows.                                                             */
+    follows. A give-up is named: the server vanishes with data
+    outstanding and the client, run only on its own deadlines, fails
+    with "peer-silent".                                                  */
 #include "test_udp_util.h"
+#include "udp/curvecp_udp_internal.h"
 
 static void
 transfer (const char *ip, uint64_t up, uint64_t down, bool roam)
@@ -65,6 +68,47 @@ transfer (const char *ip, uint64_t up, uint64_t down, bool roam)
             (unsigned long long) down, roam, (double) (curvecp_clock_now () - start) / 1e9);
 }
 
+/* The server goes away mid-stream: the client's connection fails and
+   says why (curvecp_udp_conn_failure / _error), in about the give-up. */
+static void
+give_up_is_named (void)
+{
+    fixture_t f;
+    memset (&f, 0, sizeof f);
+    fixture_start (&f, "127.0.0.1", 0, NULL, NULL);
+    curvecp_udp_client_config_t config;
+    client_config (&f, &config);
+    curvecp_stream_config_t stream;
+    curvecp_udp_stream_config_default (&stream);
+    stream.give_up_ns = 300000000ull;
+    config.stream = &stream;
+    curvecp_udp_client_t *client = curvecp_udp_client_new (&config, curvecp_clock_now ());
+    CHECK (client);
+    curvecp_udp_conn_t *cc = curvecp_udp_client_conn (client);
+    CHECK_EQ (curvecp_udp_conn_send (cc, (const uint8_t *) "hello", 5), 5);
+    connect_client (&f, client);
+    for (int i = 0; i < 20 && !curvecp_udp_conn_all_acked (cc); i++)
+        step (&f, client);
+    CHECK (curvecp_udp_conn_all_acked (cc));
+    CHECK (curvecp_udp_conn_failure (cc) == NULL && curvecp_udp_conn_error (cc) == NULL);
+    curvecp_udp_server_destroy (&f.server);          /* gone without a word */
+    static uint8_t data[20000];
+    CHECK (curvecp_udp_conn_send (cc, data, sizeof data) > 0);
+    uint64_t start = curvecp_clock_now ();
+    while (!curvecp_udp_conn_failed (cc) && curvecp_clock_now () - start < 5000000000ull) {
+        struct pollfd pfd = { curvecp_udp_client_fd (client), POLLIN, 0 };
+        curvecp_udp_poll (&pfd, 1, curvecp_udp_client_deadline (client));   /* its deadline only */
+        curvecp_udp_client_process (client, curvecp_clock_now ());
+    }
+    CHECK (curvecp_udp_conn_failed (cc));
+    CHECK (curvecp_clock_now () - start < 2000000000ull);
+    CHECK (curvecp_udp_conn_failure (cc) && strcmp (curvecp_udp_conn_failure (cc), "peer-silent") == 0);
+    CHECK (curvecp_udp_conn_error (cc) && strstr (curvecp_udp_conn_error (cc), "stopped acknowledging"));
+    printf ("give-up named: %s (%s) after %.3f s\n", curvecp_udp_conn_error (cc), curvecp_udp_conn_failure (cc),
+            (double) (curvecp_clock_now () - start) / 1e9);
+    curvecp_udp_client_destroy (&client);
+}
+
 int
 main (void)
 {
@@ -74,6 +118,7 @@ main (void)
     transfer ("127.0.0.1", 0, 0, false);
     transfer ("127.0.0.1", 1, 0, false);
     transfer ("127.0.0.1", 2000000, 2000000, true);
+    give_up_is_named ();
     printf ("test_udp_conn: OK\n");
     return 0;
 }

@@ -33,7 +33,10 @@ $SERVER n key 127.0.0.1 $PORT 0011 cat >/dev/null 2>&1; check "server short ext 
 $SERVER n key 127.0.0.1 123456 $EXT cat >/dev/null 2>&1; check "server 6-digit port exits 100" 100 $?
 $SERVER n key 1.2.3 $PORT $EXT cat >/dev/null 2>&1; check "server bad ip exits 100" 100 $?
 out=$($SERVER n nokeydir 127.0.0.1 $PORT $EXT cat 2>&1); check "server missing keydir exits 111" 111 $?
-check "server is quiet by default" "" "$out"
+# quiet by default as curvecpserver, but a failure to start says why (issue 15)
+check "server says why it cannot start" "curvecp-server: fatal: unable to read key directory nokeydir: unable to read nokeydir/publickey: file does not exist" "$out"
+out=$($SERVER -q n nokeydir 127.0.0.1 $PORT $EXT cat 2>&1); check "server -q: still 111" 111 $?
+check "server -q is silent" "" "$out"
 out=$($SERVER -Q n nokeydir 127.0.0.1 $PORT $EXT cat 2>&1)
 case "$out" in *fatal*) check "server -Q prints the fatal error" yes yes ;; *) check "server -Q prints the fatal error" fatal "$out" ;; esac
 $CLIENT >/dev/null 2>&1; check "client without arguments exits 100" 100 $?

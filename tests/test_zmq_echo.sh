@@ -1,6 +1,7 @@
 #!/bin/bash
 # The zmq-echo example ends by itself, succeeds, and its server printed
-# each client's key exactly as the client announced it.
+# each client's key exactly as the client announced it, in hex as every
+# curvecp tool prints keys.
 set -u
 build="$1"
 out=$(timeout 60 "$build/zmq-echo" 2>&1)
@@ -10,6 +11,7 @@ echo "$out"
 for n in 1 2; do
     key=$(echo "$out" | sed -n "s/^client $n key: //p")
     [ -n "$key" ] || { echo "no key printed for client $n"; exit 1; }
+    echo "$key" | grep -qx '[0-9a-f]\{64\}' || { echo "client $n's key is not 64 hex digits: $key"; exit 1; }
     seen=$(echo "$out" | grep -cF "server: from client $key (")
     [ "$seen" -eq 3 ] || { echo "server saw client $n's key $seen times, expected 3"; exit 1; }
 done

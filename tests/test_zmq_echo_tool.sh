@@ -120,14 +120,16 @@ start=$(date +%s)
 timeout 20 "$echo_tool" -c -t 2 "$wrong_key" "$endpoint" hello > "$work/out4" 2> "$work/err4"
 rc=$?
 elapsed=$(( $(date +%s) - start ))
-check "wrong server key: exit 1 (not killed by the 20 s guard: rc $rc)" [ $rc -eq 1 ]
+# a failed handshake is a failed connection: NaCl's fatal code (issue 15)
+check "wrong server key: exit 111 (not killed by the 20 s guard: rc $rc)" [ $rc -eq 111 ]
+check "... in one line naming the failure" grep -qx "curvecp-zmq-echo: fatal: .*(handshake-timeout; 0 of 1 replies)" "$work/err4"
 check "... says no Cookie came (wrong key)" grep -q "no Cookie from the server" "$work/err4"
 check "... prints no reply" [ ! -s "$work/out4" ]
 echo "wrong key refused after ${elapsed}s (-t 2)"
 
 timeout 20 "$echo_tool" -c -t 2 -n other.example "$server_key" "$endpoint" hello > /dev/null 2> "$work/err5"
 rc=$?
-check "wrong server name: exit 1" [ $rc -eq 1 ]
+check "wrong server name: exit 111" [ $rc -eq 111 ]
 check "... says the Initiate was never answered" grep -q "never answered the Initiate" "$work/err5"
 
 stop_server TERM
@@ -149,6 +151,31 @@ if /usr/bin/python3 -c "import zmq.auth" 2>/dev/null; then
 else
     echo "SKIP: python3 zmq.auth not available to write zcert files"
 fi
+
+# ---- curvecp-makekey -z: zcert pairs round trip; -a allow-list -----------------------
+"$makekey" -z "$work/zserver" || exit 1
+mkdir "$work/allowed"
+"$makekey" -z "$work/allowed/friend" || exit 1
+mv "$work/allowed/friend_secret" "$work/friend_secret"
+check "makekey -z: the secret file is 0600" [ "$(stat -c %a "$work/zserver_secret")" = 600 ]
+check "printkey reads both halves alike" [ "$("$printkey" "$work/zserver")" = "$("$printkey" "$work/zserver_secret")" ]
+"$makekey" -z "$work/zserver" 2> "$work/err7"
+check "makekey -z never overwrites (exit 111)" [ $? -eq 111 ]
+start_server "$work/server3.log" -a "$work/allowed" "$work/zserver_secret"
+timeout 30 "$echo_tool" -c -k "$work/friend_secret" "$work/zserver" "$endpoint" friend > "$work/out8"
+check "makekey -z keys, -a: a listed client is echoed" [ $? -eq 0 ] && [ "$(cat "$work/out8")" = friend ]
+check "... the server named it in hex" grep -qx "client $("$printkey" "$work/allowed/friend")" "$work/server3.log"
+timeout 30 "$echo_tool" -c -t 2 "$work/zserver" "$endpoint" stranger > /dev/null 2> "$work/err9"
+check "-a: an unlisted client fails (exit 111)" [ $? -eq 111 ]
+check "... in one line" [ "$(wc -l < "$work/err9")" -eq 1 ]
+stop_server TERM
+"$echo_tool" -a "$work/nothere" "$work/zserver_secret" tcp://127.0.0.1:* 2> /dev/null
+check "-a with a missing directory: exit 111" [ $? -eq 111 ]
+"$echo_tool" -c -a "$work/allowed" "$work/zserver" tcp://127.0.0.1:5 2> /dev/null
+check "-a on a client: usage error 100" [ $? -eq 100 ]
+"$echo_tool" "$work/zserver_secret" tcp://127.0.0.1:99998 2> "$work/err10"
+check "port 99998: usage error 100" [ $? -eq 100 ]
+check "... naming the endpoint" grep -q "bad endpoint: 'tcp://127.0.0.1:99998'" "$work/err10"
 
 if [ $failures -ne 0 ]; then
     echo "test_zmq_echo_tool: $failures check(s) failed"

@@ -33,6 +33,22 @@ parse_port (const char *text, uint16_t *port)
     return true;
 }
 
+/* ØMQ takes "tcp://host:99998" and binds or connects to the port
+   modulo 65536: a port in digits must fit 16 bits. Other forms (a
+   service name, "*", an interface) are ØMQ's to judge. */
+static bool
+tcp_port_ok (const char *text)
+{
+    if (strncmp (text, "tcp://", 6) != 0)
+        return true;
+    const char *colon = strrchr (text, ':');
+    if (!colon || colon < text + 6)
+        return true;
+    uint16_t port;
+    size_t digits = strspn (colon + 1, "0123456789");
+    return digits == 0 || colon[1 + digits] != 0 || parse_port (colon + 1, &port);
+}
+
 static curvecp_reason_t
 parse_udp (const char *text, curvecp_endpoint_t *endpoint)
 {
@@ -62,6 +78,8 @@ curvecp_endpoint_parse (const char *text, curvecp_endpoint_t *endpoint)
     if (!text || strlen (text) >= CURVECP_ENDPOINT_TEXT)
         return CURVECP_E_BAD_ARGUMENT;
     if (is_zmq (text)) {
+        if (!tcp_port_ok (text))
+            return CURVECP_E_BAD_ARGUMENT;
         endpoint->kind = CURVECP_ENDPOINT_ZMQ;
         strcpy (endpoint->zmq, text);
         return CURVECP_OK;

@@ -351,3 +351,9 @@ curvecp_filerecv_remaining (const curvecp_filerecv_t *self)
         return 0;
     return self->reply.size - self->reply.offset - self->received;
 }
+
+const char *
+curvecp_filerecv_part_path (const curvecp_filerecv_t *self)
+{
+    return self->part;
+}

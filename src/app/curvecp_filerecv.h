@@ -68,6 +68,9 @@ curvecp_filerecv_failure_t curvecp_filerecv_failure (const curvecp_filerecv_t *s
 /* Why it failed, one line such as "f.part: No space left on device". */
 const char *curvecp_filerecv_error (const curvecp_filerecv_t *self);
 
+/* Where the copy grows: "LOCAL.part". */
+const char *curvecp_filerecv_part_path (const curvecp_filerecv_t *self);
+
 /* The reply head has arrived: size and offset below are the server's. */
 bool curvecp_filerecv_started (const curvecp_filerecv_t *self);
 

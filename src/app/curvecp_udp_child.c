@@ -3,10 +3,17 @@
     Our pipe ends are always non-blocking so one slow child never stalls
     the event loop; the child's ends are non-blocking too for FRAMES (as
     NaCl sets them: handlers cope with EAGAIN) and blocking for STREAM
-    (ordinary programs such as cat do not).                              */
+    (ordinary programs such as cat do not).
+
+    A failure (the connection gave up, or the peer ended its stream with
+    a failure EOF) must never look like an ordinary end to the program:
+    its input is closed and it gets SIGHUP, which ends a program that
+    does not handle it; one that does can clean up (remove a partial
+    file) and exit non-zero. The owner asks curvecp_udp_child_failed.    */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -24,7 +31,10 @@ struct _curvecp_udp_child_t {
     int from_fd;                      /* we read: the child's output */
     bool finished;
     curvecp_reason_t reason;
+    bool failed;                      /* the connection failed or the peer's EOF did */
+    char failure[160];                /* what happened, for the owner's fatal line */
     int status;                       /* exit code once reaped, else -1 */
+    int signal;                       /* the signal that killed it, else 0 */
     curvecp_framing_t *framing;       /* FRAMES */
     uint8_t *buf;                     /* STREAM: bytes for the child */
     size_t buf_off, buf_len;
@@ -166,6 +176,34 @@ finish (curvecp_udp_child_t *self, curvecp_reason_t reason)
     }
 }
 
+/* Tell the program: no more input, and SIGHUP (if it still runs: with
+   SIGCHLD ignored, a child that is gone can no longer be waited for). */
+static void
+fail_child (curvecp_udp_child_t *self, const char *what, const char *name)
+{
+    if (self->failed)
+        return;
+    self->failed = true;
+    snprintf (self->failure, sizeof self->failure, "%s (%s)", what, name);
+    close_fd (&self->to_fd);
+    if (self->kind == CURVECP_CHILD_STREAM)
+        self->buf_off = self->buf_len = 0;
+    if (self->pid > 0 && curvecp_udp_child_reap (self, false) < 0)
+        kill (self->pid, SIGHUP);
+}
+
+/* The connection failed: the program is told and we are finished. */
+static bool
+check_conn_failed (curvecp_udp_child_t *self)
+{
+    if (!self->conn || !curvecp_udp_conn_failed (self->conn))
+        return false;
+    fail_child (self, curvecp_udp_conn_error (self->conn), curvecp_udp_conn_failure (self->conn));
+    close_fd (&self->from_fd);
+    finish (self, CURVECP_E_IO);
+    return true;
+}
+
 /* ---- FRAMES ----------------------------------------------------------- */
 
 static void
@@ -223,8 +261,11 @@ stream_to_child (curvecp_udp_child_t *self)
             self->buf_off = 0;
             self->buf_len = self->conn ? curvecp_udp_conn_recv (self->conn, self->buf, STREAM_BUF) : 0;
             if (self->buf_len == 0) {
-                if (!self->conn || curvecp_udp_conn_received_eof (self->conn) != CURVECP_EOF_NONE
-                ||  curvecp_udp_conn_failed (self->conn))
+                curvecp_eof_t eof = self->conn ? curvecp_udp_conn_received_eof (self->conn) : CURVECP_EOF_NONE;
+                if (eof == CURVECP_EOF_FAILURE)
+                    fail_child (self, "the peer ended its stream with a failure", "failure-eof");
+                else
+                if (!self->conn || eof != CURVECP_EOF_NONE)
                     close_fd (&self->to_fd);   /* the child sees the peer's EOF */
                 return;
             }
@@ -260,7 +301,9 @@ stream_from_child (curvecp_udp_child_t *self)
         if (r < 0 && errno == EAGAIN)
             return;
         if (r <= 0) {
-            curvecp_udp_conn_shutdown (self->conn, r == 0 ? CURVECP_EOF_SUCCESS : CURVECP_EOF_FAILURE);
+            /* after a failure, the program's end is no success either */
+            bool ok = r == 0 && !self->failed;
+            curvecp_udp_conn_shutdown (self->conn, ok ? CURVECP_EOF_SUCCESS : CURVECP_EOF_FAILURE);
             close_fd (&self->from_fd);
             return;
         }
@@ -275,12 +318,8 @@ stream_check_done (curvecp_udp_child_t *self)
         finish (self, CURVECP_E_IO);
         return;
     }
-    if (curvecp_udp_conn_failed (self->conn)) {
-        close_fd (&self->to_fd);
-        close_fd (&self->from_fd);
-        finish (self, CURVECP_E_IO);
-    }
-    else
+    if (check_conn_failed (self))
+        return;
     if (self->to_fd < 0 && self->from_fd < 0 && curvecp_udp_conn_all_acked (self->conn))
         finish (self, CURVECP_OK);
 }
@@ -291,7 +330,8 @@ curvecp_udp_child_service (curvecp_udp_child_t *self)
     if (self->kind == CURVECP_CHILD_FRAMES) {
         if (self->to_fd >= 0 && curvecp_framing_flush (self->framing, self->to_fd) < 0)
             close_fd (&self->to_fd);
-        frames_from_child (self);
+        if (!check_conn_failed (self))
+            frames_from_child (self);
         return;
     }
     stream_to_child (self);
@@ -334,8 +374,10 @@ curvecp_udp_child_reap (curvecp_udp_child_t *self, bool block)
         return -1;
     if (r < 0)
         self->status = 111;           /* not ours to wait for (SIGCHLD ignored) */
-    else
+    else {
         self->status = WIFEXITED (status) ? WEXITSTATUS (status) : 111;
+        self->signal = WIFSIGNALED (status) ? WTERMSIG (status) : 0;
+    }
     return self->status;
 }
 
@@ -343,4 +385,22 @@ curvecp_reason_t
 curvecp_udp_child_reason (const curvecp_udp_child_t *self)
 {
     return self->reason;
+}
+
+bool
+curvecp_udp_child_failed (const curvecp_udp_child_t *self)
+{
+    return self->failed;
+}
+
+const char *
+curvecp_udp_child_failure (const curvecp_udp_child_t *self)
+{
+    return self->failed ? self->failure : NULL;
+}
+
+int
+curvecp_udp_child_signal (const curvecp_udp_child_t *self)
+{
+    return self->signal;
 }

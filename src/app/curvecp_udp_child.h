@@ -15,6 +15,12 @@
         output becomes our success EOF (a read error: failure EOF); the
         peer's EOF closes its input. The connection is in stream mode.
 
+    A failure is never an ordinary end: when the connection fails (the
+    message layer gives up, the handshake fails) or the peer ends its
+    stream with a failure EOF, the child's input is closed and it gets
+    SIGHUP (a program that does not handle SIGHUP dies of it), and
+    curvecp_udp_child_failed says so; the owner reports it and exits 111.
+
     The owner polls the fds curvecp_udp_child_poll lists, then calls
     curvecp_udp_child_service; for FRAMES, the network's messages go in
     with curvecp_udp_child_deliver.                                       */
@@ -77,8 +83,19 @@ pid_t curvecp_udp_child_pid (const curvecp_udp_child_t *self);
    is still running (non-blocking). */
 int curvecp_udp_child_reap (curvecp_udp_child_t *self, bool block);
 
+/* The signal that killed the child (once reaped), 0 if it exited. */
+int curvecp_udp_child_signal (const curvecp_udp_child_t *self);
+
 /* Why it finished: CURVECP_OK (EOF), CURVECP_E_BAD_MESSAGE /
    CURVECP_E_TOO_LONG (framing), CURVECP_E_IO (pipe error). */
 curvecp_reason_t curvecp_udp_child_reason (const curvecp_udp_child_t *self);
+
+/* The connection failed, or the peer's EOF was a failure: the child was
+   told (input closed, SIGHUP). */
+bool curvecp_udp_child_failed (const curvecp_udp_child_t *self);
+
+/* What happened, for one fatal line ("server stopped acknowledging data
+   (peer-silent)"); NULL unless failed. */
+const char *curvecp_udp_child_failure (const curvecp_udp_child_t *self);
 
 #endif

@@ -664,6 +664,10 @@ curvecp_conn_output (curvecp_conn_t *self, uint64_t now, uint8_t *out, size_t ca
     if (len == 0 && needs_ping (self) && now >= self->ping_at)
         len = ping (self, now, out);
     note_busy (self, now);
+    /* the message layer may have given up inside produce: apply the rules
+       now, or no timer would ever be due again to fail the connection */
+    if (curvecp_stream_failed (self->stream))
+        session_timers (self, now);
     return len;
 }
 
@@ -692,6 +696,8 @@ curvecp_conn_deadline (const curvecp_conn_t *self)
         deadline = earliest (deadline, self->last_heard + self->config.idle_timeout_ns);
     if (!self->stream)
         return deadline;
+    if (curvecp_stream_failed (self->stream))
+        return 0;                    /* the give-up's rule is due at once */
     deadline = earliest (deadline, curvecp_stream_deadline (self->stream));
     if (needs_ping (self))
         deadline = earliest (deadline, self->ping_at);

@@ -7,7 +7,9 @@
     The copy grows in LOCAL.part and becomes LOCAL once the SHA-256 the
     server sends for the whole file matches; an interrupted fetch leaves
     LOCAL.part and the next one resumes from its end. A progress bar with
-    rate and ETA is drawn on stderr when it is a terminal.
+    rate and ETA is drawn on stderr when it is a terminal; the rate counts
+    only the bytes of this run, from the moment the first of them came.
+    An existing LOCAL is not overwritten unless -f.
 
     Every failure ends with one line on stderr and its own exit code (see
     USAGE), so scripts can tell a wrong key from a missing file.        */
@@ -28,6 +30,7 @@
 #include "curvecp_endpoint.h"
 #include "curvecp_filerecv.h"
 #include "curvecp_keys.h"
+#include "curvecp_tool.h"
 #include "curvecp_udp_client.h"
 #include "curvecp_udp_socket.h"
 
@@ -48,14 +51,20 @@
     "  -q         no progress bar\n" \
     "  -v         a summary line at the end\n" \
     "  -m bytes   stop after this many file bytes, keeping LOCAL.part (testing)\n" \
-    "exit codes: 0 saved and verified; 1 transfer failed (connection lost, digest\n" \
-    "  mismatch, protocol error); 2 usage or key error; 3 server down (connection\n" \
-    "  refused); 4 no handshake (wrong server key or name, or no answer at all);\n" \
-    "  5 no such file on the server; 6 refused by the server (outside the served\n" \
-    "  directory, permission); 7 local write error (disk full); 8 stopped by -m\n"
+    "  -f         overwrite LOCAL if it exists (default: refuse)\n" \
+    "  -h         this help\n" \
+    "exit codes: 0 saved and verified; 1 transfer failed (digest mismatch, protocol\n" \
+    "  error); 3 server down (connection refused); 4 no handshake (wrong server key\n" \
+    "  or name, or no answer at all); 5 no such file on the server; 6 refused by the\n" \
+    "  server (outside the served directory, permission); 7 local write error (disk\n" \
+    "  full); 8 stopped by -m; 100 usage or key error (LOCAL exists without -f);\n" \
+    "  111 connection lost (the server stopped answering or failed its stream):\n" \
+    "  LOCAL.part is kept and a later fetch resumes\n"
 
-enum { EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_DOWN = 3, EXIT_NO_HANDSHAKE = 4, EXIT_NOT_FOUND = 5,
-       EXIT_REFUSED = 6, EXIT_LOCAL = 7, EXIT_STOPPED = 8 };
+enum { EXIT_FAILED = 1, EXIT_DOWN = 3, EXIT_NO_HANDSHAKE = 4, EXIT_NOT_FOUND = 5,
+       EXIT_REFUSED = 6, EXIT_LOCAL = 7, EXIT_STOPPED = 8, EXIT_USAGE = CURVECP_TOOL_EXIT_USAGE,
+       EXIT_LOST = CURVECP_TOOL_EXIT_FATAL };
+#define RATE_WARMUP_NS (250000000ull)       /* no rate until this run's bytes span this long */
 
 #define NS 1000000000ull
 #define TICK_NS (100000000ull)              /* progress and timeout checks */
@@ -72,6 +81,8 @@ typedef struct {
     curvecp_filerecv_t *recv;
     const char *label;
     uint64_t started, last_data, last_draw;
+    uint64_t first_data;                      /* when this run's first file byte came, 0 = none */
+    uint64_t first_received;                  /* received() then: the rate counts what came after */
     bool drawn;
     int code;                                 /* carrier failure: exit code, 0 = none */
     char error[512];
@@ -113,8 +124,15 @@ draw_progress (fetch_t *self, uint64_t now, bool last)
     self->last_draw = now;
     uint64_t size = curvecp_filerecv_size (self->recv);
     uint64_t got = curvecp_filerecv_offset (self->recv) + curvecp_filerecv_received (self->recv);
-    double seconds = (double) (now - self->started) / 1e9;
-    double rate = seconds > 0 ? (double) curvecp_filerecv_received (self->recv) / seconds : 0;
+    /* the rate of this run's bytes since the first of them: not the resume
+       offset, not the handshake and the server's hashing before it */
+    uint64_t received = curvecp_filerecv_received (self->recv);
+    if (!self->first_data && received > 0) {
+        self->first_data = now;
+        self->first_received = received;
+    }
+    double seconds = self->first_data ? (double) (now - self->first_data) / 1e9 : 0;
+    double rate = seconds >= RATE_WARMUP_NS / 1e9 ? (double) (received - self->first_received) / seconds : 0;
     int percent = size ? (int) (got * 100 / size) : 100;
     char bar[21], have[32], total[32], speed[32], eta[32] = "--:--";
     for (int i = 0; i < 20; i++)
@@ -122,7 +140,10 @@ draw_progress (fetch_t *self, uint64_t now, bool last)
     bar[20] = 0;
     format_bytes ((double) got, have, sizeof have);
     format_bytes ((double) size, total, sizeof total);
-    format_bytes (rate, speed, sizeof speed);
+    if (rate > 0)
+        format_bytes (rate, speed, sizeof speed);
+    else
+        snprintf (speed, sizeof speed, "--");
     if (rate > 0) {
         unsigned long left = (unsigned long) ((double) (size - got) / rate + 0.5);
         snprintf (eta, sizeof eta, "%lu:%02lu", left / 60, left % 60);
@@ -199,7 +220,7 @@ timed_out (fetch_t *self, bool connected, uint64_t now)
 {
     unsigned long long secs = self->timeout_ns / NS;
     if (connected && now - self->last_data > self->timeout_ns)
-        carrier_failed (self, EXIT_FAILED, "the server at %s stopped sending for %llu s", self->endpoint_text, secs);
+        carrier_failed (self, EXIT_LOST, "the server at %s stopped sending for %llu s", self->endpoint_text, secs);
     else if (!connected && now - self->started > self->timeout_ns) {
         if (refused_there (self->endpoint))
             carrier_failed (self, EXIT_DOWN, "server down: nothing listens at %s (connection refused)",
@@ -243,12 +264,19 @@ udp_transfer (fetch_t *self, curvecp_udp_client_t *client)
         if (!going)
             return;
         draw_progress (self, now, false);
-        if (curvecp_udp_conn_received_eof (conn) != CURVECP_EOF_NONE) {
+        curvecp_eof_t eof = curvecp_udp_conn_received_eof (conn);
+        if (eof == CURVECP_EOF_FAILURE) {
+            carrier_failed (self, EXIT_LOST, "the server at %s ended the transfer with a failure (failure-eof)",
+                            self->endpoint_text);
+            return;
+        }
+        if (eof != CURVECP_EOF_NONE) {
             curvecp_filerecv_end (self->recv);
             return;
         }
         if (curvecp_udp_conn_failed (conn)) {
-            carrier_failed (self, EXIT_FAILED, "lost the connection to %s", self->endpoint_text);
+            carrier_failed (self, EXIT_LOST, "lost the connection to %s: %s (%s)", self->endpoint_text,
+                            curvecp_udp_conn_error (conn), curvecp_udp_conn_failure (conn));
             return;
         }
         if (timed_out (self, curvecp_udp_conn_established (conn), now))
@@ -343,8 +371,9 @@ zmq_transfer (fetch_t *self, curvecp_client_t *client)
             if (curvecp_client_failure (client) == CURVECP_CODEC_HANDSHAKE_TIMEOUT)
                 timed_out (self, false, UINT64_MAX);
             else
-                carrier_failed (self, EXIT_FAILED, "lost the connection to %s: %s", self->endpoint_text,
-                                curvecp_client_error (client));
+                carrier_failed (self, EXIT_LOST, "lost the connection to %s: %s (%s)", self->endpoint_text,
+                                curvecp_client_error (client),
+                                curvecp_codec_failure_name (curvecp_client_failure (client)));
             return;
         }
         if (timed_out (self, curvecp_client_connected (client), now))
@@ -407,13 +436,16 @@ parse_count (const char *text, uint64_t *value)
     return true;
 }
 
-static int
-usage (const char *problem)
+/* A transfer that stopped part way keeps its copy: say so, so the user
+   knows a later fetch resumes rather than starts again. */
+static void
+say_part_kept (fetch_t *self)
 {
-    if (problem)
-        fprintf (stderr, "curvecp-fetch: %s\n", problem);
-    fputs (USAGE, stderr);
-    return EXIT_USAGE;
+    struct stat st;
+    const char *part = curvecp_filerecv_part_path (self->recv);
+    if (self->code == EXIT_LOST && part && stat (part, &st) == 0 && st.st_size > 0)
+        fprintf (stderr, "curvecp-fetch: %s kept (%lld bytes): run again to resume\n", part,
+                 (long long) st.st_size);
 }
 
 static int
@@ -441,6 +473,7 @@ report (fetch_t *self, const char *local)
     int code = exit_code (self);
     if (code) {
         fprintf (stderr, "curvecp-fetch: %s\n", self->code ? self->error : curvecp_filerecv_error (self->recv));
+        say_part_kept (self);
         return code;
     }
     double seconds = (double) (now - self->started) / 1e9;
@@ -463,15 +496,17 @@ main (int argc, char *argv[])
     self.progress = isatty (2);
     uint64_t stop_after = UINT64_MAX, secs;
     const char *keys_path = NULL;
+    bool overwrite = false;
     int opt;
-    while ((opt = getopt (argc, argv, "c:n:t:pqvm:h")) != -1) {
+    curvecp_tool_start ("curvecp-fetch", USAGE, "c:n:t:pqvm:f", argc, argv);
+    while ((opt = getopt (argc, argv, curvecp_tool_optstring ())) != -1) {
         if (opt == 'c')
             keys_path = optarg;
         else if (opt == 'n')
             self.server_name = optarg;
         else if (opt == 't') {
             if (!parse_count (optarg, &secs) || secs == 0 || secs > 86400)
-                return usage ("-t wants whole seconds, 1 to 86400");
+                curvecp_tool_usage_error ("bad -t '%s' (whole seconds, 1 to 86400)", optarg);
             self.timeout_ns = secs * NS;
         }
         else if (opt == 'p' || opt == 'q')
@@ -480,29 +515,32 @@ main (int argc, char *argv[])
             self.verbose = true;
         else if (opt == 'm') {
             if (!parse_count (optarg, &stop_after))
-                return usage ("-m wants a byte count");
+                curvecp_tool_usage_error ("bad -m '%s' (a byte count)", optarg);
         }
-        else if (opt == 'h') {
-            fputs (USAGE, stdout);
-            return 0;
-        }
+        else if (opt == 'f')
+            overwrite = true;
         else
-            return usage (NULL);
+            curvecp_tool_bad_option ();
     }
-    if (argc - optind < 3 || argc - optind > 4)
-        return usage (NULL);
+    if (argc - optind < 3)
+        curvecp_tool_usage_error ("%d of the 3 arguments SERVERKEY ENDPOINT PATH", argc - optind);
+    if (argc - optind > 4)
+        curvecp_tool_usage_error ("too many arguments: '%s' after LOCAL", argv[optind + 4]);
     if (sodium_init () < 0)
         return EXIT_FAILED;
     self.endpoint_text = argv[optind + 1];
     const char *remote = argv[optind + 2];
+    if (!*remote)
+        curvecp_tool_usage_error ("PATH is empty: name a file below the served directory");
     if (strlen (remote) > CURVECP_FILEXFER_PATH_MAX)
-        return usage ("PATH is longer than 1024 bytes");
+        curvecp_tool_usage_error ("PATH is longer than 1024 bytes");
     char remote_copy[CURVECP_FILEXFER_PATH_MAX + 1];
     snprintf (remote_copy, sizeof remote_copy, "%s", remote);
     const char *local = argc - optind == 4 ? argv[optind + 3] : basename (remote_copy);
     curvecp_endpoint_t endpoint;
     if (curvecp_endpoint_parse (self.endpoint_text, &endpoint) != CURVECP_OK)
-        return usage ("bad endpoint (tcp://host:port, udp://ip:port or ip:port)");
+        curvecp_tool_usage_error ("bad endpoint: '%s' (tcp://host:port, udp://ip:port or ip:port; port "
+                                  "0..65535)", self.endpoint_text);
     self.endpoint = &endpoint;
     if (!load_server_key (argv[optind], self.server_key))
         return EXIT_USAGE;
@@ -514,7 +552,10 @@ main (int argc, char *argv[])
         self.have_keys = true;
     }
     if (!*local || streq (local, "/") || streq (local, ".") || streq (local, ".."))
-        return usage ("PATH has no file name: give LOCAL");
+        curvecp_tool_usage_error ("PATH '%s' has no file name: give LOCAL", remote);
+    struct stat st;
+    if (!overwrite && lstat (local, &st) == 0)
+        curvecp_tool_usage_error ("%s exists: give -f to overwrite it, or another LOCAL", local);
     signal (SIGXFSZ, SIG_IGN);           /* a file size limit is a write error, not a kill */
     signal (SIGPIPE, SIG_IGN);
     self.label = local;

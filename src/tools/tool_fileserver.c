@@ -2,7 +2,7 @@
     on the ØMQ carrier (tcp://...) and the UDP carrier (udp://ip:port or
     ip:port), any number of endpoints in one process and one event loop.
 
-    curvecp-fileserver [-q] [-n name] -k keys DIR ENDPOINT...
+    curvecp-fileserver [-q] [-n name] [-a allowdir] -k keys DIR ENDPOINT...
 
     Each client sends one request (a relative path and the offset its
     partial copy ends at) and gets the file from there and the SHA-256 of
@@ -10,8 +10,15 @@
     with "..", or through a symlink that leads out - are refused, as is
     anything but a regular file.
 
+    -a allowdir admits only clients whose long-term key has a zcert
+    public certificate in allowdir (curvecp-makekey -z; re-read when the
+    directory changes), on every endpoint.
+
     On start it prints one line per endpoint with the real port (a port
-    of 0 or * picks a free one) and runs until SIGINT or SIGTERM.        */
+    of 0 or * picks a free one) and runs until SIGINT or SIGTERM. Log
+    lines go to stderr; on a terminal each starts by clearing the line,
+    so that a curvecp-fetch progress bar sharing it is overwritten and
+    redrawn below rather than spliced into the log.                      */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -20,24 +27,32 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <sodium.h>
 #include "curvecp_endpoint.h"
 #include "curvecp_filesend.h"
 #include "curvecp_keys.h"
 #include "curvecp_server.h"
+#include "curvecp_tool.h"
 #include "curvecp_udp_server.h"
 #include "curvecp_udp_socket.h"
 #include "curvecp_zmq.h"
 
 #define USAGE \
-    "usage: curvecp-fileserver [-q] [-n name] -k keys DIR ENDPOINT...\n" \
+    "usage: curvecp-fileserver [-q] [-n name] [-a allowdir] -k keys DIR ENDPOINT...\n" \
     "  -k keys   server key pair: a NaCl key directory (curvecp-makekey) or a zcert\n" \
-    "            secret file\n" \
+    "            secret file (curvecp-makekey -z)\n" \
     "  -n name   server name clients ask for (default localhost)\n" \
+    "  -a dir    serve only clients whose key has a zcert public certificate in dir\n" \
+    "            (curvecp-makekey -z name; default: any client)\n" \
     "  -q        no log line per transfer\n" \
+    "  -h        this help\n" \
     "  DIR       the directory served: clients fetch files by relative path\n" \
     "  ENDPOINT  tcp://ip:port (ØMQ) or udp://ip:port, ip:port, [ipv6]:port (UDP);\n" \
-    "            port 0 or * picks a free port\n"
+    "            port 0 or * picks a free port\n" \
+    "exit codes: 0 stopped by SIGINT/SIGTERM; 1 cannot serve (bad keys, directory,\n" \
+    "  endpoint taken); 100 usage\n"
 #define UDP_MAX   8
 #define ZMQ_CHUNK (64 * 1024)
 #define STALL_NS  (60ull * 1000000000ull)    /* an ØMQ transfer that makes no progress is dropped */
@@ -59,6 +74,9 @@ struct transfer_t {
 typedef struct {
     const char *root;
     bool quiet;
+    bool clear_line;                          /* stderr is a terminal */
+    const char *allow_dir;                    /* -a */
+    curvecp_zmq_allow_t *allow;               /* -a, for UDP (the ØMQ server has its own) */
     curvecp_server_t *zmq;
     curvecp_udp_server_t *udp[UDP_MAX];
     int udp_count;
@@ -66,6 +84,7 @@ typedef struct {
 } server_t;
 
 static volatile sig_atomic_t stopping;
+static curvecp_server_t **s_zmq_p;          /* freed on a fatal error: no dangling socket */
 
 static void
 on_signal (int sig)
@@ -85,7 +104,24 @@ die (const char *format, ...)
     vfprintf (stderr, format, args);
     fprintf (stderr, "\n");
     va_end (args);
+    if (s_zmq_p)
+        curvecp_server_destroy (s_zmq_p);
     exit (1);
+}
+
+/* Log lines: on a terminal, first clear whatever is on the line (a
+   fetch's progress bar redraws itself on the next line). */
+static void say (server_t *self, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
+
+static void
+say (server_t *self, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    fprintf (stderr, "%scurvecp-fileserver: ", self->clear_line ? "\r\033[K" : "");
+    vfprintf (stderr, format, args);
+    fprintf (stderr, "\n");
+    va_end (args);
 }
 
 static void
@@ -119,11 +155,11 @@ log_transfer (server_t *self, transfer_t *transfer, const char *outcome)
     const curvecp_filexfer_reply_t *reply = curvecp_filesend_reply (transfer->send);
     const curvecp_filexfer_request_t *request = curvecp_filesend_request (transfer->send);
     if (reply->status != CURVECP_FILEXFER_OK)
-        fprintf (stderr, "curvecp-fileserver: %s client %s: \"%s\": refused: %s\n", transfer->via,
-                 transfer->client, request->path, reply->text);
+        say (self, "%s client %s: \"%s\": refused: %s", transfer->via,
+             transfer->client, request->path, reply->text);
     else
-        fprintf (stderr, "curvecp-fileserver: %s client %s: \"%s\": %s: sent %llu bytes from offset %llu "
-                 "of %llu\n", transfer->via, transfer->client, request->path, outcome,
+        say (self, "%s client %s: \"%s\": %s: sent %llu bytes from offset %llu "
+                 "of %llu", transfer->via, transfer->client, request->path, outcome,
                  (unsigned long long) curvecp_filesend_sent (transfer->send),
                  (unsigned long long) reply->offset, (unsigned long long) reply->size);
 }
@@ -148,6 +184,15 @@ on_udp_connect (curvecp_udp_conn_t *conn, void *arg)
     server_t *self = (server_t *) arg;
     char addr[CURVECP_UDP_ADDR_TEXT], via[CURVECP_ENDPOINT_TEXT];
     snprintf (via, sizeof via, "udp %s", curvecp_udp_addr_format (curvecp_udp_conn_peer (conn), addr, sizeof addr));
+    if (self->allow && !curvecp_zmq_allow_check (self->allow, curvecp_udp_conn_client_key (conn))) {
+        char client[17];
+        short_key (curvecp_udp_conn_client_key (conn), client);
+        if (!self->quiet)
+            say (self, "%s client %s: refused: not in the allow-list", via, client);
+        curvecp_udp_conn_shutdown (conn, CURVECP_EOF_FAILURE);   /* not a clean, empty reply */
+        curvecp_udp_conn_close (&conn);
+        return;
+    }
     transfer_t *transfer = transfer_new (self, via, curvecp_udp_conn_client_key (conn));
     transfer->conn = conn;
 }
@@ -162,7 +207,9 @@ pump_udp (server_t *self, transfer_t *transfer)
     while ((n = curvecp_udp_conn_recv (conn, buf, sizeof buf)) > 0)
         curvecp_filesend_feed (transfer->send, buf, n);   /* bytes after the request are ignored */
     if (curvecp_udp_conn_failed (conn)) {
-        log_transfer (self, transfer, "client vanished");
+        char outcome[200];
+        snprintf (outcome, sizeof outcome, "client vanished (%s)", curvecp_udp_conn_failure (conn));
+        log_transfer (self, transfer, outcome);
         return true;
     }
     if (!curvecp_filesend_started (transfer->send))
@@ -342,6 +389,8 @@ add_zmq (server_t *self, const curvecp_keypair_t *keys, const char *name, const 
         if (!self->zmq)
             die ("bad server name %s", name);
         curvecp_server_set_sndtimeo (self->zmq, 0);
+        if (self->allow_dir && curvecp_server_allow_directory (self->zmq, self->allow_dir) != 0)
+            die ("cannot read the allow-list directory %s", self->allow_dir);
     }
     char bind[CURVECP_ENDPOINT_TEXT];
     snprintf (bind, sizeof bind, "%s", endpoint);
@@ -349,8 +398,11 @@ add_zmq (server_t *self, const curvecp_keypair_t *keys, const char *name, const 
     if (len > 2 && streq (bind + len - 2, ":0"))
         bind[len - 1] = '*';                  /* ØMQ's spelling of "any free port" */
     int port = curvecp_server_bind (self->zmq, bind);
-    if (port < 0)
-        die ("cannot bind %s", endpoint);
+    if (port < 0) {
+        const char *why = zmq_strerror (zmq_errno ());
+        curvecp_server_destroy (&self->zmq);          /* no dangling socket at exit */
+        die ("cannot bind %s: %s", endpoint, why);
+    }
     char shown[CURVECP_ENDPOINT_TEXT];
     snprintf (shown, sizeof shown, "%s", endpoint);
     char *star = strrchr (shown, ':');
@@ -373,7 +425,7 @@ add_udp (server_t *self, const curvecp_keypair_t *keys, const char *name, curvec
     char text[CURVECP_ENDPOINT_TEXT];
     curvecp_udp_server_t *udp = curvecp_udp_server_new (&config);
     if (!udp)
-        die ("cannot bind %s", curvecp_endpoint_format (endpoint, text, sizeof text));
+        die ("cannot bind %s: %s", curvecp_endpoint_format (endpoint, text, sizeof text), strerror (errno));
     if (curvecp_udp_server_add_name (udp, name) < 0)
         die ("bad server name %s", name);
     curvecp_udp_server_local (udp, &endpoint->udp);
@@ -388,28 +440,39 @@ main (int argc, char *argv[])
     memset (&self, 0, sizeof self);
     const char *keys_path = NULL, *name = "localhost";
     int opt;
-    while ((opt = getopt (argc, argv, "k:n:qh")) != -1) {
+    curvecp_tool_start ("curvecp-fileserver", USAGE, "k:n:qa:", argc, argv);
+    while ((opt = getopt (argc, argv, curvecp_tool_optstring ())) != -1) {
         if (opt == 'k')
             keys_path = optarg;
         else if (opt == 'n')
             name = optarg;
         else if (opt == 'q')
             self.quiet = true;
-        else {
-            fputs (USAGE, opt == 'h' ? stdout : stderr);
-            return opt == 'h' ? 0 : 2;
-        }
+        else if (opt == 'a')
+            self.allow_dir = optarg;
+        else
+            curvecp_tool_bad_option ();
     }
-    if (!keys_path || argc - optind < 2) {
-        fputs (USAGE, stderr);
-        return 2;
-    }
+    if (!keys_path)
+        curvecp_tool_usage_error ("no server keys: give -k keys");
+    if (argc - optind < 2)
+        curvecp_tool_usage_error (argc - optind ? "no ENDPOINT to serve on" : "no DIR and ENDPOINT");
+    self.clear_line = isatty (2);
+    s_zmq_p = &self.zmq;
     if (sodium_init () < 0)
         die ("%s", "libsodium failed to start");
     curvecp_keypair_t keys;
     if (curvecp_keys_load (keys_path, &keys) != CURVECP_OK)
         die ("%s", curvecp_keys_error ());
     self.root = argv[optind];
+    struct stat st;
+    if (stat (self.root, &st) == 0 && !S_ISDIR (st.st_mode))
+        die ("cannot serve %s: not a directory", self.root);
+    if (self.allow_dir) {
+        self.allow = curvecp_zmq_allow_new (self.allow_dir);
+        if (!self.allow || stat (self.allow_dir, &st) != 0 || !S_ISDIR (st.st_mode))
+            die ("cannot read the allow-list directory %s", self.allow_dir);
+    }
     curvecp_filesend_t *probe = curvecp_filesend_new (self.root);
     if (!probe)
         die ("cannot serve %s: no such directory", self.root);
@@ -426,7 +489,8 @@ main (int argc, char *argv[])
     for (int i = optind + 1; i < argc; i++) {
         curvecp_endpoint_t endpoint;
         if (curvecp_endpoint_parse (argv[i], &endpoint) != CURVECP_OK)
-            die ("bad endpoint %s (tcp://ip:port, udp://ip:port or ip:port)", argv[i]);
+            curvecp_tool_usage_error ("bad endpoint: '%s' (tcp://ip:port, udp://ip:port or ip:port; "
+                                      "port 0..65535 or *)", argv[i]);
         if (endpoint.kind == CURVECP_ENDPOINT_ZMQ)
             add_zmq (&self, &keys, name, endpoint.zmq);
         else
@@ -443,5 +507,6 @@ main (int argc, char *argv[])
     for (int i = 0; i < self.udp_count; i++)
         curvecp_udp_server_destroy (&self.udp[i]);
     curvecp_server_destroy (&self.zmq);
+    curvecp_zmq_allow_destroy (&self.allow);
     return 0;
 }

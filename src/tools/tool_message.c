@@ -17,8 +17,15 @@
     stream. We exit once our EOF is acknowledged, the peer's EOF has been
     received and written out, and the child has exited, with the child's
     exit status. A bad frame on fd 8 (n = 0, n > 68, EOF anywhere) is fatal
-    with "protocol error", as in curvecpmessage. Usage errors exit 100,
-    fatal errors 111. -q silences error messages, -v adds a summary.
+    with "protocol error", as in curvecpmessage. Usage errors exit 100
+    (-h prints the usage on stdout, exit 0), fatal errors 111. -q silences
+    error messages, -v adds a summary.
+
+    A failure is never an ordinary end for the child: when our message
+    layer gives up on a silent peer, or the peer ends its stream with a
+    failure EOF, the child's input is closed and it gets SIGHUP (a program
+    that does not handle SIGHUP dies of it), and we exit 111 with one line
+    saying what happened, whatever the child's own exit code.
 
     The ping is curvecpmessage's: a zero-length block at position 0
     (curvecp_stream_ping), which makes curvecpclient send its Initiate and
@@ -43,8 +50,8 @@
 #include "curvecp_framing.h"
 #include "curvecp_message.h"
 #include "curvecp_stream.h"
+#include "curvecp_tool.h"
 
-#define EXIT_USAGE 100
 #define EXIT_FATAL 111
 
 #define FD_FROM_NET   8
@@ -75,6 +82,7 @@ typedef struct {
     int to_child;                     /* our end of the child's input, -1 once closed */
     int from_child;                   /* our end of the child's output, -1 once closed */
     bool child_refuses_input;         /* the child closed its input: we discard */
+    bool peer_failed;                 /* the peer's EOF was a failure: the child was told */
 
     curvecp_framing_t *framing;       /* fd 8 in, fd 9 out */
 
@@ -123,12 +131,16 @@ die (const char *format, ...)
     exit (EXIT_FATAL);
 }
 
-static void
-usage (void)
-{
-    fprintf (stderr, "curvecp-message: usage: curvecp-message [-q] [-Q] [-v] [-c|-C|-s] prog [args...]\n");
-    exit (EXIT_USAGE);
-}
+#define USAGE "curvecp-message: usage: curvecp-message [-q] [-Q] [-v] [-c|-C|-s] prog [args...]\n" \
+    "  -s  server side (default): prog talks on its stdin/stdout\n" \
+    "  -c  client side, ping at once: prog reads fd 6, writes fd 7\n" \
+    "  -C  client side, ping after 1 s unless prog wrote first\n" \
+    "  -q / -Q / -v  no error messages / error messages / also a summary\n" \
+    "  -h  this help\n" \
+    "Messages come in on fd 8 and go out on fd 9 (curvecp-server, curvecp-client).\n" \
+    "If the peer stops acknowledging or ends its stream in failure, prog's input is\n" \
+    "closed and prog gets SIGHUP; we exit 111. Exit codes: prog's own; 100 usage;\n" \
+    "111 fatal.\n"
 
 /* ---- command line ---------------------------------------------------- */
 
@@ -137,6 +149,7 @@ usage (void)
 static int
 parse_options (int argc, char **argv, handler_mode_t *mode)
 {
+    curvecp_tool_start ("curvecp-message", USAGE, "qQvscC", argc, argv);
     int index = 1;
     for (; index < argc && argv[index][0] == '-'; index++) {
         const char *option = argv[index] + 1;
@@ -152,11 +165,11 @@ parse_options (int argc, char **argv, handler_mode_t *mode)
                 case 's': *mode = MODE_SERVER; break;
                 case 'c': *mode = MODE_CLIENT_PING; break;
                 case 'C': *mode = MODE_CLIENT_LAZY; break;
-                default: usage ();
+                default: curvecp_tool_usage_error ("unknown option '-%c' in '%s'", *option, argv[index]);
             }
     }
     if (index >= argc)
-        usage ();
+        curvecp_tool_usage_error ("no program to run");
     return index;
 }
 
@@ -251,6 +264,19 @@ reap_child (handler_t *self, bool block)
     else
     if (pid == -1)
         die ("unable to wait for the child: %s", strerror (errno));
+}
+
+/* The connection failed or the peer's stream did: the child must not
+   take its end of input for a clean one. */
+static void
+tell_child (handler_t *self)
+{
+    close_fd (&self->to_child);
+    self->child_refuses_input = true;
+    self->to_child_len = 0;
+    reap_child (self, false);
+    if (!self->child_exited)
+        kill (self->child, SIGHUP);
 }
 
 /* ---- fds 8 and 9: frames ---------------------------------------------- */
@@ -405,7 +431,12 @@ write_child (handler_t *self)
         self->to_child_len -= (size_t) put;
         self->bytes_to_child += (size_t) put;
     }
-    if (curvecp_stream_received_eof (self->stream) != CURVECP_EOF_NONE)
+    curvecp_eof_t eof = curvecp_stream_received_eof (self->stream);
+    if (eof == CURVECP_EOF_FAILURE && !self->peer_failed) {
+        self->peer_failed = true;
+        tell_child (self);
+    }
+    if (eof != CURVECP_EOF_NONE)
         close_fd (&self->to_child);
 }
 
@@ -484,6 +515,8 @@ exit_status (handler_t *self)
 {
     reap_child (self, true);
     report (self);
+    if (self->peer_failed)
+        die ("the %s ended its stream with a failure (failure-eof)", self->mode == MODE_SERVER ? "client" : "server");
     if (WIFEXITED (self->child_status))
         return WEXITSTATUS (self->child_status);
     die ("child killed by signal %d", WTERMSIG (self->child_status));
@@ -506,9 +539,11 @@ run (handler_t *self, const sigset_t *wait_mask)
             return exit_status (self);
         if (self->net_eof)
             die ("unable to read from file descriptor 8: protocol error (end of input)");
-        if (curvecp_stream_failed (self->stream))
-            die ("connection failed: the peer acknowledged nothing for %" PRIu64 " s",
-                 (uint64_t) (self->give_up_ns / SECOND_NS));
+        if (curvecp_stream_failed (self->stream)) {
+            tell_child (self);
+            die ("connection failed: the %s stopped acknowledging data (peer-silent: nothing for %.1f s)",
+                 self->mode == MODE_SERVER ? "client" : "server", (double) self->give_up_ns / 1e9);
+        }
         if (orphaned_and_idle (self, now)) {
             say (VERBOSE, "child exited and the peer is silent: giving up");
             return exit_status (self);
@@ -553,6 +588,7 @@ main (int argc, char **argv)
     config.is_client = self->mode != MODE_SERVER;
     config.pacing = CURVECP_PACING_CHICAGO;
     config.now = start;
+    config.give_up_ns = curvecp_tool_give_up_ns (config.give_up_ns);
     self->give_up_ns = config.give_up_ns;
     self->stream = curvecp_stream_new (&config);
     self->framing = curvecp_framing_new (NET_OUT_BUFFER);

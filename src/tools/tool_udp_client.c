@@ -13,8 +13,18 @@
     The client extension is read from /etc/curvecpextension (or -e file)
     before every Hello; a missing file means zeros. ip may be IPv6.
 
-    Exit codes: 100 usage; 111 fatal (no response from server, child
-    killed by a signal); otherwise the child's exit code.                 */
+    A failure never looks like a success: when the connection fails (our
+    message layer gives up on a silent server, no Cookie after 8 Hellos)
+    or the server ends its stream with a failure EOF, prog's input is
+    closed and prog gets SIGHUP (a program that does not handle SIGHUP
+    dies of it), and we exit 111 with one line on stderr saying what
+    happened, whatever prog's own exit code. After prog's clean end we
+    stay a moment (two retransmission timeouts, 50 ms to 1 s) to answer
+    the server's retransmitted EOF in case our acknowledgement was lost.
+
+    Exit codes: 0 and the child's others; 100 usage (-h prints the usage
+    on stdout, exit 0); 111 fatal (no response from server, connection
+    failed, child killed by a signal).                                   */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -26,9 +36,12 @@
 #include "curvecp_keys.h"
 #include "curvecp_packet.h"
 #include "curvecp_safenonce.h"
+#include "curvecp_tool.h"
 #include "curvecp_udp_child.h"
 #include "curvecp_udp_client.h"
 #include "curvecp_udp_socket.h"
+#include "udp/curvecp_udp_internal.h"
+#include "curvecp_chicago.h"
 
 #define USAGE "curvecp-client: usage: curvecp-client [-q] [-Q] [-v] [-c keydir] [-m] [-e extfile] " \
               "sname pk ip[,ip...] port ext prog [args...]\n" \
@@ -36,22 +49,23 @@
               "  -m         in-process message layer: prog reads the server's bytes on fd 6\n" \
               "             and writes its own on fd 7 (default: prog is a message handler\n" \
               "             on fds 8/9, e.g. curvecpmessage -c)\n" \
-              "  -e extfile client extension file (default /etc/curvecpextension)\n"
+              "  -e extfile client extension file (default /etc/curvecpextension)\n" \
+              "  -q / -Q / -v  no error messages / error messages / also progress (each Hello)\n" \
+              "  -h         this help\n" \
+              "If the connection fails (the server stops acknowledging, no Cookie after 8\n" \
+              "Hellos) or the server's stream ends in failure, prog's input is closed and\n" \
+              "prog gets SIGHUP; we exit 111 with one line on stderr. Exit codes: prog's\n" \
+              "own; 100 usage; 111 fatal.\n"
+#define LINGER_RTO_TIMES 2                /* answer one or two retransmitted EOFs */
+#define LINGER_MIN_NS    50000000ull      /* timer slack and scheduling on a busy host */
+#define LINGER_MAX_NS    1000000000ull    /* however slow the path */
 #define ADDRS_MAX 1000
 
 static int verbosity = 1;               /* curvecpclient prints errors by default */
 static curvecp_udp_child_t *child;
 
-/* Both end the program: the checks before them rely on it (clang). */
-static void usage (void) __attribute__ ((noreturn));
+/* Ends the program: the checks before it rely on it (clang). */
 static void fatal (const char *what, int err) __attribute__ ((noreturn));
-
-static void
-usage (void)
-{
-    fputs (USAGE, stderr);
-    exit (100);
-}
 
 static void
 fatal (const char *what, int err)
@@ -77,7 +91,7 @@ parse_addresses (const char *list, uint16_t port, curvecp_udp_addr_t *slots)
     static curvecp_udp_addr_t all[ADDRS_MAX];
     int n = curvecp_udp_addr_parse_list (list, port, all, ADDRS_MAX);
     if (n < 0)
-        usage ();
+        curvecp_tool_usage_error ("bad server address list: '%s' (ip[,ip...], at most %d)", list, ADDRS_MAX);
     for (int i = 0; i < n && n > CURVECP_UDP_CLIENT_SLOTS; i++) {
         int j = (int) randombytes_uniform ((uint32_t) (n - i)) + i;
         curvecp_udp_addr_t t = all[i];
@@ -90,19 +104,75 @@ parse_addresses (const char *list, uint16_t port, curvecp_udp_addr_t *slots)
     return n;
 }
 
+/* -v: one line per Hello, naming the address it went to. */
+static void
+say_hellos (curvecp_udp_client_t *client, int *said)
+{
+    int sent = curvecp_udp_client_hellos (client);
+    for (; verbosity > 1 && *said < sent; (*said)++) {
+        char text[CURVECP_UDP_ADDR_TEXT];
+        curvecp_udp_addr_format (curvecp_udp_client_slot_addr (client, *said), text, sizeof text);
+        fprintf (stderr, "curvecp-client: Hello %d of %d to %s\n", *said + 1, CURVECP_UDP_CLIENT_SLOTS, text);
+    }
+    *said = sent;
+}
+
 static void
 wait_for_cookie (curvecp_udp_client_t *client)
 {
+    int said = 0;
     for (;;) {
         uint64_t now = curvecp_clock_now ();
         curvecp_udp_client_state_t state = curvecp_udp_client_state (client, now);
         if (state == CURVECP_UDP_CONNECTED)
-            return;
+            break;
         if (state == CURVECP_UDP_NO_RESPONSE)
-            fatal ("no response from server", ETIMEDOUT);
+            fatal ("no response from server: no Cookie after 8 Hellos (no server at that address "
+                   "and port, or a wrong server key or extension) (handshake-timeout)", 0);
         struct pollfd fd = { curvecp_udp_client_fd (client), POLLIN, 0 };
         curvecp_udp_poll (&fd, 1, curvecp_udp_client_deadline (client));
         curvecp_udp_client_process (client, curvecp_clock_now ());
+        say_hellos (client, &said);
+    }
+    if (verbosity > 1) {
+        char text[CURVECP_UDP_ADDR_TEXT];
+        curvecp_udp_addr_format (curvecp_udp_conn_peer (curvecp_udp_client_conn (client)), text, sizeof text);
+        fprintf (stderr, "curvecp-client: Cookie from %s\n", text);
+    }
+}
+
+/* How long to stay after prog's clean end: a retransmission timeout or
+   two, so a server whose last EOF went unacknowledged hears us when it
+   resends; capped, and short on a fast path. */
+static uint64_t
+linger_ns (curvecp_udp_conn_t *conn)
+{
+    const curvecp_stream_t *stream = curvecp_udp_conn_stream (conn);
+    if (!stream)
+        return 0;                               /* message mode: the handler's business */
+    uint64_t rto = curvecp_chicago_rtt_timeout (curvecp_stream_chicago (stream));
+    uint64_t ns = LINGER_RTO_TIMES * rto;
+    if (ns < LINGER_MIN_NS)
+        ns = LINGER_MIN_NS;
+    return ns < LINGER_MAX_NS ? ns : LINGER_MAX_NS;
+}
+
+/* Answer retransmissions until the linger is over (or the connection
+   fails: nothing more to answer). */
+static void
+linger (curvecp_udp_client_t *client)
+{
+    curvecp_udp_conn_t *conn = curvecp_udp_client_conn (client);
+    uint64_t until = curvecp_clock_now () + linger_ns (conn);
+    while (curvecp_clock_now () < until && !curvecp_udp_conn_failed (conn)) {
+        struct pollfd fd = { curvecp_udp_client_fd (client),
+            (short) (POLLIN | (curvecp_udp_client_want_write (client) ? POLLOUT : 0)), 0 };
+        uint64_t deadline = curvecp_udp_client_deadline (client);
+        curvecp_udp_poll (&fd, 1, deadline < until ? deadline : until);
+        curvecp_udp_client_process (client, curvecp_clock_now ());
+        uint8_t sink[4096];
+        while (curvecp_udp_conn_recv (conn, sink, sizeof sink) > 0)
+            ;
     }
 }
 
@@ -125,6 +195,8 @@ run (curvecp_udp_client_t *client)
         curvecp_udp_child_service (child);
     }
     curvecp_udp_client_process (client, curvecp_clock_now ());   /* last acknowledgments out */
+    if (!curvecp_udp_child_failed (child))
+        linger (client);
 }
 
 int
@@ -133,7 +205,8 @@ main (int argc, char **argv)
     const char *keydir = NULL, *ext_path = NULL;
     bool in_process = false;
     int opt;
-    while ((opt = getopt (argc, argv, "+qQvc:me:")) != -1) {
+    curvecp_tool_start ("curvecp-client", USAGE, "qQvc:me:", argc, argv);
+    while ((opt = getopt (argc, argv, curvecp_tool_optstring ())) != -1) {
         switch (opt) {
             case 'q': verbosity = 0; break;
             case 'Q': verbosity = 1; break;
@@ -141,13 +214,13 @@ main (int argc, char **argv)
             case 'c': keydir = optarg; break;
             case 'm': in_process = true; break;
             case 'e': ext_path = optarg; break;
-            default: usage ();
+            default: curvecp_tool_bad_option ();
         }
     }
     if (optind < argc && strcmp (argv[optind], "-") == 0)
         optind++;
     if (argc - optind < 6)
-        usage ();
+        curvecp_tool_usage_error ("%d of the 6 arguments sname pk ip port ext prog", argc - optind);
     char **arg = argv + optind;
     if (sodium_init () < 0)
         fatal ("libsodium", 0);
@@ -155,11 +228,18 @@ main (int argc, char **argv)
     curvecp_udp_client_config_default (&config);
     uint8_t name_check[CURVECP_NAME_BYTES];
     uint16_t port;
-    if (curvecp_name_encode (arg[0], name_check) != CURVECP_OK
-    ||  curvecp_key_from_hex (arg[1], config.server_pk) != CURVECP_OK
-    ||  curvecp_udp_port_parse (arg[3], &port) != CURVECP_OK
-    ||  curvecp_udp_ext_parse (arg[4], config.server_ext) != CURVECP_OK)
-        usage ();
+    if (curvecp_name_encode (arg[0], name_check) != CURVECP_OK)
+        curvecp_tool_usage_error ("bad server name: '%s' (dotted labels of 1..63 bytes)", arg[0]);
+    if (curvecp_key_from_hex (arg[1], config.server_pk) != CURVECP_OK)
+        curvecp_tool_usage_error ("bad server key: '%s' (64 hex digits)", arg[1]);
+    if (curvecp_udp_port_parse (arg[3], &port) != CURVECP_OK)
+        curvecp_tool_usage_error ("bad port: '%s' (0..65535)", arg[3]);
+    if (curvecp_udp_ext_parse (arg[4], config.server_ext) != CURVECP_OK)
+        curvecp_tool_usage_error ("bad server extension: '%s' (32 hex digits)", arg[4]);
+    curvecp_stream_config_t stream;
+    curvecp_udp_stream_config_default (&stream);
+    stream.give_up_ns = curvecp_tool_give_up_ns (stream.give_up_ns);
+    config.stream = &stream;
     config.addr_count = parse_addresses (arg[2], port, config.addrs);
     config.server_name = arg[0];
     config.ext_path = ext_path;
@@ -198,10 +278,16 @@ main (int argc, char **argv)
         fatal ("unable to fork", errno);
     run (client);
     int status = curvecp_udp_child_reap (child, true);
+    int killed_by = curvecp_udp_child_signal (child);
+    bool failed = curvecp_udp_child_failed (child);
+    if (failed && verbosity > 0)
+        fprintf (stderr, "curvecp-client: fatal: %s\n", curvecp_udp_child_failure (child));
     curvecp_udp_child_destroy (&child);
     curvecp_udp_client_destroy (&client);
     curvecp_safenonce_destroy (&nonces);
-    if (status == 111 && verbosity > 0)
-        fprintf (stderr, "curvecp-client: fatal: process killed by signal\n");
+    if (failed)
+        return CURVECP_TOOL_EXIT_FATAL;
+    if (killed_by && verbosity > 0)
+        fprintf (stderr, "curvecp-client: fatal: process killed by signal %d\n", killed_by);
     return status;
 }

@@ -13,8 +13,14 @@
     handler process). -H adds a virtual host: Initiates for name run
     "sh -c command" instead of prog. ip may be IPv6.
 
-    Exit codes: 100 usage, 111 fatal. Quiet by default as curvecpserver:
-    fatal messages need -Q or -v.                                        */
+    A failed connection (our message layer gives up on a silent client,
+    or the client's stream ends with a failure EOF) is never an ordinary
+    end for prog (-m): its input is closed and it gets SIGHUP (a program
+    that does not handle SIGHUP dies of it); -Q or -v also print a line.
+
+    Exit codes: 100 usage (-h prints the usage on stdout, exit 0), 111
+    fatal. Quiet by default as curvecpserver, except that a failure to
+    start (no key directory, port taken) always says why unless -q.     */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -24,17 +30,25 @@
 #include <unistd.h>
 #include "curvecp_keys.h"
 #include "curvecp_packet.h"
+#include "curvecp_keys.h"
 #include "curvecp_safenonce.h"
+#include "curvecp_tool.h"
 #include "curvecp_udp_child.h"
 #include "curvecp_udp_server.h"
 #include "curvecp_udp_socket.h"
+#include "udp/curvecp_udp_internal.h"
 
 #define USAGE "curvecp-server: usage: curvecp-server [-q] [-Q] [-v] [-c n] [-m] [-H name=command] " \
               "sname keydir ip port ext prog [args...]\n" \
               "  -c n   at most n connections at once (1..65535, default 100)\n" \
               "  -m     in-process message layer: prog gets the byte stream on stdin/stdout\n" \
               "         (default: prog is a message handler on fds 8/9, e.g. curvecpmessage)\n" \
-              "  -H name=command  virtual host: clients asking for name get sh -c command\n"
+              "  -H name=command  virtual host: clients asking for name get sh -c command\n" \
+              "  -q / -Q / -v     quiet (not even start-up errors) / errors / also progress\n" \
+              "  -h     this help\n" \
+              "With -m, if a connection fails (the client stops acknowledging) or the\n" \
+              "client's stream ends in failure, prog's input is closed and prog gets SIGHUP.\n" \
+              "Exit codes: 100 usage; 111 fatal (key directory unreadable, port taken).\n"
 #define HOSTS_MAX 16
 
 typedef struct {
@@ -52,20 +66,27 @@ typedef struct {
 } server_tool_t;
 
 static int verbosity = 0;               /* curvecpserver: quiet unless -Q or -v */
+static bool quiet = false;              /* -q: not even a failure to start */
 
-static void
-usage (void)
-{
-    fputs (USAGE, stderr);
-    exit (100);
-}
+static void fatal (const char *what) __attribute__ ((noreturn));
 
 static void
 fatal (const char *what)
 {
-    if (verbosity > 0)
+    if (!quiet)
         fprintf (stderr, "curvecp-server: fatal: %s%s%s\n", what, errno ? ": " : "", errno ? strerror (errno) : "");
-    exit (111);
+    exit (CURVECP_TOOL_EXIT_FATAL);
+}
+
+/* -Q / -v: a connection that failed says so (prog was told by SIGHUP). */
+static void
+say_failed (const slot_t *slot)
+{
+    if (verbosity < 1 || !curvecp_udp_child_failed (slot->child))
+        return;
+    char text[CURVECP_UDP_ADDR_TEXT];
+    curvecp_udp_addr_format (curvecp_udp_conn_peer (slot->conn), text, sizeof text);
+    fprintf (stderr, "curvecp-server: connection from %s failed: %s\n", text, curvecp_udp_child_failure (slot->child));
 }
 
 static void
@@ -102,6 +123,7 @@ static void
 end_slot (server_tool_t *tool, int i)
 {
     slot_t *slot = tool->slots[i];
+    say_failed (slot);
     curvecp_udp_conn_set_user (slot->conn, NULL);
     curvecp_udp_conn_close (&slot->conn);
     curvecp_udp_child_destroy (&slot->child);
@@ -145,7 +167,7 @@ parse_max (const char *text)
     char *end;
     long n = strtol (text, &end, 10);
     if (*text == 0 || *end != 0 || n < 1 || n > 65535)
-        usage ();
+        curvecp_tool_usage_error ("bad connection limit: -c '%s' (1..65535)", text);
     return (int) n;
 }
 
@@ -154,11 +176,11 @@ add_host (server_tool_t *tool, curvecp_udp_server_t *server, char *spec)
 {
     char *eq = strchr (spec, '=');
     if (!eq)
-        usage ();
+        curvecp_tool_usage_error ("bad virtual host: -H '%s' (name=command)", spec);
     *eq = 0;
     int index = curvecp_udp_server_add_name (server, spec);
     if (index < 0 || index >= HOSTS_MAX)
-        usage ();
+        curvecp_tool_usage_error ("bad virtual host name: -H '%s' (dotted labels of 1..63 bytes)", spec);
     tool->host_argv[index][0] = (char *) "sh";
     tool->host_argv[index][1] = (char *) "-c";
     tool->host_argv[index][2] = eq + 1;
@@ -172,45 +194,56 @@ main (int argc, char **argv)
     char *hosts[HOSTS_MAX];
     int host_count = 0;
     int opt;
-    while ((opt = getopt (argc, argv, "+qQvc:mH:")) != -1) {
+    curvecp_tool_start ("curvecp-server", USAGE, "qQvc:mH:", argc, argv);
+    while ((opt = getopt (argc, argv, curvecp_tool_optstring ())) != -1) {
         switch (opt) {
-            case 'q': verbosity = 0; break;
-            case 'Q': verbosity = 1; break;
-            case 'v': verbosity = 2; break;
+            case 'q': verbosity = 0; quiet = true; break;
+            case 'Q': verbosity = 1; quiet = false; break;
+            case 'v': verbosity = 2; quiet = false; break;
             case 'c': tool.max = parse_max (optarg); break;
             case 'm': tool.in_process = true; break;
             case 'H':
                 if (host_count == HOSTS_MAX - 1)
-                    usage ();
+                    curvecp_tool_usage_error ("at most %d virtual hosts (-H)", HOSTS_MAX - 1);
                 hosts[host_count++] = optarg;
                 break;
-            default: usage ();
+            default: curvecp_tool_bad_option ();
         }
     }
     if (optind < argc && strcmp (argv[optind], "-") == 0)
         optind++;
     if (argc - optind < 6)
-        usage ();
+        curvecp_tool_usage_error ("%d of the 6 arguments sname keydir ip port ext prog", argc - optind);
     char **arg = argv + optind;
     const char *sname = arg[0], *keydir = arg[1];
     curvecp_udp_server_config_t config;
     curvecp_udp_server_config_default (&config);
     uint16_t port;
-    if (curvecp_udp_port_parse (arg[3], &port) != CURVECP_OK
-    ||  curvecp_udp_addr_parse (arg[2], port, &config.bind) != CURVECP_OK
-    ||  curvecp_udp_ext_parse (arg[4], config.ext) != CURVECP_OK)
-        usage ();
+    if (curvecp_udp_port_parse (arg[3], &port) != CURVECP_OK)
+        curvecp_tool_usage_error ("bad port: '%s' (0..65535)", arg[3]);
+    if (curvecp_udp_addr_parse (arg[2], port, &config.bind) != CURVECP_OK)
+        curvecp_tool_usage_error ("bad address: '%s' (an IPv4 or IPv6 address)", arg[2]);
+    if (curvecp_udp_ext_parse (arg[4], config.ext) != CURVECP_OK)
+        curvecp_tool_usage_error ("bad server extension: '%s' (32 hex digits)", arg[4]);
     uint8_t name_check[CURVECP_NAME_BYTES];
     if (curvecp_name_encode (sname, name_check) != CURVECP_OK)
-        usage ();
+        curvecp_tool_usage_error ("bad server name: '%s' (dotted labels of 1..63 bytes)", sname);
+    curvecp_stream_config_t stream;
+    curvecp_udp_stream_config_default (&stream);
+    stream.give_up_ns = curvecp_tool_give_up_ns (stream.give_up_ns);
+    config.stream = &stream;
 
     curvecp_udp_reserve_low_fds ();
     signal (SIGPIPE, SIG_IGN);
     signal (SIGCHLD, SIG_IGN);            /* children are reaped by the kernel, as NaCl does */
     curvecp_keypair_t keys;
     errno = 0;
-    if (curvecp_keydir_load (keydir, &keys) != CURVECP_OK)
-        fatal ("unable to read secret key");
+    if (curvecp_keydir_load (keydir, &keys) != CURVECP_OK) {
+        char what[512];
+        snprintf (what, sizeof what, "unable to read key directory %s: %s", keydir, curvecp_keys_error ());
+        errno = 0;
+        fatal (what);
+    }
     curvecp_safenonce_t *nonces = curvecp_safenonce_new (keydir, CURVECP_SAFENONCE_SERVER);
     if (!nonces)
         fatal ("unable to open the key directory's nonce counter");
@@ -227,8 +260,13 @@ main (int argc, char **argv)
     tool.slots = calloc ((size_t) tool.max, sizeof *tool.slots);
     curvecp_udp_server_t *server = curvecp_udp_server_new (&config);
     curvecp_keypair_wipe (&keys);
-    if (!tool.slots || !server)
-        fatal ("unable to create UDP socket");
+    if (!tool.slots)
+        fatal ("out of memory");
+    if (!server) {
+        char what[256];
+        snprintf (what, sizeof what, "unable to bind UDP port %s on %s", arg[3], arg[2]);
+        fatal (what);
+    }
     curvecp_udp_server_add_name (server, sname);
     tool.argv[0] = arg + 5;
     for (int i = 0; i < host_count; i++)

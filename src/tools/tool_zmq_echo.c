@@ -2,7 +2,7 @@
     carrier, so that tests and users can exercise it from a shell
     (rfc/curvecp.md section 12.8).
 
-    curvecp-zmq-echo [-v] [-n name] keys endpoint
+    curvecp-zmq-echo [-v] [-n name] [-a allowdir] keys endpoint
     curvecp-zmq-echo -c [-v] [-n name] [-k keys] [-t seconds] serverkey endpoint [message...]
 
     Server: binds a curvecp_server (ROUTER) on endpoint with the long-term
@@ -10,8 +10,10 @@
     every whole message back to its sender. -v prints each new client's
     long-term key to stderr ("client <hex>") when its first message
     arrives, and first the endpoint it bound ("listening <endpoint>", so
-    tcp://127.0.0.1:* can pick a free port). SIGTERM or SIGINT ends it
-    cleanly (exit 0).
+    tcp://127.0.0.1:* can pick a free port). -a admits only clients whose
+    key has a zcert public certificate in allowdir (curvecp-makekey -z).
+    SIGTERM or SIGINT ends it cleanly (exit 0). Keys are printed in hex,
+    as every curvecp tool prints them.
 
     Client (-c): connects to the server whose public key is serverkey (64
     hex digits, a key directory or a zcert file), sends each message
@@ -21,9 +23,12 @@
     long-term keys (default: a fresh pair); -v prints our key to stderr
     ("key <hex>"). The server name is empty unless -n name.
 
-    Exit codes: 0 done; 1 the handshake failed, a reply differed or not
-    all came back within -t seconds (default 10); 100 usage; 111 fatal
-    (unreadable keys, an endpoint that cannot be bound or connected).  */
+    Exit codes: 0 done; 1 a reply differed or not all came back within -t
+    seconds (default 10); 100 usage (-h prints the usage on stdout, exit
+    0); 111 fatal: the connection failed (the handshake failed: wrong key
+    or name, not allowed; or the connection gave up), unreadable keys, an
+    endpoint that cannot be bound or connected. A failure is one line on
+    stderr naming it ("... (handshake-timeout)").                        */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,9 +37,11 @@
 #include <unistd.h>
 #include <sodium.h>
 #include "curvecp_client.h"
+#include "curvecp_endpoint.h"
 #include "curvecp_keys.h"
 #include "curvecp_packet.h"
 #include "curvecp_server.h"
+#include "curvecp_tool.h"
 #include "curvecp_zmq.h"
 
 #define EXIT_FAILED   1
@@ -46,7 +53,7 @@
 #define LINE_MAX_LEN  65536
 
 #define USAGE "curvecp-zmq-echo: usage:\n" \
-    "  curvecp-zmq-echo [-v] [-n name] keys endpoint\n" \
+    "  curvecp-zmq-echo [-v] [-n name] [-a allowdir] keys endpoint\n" \
     "  curvecp-zmq-echo -c [-v] [-n name] [-k keys] [-t seconds] serverkey endpoint [message...]\n" \
     "  keys       NaCl key directory or zcert secret file\n" \
     "  serverkey  server public key: 64 hex digits, key directory or zcert file\n" \
@@ -54,13 +61,20 @@
     "  -c         client: send each message (or each stdin line), print the replies\n" \
     "  -n name    server name (default: the empty name)\n" \
     "  -t seconds client: give up after this long (default 10)\n" \
-    "  -v         server: print each new client's key; client: print our key\n"
+    "  -v         server: print each new client's key; client: print our key (hex)\n" \
+    "  -a dir     server: serve only clients whose key has a zcert public\n" \
+    "             certificate in dir (curvecp-makekey -z name)\n" \
+    "  -h         this help\n" \
+    "Exit codes: 0 done; 1 a reply differed or timed out; 100 usage; 111 fatal\n" \
+    "(connection failed: wrong key or name, not allowed, gave up; unreadable keys;\n" \
+    "endpoint cannot be bound or connected).\n"
 
 typedef struct {
     bool client_mode;
     bool verbose;
     const char *name;
     const char *client_keys;
+    const char *allow_dir;
     int seconds;
     const char *key_arg;
     const char *endpoint;
@@ -69,13 +83,6 @@ typedef struct {
 } options_t;
 
 static volatile sig_atomic_t stop_requested = 0;
-
-static void
-usage (void)
-{
-    fputs (USAGE, stderr);
-    exit (EXIT_USAGE);
-}
 
 static void
 fatal (const char *what, const char *detail)
@@ -91,7 +98,7 @@ parse_seconds (const char *text)
     char *end;
     long value = strtol (text, &end, 10);
     if (*text == 0 || *end != 0 || value < 1 || value > 86400)
-        usage ();
+        curvecp_tool_usage_error ("bad -t '%s' (whole seconds, 1 to 86400)", text);
     return (int) value;
 }
 
@@ -102,24 +109,35 @@ parse_options (int argc, char **argv, options_t *options)
     options->name = "";
     options->seconds = 10;
     int opt;
-    while ((opt = getopt (argc, argv, "+cvn:k:t:")) != -1) {
+    curvecp_tool_start ("curvecp-zmq-echo", USAGE, "cvn:k:t:a:", argc, argv);
+    while ((opt = getopt (argc, argv, curvecp_tool_optstring ())) != -1) {
         switch (opt) {
             case 'c': options->client_mode = true; break;
             case 'v': options->verbose = true; break;
             case 'n': options->name = optarg; break;
             case 'k': options->client_keys = optarg; break;
             case 't': options->seconds = parse_seconds (optarg); break;
-            default: usage ();
+            case 'a': options->allow_dir = optarg; break;
+            default: curvecp_tool_bad_option ();
         }
     }
     int left = argc - optind;
-    if (left < 2 || (!options->client_mode && left != 2))
-        usage ();
+    if (left < 2)
+        curvecp_tool_usage_error ("%d of the 2 arguments %s endpoint", left, options->client_mode ? "serverkey" : "keys");
+    if (!options->client_mode && left != 2)
+        curvecp_tool_usage_error ("a server takes no messages: '%s' (client: -c)", argv[optind + 2]);
     if (!options->client_mode && options->client_keys)
-        usage ();
+        curvecp_tool_usage_error ("-k is for a client (-c); a server's keys are its first argument");
+    if (options->client_mode && options->allow_dir)
+        curvecp_tool_usage_error ("-a is for a server; a client (-c) has no allow-list");
     uint8_t field[CURVECP_NAME_BYTES];
     if (curvecp_name_encode (options->name, field) != CURVECP_OK)
-        usage ();
+        curvecp_tool_usage_error ("bad server name: -n '%s' (dotted labels of 1..63 bytes)", options->name);
+    curvecp_endpoint_t endpoint;
+    if (curvecp_endpoint_parse (argv[optind + 1], &endpoint) == CURVECP_OK && endpoint.kind != CURVECP_ENDPOINT_ZMQ)
+        curvecp_tool_usage_error ("bad endpoint: '%s' (a ØMQ endpoint such as tcp://127.0.0.1:5555)", argv[optind + 1]);
+    if (curvecp_endpoint_parse (argv[optind + 1], &endpoint) != CURVECP_OK && strstr (argv[optind + 1], "tcp://"))
+        curvecp_tool_usage_error ("bad endpoint: '%s' (port 0..65535 or *)", argv[optind + 1]);
     options->key_arg = argv[optind];
     options->endpoint = argv[optind + 1];
     options->messages = argv + optind + 2;
@@ -192,6 +210,10 @@ run_server (const options_t *options)
     curvecp_keypair_wipe (&keys);
     if (!server)
         fatal ("unable to create the server", NULL);
+    if (options->allow_dir && curvecp_server_allow_directory (server, options->allow_dir) != 0) {
+        curvecp_server_destroy (&server);
+        fatal ("unable to read the allow-list directory", options->allow_dir);
+    }
     if (curvecp_server_bind (server, options->endpoint) < 0) {
         const char *why = zmq_strerror (zmq_errno ());
         curvecp_server_destroy (&server);        /* czmq warns of dangling sockets */
@@ -251,16 +273,29 @@ collect_messages (const options_t *options)
     return list;
 }
 
+/* A failed connection is fatal (111) and named; a slow or wrong reply
+   on a live connection is a plain failure (1). */
 static int
 client_fail (curvecp_client_t *client, const char *why, size_t got, size_t want)
 {
-    if (curvecp_client_failed (client))
-        fprintf (stderr, "curvecp-zmq-echo: %s\n", curvecp_client_error (client));
+    int code = EXIT_FAILED;
+    if (curvecp_client_failed (client)) {
+        fprintf (stderr, "curvecp-zmq-echo: fatal: %s (%s; %zu of %zu replies)\n", curvecp_client_error (client),
+                 curvecp_codec_failure_name (curvecp_client_failure (client)), got, want);
+        code = EXIT_FATAL;
+    }
     else
-        fprintf (stderr, "curvecp-zmq-echo: %s (%zu of %zu replies; handshake %s)\n", why, got, want,
-                 curvecp_client_connected (client) ? "done" : "not done");
+    if (!curvecp_client_connected (client)) {
+        /* our -t ran out first (it caps the handshake time-out too): the
+           handshake failed all the same */
+        fprintf (stderr, "curvecp-zmq-echo: fatal: %s (%zu of %zu replies; handshake not done) "
+                 "(handshake-timeout)\n", why, got, want);
+        code = EXIT_FATAL;
+    }
+    else
+        fprintf (stderr, "curvecp-zmq-echo: %s (%zu of %zu replies; handshake done)\n", why, got, want);
     curvecp_client_set_linger (client, 0);
-    return EXIT_FAILED;
+    return code;
 }
 
 static int

@@ -146,8 +146,8 @@ curvecp_udp_port_parse (const char *text, uint16_t *port)
     int digits = 0;
     while (text[digits] >= '0' && text[digits] <= '9' && digits < 5)
         value = value * 10 + (unsigned long) (text[digits++] - '0');
-    if (digits == 0 || text[digits] != 0)
-        return CURVECP_E_BAD_ARGUMENT;
+    if (digits == 0 || text[digits] != 0 || value > 65535)
+        return CURVECP_E_BAD_ARGUMENT;   /* NaCl wraps 99999 to 34463: a surprise, refused */
     *port = (uint16_t) value;
     return CURVECP_OK;
 }

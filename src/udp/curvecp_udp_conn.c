@@ -18,7 +18,7 @@
 
 #define RUN_PACKETS_MAX  64               /* per run, so one busy stream cannot starve others */
 #define DEFAULT_LINGER   2000000000ull
-#define UDP_WIDE_WINDOW  (512u * 1024u)   /* see udp_stream_defaults */
+#define UDP_WIDE_WINDOW  (512u * 1024u)   /* see curvecp_udp_stream_config_default */
 
 /* The stream defaults plus the message layer's wide window (added by
    the message-layer owner): our receiver announces a 512 KiB window in
@@ -27,8 +27,8 @@
    a peer that announced one; towards NaCl it stays at 128 KiB. On
    loopback 128 blocks per ~0.5 ms round trip were the limit, not the
    CPU. Buffers are allocated only while in use (curvecp_stream.h). */
-static void
-udp_stream_defaults (curvecp_stream_config_t *config)
+void
+curvecp_udp_stream_config_default (curvecp_stream_config_t *config)
 {
     curvecp_stream_config_default (config);
     config->send_buffer = UDP_WIDE_WINDOW;
@@ -55,7 +55,7 @@ core_config (curvecp_udp_conn_t *self, const curvecp_udp_conn_config_t *config, 
     if (config->stream)
         out->stream = *config->stream;
     else
-        udp_stream_defaults (&out->stream);
+        curvecp_udp_stream_config_default (&out->stream);
     out->linger_ns = config->linger_ns ? config->linger_ns : DEFAULT_LINGER;
     if (config->on_message) {
         out->on_message = relay_message;
@@ -332,6 +332,20 @@ bool
 curvecp_udp_conn_failed (const curvecp_udp_conn_t *self)
 {
     return curvecp_conn_state (self->conn) == CURVECP_CONN_FAILED;
+}
+
+const char *
+curvecp_udp_conn_failure (const curvecp_udp_conn_t *self)
+{
+    if (!curvecp_udp_conn_failed (self))
+        return NULL;
+    return curvecp_conn_failure_name (curvecp_conn_failure (self->conn));
+}
+
+const char *
+curvecp_udp_conn_error (const curvecp_udp_conn_t *self)
+{
+    return curvecp_udp_conn_failed (self) ? curvecp_conn_error (self->conn) : NULL;
 }
 
 void

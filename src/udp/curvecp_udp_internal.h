@@ -27,6 +27,11 @@ uint64_t curvecp_udp_timers_deadline (const curvecp_udp_timers_t *self);
 
 /* ---- the connection --------------------------------------------------- */
 
+/* The message layer's settings a UDP connection uses by default (wider
+   windows than the core's); a tool that changes one setting (a shorter
+   give-up for a test) starts from here. */
+void curvecp_udp_stream_config_default (curvecp_stream_config_t *config);
+
 typedef struct {
     curvecp_udp_message_fn *on_message;      /* message mode if set */
     void *on_message_arg;
