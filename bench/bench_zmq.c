@@ -17,8 +17,8 @@
         bench-zmq [seconds-per-run [only]]  (default 1.5; only: run just the
                                             figures whose name contains it) */
 #include <sodium.h>
-#include "curvecp_client.h"
-#include "curvecp_server.h"
+#include "curvecp_zmq_client.h"
+#include "curvecp_zmq_server.h"
 #include "curvecp_zmq.h"
 
 #define NAME "bench.example.com"
@@ -58,18 +58,18 @@ static void
 our_sink (zsock_t *pipe, void *arg)
 {
     sink_args_t *args = (sink_args_t *) arg;
-    curvecp_server_t *server = curvecp_server_new (&args->keys->server_keys, NAME);
-    curvecp_server_set_rcvtimeo (server, 100);
-    args->port = curvecp_server_bind (server, "tcp://127.0.0.1:*");
+    curvecp_zmq_server_t *server = curvecp_zmq_server_new (&args->keys->server_keys, NAME);
+    curvecp_zmq_server_set_rcvtimeo (server, 100);
+    args->port = curvecp_zmq_server_bind (server, "tcp://127.0.0.1:*");
     zsock_signal (pipe, 0);
     long count = -1;
-    curvecp_server_set_send_queue (server, 16u << 20);   /* an echo waits for room, in order */
+    curvecp_zmq_server_set_send_queue (server, 16u << 20);   /* an echo waits for room, in order */
     zpoller_t *poller = zpoller_new (pipe, NULL);
     while (!zpoller_terminated (poller)) {
-        zmsg_t *msg = curvecp_server_recv (server);
+        zmsg_t *msg = curvecp_zmq_server_recv (server);
         if (msg) {
             if (args->echo) {
-                if (curvecp_server_reply (server, &msg) != 0)
+                if (curvecp_zmq_server_reply (server, &msg) != 0)
                     zmsg_destroy (&msg);
                 continue;
             }
@@ -85,7 +85,7 @@ our_sink (zsock_t *pipe, void *arg)
             break;
     }
     zpoller_destroy (&poller);
-    curvecp_server_destroy (&server);
+    curvecp_zmq_server_destroy (&server);
 }
 
 static zsock_t *
@@ -160,13 +160,13 @@ payload_msg (const uint8_t *payload, size_t size)
 
 /* Wait for word on the actor pipe, servicing the client meanwhile. */
 static bool
-await (zactor_t *sink, const char *word, curvecp_client_t *client, double limit)
+await (zactor_t *sink, const char *word, curvecp_zmq_client_t *client, double limit)
 {
     uint64_t start = curvecp_clock_now ();
-    zpoller_t *poller = client ? zpoller_new (sink, curvecp_client_sock (client), NULL) : zpoller_new (sink, NULL);
+    zpoller_t *poller = client ? zpoller_new (sink, curvecp_zmq_client_sock (client), NULL) : zpoller_new (sink, NULL);
     bool got = false;
     while (!got && seconds_since (start) < limit) {
-        int timeout = client ? curvecp_client_timeout (client) : 100;
+        int timeout = client ? curvecp_zmq_client_timeout (client) : 100;
         void *which = zpoller_wait (poller, timeout < 0 || timeout > 100 ? 100 : timeout);
         if (which == sink) {
             char *text = zstr_recv (sink);
@@ -174,7 +174,7 @@ await (zactor_t *sink, const char *word, curvecp_client_t *client, double limit)
             zstr_free (&text);
         }
         if (client)
-            curvecp_client_handle (client);
+            curvecp_zmq_client_handle (client);
     }
     zpoller_destroy (&poller);
     return got;
@@ -185,31 +185,31 @@ ours_throughput (keys_t *keys, size_t size, long count)
 {
     sink_args_t args = { keys, true, false, count, 0 };
     zactor_t *sink = zactor_new (our_sink, &args);
-    curvecp_client_t *client = curvecp_client_new (&keys->client_keys, keys->server_keys.public_key, NAME);
-    curvecp_client_set_linger (client, 0);
+    curvecp_zmq_client_t *client = curvecp_zmq_client_new (&keys->client_keys, keys->server_keys.public_key, NAME);
+    curvecp_zmq_client_set_linger (client, 0);
     char endpoint[64];
     snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", args.port);
-    curvecp_client_connect (client, endpoint);
+    curvecp_zmq_client_connect (client, endpoint);
     uint8_t *payload = (uint8_t *) calloc (1, size ? size : 1);
     zmsg_t *msg = payload_msg (payload, size);
-    curvecp_client_send (client, &msg);
-    curvecp_client_flush (client);
+    curvecp_zmq_client_send (client, &msg);
+    curvecp_zmq_client_flush (client);
     double rate = 0;
     if (await (sink, "FIRST", client, 10)) {
         uint64_t start = curvecp_clock_now ();
         for (long i = 0; i < count; i++) {
             msg = payload_msg (payload, size);
-            if (curvecp_client_send (client, &msg) != 0) {
+            if (curvecp_zmq_client_send (client, &msg) != 0) {
                 zmsg_destroy (&msg);
                 break;
             }
         }
-        curvecp_client_flush (client);
+        curvecp_zmq_client_flush (client);
         if (await (sink, "DONE", client, 30))
             rate = (double) count / seconds_since (start);
     }
     free (payload);
-    curvecp_client_destroy (&client);
+    curvecp_zmq_client_destroy (&client);
     zactor_destroy (&sink);
     return rate;
 }
@@ -244,12 +244,12 @@ ours_latency (keys_t *keys, long rounds)
 {
     sink_args_t args = { keys, true, true, 0, 0 };
     zactor_t *sink = zactor_new (our_sink, &args);
-    curvecp_client_t *client = curvecp_client_new (&keys->client_keys, keys->server_keys.public_key, NAME);
-    curvecp_client_set_rcvtimeo (client, 5000);
-    curvecp_client_set_linger (client, 0);
+    curvecp_zmq_client_t *client = curvecp_zmq_client_new (&keys->client_keys, keys->server_keys.public_key, NAME);
+    curvecp_zmq_client_set_rcvtimeo (client, 5000);
+    curvecp_zmq_client_set_linger (client, 0);
     char endpoint[64];
     snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", args.port);
-    curvecp_client_connect (client, endpoint);
+    curvecp_zmq_client_connect (client, endpoint);
     uint8_t payload[64] = { 0 };
     double mean = 0;
     long done = -100;                       /* 100 warm-up rounds */
@@ -258,15 +258,15 @@ ours_latency (keys_t *keys, long rounds)
         if (done == 0)
             start = curvecp_clock_now ();
         zmsg_t *msg = payload_msg (payload, sizeof payload);
-        curvecp_client_send (client, &msg);
-        zmsg_t *reply = curvecp_client_recv (client);
+        curvecp_zmq_client_send (client, &msg);
+        zmsg_t *reply = curvecp_zmq_client_recv (client);
         if (!reply)
             break;
         zmsg_destroy (&reply);
     }
     if (done == rounds)
         mean = seconds_since (start) * 1e6 / (double) rounds;
-    curvecp_client_destroy (&client);
+    curvecp_zmq_client_destroy (&client);
     zactor_destroy (&sink);
     return mean;
 }
@@ -309,16 +309,16 @@ ours_connections (keys_t *keys)
     uint64_t start = curvecp_clock_now ();
     long count = 0;
     while (seconds_since (start) < run_seconds && count < 100000) {
-        curvecp_client_t *client = curvecp_client_new (&keys->client_keys, keys->server_keys.public_key, NAME);
-        curvecp_client_set_rcvtimeo (client, 5000);
-        curvecp_client_connect (client, endpoint);
+        curvecp_zmq_client_t *client = curvecp_zmq_client_new (&keys->client_keys, keys->server_keys.public_key, NAME);
+        curvecp_zmq_client_set_rcvtimeo (client, 5000);
+        curvecp_zmq_client_connect (client, endpoint);
         zmsg_t *msg = zmsg_new ();
         zmsg_addstr (msg, "ping");
-        curvecp_client_send (client, &msg);
-        zmsg_t *reply = curvecp_client_recv (client);
+        curvecp_zmq_client_send (client, &msg);
+        zmsg_t *reply = curvecp_zmq_client_recv (client);
         bool ok = reply != NULL;
         zmsg_destroy (&reply);
-        curvecp_client_destroy (&client);
+        curvecp_zmq_client_destroy (&client);
         if (!ok)
             break;
         count++;

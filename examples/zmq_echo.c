@@ -1,6 +1,6 @@
 /*  zmq_echo.c - a CurveCP-secured DEALER-ROUTER echo with two clients.
 
-    The server runs in its own thread under zloop (curvecp_server_attach
+    The server runs in its own thread under zloop (curvecp_zmq_server_attach
     registers the ROUTER and one timer for the next CurveCP deadline); for
     every message it prints the client's long-term key as CurveCP
     authenticated it, and echoes the message back (queued-send mode keeps
@@ -9,8 +9,8 @@
 
         zmq-echo [-v]                                                      */
 #include <sodium.h>
-#include "curvecp_client.h"
-#include "curvecp_server.h"
+#include "curvecp_zmq_client.h"
+#include "curvecp_zmq_server.h"
 
 #define SERVER_NAME "echo.example.com"
 #define CLIENTS     2
@@ -19,7 +19,7 @@
 typedef struct {
     curvecp_keypair_t keys;
     int port;
-    curvecp_server_t *server;
+    curvecp_zmq_server_t *server;
 } server_args_t;
 
 /* Keys in hex, as every curvecp tool prints them (one spelling for users). */
@@ -32,16 +32,16 @@ print_key (const char *who, const uint8_t key[32])
 }
 
 static int
-echo (curvecp_server_t *server, zmsg_t **msg_p, void *arg)
+echo (curvecp_zmq_server_t *server, zmsg_t **msg_p, void *arg)
 {
     (void) arg;
     char hex[65], *text = zframe_strdup (zmsg_first (*msg_p));
-    curvecp_key_to_hex (curvecp_server_peer_key (server), hex);
+    curvecp_key_to_hex (curvecp_zmq_server_peer_key (server), hex);
     printf ("server: from client %s (for %s): \"%s\" (%zu frames)\n", hex,
-            curvecp_server_peer_name (server), text, zmsg_size (*msg_p));
+            curvecp_zmq_server_peer_name (server), text, zmsg_size (*msg_p));
     fflush (stdout);
     free (text);
-    curvecp_server_reply (server, msg_p);      /* on failure the loop destroys it */
+    curvecp_zmq_server_reply (server, msg_p);      /* on failure the loop destroys it */
     return 0;
 }
 
@@ -60,55 +60,55 @@ static void
 server_actor (zsock_t *pipe, void *arg)
 {
     server_args_t *args = (server_args_t *) arg;
-    curvecp_server_t *server = curvecp_server_new (&args->keys, SERVER_NAME);
-    args->port = server ? curvecp_server_bind (server, "tcp://127.0.0.1:*") : -1;
+    curvecp_zmq_server_t *server = curvecp_zmq_server_new (&args->keys, SERVER_NAME);
+    args->port = server ? curvecp_zmq_server_bind (server, "tcp://127.0.0.1:*") : -1;
     zsock_signal (pipe, 0);
     if (args->port <= 0) {
-        curvecp_server_destroy (&server);
+        curvecp_zmq_server_destroy (&server);
         return;
     }
-    curvecp_server_set_send_queue (server, 16u << 20);
+    curvecp_zmq_server_set_send_queue (server, 16u << 20);
     zloop_t *loop = zloop_new ();
     zloop_reader (loop, pipe, on_pipe, NULL);
-    if (curvecp_server_attach (server, loop, echo, NULL) == 0)
+    if (curvecp_zmq_server_attach (server, loop, echo, NULL) == 0)
         zloop_start (loop);
-    curvecp_server_detach (server);             /* before the loop goes */
+    curvecp_zmq_server_detach (server);             /* before the loop goes */
     zloop_destroy (&loop);
-    curvecp_server_destroy (&server);
+    curvecp_zmq_server_destroy (&server);
 }
 
-static curvecp_client_t *
+static curvecp_zmq_client_t *
 start_client (const curvecp_keypair_t *keys, const uint8_t *server_key, int port)
 {
-    curvecp_client_t *client = curvecp_client_new (keys, server_key, SERVER_NAME);
+    curvecp_zmq_client_t *client = curvecp_zmq_client_new (keys, server_key, SERVER_NAME);
     if (!client)
         return NULL;
-    curvecp_client_set_rcvtimeo (client, 5000);
+    curvecp_zmq_client_set_rcvtimeo (client, 5000);
     char endpoint[64];
     snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", port);
-    if (curvecp_client_connect (client, endpoint) != 0)
-        curvecp_client_destroy (&client);
+    if (curvecp_zmq_client_connect (client, endpoint) != 0)
+        curvecp_zmq_client_destroy (&client);
     return client;
 }
 
 /* One message there and back; 0 if the echo matched. */
 static int
-echo_once (curvecp_client_t *client, int index, int i)
+echo_once (curvecp_zmq_client_t *client, int index, int i)
 {
     char text[64];
     snprintf (text, sizeof text, "hello %d from client %d", i, index);
     zmsg_t *msg = zmsg_new ();
     zmsg_addstr (msg, text);
     zmsg_addstr (msg, "second frame");
-    if (curvecp_client_send (client, &msg) != 0)
+    if (curvecp_zmq_client_send (client, &msg) != 0)
         zmsg_destroy (&msg);
-    zmsg_t *echo = curvecp_client_recv (client);
+    zmsg_t *echo = curvecp_zmq_client_recv (client);
     char *back = echo ? zmsg_popstr (echo) : NULL;
     int rc = back && streq (back, text) ? 0 : -1;
     if (rc == 0)
         printf ("client %d: echoed \"%s\"\n", index, back);
     else
-        printf ("client %d: no echo: %s\n", index, curvecp_client_error (client));
+        printf ("client %d: no echo: %s\n", index, curvecp_zmq_client_error (client));
     zstr_free (&back);
     zmsg_destroy (&echo);
     return rc;
@@ -140,7 +140,7 @@ main (int argc, char *argv [])
         print_key (who, client_keys[i].public_key);
     }
     /* both clients connected at once, taking turns */
-    curvecp_client_t *clients[CLIENTS];
+    curvecp_zmq_client_t *clients[CLIENTS];
     for (int i = 0; i < CLIENTS; i++) {
         clients[i] = start_client (&client_keys[i], args.keys.public_key, args.port);
         failures += clients[i] == NULL;
@@ -149,7 +149,7 @@ main (int argc, char *argv [])
         for (int i = 0; i < CLIENTS; i++)
             failures += echo_once (clients[i], i + 1, m) != 0;
     for (int i = 0; i < CLIENTS; i++)
-        curvecp_client_destroy (&clients[i]);
+        curvecp_zmq_client_destroy (&clients[i]);
     zactor_destroy (&server);
     for (int i = 0; i < CLIENTS; i++)
         curvecp_keypair_wipe (&client_keys[i]);

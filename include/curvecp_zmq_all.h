@@ -1,6 +1,6 @@
 /*  curvecp_zmq_all.h - the whole public API of libcurvecp-zmq, the ØMQ
-    carrier: a CurveCP-secured DEALER (curvecp_client) and ROUTER
-    (curvecp_server), the codec under both and the allow-list of client
+    carrier: a CurveCP-secured DEALER (curvecp_zmq_client) and ROUTER
+    (curvecp_zmq_server), the codec under both and the allow-list of client
     keys; with all of libcurvecp (curvecp.h).
 
         #include <curvecp_zmq_all.h>  cc app.c $(pkg-config --cflags --libs libcurvecp-zmq)
@@ -12,9 +12,9 @@
 #define CURVECP_ZMQ_ALL_H_INCLUDED
 
 #include "curvecp.h"
-#include "curvecp_codec.h"
-#include "curvecp_client.h"
-#include "curvecp_server.h"
+#include "curvecp_zmq_codec.h"
+#include "curvecp_zmq_client.h"
+#include "curvecp_zmq_server.h"
 #include "curvecp_zmq_allow.h"
 
 #endif

@@ -88,7 +88,7 @@ for f in include/curvecp.h include/curvecp_version.h include/curvecp_export.h in
     has libcurvecp-dev "${f/#include/usr/include}" "a development file"
 done
 only libcurvecp-dev "usr/include/curvecp[a-z0-9_]*\.h|$lib/libcurvecp\.(so|a)|$lib/pkgconfig/libcurvecp\.pc|$lib/cmake/curvecp/[A-Za-z-]+\.cmake"
-for f in include/curvecp_zmq_all.h include/curvecp_client.h include/curvecp_server.h include/curvecp_codec.h \
+for f in include/curvecp_zmq_all.h include/curvecp_zmq_client.h include/curvecp_zmq_server.h include/curvecp_zmq_codec.h \
          "$lib/libcurvecp-zmq\.so" "$lib/libcurvecp-zmq\.a" "$lib/pkgconfig/libcurvecp-zmq\.pc"; do
     has libcurvecp-zmq-dev "${f/#include/usr/include}" "a development file"
 done
@@ -172,15 +172,15 @@ int main (void)
     curvecp_keypair_t server_keys, client_keys;
     curvecp_keypair_generate (&server_keys);
     curvecp_keypair_generate (&client_keys);
-    curvecp_server_t *server = curvecp_server_new (&server_keys, "deb.test");
+    curvecp_zmq_server_t *server = curvecp_zmq_server_new (&server_keys, "deb.test");
     if (!server)
         return 1;
-    int port = curvecp_server_bind (server, "tcp://127.0.0.1:*");
-    curvecp_client_t *client = curvecp_client_new (&client_keys, server_keys.public_key, "deb.test");
+    int port = curvecp_zmq_server_bind (server, "tcp://127.0.0.1:*");
+    curvecp_zmq_client_t *client = curvecp_zmq_client_new (&client_keys, server_keys.public_key, "deb.test");
     if (port <= 0 || !client)
         return 2;
-    curvecp_client_destroy (&client);
-    curvecp_server_destroy (&server);
+    curvecp_zmq_client_destroy (&client);
+    curvecp_zmq_server_destroy (&server);
     printf ("zmq %d.%d.%d\n", CURVECP_VERSION_MAJOR, CURVECP_VERSION_MINOR, CURVECP_VERSION_PATCH);
     return 0;
 }

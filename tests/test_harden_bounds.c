@@ -21,7 +21,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "curvecp_codec_internal.h"
+#include "curvecp_zmq_codec_internal.h"
 #include "curvecp_hs_client.h"
 #include "test_harden_util.h"
 #include "test_udp_util.h"

@@ -56,7 +56,7 @@ version=$(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --modversion libcurvecp
     || { cat "$work/readme.log"; fail "README: the four programs did not each print \"linked $version\""; }
 
 for f in "$inc/curvecp.h" "$inc/curvecp_zmq_all.h" "$inc/curvecp_version.h" "$inc/curvecp_export.h" \
-         "$inc/curvecp_udp_server.h" "$inc/curvecp_server.h" "$inc/curvecp_codec.h" \
+         "$inc/curvecp_udp_server.h" "$inc/curvecp_zmq_server.h" "$inc/curvecp_zmq_codec.h" \
          "$libdir/libcurvecp.a" "$libdir/libcurvecp-zmq.a" \
          "$libdir/pkgconfig/libcurvecp.pc" "$libdir/pkgconfig/libcurvecp-zmq.pc" \
          "$libdir/cmake/curvecp/curvecpConfig.cmake"; do
@@ -82,10 +82,10 @@ done
 # plumbing, the carriers' inner classes.
 for name in curvecp_hs_server.h curvecp_replay.h curvecp_session.h curvecp_counter.h \
             curvecp_stream.h curvecp_chicago.h curvecp_message.h curvecp_conn.h curvecp_rng.h \
-            curvecp_heap.h curvecp_table.h curvecp_codec_internal.h curvecp_hs_client.h curvecp_packet.h curvecp_safenonce.h curvecp_z85.h \
+            curvecp_heap.h curvecp_table.h curvecp_zmq_codec_internal.h curvecp_hs_client.h curvecp_packet.h curvecp_safenonce.h curvecp_z85.h \
             curvecp_framing.h curvecp_udp_child.h curvecp_filexfer.h curvecp_endpoint.h \
             curvecp_udp_socket.h curvecp_udp_hellos.h curvecp_udp_internal.h \
-            curvecp_appframe.h curvecp_zmq.h curvecp_zmq_zap.h curvecp_server_internal.h; do
+            curvecp_appframe.h curvecp_zmq.h curvecp_zmq_zap.h curvecp_zmq_server_internal.h; do
     [ ! -e "$inc/$name" ] || fail "internal header installed: include/$name"
 done
 

@@ -9,8 +9,8 @@
     message of that connection; malformed replies deny.                  */
 #include <sodium.h>
 #include "testutil.h"
-#include "curvecp_client.h"
-#include "curvecp_server.h"
+#include "curvecp_zmq_client.h"
+#include "curvecp_zmq_server.h"
 #include "curvecp_zmq_zap.h"
 #include "test_zmq_echo_actor.h"
 
@@ -19,24 +19,24 @@
 static char testdir[64];
 
 /* A client whose handshake gives up after handshake_ms. */
-static curvecp_client_t *
+static curvecp_zmq_client_t *
 new_client_waiting (const curvecp_keypair_t *keys, const uint8_t *server_key, int port, int handshake_ms)
 {
-    curvecp_client_t *client = curvecp_client_new (keys, server_key, NAME);
+    curvecp_zmq_client_t *client = curvecp_zmq_client_new (keys, server_key, NAME);
     CHECK (client);
-    curvecp_codec_options_t options;
-    curvecp_codec_options_default (&options);
+    curvecp_zmq_codec_options_t options;
+    curvecp_zmq_codec_options_default (&options);
     options.handshake_timeout_ns = (uint64_t) handshake_ms * 1000000ull;
-    curvecp_client_set_options (client, &options);
-    curvecp_client_set_rcvtimeo (client, 5000);
-    curvecp_client_set_linger (client, 0);
+    curvecp_zmq_client_set_options (client, &options);
+    curvecp_zmq_client_set_rcvtimeo (client, 5000);
+    curvecp_zmq_client_set_linger (client, 0);
     char endpoint[64];
     snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", port);
-    CHECK_EQ (curvecp_client_connect (client, endpoint), 0);
+    CHECK_EQ (curvecp_zmq_client_connect (client, endpoint), 0);
     return client;
 }
 
-static curvecp_client_t *
+static curvecp_zmq_client_t *
 new_client (const curvecp_keypair_t *keys, const uint8_t *server_key, int port)
 {
     return new_client_waiting (keys, server_key, port, 1000);    /* denial shows after 1 s */
@@ -46,25 +46,25 @@ new_client (const curvecp_keypair_t *keys, const uint8_t *server_key, int port)
    refused (checked to be a handshake failure that says the Initiate went
    unanswered). */
 static zmsg_t *
-knock (curvecp_client_t *client, bool send)
+knock (curvecp_zmq_client_t *client, bool send)
 {
     if (send) {
         zmsg_t *msg = zmsg_new ();
         zmsg_addstr (msg, "knock");
-        CHECK_EQ (curvecp_client_send (client, &msg), 0);
+        CHECK_EQ (curvecp_zmq_client_send (client, &msg), 0);
     }
-    zmsg_t *reply = curvecp_client_recv (client);
+    zmsg_t *reply = curvecp_zmq_client_recv (client);
     if (!reply) {
-        CHECK (curvecp_client_failed (client));
-        CHECK_EQ (curvecp_client_failure (client), CURVECP_CODEC_HANDSHAKE_TIMEOUT);
-        CHECK (strstr (curvecp_client_error (client), "never answered the Initiate"));
+        CHECK (curvecp_zmq_client_failed (client));
+        CHECK_EQ (curvecp_zmq_client_failure (client), CURVECP_ZMQ_CODEC_HANDSHAKE_TIMEOUT);
+        CHECK (strstr (curvecp_zmq_client_error (client), "never answered the Initiate"));
     }
     return reply;
 }
 
 /* true if the client got its echo; false if it was refused. */
 static bool
-try_echo (curvecp_client_t *client)
+try_echo (curvecp_zmq_client_t *client)
 {
     zmsg_t *reply = knock (client, true);
     if (!reply)
@@ -139,8 +139,8 @@ test_allow_list (void)
 
     echo_args_t args;
     zactor_t *server = start_server (&args, &sk, testdir, NULL, NULL);
-    curvecp_client_t *alice = new_client (&a, sk.public_key, args.port);
-    curvecp_client_t *bob = new_client (&b, sk.public_key, args.port);
+    curvecp_zmq_client_t *alice = new_client (&a, sk.public_key, args.port);
+    curvecp_zmq_client_t *bob = new_client (&b, sk.public_key, args.port);
     CHECK (try_echo (alice));
     CHECK (!try_echo (bob));
     unsigned long long dropped, accepted, refused;
@@ -154,7 +154,7 @@ test_allow_list (void)
     CHECK_EQ (loads, 1);
     CHECK_EQ (files_read, 2);           /* alice.pub and README, at start */
     CHECK_EQ (scans, 0);
-    CHECK_EQ (curvecp_client_reconnect (alice), 0);
+    CHECK_EQ (curvecp_zmq_client_reconnect (alice), 0);
     CHECK (try_echo (alice));
     echo_allow (server, &loads, &files_read, &scans);
     CHECK_EQ (loads, 1);
@@ -162,7 +162,7 @@ test_allow_list (void)
 
     /* the list changes: bob is in from the next handshake */
     save_public (&b, "bob.pub");
-    CHECK_EQ (curvecp_client_reconnect (bob), 0);
+    CHECK_EQ (curvecp_zmq_client_reconnect (bob), 0);
     CHECK (try_echo (bob));
     echo_stats (server, &dropped, &peers, &accepted, &refused);
     CHECK_EQ (peers, 3);                 /* alice's two connections and bob's */
@@ -171,14 +171,14 @@ test_allow_list (void)
     char path[128];
     snprintf (path, sizeof path, "%s/bob.pub", testdir);
     CHECK_EQ (remove (path), 0);
-    CHECK_EQ (curvecp_client_reconnect (bob), 0);
+    CHECK_EQ (curvecp_zmq_client_reconnect (bob), 0);
     CHECK (!try_echo (bob));
     echo_allow (server, &loads, &files_read, &scans);
     CHECK_EQ (loads, 3);                /* once per change */
     printf ("allow-list: allowed, denied, reloaded after a change both ways; bob's refused Initiates (%llu) and a "
             "second alice handshake read no file\n", refused);
-    curvecp_client_destroy (&alice);
-    curvecp_client_destroy (&bob);
+    curvecp_zmq_client_destroy (&alice);
+    curvecp_zmq_client_destroy (&bob);
     zactor_destroy (&server);
 }
 
@@ -250,7 +250,7 @@ test_allow_reads (void)
             "scanning at most once per interval, reloading only on a change\n");
 }
 
-static bool echo_identity (curvecp_client_t *client, bool send, char *user_id, size_t cap, char *role,
+static bool echo_identity (curvecp_zmq_client_t *client, bool send, char *user_id, size_t cap, char *role,
                            size_t role_cap);
 
 static void
@@ -267,13 +267,13 @@ test_zap_with_zauth (void)
     zactor_t *auth = zactor_new (zauth, NULL);
     CHECK (auth);
     zactor_t *server = start_server (&args, &sk, NULL, "global", NULL);
-    curvecp_client_t *client = new_client (&a, sk.public_key, args.port);
+    curvecp_zmq_client_t *client = new_client (&a, sk.public_key, args.port);
     CHECK (!try_echo (client));
     zstr_sendx (auth, "ALLOW", "127.0.0.1", NULL);
     zsock_wait (auth);
-    CHECK_EQ (curvecp_client_reconnect (client), 0);
+    CHECK_EQ (curvecp_zmq_client_reconnect (client), 0);
     CHECK (try_echo (client));
-    curvecp_client_destroy (&client);
+    curvecp_zmq_client_destroy (&client);
     zactor_destroy (&server);
     zactor_destroy (&auth);
 
@@ -284,7 +284,7 @@ test_zap_with_zauth (void)
     server = start_server (&args, &sk, NULL, "global", NULL);
     client = new_client (&a, sk.public_key, args.port);
     CHECK (!try_echo (client));
-    curvecp_client_destroy (&client);
+    curvecp_zmq_client_destroy (&client);
     zactor_destroy (&server);
     zactor_destroy (&auth);
 
@@ -304,16 +304,16 @@ test_zap_with_zauth (void)
     zstr_sendx (auth, "CURVE", certs, NULL);
     zsock_wait (auth);
     server = start_server_property (&args, &sk, NULL, "global", "CURVE", "name");
-    curvecp_client_t *alice = new_client (&a, sk.public_key, args.port);
-    curvecp_client_t *bob = new_client (&b, sk.public_key, args.port);
+    curvecp_zmq_client_t *alice = new_client (&a, sk.public_key, args.port);
+    curvecp_zmq_client_t *bob = new_client (&b, sk.public_key, args.port);
     char user[64], name[64], z85[41];
     CHECK (echo_identity (alice, true, user, sizeof user, name, sizeof name));
     CHECK (zmq_z85_encode (z85, a.public_key, 32));
     CHECK (streq (user, z85));
     CHECK (streq (name, "alice"));
     CHECK (!echo_identity (bob, true, user, sizeof user, name, sizeof name));
-    curvecp_client_destroy (&alice);
-    curvecp_client_destroy (&bob);
+    curvecp_zmq_client_destroy (&alice);
+    curvecp_zmq_client_destroy (&bob);
     zactor_destroy (&server);
     zactor_destroy (&auth);
     printf ("zap: zauth address rules (CURVECP) and certificate rules (CURVE) decide; "
@@ -329,7 +329,7 @@ test_zap_without_handler (void)
     curvecp_keypair_generate (&a);
     echo_args_t args;
     zactor_t *server = start_server (&args, &sk, NULL, "global", NULL);
-    curvecp_client_t *client = new_client (&a, sk.public_key, args.port);
+    curvecp_zmq_client_t *client = new_client (&a, sk.public_key, args.port);
     CHECK (!try_echo (client));
     echo_zap_t zap;
     int64_t until = zclock_mono () + 3000;
@@ -339,7 +339,7 @@ test_zap_without_handler (void)
     CHECK_EQ (zap.requests, 1);
     CHECK_EQ (zap.timed_out, 1);
     CHECK_EQ (zap.authorising, 0);
-    curvecp_client_destroy (&client);
+    curvecp_zmq_client_destroy (&client);
     zactor_destroy (&server);
 }
 
@@ -456,16 +456,16 @@ zap_handler (zsock_t *pipe, void *arg)
 
 /* Drive client's handshake until the handler says it holds its request. */
 static void
-until_held (zactor_t *handler, curvecp_client_t *client)
+until_held (zactor_t *handler, curvecp_zmq_client_t *client)
 {
     zmsg_t *msg = zmsg_new ();
     zmsg_addstr (msg, "knock");
-    CHECK_EQ (curvecp_client_send (client, &msg), 0);
+    CHECK_EQ (curvecp_zmq_client_send (client, &msg), 0);
     zpoller_t *poller = zpoller_new (handler, NULL);
     int64_t until = zclock_mono () + 5000;
     bool held = false;
     while (!held && zclock_mono () < until) {
-        curvecp_client_handle (client);
+        curvecp_zmq_client_handle (client);
         if (zpoller_wait (poller, 10) == handler) {
             char *word = zstr_recv (handler);
             held = word && streq (word, "HELD");
@@ -479,7 +479,7 @@ until_held (zactor_t *handler, curvecp_client_t *client)
 /* The echo of "knock" with the ZAP user id and X-Role the server had for
    this connection; false if the client was refused (as try_echo). */
 static bool
-echo_identity (curvecp_client_t *client, bool send, char *user_id, size_t cap, char *role, size_t role_cap)
+echo_identity (curvecp_zmq_client_t *client, bool send, char *user_id, size_t cap, char *role, size_t role_cap)
 {
     zmsg_t *reply = knock (client, send);
     if (!reply)
@@ -536,13 +536,13 @@ test_zap_async (void)
     echo_args_t args;
     zactor_t *server = start_patient_server (&args, &sk, 0);
 
-    curvecp_client_t *held = new_client_waiting (&slow, sk.public_key, args.port, 9000);
+    curvecp_zmq_client_t *held = new_client_waiting (&slow, sk.public_key, args.port, 9000);
     until_held (handler, held);
     echo_zap_t zap;
     echo_zap (server, &zap);
     CHECK_EQ (zap.authorising, 1);
 
-    curvecp_client_t *other = new_client (&fast, sk.public_key, args.port);
+    curvecp_zmq_client_t *other = new_client (&fast, sk.public_key, args.port);
     char user[64], role[64], want[16];
     for (int i = 0; i < 3; i++) {
         CHECK (echo_identity (other, true, user, sizeof user, role, sizeof role));
@@ -551,13 +551,13 @@ test_zap_async (void)
         CHECK (streq (user, want));
         CHECK (streq (role, "tester"));
     }
-    curvecp_client_t *refused = new_client (&denied, sk.public_key, args.port);
+    curvecp_zmq_client_t *refused = new_client (&denied, sk.public_key, args.port);
     CHECK (!echo_identity (refused, true, user, sizeof user, role, sizeof role));
-    curvecp_client_t *malformed = new_client (&badmeta, sk.public_key, args.port);
+    curvecp_zmq_client_t *malformed = new_client (&badmeta, sk.public_key, args.port);
     CHECK (!echo_identity (malformed, true, user, sizeof user, role, sizeof role));
     echo_zap (server, &zap);
     CHECK_EQ (zap.authorising, 1);                       /* still waiting for the handler */
-    CHECK (!curvecp_client_connected (held));
+    CHECK (!curvecp_zmq_client_connected (held));
     CHECK_EQ (zap.allowed, 1);
     CHECK_EQ (zap.denied, 2);
     CHECK_EQ (zap.malformed, 1);
@@ -574,10 +574,10 @@ test_zap_async (void)
     printf ("zap async: one client held by the handler while another made 3 round trips "
             "(user id %s, X-Role tester); denied and malformed-metadata clients refused; "
             "held client then served as slow-user\n", want);
-    curvecp_client_destroy (&held);
-    curvecp_client_destroy (&other);
-    curvecp_client_destroy (&refused);
-    curvecp_client_destroy (&malformed);
+    curvecp_zmq_client_destroy (&held);
+    curvecp_zmq_client_destroy (&other);
+    curvecp_zmq_client_destroy (&refused);
+    curvecp_zmq_client_destroy (&malformed);
     zactor_destroy (&server);
     zactor_destroy (&handler);
 }
@@ -600,7 +600,7 @@ test_zap_bound (void)
     CHECK (handler);
     echo_args_t args;
     zactor_t *server = start_patient_server (&args, &sk, 1);
-    curvecp_client_t *a = new_client_waiting (&first, sk.public_key, args.port, 9000);
+    curvecp_zmq_client_t *a = new_client_waiting (&first, sk.public_key, args.port, 9000);
     until_held (handler, a);
     /* a held client may not fill its window: a 200 kB message sent now is
        taken only up to 64 kB of packets, the rest dropped, and resent by
@@ -610,25 +610,25 @@ test_zap_bound (void)
         zframe_data (big)[i] = (uint8_t) (i * 7 + (i >> 10));
     zmsg_t *msg = zmsg_new ();
     zmsg_append (msg, &(zframe_t *) { zframe_dup (big) });
-    CHECK_EQ (curvecp_client_send (a, &msg), 0);
+    CHECK_EQ (curvecp_zmq_client_send (a, &msg), 0);
     echo_zap_t zap;
     int64_t until = zclock_mono () + 5000;
     do {
-        CHECK_EQ (curvecp_client_flush (a), 0);
+        CHECK_EQ (curvecp_zmq_client_flush (a), 0);
         echo_zap (server, &zap);
     } while (zap.held_dropped == 0 && zclock_mono () < until && (zclock_sleep (10), true));
     CHECK (zap.held_dropped > 0);
-    curvecp_client_t *b = new_client (&second, sk.public_key, args.port);
+    curvecp_zmq_client_t *b = new_client (&second, sk.public_key, args.port);
     CHECK (!try_echo (b));
     echo_zap (server, &zap);
     CHECK_EQ (zap.requests, 1);
     CHECK (zap.full >= 1);
     CHECK_EQ (zap.authorising, 1);
     zstr_send (handler, "RELEASE");
-    zmsg_t *reply = curvecp_client_recv (a);
+    zmsg_t *reply = curvecp_zmq_client_recv (a);
     CHECK (reply && zmsg_size (reply) == 5);
     zmsg_destroy (&reply);
-    reply = curvecp_client_recv (a);
+    reply = curvecp_zmq_client_recv (a);
     CHECK (reply && zmsg_size (reply) == 5);
     CHECK (zframe_eq (zmsg_last (reply), big));
     zmsg_destroy (&reply);
@@ -636,8 +636,8 @@ test_zap_bound (void)
     printf ("zap bound: with max_authorising 1 held, the next new client refused [full] (%llu Initiates); "
             "%llu packets of the held client's 200 kB dropped, all of it echoed after release\n",
             zap.full, zap.held_dropped);
-    curvecp_client_destroy (&a);
-    curvecp_client_destroy (&b);
+    curvecp_zmq_client_destroy (&a);
+    curvecp_zmq_client_destroy (&b);
     zactor_destroy (&server);
     zactor_destroy (&handler);
 }

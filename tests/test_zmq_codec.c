@@ -7,8 +7,8 @@
     as CurveCP packets with the core's own decoders.                      */
 #include <sodium.h>
 #include "testutil.h"
-#include "curvecp_codec.h"
-#include "curvecp_codec_internal.h"
+#include "curvecp_zmq_codec.h"
+#include "curvecp_zmq_codec_internal.h"
 #include "curvecp_appframe.h"
 #include "curvecp_hs_server.h"
 #include "curvecp_message.h"
@@ -20,7 +20,7 @@
 static const char *names[] = { "zmq.example.com", NULL };
 
 typedef struct {
-    curvecp_codec_t *client, *server;
+    curvecp_zmq_codec_t *client, *server;
     uint64_t now;
     int drop_every;          /* drop every n-th server->client blob (0 = none) */
     int server_blobs;
@@ -33,7 +33,7 @@ typedef struct {
 static int
 exchange (net_t *net)
 {
-    static uint8_t blob[CURVECP_CODEC_BLOB_MAX];
+    static uint8_t blob[CURVECP_ZMQ_CODEC_BLOB_MAX];
     size_t client_cap = net->client_cap ? net->client_cap : CURVECP_PACKET_MAX;
     size_t server_cap = net->server_cap ? net->server_cap : CURVECP_PACKET_MAX;
     size_t len;
@@ -41,15 +41,15 @@ exchange (net_t *net)
     bool again = true;
     while (again) {
         again = false;
-        while ((len = curvecp_codec_output (net->client, net->now, blob, client_cap)) > 0) {
+        while ((len = curvecp_zmq_codec_output (net->client, net->now, blob, client_cap)) > 0) {
             if (len > net->largest[0])
                 net->largest[0] = len;
             if (net->server)
-                curvecp_codec_execute (net->server, blob, len, net->now);
+                curvecp_zmq_codec_execute (net->server, blob, len, net->now);
             moved++;
             again = true;
         }
-        while (net->server && (len = curvecp_codec_output (net->server, net->now, blob, server_cap)) > 0) {
+        while (net->server && (len = curvecp_zmq_codec_output (net->server, net->now, blob, server_cap)) > 0) {
             if (len > net->largest[1])
                 net->largest[1] = len;
             net->server_blobs++;
@@ -59,7 +59,7 @@ exchange (net_t *net)
                 net->dropped++;
                 continue;
             }
-            curvecp_codec_execute (net->client, blob, len, net->now);
+            curvecp_zmq_codec_execute (net->client, blob, len, net->now);
         }
     }
     return moved;
@@ -78,19 +78,19 @@ run_until (net_t *net, done_fn *done, void *arg, uint64_t limit)
         int moved = exchange (net);
         if (done (net, arg))
             return true;
-        uint64_t next = curvecp_codec_deadline (net->client);
-        if (net->server && curvecp_codec_deadline (net->server) < next)
-            next = curvecp_codec_deadline (net->server);
+        uint64_t next = curvecp_zmq_codec_deadline (net->client);
+        if (net->server && curvecp_zmq_codec_deadline (net->server) < next)
+            next = curvecp_zmq_codec_deadline (net->server);
         if (next == UINT64_MAX)
             return done (net, arg);
         /* a deadline that is due but makes nothing move is a bug */
         idle_rounds = moved || next > net->now ? 0 : idle_rounds + 1;
         if (idle_rounds >= 1000)
             fprintf (stderr, "stalled at %llu: client deadline %llu state %d, server deadline %llu state %d\n",
-                     (unsigned long long) net->now, (unsigned long long) curvecp_codec_deadline (net->client),
-                     curvecp_codec_state (net->client),
-                     (unsigned long long) (net->server ? curvecp_codec_deadline (net->server) : 0),
-                     net->server ? (int) curvecp_codec_state (net->server) : -1);
+                     (unsigned long long) net->now, (unsigned long long) curvecp_zmq_codec_deadline (net->client),
+                     curvecp_zmq_codec_state (net->client),
+                     (unsigned long long) (net->server ? curvecp_zmq_codec_deadline (net->server) : 0),
+                     net->server ? (int) curvecp_zmq_codec_state (net->server) : -1);
         CHECK (idle_rounds < 1000);
         if (next > net->now)
             net->now = next;
@@ -102,27 +102,27 @@ static bool
 both_connected (net_t *net, void *arg)
 {
     (void) arg;
-    return curvecp_codec_state (net->client) == CURVECP_CODEC_CONNECTED
-        && curvecp_codec_state (net->server) == CURVECP_CODEC_CONNECTED;
+    return curvecp_zmq_codec_state (net->client) == CURVECP_ZMQ_CODEC_CONNECTED
+        && curvecp_zmq_codec_state (net->server) == CURVECP_ZMQ_CODEC_CONNECTED;
 }
 
 static bool
 client_failed (net_t *net, void *arg)
 {
     (void) arg;
-    return curvecp_codec_state (net->client) == CURVECP_CODEC_FAILED;
+    return curvecp_zmq_codec_state (net->client) == CURVECP_ZMQ_CODEC_FAILED;
 }
 
 static void
 net_setup (net_t *net, curvecp_keypair_t *server_keys, curvecp_keypair_t *client_keys,
-           const curvecp_codec_options_t *options)
+           const curvecp_zmq_codec_options_t *options)
 {
     memset (net, 0, sizeof *net);
     net->now = 1000 * SEC;
     curvecp_keypair_generate (server_keys);
     curvecp_keypair_generate (client_keys);
-    net->server = curvecp_codec_new_server (server_keys, NULL, names, options, net->now);
-    net->client = curvecp_codec_new_client (client_keys, server_keys->public_key, names[0], NULL, NULL,
+    net->server = curvecp_zmq_codec_new_server (server_keys, NULL, names, options, net->now);
+    net->client = curvecp_zmq_codec_new_client (client_keys, server_keys->public_key, names[0], NULL, NULL,
                                             options, net->now);
     CHECK (net->server && net->client);
 }
@@ -130,8 +130,8 @@ net_setup (net_t *net, curvecp_keypair_t *server_keys, curvecp_keypair_t *client
 static void
 net_teardown (net_t *net)
 {
-    curvecp_codec_destroy (&net->client);
-    curvecp_codec_destroy (&net->server);
+    curvecp_zmq_codec_destroy (&net->client);
+    curvecp_zmq_codec_destroy (&net->server);
     CHECK (net->client == NULL && net->server == NULL);
 }
 
@@ -173,7 +173,7 @@ check_message (zmsg_t *msg, size_t id, const size_t *sizes, size_t frames)
 }
 
 typedef struct {
-    curvecp_codec_t *receiver;
+    curvecp_zmq_codec_t *receiver;
     size_t expected, received;
     const size_t (*sizes)[3];
     const size_t *frames;
@@ -185,7 +185,7 @@ received_all (net_t *net, void *arg)
     (void) net;
     receive_t *r = (receive_t *) arg;
     zmsg_t *msg;
-    while ((msg = curvecp_codec_recv (r->receiver)) != NULL) {
+    while ((msg = curvecp_zmq_codec_recv (r->receiver)) != NULL) {
         CHECK (r->received < r->expected);
         check_message (msg, r->received, r->sizes[r->received], r->frames[r->received]);
         zmsg_destroy (&msg);
@@ -197,15 +197,15 @@ received_all (net_t *net, void *arg)
 /* Queue msg on sender, moving blobs (and reading at r's receiver) while
    the send queue is full, as a carrier would. */
 static void
-send_pumping (net_t *net, curvecp_codec_t *sender, zmsg_t *msg, receive_t *r)
+send_pumping (net_t *net, curvecp_zmq_codec_t *sender, zmsg_t *msg, receive_t *r)
 {
     int rounds = 0;
-    while (curvecp_codec_send (sender, &msg) != 0) {
-        CHECK (curvecp_codec_state (sender) != CURVECP_CODEC_FAILED);
+    while (curvecp_zmq_codec_send (sender, &msg) != 0) {
+        CHECK (curvecp_zmq_codec_state (sender) != CURVECP_ZMQ_CODEC_FAILED);
         CHECK (++rounds < 100000);
         exchange (net);
         received_all (net, r);
-        uint64_t next = curvecp_codec_deadline (sender);
+        uint64_t next = curvecp_zmq_codec_deadline (sender);
         if (next != UINT64_MAX && next > net->now)
             net->now = next;
     }
@@ -219,18 +219,18 @@ test_handshake (void)
     curvecp_keypair_t sk, ck;
     net_t net;
     net_setup (&net, &sk, &ck, NULL);
-    CHECK_EQ (curvecp_codec_state (net.client), CURVECP_CODEC_HANDSHAKE);
+    CHECK_EQ (curvecp_zmq_codec_state (net.client), CURVECP_ZMQ_CODEC_HANDSHAKE);
     CHECK (run_until (&net, both_connected, NULL, 5 * SEC));
     /* Hello, Cookie, Initiate, server Message: at least four blobs, no refusals */
-    CHECK (curvecp_codec_info (net.client)->blobs_out >= 2);
-    CHECK (curvecp_codec_info (net.server)->blobs_out >= 2);
-    CHECK_EQ (curvecp_stats_rejected (curvecp_codec_stats (net.server)), 0);
-    CHECK_EQ (curvecp_stats_rejected (curvecp_codec_stats (net.client)), 0);
-    CHECK_MEM (curvecp_codec_peer_key (net.server), ck.public_key, 32);
-    CHECK_MEM (curvecp_codec_peer_key (net.client), sk.public_key, 32);
-    CHECK (streq (curvecp_codec_server_name (net.server), "zmq.example.com"));
-    CHECK_MEM (curvecp_codec_client_short_key (net.server), curvecp_codec_client_short_key (net.client), 32);
-    CHECK (curvecp_codec_idle (net.client));
+    CHECK (curvecp_zmq_codec_info (net.client)->blobs_out >= 2);
+    CHECK (curvecp_zmq_codec_info (net.server)->blobs_out >= 2);
+    CHECK_EQ (curvecp_stats_rejected (curvecp_zmq_codec_stats (net.server)), 0);
+    CHECK_EQ (curvecp_stats_rejected (curvecp_zmq_codec_stats (net.client)), 0);
+    CHECK_MEM (curvecp_zmq_codec_peer_key (net.server), ck.public_key, 32);
+    CHECK_MEM (curvecp_zmq_codec_peer_key (net.client), sk.public_key, 32);
+    CHECK (streq (curvecp_zmq_codec_server_name (net.server), "zmq.example.com"));
+    CHECK_MEM (curvecp_zmq_codec_client_short_key (net.server), curvecp_zmq_codec_client_short_key (net.client), 32);
+    CHECK (curvecp_zmq_codec_idle (net.client));
     net_teardown (&net);
 }
 
@@ -252,18 +252,18 @@ test_messages_of_many_sizes (void)
     for (size_t i = 0; i < count; i++)
         send_pumping (&net, net.client, make_message (i, sizes[i], frames[i]), &r);
     CHECK (run_until (&net, received_all, &r, 120 * SEC));
-    CHECK_EQ (curvecp_codec_info (net.server)->messages_in, count);
+    CHECK_EQ (curvecp_zmq_codec_info (net.server)->messages_in, count);
 
     /* and back: the server to the client */
     receive_t back = { net.client, count, 0, sizes, frames };
     for (size_t i = 0; i < count; i++)
         send_pumping (&net, net.server, make_message (i, sizes[i], frames[i]), &back);
     CHECK (run_until (&net, received_all, &back, 120 * SEC));
-    CHECK_EQ (curvecp_stats_rejected (curvecp_codec_stats (net.server)), 0);
-    CHECK_EQ (curvecp_stats_rejected (curvecp_codec_stats (net.client)), 0);
+    CHECK_EQ (curvecp_stats_rejected (curvecp_zmq_codec_stats (net.server)), 0);
+    CHECK_EQ (curvecp_stats_rejected (curvecp_zmq_codec_stats (net.client)), 0);
     /* an empty message (no frames) is refused and left with the caller */
     zmsg_t *empty = zmsg_new ();
-    CHECK_EQ (curvecp_codec_send (net.client, &empty), -1);
+    CHECK_EQ (curvecp_zmq_codec_send (net.client, &empty), -1);
     CHECK (empty);
     zmsg_destroy (&empty);
     net_teardown (&net);
@@ -277,7 +277,7 @@ test_coalescing (void)
     net_t net;
     net_setup (&net, &sk, &ck, NULL);
     CHECK (run_until (&net, both_connected, NULL, 5 * SEC));
-    uint64_t blobs_before = curvecp_codec_info (net.client)->blobs_out;
+    uint64_t blobs_before = curvecp_zmq_codec_info (net.client)->blobs_out;
     enum { N = 1000 };
     static size_t sizes[N][3];
     static size_t frames[N];
@@ -285,11 +285,11 @@ test_coalescing (void)
         sizes[i][0] = 64;
         frames[i] = 1;
         zmsg_t *msg = make_message (i, sizes[i], 1);
-        CHECK_EQ (curvecp_codec_send (net.client, &msg), 0);
+        CHECK_EQ (curvecp_zmq_codec_send (net.client, &msg), 0);
     }
     receive_t r = { net.server, N, 0, (const size_t (*)[3]) sizes, frames };
     CHECK (run_until (&net, received_all, &r, 10 * SEC));
-    uint64_t blobs = curvecp_codec_info (net.client)->blobs_out - blobs_before;
+    uint64_t blobs = curvecp_zmq_codec_info (net.client)->blobs_out - blobs_before;
     /* 66 bytes each on the stream: 1000 messages fit in 65 full blocks */
     printf ("coalescing: %d messages of 64 bytes in %llu client blobs\n", N, (unsigned long long) blobs);
     CHECK (blobs <= 80);
@@ -316,16 +316,16 @@ test_burst_mixed_sizes (void)
     receive_t r = { net.server, N, 0, (const size_t (*)[3]) sizes, frames };
     for (size_t i = 0; i < N; i++) {
         zmsg_t *msg = make_message (i, sizes[i], 2);
-        CHECK_EQ (curvecp_codec_send (net.client, &msg), 0);
+        CHECK_EQ (curvecp_zmq_codec_send (net.client, &msg), 0);
         if (i % 7 == 0) {                       /* some output between sends */
             uint8_t blob[CURVECP_PACKET_MAX];
-            size_t len = curvecp_codec_output (net.client, net.now, blob, sizeof blob);
+            size_t len = curvecp_zmq_codec_output (net.client, net.now, blob, sizeof blob);
             if (len)
-                curvecp_codec_execute (net.server, blob, len, net.now);
+                curvecp_zmq_codec_execute (net.server, blob, len, net.now);
         }
     }
     CHECK (run_until (&net, received_all, &r, 60 * SEC));
-    CHECK (curvecp_codec_idle (net.client));
+    CHECK (curvecp_zmq_codec_idle (net.client));
     net_teardown (&net);
 }
 
@@ -345,12 +345,12 @@ test_drops_recovered (void)
         sizes[i][1] = i;
         frames[i] = 2;
         zmsg_t *msg = make_message (i, sizes[i], 2);
-        CHECK_EQ (curvecp_codec_send (net.server, &msg), 0);
+        CHECK_EQ (curvecp_zmq_codec_send (net.server, &msg), 0);
     }
     receive_t r = { net.client, N, 0, (const size_t (*)[3]) sizes, frames };
     CHECK (run_until (&net, received_all, &r, 120 * SEC));
     CHECK (net.dropped > 0);
-    const curvecp_stream_info_t *info = curvecp_stream_info (curvecp_codec_stream (net.server));
+    const curvecp_stream_info_t *info = curvecp_stream_info (curvecp_zmq_codec_stream (net.server));
     CHECK (info->retransmissions > 0);
     printf ("drops: %d blobs dropped, %llu retransmissions, all %d messages intact\n", net.dropped,
             (unsigned long long) info->retransmissions, N);
@@ -358,13 +358,13 @@ test_drops_recovered (void)
 }
 
 static void
-expect_refused (curvecp_codec_t *codec, const uint8_t *blob, size_t len, curvecp_reason_t want, uint64_t now)
+expect_refused (curvecp_zmq_codec_t *codec, const uint8_t *blob, size_t len, curvecp_reason_t want, uint64_t now)
 {
-    uint64_t before = curvecp_codec_stats (codec)->counts[want];
-    curvecp_codec_state_t state = curvecp_codec_state (codec);
-    CHECK_EQ (curvecp_codec_execute (codec, blob, len, now), want);
-    CHECK_EQ (curvecp_codec_stats (codec)->counts[want], before + 1);
-    CHECK_EQ (curvecp_codec_state (codec), state);
+    uint64_t before = curvecp_zmq_codec_stats (codec)->counts[want];
+    curvecp_zmq_codec_state_t state = curvecp_zmq_codec_state (codec);
+    CHECK_EQ (curvecp_zmq_codec_execute (codec, blob, len, now), want);
+    CHECK_EQ (curvecp_zmq_codec_stats (codec)->counts[want], before + 1);
+    CHECK_EQ (curvecp_zmq_codec_state (codec), state);
 }
 
 static void
@@ -377,8 +377,8 @@ test_bad_blobs (void)
     uint8_t blob[CURVECP_PACKET_MAX], copy[CURVECP_PACKET_MAX];
     zmsg_t *msg = zmsg_new ();
     zmsg_addstr (msg, "one");
-    CHECK_EQ (curvecp_codec_send (net.client, &msg), 0);
-    size_t len = curvecp_codec_output (net.client, net.now, blob, sizeof blob);
+    CHECK_EQ (curvecp_zmq_codec_send (net.client, &msg), 0);
+    size_t len = curvecp_zmq_codec_output (net.client, net.now, blob, sizeof blob);
     CHECK (len > CURVECP_CLIENT_MSG_BASE);
     memcpy (copy, blob, len);
 
@@ -406,18 +406,18 @@ test_bad_blobs (void)
     memset (garbage + 8, 0, 16);
     expect_refused (net.server, garbage, 512, CURVECP_E_UNKNOWN_SESSION, now);
     /* the original still opens, once */
-    CHECK_EQ (curvecp_codec_execute (net.server, blob, len, now), CURVECP_OK);
+    CHECK_EQ (curvecp_zmq_codec_execute (net.server, blob, len, now), CURVECP_OK);
     expect_refused (net.server, blob, len, CURVECP_E_REPLAYED_NONCE, now);
-    zmsg_t *got = curvecp_codec_recv (net.server);
+    zmsg_t *got = curvecp_zmq_codec_recv (net.server);
     CHECK (got && zmsg_size (got) == 1 && zframe_streq (zmsg_first (got), "one"));
     zmsg_destroy (&got);
-    CHECK_EQ (curvecp_stats_rejected (curvecp_codec_stats (net.server)), 10);
+    CHECK_EQ (curvecp_stats_rejected (curvecp_zmq_codec_stats (net.server)), 10);
 
     /* at the client */
     msg = zmsg_new ();
     zmsg_addstr (msg, "two");
-    CHECK_EQ (curvecp_codec_send (net.server, &msg), 0);
-    len = curvecp_codec_output (net.server, now, blob, sizeof blob);
+    CHECK_EQ (curvecp_zmq_codec_send (net.server, &msg), 0);
+    len = curvecp_zmq_codec_output (net.server, now, blob, sizeof blob);
     CHECK (len > CURVECP_SERVER_MSG_BASE);
     memcpy (copy, blob, len);
     expect_refused (net.client, blob, 79, CURVECP_E_TOO_SHORT, now);
@@ -430,13 +430,13 @@ test_bad_blobs (void)
     copy[9] ^= 1;
     uint8_t cookie[CURVECP_COOKIE_BYTES] = "RL3aNMXK";
     expect_refused (net.client, cookie, sizeof cookie, CURVECP_E_WRONG_STATE, now);
-    CHECK_EQ (curvecp_codec_execute (net.client, blob, len, now), CURVECP_OK);
+    CHECK_EQ (curvecp_zmq_codec_execute (net.client, blob, len, now), CURVECP_OK);
     expect_refused (net.client, blob, len, CURVECP_E_REPLAYED_NONCE, now);
-    got = curvecp_codec_recv (net.client);
+    got = curvecp_zmq_codec_recv (net.client);
     CHECK (got && zframe_streq (zmsg_first (got), "two"));
     zmsg_destroy (&got);
-    CHECK_EQ (curvecp_codec_state (net.client), CURVECP_CODEC_CONNECTED);
-    CHECK_EQ (curvecp_codec_state (net.server), CURVECP_CODEC_CONNECTED);
+    CHECK_EQ (curvecp_zmq_codec_state (net.client), CURVECP_ZMQ_CODEC_CONNECTED);
+    CHECK_EQ (curvecp_zmq_codec_state (net.server), CURVECP_ZMQ_CODEC_CONNECTED);
     net_teardown (&net);
 }
 
@@ -444,7 +444,7 @@ static bool
 server_has (net_t *net, void *arg)
 {
     const char *want = (const char *) arg;
-    zmsg_t *msg = net->server ? curvecp_codec_recv (net->server) : NULL;
+    zmsg_t *msg = net->server ? curvecp_zmq_codec_recv (net->server) : NULL;
     if (!msg)
         return false;
     char *text = zmsg_popstr (msg);
@@ -455,11 +455,11 @@ server_has (net_t *net, void *arg)
 }
 
 static void
-send_text (curvecp_codec_t *codec, const char *text)
+send_text (curvecp_zmq_codec_t *codec, const char *text)
 {
     zmsg_t *msg = zmsg_new ();
     zmsg_addstr (msg, text);
-    CHECK_EQ (curvecp_codec_send (codec, &msg), 0);
+    CHECK_EQ (curvecp_zmq_codec_send (codec, &msg), 0);
 }
 
 /* The server forgets everything; the client notices the silence, makes a
@@ -474,24 +474,24 @@ test_server_restart (void)
     CHECK (run_until (&net, server_has, "before", 5 * SEC));
     CHECK (run_until (&net, both_connected, NULL, 5 * SEC));
     exchange (&net);
-    CHECK (curvecp_codec_idle (net.client));
+    CHECK (curvecp_zmq_codec_idle (net.client));
 
-    curvecp_codec_destroy (&net.server);
-    net.server = curvecp_codec_new_server (&sk, NULL, names, NULL, net.now);
+    curvecp_zmq_codec_destroy (&net.server);
+    net.server = curvecp_zmq_codec_new_server (&sk, NULL, names, NULL, net.now);
     uint64_t restarted = net.now;
     send_text (net.client, "after-1");
     send_text (net.client, "after-2");
     CHECK (run_until (&net, server_has, "after-1", 30 * SEC));
     CHECK (run_until (&net, server_has, "after-2", 5 * SEC));
-    CHECK_EQ (curvecp_codec_info (net.client)->rehandshakes, 1);
-    CHECK (curvecp_codec_info (net.client)->requeued >= 1);
-    CHECK (curvecp_codec_stats (net.server)->counts[CURVECP_E_UNKNOWN_SESSION] >= 1);
+    CHECK_EQ (curvecp_zmq_codec_info (net.client)->rehandshakes, 1);
+    CHECK (curvecp_zmq_codec_info (net.client)->requeued >= 1);
+    CHECK (curvecp_zmq_codec_stats (net.server)->counts[CURVECP_E_UNKNOWN_SESSION] >= 1);
     CHECK (net.now - restarted >= 5 * SEC);          /* the silence timeout */
-    CHECK_EQ (curvecp_codec_state (net.client), CURVECP_CODEC_CONNECTED);
-    CHECK_MEM (curvecp_codec_peer_key (net.server), ck.public_key, 32);
+    CHECK_EQ (curvecp_zmq_codec_state (net.client), CURVECP_ZMQ_CODEC_CONNECTED);
+    CHECK_MEM (curvecp_zmq_codec_peer_key (net.server), ck.public_key, 32);
     printf ("restart: re-handshake after %.1f s of silence, %llu message(s) re-queued\n",
             (double) (net.now - restarted) / SEC,
-            (unsigned long long) curvecp_codec_info (net.client)->requeued);
+            (unsigned long long) curvecp_zmq_codec_info (net.client)->requeued);
     net_teardown (&net);
 }
 
@@ -501,24 +501,24 @@ test_wrong_server_key (void)
     curvecp_keypair_t sk, ck, other;
     net_t net;
     net_setup (&net, &sk, &ck, NULL);
-    curvecp_codec_destroy (&net.client);
+    curvecp_zmq_codec_destroy (&net.client);
     curvecp_keypair_generate (&other);
-    net.client = curvecp_codec_new_client (&ck, other.public_key, names[0], NULL, NULL, NULL, net.now);
+    net.client = curvecp_zmq_codec_new_client (&ck, other.public_key, names[0], NULL, NULL, NULL, net.now);
     uint64_t start = net.now;
     send_text (net.client, "lost");
     CHECK (run_until (&net, client_failed, NULL, 60 * SEC));
-    CHECK_EQ (curvecp_codec_failure (net.client), CURVECP_CODEC_HANDSHAKE_TIMEOUT);
-    CHECK (strstr (curvecp_codec_error (net.client), "no Cookie"));
+    CHECK_EQ (curvecp_zmq_codec_failure (net.client), CURVECP_ZMQ_CODEC_HANDSHAKE_TIMEOUT);
+    CHECK (strstr (curvecp_zmq_codec_error (net.client), "no Cookie"));
     CHECK (net.now - start >= 10 * SEC && net.now - start < 11 * SEC);
-    CHECK (curvecp_codec_stats (net.server)->counts[CURVECP_E_BAD_HELLO_BOX] >= 1);
-    CHECK_EQ (curvecp_codec_state (net.server), CURVECP_CODEC_HANDSHAKE);
+    CHECK (curvecp_zmq_codec_stats (net.server)->counts[CURVECP_E_BAD_HELLO_BOX] >= 1);
+    CHECK_EQ (curvecp_zmq_codec_state (net.server), CURVECP_ZMQ_CODEC_HANDSHAKE);
     /* a failed codec takes nothing more */
     zmsg_t *msg = zmsg_new ();
     zmsg_addstr (msg, "refused");
-    CHECK_EQ (curvecp_codec_send (net.client, &msg), -1);
+    CHECK_EQ (curvecp_zmq_codec_send (net.client, &msg), -1);
     zmsg_destroy (&msg);
-    CHECK_EQ (curvecp_codec_deadline (net.client), UINT64_MAX);
-    printf ("wrong key: \"%s\" after %.1f s\n", curvecp_codec_error (net.client),
+    CHECK_EQ (curvecp_zmq_codec_deadline (net.client), UINT64_MAX);
+    printf ("wrong key: \"%s\" after %.1f s\n", curvecp_zmq_codec_error (net.client),
             (double) (net.now - start) / SEC);
     net_teardown (&net);
 }
@@ -548,7 +548,7 @@ test_authoriser (void)
     /* allowed */
     net_setup (&net, &sk, &ck, NULL);
     memcpy (policy.allowed, ck.public_key, 32);
-    curvecp_codec_set_authorizer (net.server, authorize, &policy);
+    curvecp_zmq_codec_set_authorizer (net.server, authorize, &policy);
     send_text (net.client, "let me in");
     CHECK (run_until (&net, server_has, "let me in", 5 * SEC));
     CHECK_EQ (policy.calls, 1);
@@ -558,17 +558,17 @@ test_authoriser (void)
     /* denied: no session, and the client learns it as a handshake failure */
     net_setup (&net, &sk, &ck, NULL);
     policy.calls = 0;
-    curvecp_codec_set_authorizer (net.server, authorize, &policy);
+    curvecp_zmq_codec_set_authorizer (net.server, authorize, &policy);
     send_text (net.client, "let me in");
     CHECK (run_until (&net, client_failed, NULL, 60 * SEC));
     CHECK (policy.calls >= 1);
-    CHECK_EQ (curvecp_codec_state (net.server), CURVECP_CODEC_FAILED);
-    CHECK_EQ (curvecp_codec_failure (net.server), CURVECP_CODEC_DENIED);
-    CHECK (curvecp_codec_stats (net.server)->counts[CURVECP_E_NOT_AUTHORISED] >= 1);
-    CHECK (curvecp_codec_stream (net.server) == NULL);
-    CHECK (curvecp_codec_recv (net.server) == NULL);
-    CHECK_EQ (curvecp_codec_failure (net.client), CURVECP_CODEC_HANDSHAKE_TIMEOUT);
-    CHECK (strstr (curvecp_codec_error (net.client), "never answered the Initiate"));
+    CHECK_EQ (curvecp_zmq_codec_state (net.server), CURVECP_ZMQ_CODEC_FAILED);
+    CHECK_EQ (curvecp_zmq_codec_failure (net.server), CURVECP_ZMQ_CODEC_DENIED);
+    CHECK (curvecp_zmq_codec_stats (net.server)->counts[CURVECP_E_NOT_AUTHORISED] >= 1);
+    CHECK (curvecp_zmq_codec_stream (net.server) == NULL);
+    CHECK (curvecp_zmq_codec_recv (net.server) == NULL);
+    CHECK_EQ (curvecp_zmq_codec_failure (net.client), CURVECP_ZMQ_CODEC_HANDSHAKE_TIMEOUT);
+    CHECK (strstr (curvecp_zmq_codec_error (net.client), "never answered the Initiate"));
     net_teardown (&net);
 }
 
@@ -576,18 +576,18 @@ static void
 test_idle_timeout (void)
 {
     curvecp_keypair_t sk, ck;
-    curvecp_codec_options_t options;
-    curvecp_codec_options_default (&options);
+    curvecp_zmq_codec_options_t options;
+    curvecp_zmq_codec_options_default (&options);
     options.idle_timeout_ns = 2 * SEC;
     net_t net;
     net_setup (&net, &sk, &ck, &options);
     CHECK (run_until (&net, both_connected, NULL, 1 * SEC));
     uint64_t start = net.now;
-    CHECK (curvecp_codec_deadline (net.server) <= start + 2 * SEC);
+    CHECK (curvecp_zmq_codec_deadline (net.server) <= start + 2 * SEC);
     net.now = start + 2 * SEC;
     uint8_t blob[CURVECP_PACKET_MAX];
-    CHECK_EQ (curvecp_codec_output (net.server, net.now, blob, sizeof blob), 0);
-    CHECK_EQ (curvecp_codec_failure (net.server), CURVECP_CODEC_IDLE);
+    CHECK_EQ (curvecp_zmq_codec_output (net.server, net.now, blob, sizeof blob), 0);
+    CHECK_EQ (curvecp_zmq_codec_failure (net.server), CURVECP_ZMQ_CODEC_IDLE);
     net_teardown (&net);
 }
 
@@ -604,18 +604,18 @@ test_blobs_are_curvecp_packets (void)
     uint64_t now = 5 * SEC;
     curvecp_hs_server_t *core = curvecp_hs_server_new (&sk, zero, now, NULL);
     CHECK_EQ (curvecp_hs_server_add_name (core, "zmq.example.com"), 0);
-    curvecp_codec_t *client = curvecp_codec_new_client (&ck, sk.public_key, "zmq.example.com",
+    curvecp_zmq_codec_t *client = curvecp_zmq_codec_new_client (&ck, sk.public_key, "zmq.example.com",
                                                         NULL, NULL, NULL, now);
     uint8_t blob[CURVECP_PACKET_MAX], cookie[CURVECP_COOKIE_BYTES];
     curvecp_packet_type_t type;
-    size_t len = curvecp_codec_output (client, now, blob, sizeof blob);
+    size_t len = curvecp_zmq_codec_output (client, now, blob, sizeof blob);
     CHECK_EQ (len, CURVECP_HELLO_BYTES);
     CHECK_EQ (curvecp_packet_classify_at_server (blob, len, zero, &type), CURVECP_OK);
     CHECK_EQ (type, CURVECP_PACKET_HELLO);
     CHECK_EQ (curvecp_hs_server_hello (core, blob, len, now, cookie), CURVECP_OK);
-    CHECK_EQ (curvecp_codec_execute (client, cookie, sizeof cookie, now), CURVECP_OK);
+    CHECK_EQ (curvecp_zmq_codec_execute (client, cookie, sizeof cookie, now), CURVECP_OK);
 
-    len = curvecp_codec_output (client, now, blob, sizeof blob);
+    len = curvecp_zmq_codec_output (client, now, blob, sizeof blob);
     CHECK_EQ (curvecp_packet_classify_at_server (blob, len, zero, &type), CURVECP_OK);
     CHECK_EQ (type, CURVECP_PACKET_INITIATE);
     curvecp_session_t session;
@@ -647,16 +647,16 @@ test_blobs_are_curvecp_packets (void)
     size_t encoded_len = curvecp_message_encode (&reply, encoded, sizeof encoded);
     CHECK (encoded_len > 0);
     CHECK_EQ (curvecp_session_seal (&session, encoded, encoded_len, blob, &len), CURVECP_OK);
-    CHECK_EQ (curvecp_codec_execute (client, blob, len, now), CURVECP_OK);
-    CHECK_EQ (curvecp_codec_state (client), CURVECP_CODEC_CONNECTED);
-    zmsg_t *msg = curvecp_codec_recv (client);
+    CHECK_EQ (curvecp_zmq_codec_execute (client, blob, len, now), CURVECP_OK);
+    CHECK_EQ (curvecp_zmq_codec_state (client), CURVECP_ZMQ_CODEC_CONNECTED);
+    zmsg_t *msg = curvecp_zmq_codec_recv (client);
     CHECK (msg && zmsg_size (msg) == 1 && zframe_streq (zmsg_first (msg), "hello"));
     zmsg_destroy (&msg);
-    CHECK (curvecp_codec_idle (client));
+    CHECK (curvecp_zmq_codec_idle (client));
 
     /* and the client's next packet is a Client Message the core opens */
     send_text (client, "x");
-    len = curvecp_codec_output (client, now, blob, sizeof blob);
+    len = curvecp_zmq_codec_output (client, now, blob, sizeof blob);
     CHECK_EQ (curvecp_packet_classify_at_server (blob, len, zero, &type), CURVECP_OK);
     CHECK_EQ (type, CURVECP_PACKET_CLIENT_MESSAGE);
     uint8_t opened[CURVECP_MSG_MAX];
@@ -667,7 +667,7 @@ test_blobs_are_curvecp_packets (void)
     CHECK_EQ (m.data_len, 3);
     CHECK_MEM (m.data, "\x00\x01x", 3);
     curvecp_session_wipe (&session);
-    curvecp_codec_destroy (&client);
+    curvecp_zmq_codec_destroy (&client);
     curvecp_hs_server_destroy (&core);
 }
 
@@ -691,8 +691,8 @@ exchange_messages (net_t *net, size_t count, size_t size)
         send_pumping (net, net->client, make_message (i, sizes[i], 2), &at_server);
         send_pumping (net, net->server, make_message (i, sizes[i], 2), &at_client);
     }
-    curvecp_codec_flush (net->client);
-    curvecp_codec_flush (net->server);
+    curvecp_zmq_codec_flush (net->client);
+    curvecp_zmq_codec_flush (net->server);
     CHECK (run_until (net, received_all, &at_server, 60 * SEC));
     CHECK (run_until (net, received_all, &at_client, 60 * SEC));
 }
@@ -700,31 +700,31 @@ exchange_messages (net_t *net, size_t count, size_t size)
 /* One connection: client and server options and output buffers; returns
    the options agreed (checked equal on both sides). */
 static uint8_t
-negotiate (net_t *net, const curvecp_codec_options_t *client_options,
-           const curvecp_codec_options_t *server_options, size_t client_cap, size_t server_cap, int drop_every)
+negotiate (net_t *net, const curvecp_zmq_codec_options_t *client_options,
+           const curvecp_zmq_codec_options_t *server_options, size_t client_cap, size_t server_cap, int drop_every)
 {
     curvecp_keypair_t sk, ck;
     memset (net, 0, sizeof *net);
     net->now = 1000 * SEC;
     curvecp_keypair_generate (&sk);
     curvecp_keypair_generate (&ck);
-    net->server = curvecp_codec_new_server (&sk, NULL, names, server_options, net->now);
-    net->client = curvecp_codec_new_client (&ck, sk.public_key, names[0], NULL, NULL, client_options, net->now);
+    net->server = curvecp_zmq_codec_new_server (&sk, NULL, names, server_options, net->now);
+    net->client = curvecp_zmq_codec_new_client (&ck, sk.public_key, names[0], NULL, NULL, client_options, net->now);
     CHECK (net->server && net->client);
     net->client_cap = client_cap;
     net->server_cap = server_cap;
     net->drop_every = drop_every;
     CHECK (run_until (net, both_connected, NULL, 10 * SEC));
     exchange_messages (net, 3, 200000);
-    CHECK_EQ (curvecp_codec_options_agreed (net->client), curvecp_codec_options_agreed (net->server));
-    return curvecp_codec_options_agreed (net->client);
+    CHECK_EQ (curvecp_zmq_codec_options_agreed (net->client), curvecp_zmq_codec_options_agreed (net->server));
+    return curvecp_zmq_codec_options_agreed (net->client);
 }
 
 static void
 test_options_negotiated (void)
 {
-    curvecp_codec_options_t large, plain, narrow;
-    curvecp_codec_options_default (&large);
+    curvecp_zmq_codec_options_t large, plain, narrow;
+    curvecp_zmq_codec_options_default (&large);
     CHECK_EQ (large.block_max, 65536);
     CHECK_EQ (large.window, 1024 * 1024);
     plain = large;
@@ -735,55 +735,55 @@ test_options_negotiated (void)
 
     /* two default codecs whose carriers pass large blobs: large blocks
        both ways, 1 MiB windows */
-    CHECK_EQ (negotiate (&net, &large, &large, CURVECP_CODEC_BLOB_MAX, CURVECP_CODEC_BLOB_MAX, 0),
-              CURVECP_CODEC_OPTION_LARGE);
-    CHECK_EQ (curvecp_codec_output_max (net.client), CURVECP_CODEC_BLOB_MAX);
+    CHECK_EQ (negotiate (&net, &large, &large, CURVECP_ZMQ_CODEC_BLOB_MAX, CURVECP_ZMQ_CODEC_BLOB_MAX, 0),
+              CURVECP_ZMQ_CODEC_OPTION_LARGE);
+    CHECK_EQ (curvecp_zmq_codec_output_max (net.client), CURVECP_ZMQ_CODEC_BLOB_MAX);
     CHECK (net.largest[0] > CURVECP_PACKET_MAX && net.largest[1] > CURVECP_PACKET_MAX);
-    CHECK (net.largest[0] <= CURVECP_CODEC_BLOB_MAX && net.largest[1] <= CURVECP_CODEC_BLOB_MAX);
-    CHECK_EQ (curvecp_stream_flight_bytes_max (curvecp_codec_stream (net.client)), 1024 * 1024);
-    CHECK_EQ (curvecp_stream_flight_bytes_max (curvecp_codec_stream (net.server)), 1024 * 1024);
-    CHECK (curvecp_stream_info (curvecp_codec_stream (net.client))->large_blocks > 0);
+    CHECK (net.largest[0] <= CURVECP_ZMQ_CODEC_BLOB_MAX && net.largest[1] <= CURVECP_ZMQ_CODEC_BLOB_MAX);
+    CHECK_EQ (curvecp_stream_flight_bytes_max (curvecp_zmq_codec_stream (net.client)), 1024 * 1024);
+    CHECK_EQ (curvecp_stream_flight_bytes_max (curvecp_zmq_codec_stream (net.server)), 1024 * 1024);
+    CHECK (curvecp_stream_info (curvecp_zmq_codec_stream (net.client))->large_blocks > 0);
     net_teardown (&net);
 
     /* the same with every 5th server blob lost: retransmitted large blocks */
-    CHECK_EQ (negotiate (&net, &large, &large, CURVECP_CODEC_BLOB_MAX, CURVECP_CODEC_BLOB_MAX, 5),
-              CURVECP_CODEC_OPTION_LARGE);
+    CHECK_EQ (negotiate (&net, &large, &large, CURVECP_ZMQ_CODEC_BLOB_MAX, CURVECP_ZMQ_CODEC_BLOB_MAX, 5),
+              CURVECP_ZMQ_CODEC_OPTION_LARGE);
     CHECK (net.dropped > 0 && net.largest[1] > CURVECP_PACKET_MAX);
     net_teardown (&net);
 
     /* a carrier with CURVECP_PACKET_MAX buffers (either side): no offer
        from it, NaCl-sized packets both ways, still the wide window */
-    CHECK_EQ (negotiate (&net, &large, &large, CURVECP_CODEC_BLOB_MAX, 0, 0), 0);
-    CHECK_EQ (curvecp_codec_options_offered (net.client), CURVECP_CODEC_OPTION_LARGE);
-    CHECK_EQ (curvecp_codec_options_offered (net.server), 0);
+    CHECK_EQ (negotiate (&net, &large, &large, CURVECP_ZMQ_CODEC_BLOB_MAX, 0, 0), 0);
+    CHECK_EQ (curvecp_zmq_codec_options_offered (net.client), CURVECP_ZMQ_CODEC_OPTION_LARGE);
+    CHECK_EQ (curvecp_zmq_codec_options_offered (net.server), 0);
     CHECK (net.largest[0] <= CURVECP_PACKET_MAX && net.largest[1] <= CURVECP_PACKET_MAX);
-    CHECK_EQ (curvecp_codec_output_max (net.client), CURVECP_PACKET_MAX);
-    CHECK_EQ (curvecp_stream_flight_bytes_max (curvecp_codec_stream (net.server)), 1024 * 1024);
+    CHECK_EQ (curvecp_zmq_codec_output_max (net.client), CURVECP_PACKET_MAX);
+    CHECK_EQ (curvecp_stream_flight_bytes_max (curvecp_zmq_codec_stream (net.server)), 1024 * 1024);
     net_teardown (&net);
-    CHECK_EQ (negotiate (&net, &large, &large, 0, CURVECP_CODEC_BLOB_MAX, 0), 0);
+    CHECK_EQ (negotiate (&net, &large, &large, 0, CURVECP_ZMQ_CODEC_BLOB_MAX, 0), 0);
     CHECK (net.largest[0] <= CURVECP_PACKET_MAX && net.largest[1] <= CURVECP_PACKET_MAX);
     net_teardown (&net);
 
     /* our peer with the option against our peer without it, both ways */
-    CHECK_EQ (negotiate (&net, &large, &plain, CURVECP_CODEC_BLOB_MAX, CURVECP_CODEC_BLOB_MAX, 0), 0);
+    CHECK_EQ (negotiate (&net, &large, &plain, CURVECP_ZMQ_CODEC_BLOB_MAX, CURVECP_ZMQ_CODEC_BLOB_MAX, 0), 0);
     CHECK (net.largest[0] <= CURVECP_PACKET_MAX && net.largest[1] <= CURVECP_PACKET_MAX);
     net_teardown (&net);
-    CHECK_EQ (negotiate (&net, &plain, &large, CURVECP_CODEC_BLOB_MAX, CURVECP_CODEC_BLOB_MAX, 0), 0);
+    CHECK_EQ (negotiate (&net, &plain, &large, CURVECP_ZMQ_CODEC_BLOB_MAX, CURVECP_ZMQ_CODEC_BLOB_MAX, 0), 0);
     CHECK (net.largest[0] <= CURVECP_PACKET_MAX && net.largest[1] <= CURVECP_PACKET_MAX);
     /* the server only answers an offer: its greeting says 0 to a client
        that offered nothing, as to peers that know no options */
-    CHECK_EQ (curvecp_codec_options_offered (net.client), 0);
-    CHECK_EQ (curvecp_codec_options_offered (net.server), 0);
+    CHECK_EQ (curvecp_zmq_codec_options_offered (net.client), 0);
+    CHECK_EQ (curvecp_zmq_codec_options_offered (net.server), 0);
     net_teardown (&net);
 
     /* the old defaults on one side: nothing announced by it, 128 KiB in
        flight towards it, default sizes both ways */
-    CHECK_EQ (negotiate (&net, &narrow, &large, CURVECP_CODEC_BLOB_MAX, CURVECP_CODEC_BLOB_MAX, 0), 0);
-    CHECK_EQ (curvecp_codec_options_offered (net.client), 0);
-    CHECK_EQ (curvecp_stream_peer_window (curvecp_codec_stream (net.server)), 0);
-    CHECK_EQ (curvecp_stream_flight_bytes_max (curvecp_codec_stream (net.server)), 131072);
-    CHECK_EQ (curvecp_stream_flight_bytes_max (curvecp_codec_stream (net.client)), 131072);
-    CHECK (curvecp_stream_info (curvecp_codec_stream (net.server))->most_in_flight <= 128);
+    CHECK_EQ (negotiate (&net, &narrow, &large, CURVECP_ZMQ_CODEC_BLOB_MAX, CURVECP_ZMQ_CODEC_BLOB_MAX, 0), 0);
+    CHECK_EQ (curvecp_zmq_codec_options_offered (net.client), 0);
+    CHECK_EQ (curvecp_stream_peer_window (curvecp_zmq_codec_stream (net.server)), 0);
+    CHECK_EQ (curvecp_stream_flight_bytes_max (curvecp_zmq_codec_stream (net.server)), 131072);
+    CHECK_EQ (curvecp_stream_flight_bytes_max (curvecp_zmq_codec_stream (net.client)), 131072);
+    CHECK (curvecp_stream_info (curvecp_zmq_codec_stream (net.server))->most_in_flight <= 128);
     CHECK (net.largest[0] <= CURVECP_PACKET_MAX && net.largest[1] <= CURVECP_PACKET_MAX);
     net_teardown (&net);
 }

@@ -1,5 +1,5 @@
 /*  test_zmq_echo_actor.h - a CurveCP echo server in a zactor, for the ØMQ
-    carrier tests. It runs curvecp_server under zpoller (the pollable
+    carrier tests. It runs curvecp_zmq_server under zpoller (the pollable
     socket, the timeout, the handler) and answers each message with the
     same frames preceded by the sender's key as the server saw it (hex)
     and the server name (and, when property is set, the ZAP user id and
@@ -11,7 +11,7 @@
 #define TEST_ZMQ_ECHO_ACTOR_H_INCLUDED
 
 #include <czmq.h>
-#include "curvecp_server.h"
+#include "curvecp_zmq_server.h"
 
 typedef struct {
     curvecp_keypair_t keys;
@@ -31,32 +31,32 @@ static void
 echo_actor (zsock_t *pipe, void *arg)
 {
     echo_args_t *args = (echo_args_t *) arg;
-    curvecp_server_t *server = curvecp_server_new (&args->keys, args->name);
+    curvecp_zmq_server_t *server = curvecp_zmq_server_new (&args->keys, args->name);
     if (args->sndhwm)
-        zsock_set_sndhwm (curvecp_server_sock (server), args->sndhwm);
+        zsock_set_sndhwm (curvecp_zmq_server_sock (server), args->sndhwm);
     if (args->sndbuf)
-        zsock_set_sndbuf (curvecp_server_sock (server), args->sndbuf);
+        zsock_set_sndbuf (curvecp_zmq_server_sock (server), args->sndbuf);
     if (args->allow_directory)
-        curvecp_server_allow_directory (server, args->allow_directory);
+        curvecp_zmq_server_allow_directory (server, args->allow_directory);
     if (args->zap_domain)
-        curvecp_server_set_zap (server, args->zap_domain, args->zap_mechanism,
+        curvecp_zmq_server_set_zap (server, args->zap_domain, args->zap_mechanism,
                                 args->zap_timeout_ms ? args->zap_timeout_ms : 1000);
     if (args->max_authorising)
-        curvecp_server_set_max_authorising (server, args->max_authorising);
+        curvecp_zmq_server_set_max_authorising (server, args->max_authorising);
     /* a fixed port a previous server just had may wait for libzmq's
        reaper thread to close that socket */
-    args->port = curvecp_server_bind (server, args->endpoint);
+    args->port = curvecp_zmq_server_bind (server, args->endpoint);
     for (int tries = 0; args->port < 0 && tries < 100; tries++) {
         zclock_sleep (20);
-        args->port = curvecp_server_bind (server, args->endpoint);
+        args->port = curvecp_zmq_server_bind (server, args->endpoint);
     }
     zsock_signal (pipe, 0);
-    zpoller_t *poller = zpoller_new (pipe, curvecp_server_sock (server), NULL);
-    if (curvecp_server_zap_sock (server))
-        zpoller_add (poller, curvecp_server_zap_sock (server));
+    zpoller_t *poller = zpoller_new (pipe, curvecp_zmq_server_sock (server), NULL);
+    if (curvecp_zmq_server_zap_sock (server))
+        zpoller_add (poller, curvecp_zmq_server_zap_sock (server));
     bool done = false;
     while (!done) {
-        int timeout = curvecp_server_timeout (server);
+        int timeout = curvecp_zmq_server_timeout (server);
         void *which = zpoller_wait (poller, timeout < 0 || timeout > 100 ? 100 : timeout);
         if (which == pipe) {
             char *command = zstr_recv (pipe);
@@ -64,14 +64,14 @@ echo_actor (zsock_t *pipe, void *arg)
                 done = true;
             else
             if (streq (command, "STATS")) {
-                const curvecp_stats_t *stats = curvecp_server_stats (server);
-                zstr_sendf (pipe, "%llu %zu %llu %llu", (unsigned long long) curvecp_server_dropped (server),
-                            curvecp_server_peers (server), (unsigned long long) stats->counts[CURVECP_OK],
+                const curvecp_stats_t *stats = curvecp_zmq_server_stats (server);
+                zstr_sendf (pipe, "%llu %zu %llu %llu", (unsigned long long) curvecp_zmq_server_dropped (server),
+                            curvecp_zmq_server_peers (server), (unsigned long long) stats->counts[CURVECP_OK],
                             (unsigned long long) curvecp_stats_rejected (stats));
             }
             else
             if (streq (command, "ALLOW")) {
-                curvecp_zmq_allow_t *allow = curvecp_server_allow_list (server);
+                curvecp_zmq_allow_t *allow = curvecp_zmq_server_allow_list (server);
                 zstr_sendf (pipe, "%llu %llu %llu",
                             (unsigned long long) (allow ? curvecp_zmq_allow_loads (allow) : 0),
                             (unsigned long long) (allow ? curvecp_zmq_allow_files_read (allow) : 0),
@@ -79,36 +79,36 @@ echo_actor (zsock_t *pipe, void *arg)
             }
             else
             if (streq (command, "ZAP")) {
-                const curvecp_server_zap_stats_t *zap = curvecp_server_zap_stats (server);
+                const curvecp_zmq_server_zap_stats_t *zap = curvecp_zmq_server_zap_stats (server);
                 zstr_sendf (pipe, "%llu %llu %llu %llu %llu %llu %llu %zu %llu", (unsigned long long) zap->requests,
                             (unsigned long long) zap->allowed, (unsigned long long) zap->denied,
                             (unsigned long long) zap->timed_out, (unsigned long long) zap->full,
                             (unsigned long long) zap->late, (unsigned long long) zap->malformed,
-                            curvecp_server_authorising (server), (unsigned long long) zap->held_dropped);
+                            curvecp_zmq_server_authorising (server), (unsigned long long) zap->held_dropped);
             }
             zstr_free (&command);
             continue;
         }
-        curvecp_server_handle (server);
+        curvecp_zmq_server_handle (server);
         zmsg_t *msg;
-        while ((msg = curvecp_server_recv_nowait (server)) != NULL) {
+        while ((msg = curvecp_zmq_server_recv_nowait (server)) != NULL) {
             char hex[65];
-            curvecp_key_to_hex (curvecp_server_peer_key (server), hex);
+            curvecp_key_to_hex (curvecp_zmq_server_peer_key (server), hex);
             if (args->property) {
-                const char *role = curvecp_server_peer_property (server, args->property);
+                const char *role = curvecp_zmq_server_peer_property (server, args->property);
                 zmsg_pushstr (msg, role ? role : "-");
-                zmsg_pushstr (msg, curvecp_server_peer_user_id (server));
+                zmsg_pushstr (msg, curvecp_zmq_server_peer_user_id (server));
             }
-            zmsg_pushstr (msg, curvecp_server_peer_name (server));
+            zmsg_pushstr (msg, curvecp_zmq_server_peer_name (server));
             zmsg_pushstr (msg, hex);
-            if (curvecp_server_reply (server, &msg) != 0) {
+            if (curvecp_zmq_server_reply (server, &msg) != 0) {
                 fprintf (stderr, "echo: reply failed\n");
                 exit (1);
             }
         }
     }
     zpoller_destroy (&poller);
-    curvecp_server_destroy (&server);
+    curvecp_zmq_server_destroy (&server);
 }
 
 /* Ask the actor for its numbers. */

@@ -10,14 +10,14 @@
 
 #include <czmq.h>
 #include "testutil.h"
-#include "curvecp_codec.h"
+#include "curvecp_zmq_codec.h"
 #include "curvecp_zmq.h"
 
 typedef struct {
     zsock_t *dealer;
-    curvecp_codec_t **codecs;
+    curvecp_zmq_codec_t **codecs;
     size_t count, cap;
-    uint8_t *buf;                   /* CURVECP_CODEC_BLOB_MAX: we take large blobs */
+    uint8_t *buf;                   /* CURVECP_ZMQ_CODEC_BLOB_MAX: we take large blobs */
     uint64_t sent, received, unrouted;
 } fleet_t;
 
@@ -26,8 +26,8 @@ fleet_new (int port, size_t cap)
 {
     fleet_t *fleet = (fleet_t *) calloc (1, sizeof (fleet_t));
     CHECK (fleet);
-    fleet->codecs = (curvecp_codec_t **) calloc (cap, sizeof (curvecp_codec_t *));
-    fleet->buf = (uint8_t *) malloc (CURVECP_CODEC_BLOB_MAX);
+    fleet->codecs = (curvecp_zmq_codec_t **) calloc (cap, sizeof (curvecp_zmq_codec_t *));
+    fleet->buf = (uint8_t *) malloc (CURVECP_ZMQ_CODEC_BLOB_MAX);
     fleet->dealer = zsock_new (ZMQ_DEALER);
     CHECK (fleet->codecs && fleet->buf && fleet->dealer);
     fleet->cap = cap;
@@ -43,7 +43,7 @@ fleet_destroy (fleet_t **fleet_p)
 {
     fleet_t *fleet = *fleet_p;
     for (size_t i = 0; i < fleet->count; i++)
-        curvecp_codec_destroy (&fleet->codecs[i]);
+        curvecp_zmq_codec_destroy (&fleet->codecs[i]);
     free (fleet->codecs);
     free (fleet->buf);
     zsock_destroy (&fleet->dealer);
@@ -54,14 +54,14 @@ fleet_destroy (fleet_t **fleet_p)
 /* A new client codec (keys NULL: a fresh key); returns its index. */
 static inline size_t
 fleet_add (fleet_t *fleet, const curvecp_keypair_t *keys, const uint8_t *server_pk, const char *name,
-           const curvecp_codec_options_t *options)
+           const curvecp_zmq_codec_options_t *options)
 {
     CHECK (fleet->count < fleet->cap);
     uint8_t ext[CURVECP_EXT_BYTES];
     memset (ext, 'F', sizeof ext);
     uint32_t index = (uint32_t) fleet->count;
     memcpy (ext, &index, sizeof index);
-    curvecp_codec_t *codec = curvecp_codec_new_client (keys, server_pk, name, NULL, ext, options,
+    curvecp_zmq_codec_t *codec = curvecp_zmq_codec_new_client (keys, server_pk, name, NULL, ext, options,
                                                        curvecp_clock_now ());
     CHECK (codec);
     fleet->codecs[fleet->count] = codec;
@@ -75,7 +75,7 @@ fleet_output (fleet_t *fleet, size_t from, size_t to)
     uint64_t now = curvecp_clock_now ();
     for (size_t i = from; i < to && i < fleet->count; i++) {
         size_t len;
-        while ((len = curvecp_codec_output (fleet->codecs[i], now, fleet->buf, CURVECP_CODEC_BLOB_MAX)) > 0) {
+        while ((len = curvecp_zmq_codec_output (fleet->codecs[i], now, fleet->buf, CURVECP_ZMQ_CODEC_BLOB_MAX)) > 0) {
             CHECK_EQ (zmq_send (zsock_resolve (fleet->dealer), fleet->buf, len, 0), (int) len);
             fleet->sent++;
         }
@@ -100,7 +100,7 @@ fleet_input (fleet_t *fleet, int wait_ms)
         if (len >= 8 + CURVECP_EXT_BYTES)
             memcpy (&index, packet + 8, sizeof index);
         if (index < fleet->count) {
-            curvecp_codec_execute (fleet->codecs[index], packet, len, curvecp_clock_now ());
+            curvecp_zmq_codec_execute (fleet->codecs[index], packet, len, curvecp_clock_now ());
             fleet->received++;
         }
         else

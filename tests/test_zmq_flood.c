@@ -11,11 +11,11 @@
 #include <stdatomic.h>
 #include <sodium.h>
 #include "testutil.h"
-#include "curvecp_client.h"
+#include "curvecp_zmq_client.h"
 #include "curvecp_clock.h"
 #include "curvecp_hs_client.h"
-#include "curvecp_server.h"
-#include "curvecp_server_internal.h"
+#include "curvecp_zmq_server.h"
+#include "curvecp_zmq_server_internal.h"
 
 #define NAME         "flood.example.com"
 #define FAKES        64                   /* flood short-term keys */
@@ -70,25 +70,25 @@ static void *
 client_main (void *arg)
 {
     client_args_t *args = (client_args_t *) arg;
-    curvecp_client_t *client = curvecp_client_new (NULL, args->server_pk, NAME);
+    curvecp_zmq_client_t *client = curvecp_zmq_client_new (NULL, args->server_pk, NAME);
     CHECK (client);
-    curvecp_client_set_rcvtimeo (client, 20000);
-    curvecp_client_set_sndtimeo (client, 20000);
+    curvecp_zmq_client_set_rcvtimeo (client, 20000);
+    curvecp_zmq_client_set_sndtimeo (client, 20000);
     char endpoint[64];
     snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", args->port);
-    CHECK_EQ (curvecp_client_connect (client, endpoint), 0);
+    CHECK_EQ (curvecp_zmq_client_connect (client, endpoint), 0);
     for (int i = 0; i < ROUND_TRIPS; i++) {
         zmsg_t *msg = zmsg_new ();
         zmsg_addstrf (msg, "round trip %d", i);
         zmsg_addmem (msg, NULL, 0);
         zmsg_addstrf (msg, "%0*d", 3000 + i, i);
-        if (curvecp_client_send (client, &msg) != 0) {
+        if (curvecp_zmq_client_send (client, &msg) != 0) {
             zmsg_destroy (&msg);
             break;
         }
-        zmsg_t *reply = curvecp_client_recv (client);
+        zmsg_t *reply = curvecp_zmq_client_recv (client);
         if (!reply) {
-            fprintf (stderr, "round trip %d: no reply (%s)\n", i, curvecp_client_error (client));
+            fprintf (stderr, "round trip %d: no reply (%s)\n", i, curvecp_zmq_client_error (client));
             break;
         }
         char *first = zmsg_popstr (reply);
@@ -107,7 +107,7 @@ client_main (void *arg)
             break;
         args->round_trips++;
     }
-    curvecp_client_destroy (&client);
+    curvecp_zmq_client_destroy (&client);
     atomic_store (&args->done, true);
     return NULL;
 }
@@ -115,12 +115,12 @@ client_main (void *arg)
 /* ---- the server: echo in this thread --------------------------------------- */
 
 static void
-serve (curvecp_server_t *server, uint64_t start)
+serve (curvecp_zmq_server_t *server, uint64_t start)
 {
     CHECK (curvecp_clock_now () - start < WAIT_LIMIT_NS);
-    zmsg_t *msg = curvecp_server_recv (server);
+    zmsg_t *msg = curvecp_zmq_server_recv (server);
     if (msg)
-        CHECK_EQ (curvecp_server_reply (server, &msg), 0);
+        CHECK_EQ (curvecp_zmq_server_reply (server, &msg), 0);
 }
 
 int
@@ -130,10 +130,10 @@ main (void)
     zsys_init ();
     curvecp_keypair_t keys;
     curvecp_keypair_generate (&keys);
-    curvecp_server_t *server = curvecp_server_new (&keys, NAME);
+    curvecp_zmq_server_t *server = curvecp_zmq_server_new (&keys, NAME);
     CHECK (server);
-    curvecp_server_set_rcvtimeo (server, 20);
-    int port = curvecp_server_bind (server, "tcp://127.0.0.1:*");
+    curvecp_zmq_server_set_rcvtimeo (server, 20);
+    int port = curvecp_zmq_server_bind (server, "tcp://127.0.0.1:*");
     CHECK (port > 0);
 
     flooder_t *fl = (flooder_t *) calloc (1, sizeof (flooder_t));
@@ -149,7 +149,7 @@ main (void)
     CHECK (pthread_create (&flooder, NULL, flooder_main, fl) == 0);
     /* the flood is beyond what the server answers before the client starts */
     uint64_t start = curvecp_clock_now ();
-    while (curvecp_server_info (server)->hellos_dropped == 0)
+    while (curvecp_zmq_server_info (server)->hellos_dropped == 0)
         serve (server, start);
 
     client_args_t args;
@@ -164,8 +164,8 @@ main (void)
     atomic_store (&fl->stop, true);
     pthread_join (flooder, NULL);
 
-    const curvecp_server_info_t *info = curvecp_server_info (server);
-    const curvecp_stats_t *stats = curvecp_server_stats (server);
+    const curvecp_zmq_server_info_t *info = curvecp_zmq_server_info (server);
+    const curvecp_stats_t *stats = curvecp_zmq_server_stats (server);
     printf ("unpaced Hello flood at the ØMQ server (%lu Hellos sent): the client did %d/%d round trips; "
             "%llu Hellos answered, %llu dropped [overloaded], %zu waiting\n", atomic_load (&fl->sent),
             args.round_trips, ROUND_TRIPS, (unsigned long long) info->hellos,
@@ -174,10 +174,10 @@ main (void)
     CHECK (info->hellos_dropped > 0);
     CHECK (info->hellos > 0);
     CHECK_EQ (stats->counts[CURVECP_E_OVERLOADED], info->hellos_dropped);
-    CHECK_EQ (curvecp_hs_server_stats (curvecp_server_handshake (server))->counts[CURVECP_OK],
+    CHECK_EQ (curvecp_hs_server_stats (curvecp_zmq_server_handshake (server))->counts[CURVECP_OK],
               info->hellos + 1);                    /* every Cookie, and the client's Initiate */
     free (fl);
-    curvecp_server_destroy (&server);
+    curvecp_zmq_server_destroy (&server);
     printf ("test_zmq_flood: OK\n");
     return 0;
 }

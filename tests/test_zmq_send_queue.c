@@ -7,13 +7,13 @@
     bounded (ENOBUFS beyond the bound, counted); a send to no connection
     fails EHOSTUNREACH; messages kept for a connection that ends are
     dropped and counted. Without the mode a full queue refuses (EAGAIN).
-    curvecp_server_timeout serves nothing: asking it a hundred times
+    curvecp_zmq_server_timeout serves nothing: asking it a hundred times
     leaves the server's work counters where they were.                 */
 #include <errno.h>
 #include <sodium.h>
 #include "testutil.h"
-#include "curvecp_client.h"
-#include "curvecp_server.h"
+#include "curvecp_zmq_client.h"
+#include "curvecp_zmq_server.h"
 
 #define NAME "queue.example.com"
 #define BIG 65536
@@ -32,12 +32,12 @@ numbered (uint32_t number)
 
 /* Run both ends until the server has a message; returns it. */
 static zmsg_t *
-server_receive (curvecp_server_t *server, curvecp_client_t *client)
+server_receive (curvecp_zmq_server_t *server, curvecp_zmq_client_t *client)
 {
     for (int i = 0; i < 500; i++) {
-        curvecp_client_handle (client);
-        curvecp_server_handle (server);
-        zmsg_t *msg = curvecp_server_recv_nowait (server);
+        curvecp_zmq_client_handle (client);
+        curvecp_zmq_server_handle (server);
+        zmsg_t *msg = curvecp_zmq_server_recv_nowait (server);
         if (msg)
             return msg;
         zclock_sleep (2);
@@ -45,22 +45,22 @@ server_receive (curvecp_server_t *server, curvecp_client_t *client)
     return NULL;
 }
 
-static curvecp_client_t *
-connected_client (curvecp_server_t *server, const curvecp_keypair_t *sk, int port, char peer_id[CURVECP_SERVER_PEER_ID_BYTES])
+static curvecp_zmq_client_t *
+connected_client (curvecp_zmq_server_t *server, const curvecp_keypair_t *sk, int port, char peer_id[CURVECP_ZMQ_SERVER_PEER_ID_BYTES])
 {
-    curvecp_client_t *client = curvecp_client_new (NULL, sk->public_key, NAME);
-    curvecp_client_set_rcvtimeo (client, 20);
-    curvecp_client_set_linger (client, 0);
+    curvecp_zmq_client_t *client = curvecp_zmq_client_new (NULL, sk->public_key, NAME);
+    curvecp_zmq_client_set_rcvtimeo (client, 20);
+    curvecp_zmq_client_set_linger (client, 0);
     char endpoint[64];
     snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", port);
-    CHECK_EQ (curvecp_client_connect (client, endpoint), 0);
+    CHECK_EQ (curvecp_zmq_client_connect (client, endpoint), 0);
     zmsg_t *msg = zmsg_new ();
     zmsg_addstr (msg, "hello");
-    CHECK_EQ (curvecp_client_send (client, &msg), 0);
+    CHECK_EQ (curvecp_zmq_client_send (client, &msg), 0);
     msg = server_receive (server, client);
     CHECK (msg);
     zmsg_destroy (&msg);
-    snprintf (peer_id, CURVECP_SERVER_PEER_ID_BYTES, "%s", curvecp_server_peer_id (server));
+    snprintf (peer_id, CURVECP_ZMQ_SERVER_PEER_ID_BYTES, "%s", curvecp_zmq_server_peer_id (server));
     return client;
 }
 
@@ -70,21 +70,21 @@ main (void)
     CHECK (sodium_init () >= 0);
     curvecp_keypair_t sk;
     curvecp_keypair_generate (&sk);
-    curvecp_server_t *server = curvecp_server_new (&sk, NAME);
-    curvecp_codec_options_t options;
-    curvecp_codec_options_default (&options);
+    curvecp_zmq_server_t *server = curvecp_zmq_server_new (&sk, NAME);
+    curvecp_zmq_codec_options_t options;
+    curvecp_zmq_codec_options_default (&options);
     options.send_queue = BIG;
-    curvecp_server_set_options (server, &options);
-    int port = curvecp_server_bind (server, "tcp://127.0.0.1:*");
+    curvecp_zmq_server_set_options (server, &options);
+    int port = curvecp_zmq_server_bind (server, "tcp://127.0.0.1:*");
     CHECK (port > 0);
-    char peer_id[CURVECP_SERVER_PEER_ID_BYTES];
-    curvecp_client_t *client = connected_client (server, &sk, port, peer_id);
-    const curvecp_server_info_t *info = curvecp_server_info (server);
+    char peer_id[CURVECP_ZMQ_SERVER_PEER_ID_BYTES];
+    curvecp_zmq_client_t *client = connected_client (server, &sk, port, peer_id);
+    const curvecp_zmq_server_info_t *info = curvecp_zmq_server_info (server);
 
     /* the timeout is a query */
     uint64_t calls = info->calls, visits = info->visits;
     for (int i = 0; i < 100; i++)
-        curvecp_server_timeout (server);
+        curvecp_zmq_server_timeout (server);
     CHECK_EQ (info->calls, calls);
     CHECK_EQ (info->visits, visits);
 
@@ -93,7 +93,7 @@ main (void)
     zmsg_t *msg = NULL;
     for (; taken < COUNT; taken++) {
         msg = numbered (1000 + taken);
-        if (curvecp_server_reply (server, &msg) != 0)
+        if (curvecp_zmq_server_reply (server, &msg) != 0)
             break;
     }
     CHECK (taken < COUNT);
@@ -103,22 +103,22 @@ main (void)
     uint32_t skip = taken;              /* these arrive first */
 
     /* queued-send mode: nothing refused, the rest kept */
-    curvecp_server_set_send_queue (server, 16u << 20);
+    curvecp_zmq_server_set_send_queue (server, 16u << 20);
     for (uint32_t i = 0; i < COUNT; i++) {
         msg = numbered (i);
-        CHECK_EQ (curvecp_server_reply (server, &msg), 0);
+        CHECK_EQ (curvecp_zmq_server_reply (server, &msg), 0);
         CHECK (msg == NULL);
     }
     size_t kept = info->send_kept;
     CHECK_EQ (kept, COUNT);                 /* the queue was full before the first */
     CHECK_EQ (info->send_kept_bytes, (size_t) COUNT * BIG);
-    curvecp_server_handle (server);         /* still nothing acknowledged: all stay */
+    curvecp_zmq_server_handle (server);         /* still nothing acknowledged: all stay */
     CHECK_EQ (info->send_kept, kept);
 
     /* the client reads again: every message arrives, in order */
     uint32_t next = 0, before = 0;
     for (int round = 0; round < 4000 && next < COUNT; round++) {
-        zmsg_t *reply = curvecp_client_recv (client);
+        zmsg_t *reply = curvecp_zmq_client_recv (client);
         if (reply) {
             CHECK_EQ (zmsg_content_size (reply), BIG);
             uint32_t number;
@@ -133,7 +133,7 @@ main (void)
             }
             zmsg_destroy (&reply);
         }
-        curvecp_server_handle (server);
+        curvecp_zmq_server_handle (server);
     }
     CHECK_EQ (next, COUNT);
     CHECK_EQ (info->send_kept, 0);
@@ -144,18 +144,18 @@ main (void)
 
     /* a send to no connection */
     msg = numbered (0);
-    CHECK_EQ (curvecp_server_send (server, "not-a-peer", &msg), -1);
+    CHECK_EQ (curvecp_zmq_server_send (server, "not-a-peer", &msg), -1);
     CHECK_EQ (errno, EHOSTUNREACH);
     CHECK (msg != NULL);
     zmsg_destroy (&msg);
 
     /* kept bytes are bounded */
-    curvecp_server_set_send_queue (server, 2 * BIG);
+    curvecp_zmq_server_set_send_queue (server, 2 * BIG);
     int result = 0;
     uint32_t sent = 0;
     for (; sent < COUNT && result == 0; sent++) {
         msg = numbered (sent);
-        result = curvecp_server_send (server, peer_id, &msg);
+        result = curvecp_zmq_server_send (server, peer_id, &msg);
     }
     CHECK_EQ (result, -1);
     CHECK_EQ (errno, ENOBUFS);
@@ -166,13 +166,13 @@ main (void)
     printf ("bound 2 x 64 KiB: 2 kept, the next refused (ENOBUFS) after %u sends\n", sent);
 
     /* the connection ends: what it kept is dropped and counted */
-    curvecp_client_destroy (&client);
-    curvecp_codec_options_default (&options);
-    for (int i = 0; i < 300 && curvecp_server_peers (server) > 0; i++) {
-        curvecp_server_handle (server);
+    curvecp_zmq_client_destroy (&client);
+    curvecp_zmq_codec_options_default (&options);
+    for (int i = 0; i < 300 && curvecp_zmq_server_peers (server) > 0; i++) {
+        curvecp_zmq_server_handle (server);
         zclock_sleep (10);
     }
-    curvecp_server_destroy (&server);        /* drops whatever is still kept */
+    curvecp_zmq_server_destroy (&server);        /* drops whatever is still kept */
     CHECK (server == NULL);
     printf ("test_zmq_send_queue: OK\n");
     return 0;

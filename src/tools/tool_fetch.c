@@ -26,7 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <sodium.h>
-#include "curvecp_client.h"
+#include "curvecp_zmq_client.h"
 #include "curvecp_endpoint.h"
 #include "curvecp_filerecv.h"
 #include "curvecp_keys.h"
@@ -343,40 +343,40 @@ take_message (fetch_t *self, zmsg_t *msg, uint64_t now)
 }
 
 static void
-zmq_transfer (fetch_t *self, curvecp_client_t *client)
+zmq_transfer (fetch_t *self, curvecp_zmq_client_t *client)
 {
     zmsg_t *msg = request_message (self);
-    if (curvecp_client_send (client, &msg) != 0) {
+    if (curvecp_zmq_client_send (client, &msg) != 0) {
         zmsg_destroy (&msg);
         {
-            carrier_failed (self, EXIT_FAILED, "cannot send the request: %s", curvecp_client_error (client));
+            carrier_failed (self, EXIT_FAILED, "cannot send the request: %s", curvecp_zmq_client_error (client));
             return;
         }
     }
-    curvecp_client_set_rcvtimeo (client, (int) (TICK_NS / 1000000));
+    curvecp_zmq_client_set_rcvtimeo (client, (int) (TICK_NS / 1000000));
     for (;;) {
-        msg = curvecp_client_recv (client);
+        msg = curvecp_zmq_client_recv (client);
         uint64_t now = curvecp_clock_now ();
         bool going = true;
         while (going && msg) {
             going = take_message (self, msg, now);
             zmsg_destroy (&msg);
-            msg = going ? curvecp_client_recv_nowait (client) : NULL;
+            msg = going ? curvecp_zmq_client_recv_nowait (client) : NULL;
         }
         zmsg_destroy (&msg);
         if (!going)
             return;
         draw_progress (self, now, false);
-        if (curvecp_client_failed (client)) {
-            if (curvecp_client_failure (client) == CURVECP_CODEC_HANDSHAKE_TIMEOUT)
+        if (curvecp_zmq_client_failed (client)) {
+            if (curvecp_zmq_client_failure (client) == CURVECP_ZMQ_CODEC_HANDSHAKE_TIMEOUT)
                 timed_out (self, false, UINT64_MAX);
             else
                 carrier_failed (self, EXIT_LOST, "lost the connection to %s: %s (%s)", self->endpoint_text,
-                                curvecp_client_error (client),
-                                curvecp_codec_failure_name (curvecp_client_failure (client)));
+                                curvecp_zmq_client_error (client),
+                                curvecp_zmq_codec_failure_name (curvecp_zmq_client_failure (client)));
             return;
         }
-        if (timed_out (self, curvecp_client_connected (client), now))
+        if (timed_out (self, curvecp_zmq_client_connected (client), now))
             return;
     }
 }
@@ -386,22 +386,22 @@ run_zmq (fetch_t *self, const curvecp_endpoint_t *endpoint)
 {
     zsys_handler_set (NULL);             /* ^C ends us at once; the .part is kept */
     zsys_init ();
-    curvecp_client_t *client = curvecp_client_new (self->have_keys ? &self->keys : NULL, self->server_key,
+    curvecp_zmq_client_t *client = curvecp_zmq_client_new (self->have_keys ? &self->keys : NULL, self->server_key,
                                                    self->server_name);
     if (!client) {
         carrier_failed (self, EXIT_USAGE, "bad server name %s", self->server_name);
         return;
     }
-    curvecp_codec_options_t options;
-    curvecp_codec_options_default (&options);
+    curvecp_zmq_codec_options_t options;
+    curvecp_zmq_codec_options_default (&options);
     options.handshake_timeout_ns = self->timeout_ns;
-    curvecp_client_set_options (client, &options);
-    curvecp_client_set_linger (client, 500);
-    if (curvecp_client_connect (client, endpoint->zmq) != 0)
+    curvecp_zmq_client_set_options (client, &options);
+    curvecp_zmq_client_set_linger (client, 500);
+    if (curvecp_zmq_client_connect (client, endpoint->zmq) != 0)
         carrier_failed (self, EXIT_USAGE, "cannot connect to %s: %s", self->endpoint_text, zmq_strerror (errno));
     else
         zmq_transfer (self, client);
-    curvecp_client_destroy (&client);
+    curvecp_zmq_client_destroy (&client);
 }
 
 /* ---- arguments ---------------------------------------------------------- */

@@ -33,7 +33,7 @@
 #include "curvecp_endpoint.h"
 #include "curvecp_filesend.h"
 #include "curvecp_keys.h"
-#include "curvecp_server.h"
+#include "curvecp_zmq_server.h"
 #include "curvecp_tool.h"
 #include "curvecp_udp_server.h"
 #include "curvecp_udp_socket.h"
@@ -62,7 +62,7 @@ struct transfer_t {
     transfer_t *next;
     curvecp_filesend_t *send;
     curvecp_udp_conn_t *conn;                 /* UDP, or */
-    char peer_id[CURVECP_SERVER_PEER_ID_BYTES];   /* ØMQ */
+    char peer_id[CURVECP_ZMQ_SERVER_PEER_ID_BYTES];   /* ØMQ */
     char client[17];                          /* start of the client's key, for the log */
     char via[CURVECP_ENDPOINT_TEXT];
     zmsg_t *pending;                          /* ØMQ chunk the queue would not take yet */
@@ -77,14 +77,14 @@ typedef struct {
     bool clear_line;                          /* stderr is a terminal */
     const char *allow_dir;                    /* -a */
     curvecp_zmq_allow_t *allow;               /* -a, for UDP (the ØMQ server has its own) */
-    curvecp_server_t *zmq;
+    curvecp_zmq_server_t *zmq;
     curvecp_udp_server_t *udp[UDP_MAX];
     int udp_count;
     transfer_t *transfers;
 } server_t;
 
 static volatile sig_atomic_t stopping;
-static curvecp_server_t **s_zmq_p;          /* freed on a fatal error: no dangling socket */
+static curvecp_zmq_server_t **s_zmq_p;          /* freed on a fatal error: no dangling socket */
 
 static void
 on_signal (int sig)
@@ -105,7 +105,7 @@ die (const char *format, ...)
     fprintf (stderr, "\n");
     va_end (args);
     if (s_zmq_p)
-        curvecp_server_destroy (s_zmq_p);
+        curvecp_zmq_server_destroy (s_zmq_p);
     exit (1);
 }
 
@@ -245,13 +245,13 @@ static void
 take_zmq_messages (server_t *self)
 {
     zmsg_t *msg;
-    while ((msg = curvecp_server_recv_nowait (self->zmq)) != NULL) {
-        const char *peer_id = curvecp_server_peer_id (self->zmq);
+    while ((msg = curvecp_zmq_server_recv_nowait (self->zmq)) != NULL) {
+        const char *peer_id = curvecp_zmq_server_peer_id (self->zmq);
         transfer_t *transfer = find_zmq (self, peer_id);
         if (!transfer) {
             char via[CURVECP_ENDPOINT_TEXT];
             snprintf (via, sizeof via, "zmq %.16s", peer_id);
-            transfer = transfer_new (self, via, curvecp_server_peer_key (self->zmq));
+            transfer = transfer_new (self, via, curvecp_zmq_server_peer_key (self->zmq));
             snprintf (transfer->peer_id, sizeof transfer->peer_id, "%s", peer_id);
         }
         for (zframe_t *frame = zmsg_first (msg); frame; frame = zmsg_next (msg))
@@ -266,7 +266,7 @@ static bool
 send_pending (server_t *self, transfer_t *transfer)
 {
     errno = 0;
-    if (curvecp_server_send (self->zmq, transfer->peer_id, &transfer->pending) == 0) {
+    if (curvecp_zmq_server_send (self->zmq, transfer->peer_id, &transfer->pending) == 0) {
         transfer->progress_at = curvecp_clock_now ();
         return true;
     }
@@ -352,9 +352,9 @@ wait_for_work (server_t *self)
         deadline = earliest (deadline, curvecp_udp_server_deadline (self->udp[i]));
     }
     if (self->zmq) {
-        zsock_t *sock = curvecp_server_sock (self->zmq);
+        zsock_t *sock = curvecp_zmq_server_sock (self->zmq);
         fds[count++] = (struct pollfd) { zsock_fd (sock), POLLIN, 0 };
-        int timeout = curvecp_server_timeout (self->zmq);
+        int timeout = curvecp_zmq_server_timeout (self->zmq);
         if (timeout >= 0)
             deadline = earliest (deadline, now + (uint64_t) timeout * 1000000ull);
         if (zsock_events (sock) & ZMQ_POLLIN)
@@ -372,7 +372,7 @@ serve (server_t *self)
         for (int i = 0; i < self->udp_count; i++)
             curvecp_udp_server_process (self->udp[i], now);
         if (self->zmq) {
-            curvecp_server_handle (self->zmq);
+            curvecp_zmq_server_handle (self->zmq);
             take_zmq_messages (self);
         }
         pump_all (self);
@@ -385,11 +385,11 @@ static void
 add_zmq (server_t *self, const curvecp_keypair_t *keys, const char *name, const char *endpoint)
 {
     if (!self->zmq) {
-        self->zmq = curvecp_server_new (keys, name);
+        self->zmq = curvecp_zmq_server_new (keys, name);
         if (!self->zmq)
             die ("bad server name %s", name);
-        curvecp_server_set_sndtimeo (self->zmq, 0);
-        if (self->allow_dir && curvecp_server_allow_directory (self->zmq, self->allow_dir) != 0)
+        curvecp_zmq_server_set_sndtimeo (self->zmq, 0);
+        if (self->allow_dir && curvecp_zmq_server_allow_directory (self->zmq, self->allow_dir) != 0)
             die ("cannot read the allow-list directory %s", self->allow_dir);
     }
     char bind[CURVECP_ENDPOINT_TEXT];
@@ -397,10 +397,10 @@ add_zmq (server_t *self, const curvecp_keypair_t *keys, const char *name, const 
     size_t len = strlen (bind);
     if (len > 2 && streq (bind + len - 2, ":0"))
         bind[len - 1] = '*';                  /* ØMQ's spelling of "any free port" */
-    int port = curvecp_server_bind (self->zmq, bind);
+    int port = curvecp_zmq_server_bind (self->zmq, bind);
     if (port < 0) {
         const char *why = zmq_strerror (zmq_errno ());
-        curvecp_server_destroy (&self->zmq);          /* no dangling socket at exit */
+        curvecp_zmq_server_destroy (&self->zmq);          /* no dangling socket at exit */
         die ("cannot bind %s: %s", endpoint, why);
     }
     char shown[CURVECP_ENDPOINT_TEXT];
@@ -506,7 +506,7 @@ main (int argc, char *argv[])
     }
     for (int i = 0; i < self.udp_count; i++)
         curvecp_udp_server_destroy (&self.udp[i]);
-    curvecp_server_destroy (&self.zmq);
+    curvecp_zmq_server_destroy (&self.zmq);
     curvecp_zmq_allow_destroy (&self.allow);
     return 0;
 }

@@ -36,11 +36,11 @@
 #include <string.h>
 #include <unistd.h>
 #include <sodium.h>
-#include "curvecp_client.h"
+#include "curvecp_zmq_client.h"
 #include "curvecp_endpoint.h"
 #include "curvecp_keys.h"
 #include "curvecp_packet.h"
-#include "curvecp_server.h"
+#include "curvecp_zmq_server.h"
 #include "curvecp_tool.h"
 #include "curvecp_zmq.h"
 
@@ -173,16 +173,16 @@ catch_signals (void)
 
 /* -v: print the key of a connection (named by C') the first time it speaks. */
 static void
-announce_client (curvecp_server_t *server, zhashx_t *seen)
+announce_client (curvecp_zmq_server_t *server, zhashx_t *seen)
 {
-    const char *peer_id = curvecp_server_peer_id (server);
+    const char *peer_id = curvecp_zmq_server_peer_id (server);
     if (zhashx_lookup (seen, peer_id))
         return;
     if (zhashx_size (seen) >= SEEN_MAX)
         zhashx_purge (seen);
     zhashx_insert (seen, peer_id, (void *) 1);
     char hex[2 * CURVECP_KEY_BYTES + 1];
-    curvecp_key_to_hex (curvecp_server_peer_key (server), hex);
+    curvecp_key_to_hex (curvecp_zmq_server_peer_key (server), hex);
     fprintf (stderr, "client %s\n", hex);
 }
 
@@ -190,13 +190,13 @@ announce_client (curvecp_server_t *server, zhashx_t *seen)
    server's queued-send mode and sent once it does; one for a client gone
    meanwhile is dropped. */
 static void
-echo_waiting (curvecp_server_t *server, zhashx_t *seen)
+echo_waiting (curvecp_zmq_server_t *server, zhashx_t *seen)
 {
     zmsg_t *msg;
-    while ((msg = curvecp_server_recv_nowait (server)) != NULL) {
+    while ((msg = curvecp_zmq_server_recv_nowait (server)) != NULL) {
         if (seen)
             announce_client (server, seen);
-        if (curvecp_server_reply (server, &msg) != 0)
+        if (curvecp_zmq_server_reply (server, &msg) != 0)
             zmsg_destroy (&msg);
     }
 }
@@ -206,39 +206,39 @@ run_server (const options_t *options)
 {
     curvecp_keypair_t keys;
     load_keys (options->key_arg, &keys);
-    curvecp_server_t *server = curvecp_server_new (&keys, options->name);
+    curvecp_zmq_server_t *server = curvecp_zmq_server_new (&keys, options->name);
     curvecp_keypair_wipe (&keys);
     if (!server)
         fatal ("unable to create the server", NULL);
-    if (options->allow_dir && curvecp_server_allow_directory (server, options->allow_dir) != 0) {
-        curvecp_server_destroy (&server);
+    if (options->allow_dir && curvecp_zmq_server_allow_directory (server, options->allow_dir) != 0) {
+        curvecp_zmq_server_destroy (&server);
         fatal ("unable to read the allow-list directory", options->allow_dir);
     }
-    if (curvecp_server_bind (server, options->endpoint) < 0) {
+    if (curvecp_zmq_server_bind (server, options->endpoint) < 0) {
         const char *why = zmq_strerror (zmq_errno ());
-        curvecp_server_destroy (&server);        /* czmq warns of dangling sockets */
+        curvecp_zmq_server_destroy (&server);        /* czmq warns of dangling sockets */
         fatal ("unable to bind", why);
     }
     if (options->verbose) {
-        char *bound = zsock_last_endpoint (curvecp_server_sock (server));
+        char *bound = zsock_last_endpoint (curvecp_zmq_server_sock (server));
         fprintf (stderr, "listening %s\n", bound ? bound : options->endpoint);
         zstr_free (&bound);
     }
     zhashx_t *seen = options->verbose ? zhashx_new () : NULL;
-    void *handle = zsock_resolve (curvecp_server_sock (server));
-    curvecp_server_set_send_queue (server, SEND_QUEUE_MAX);
+    void *handle = zsock_resolve (curvecp_zmq_server_sock (server));
+    curvecp_zmq_server_set_send_queue (server, SEND_QUEUE_MAX);
     while (!stop_requested) {
-        int timeout = curvecp_server_timeout (server);
+        int timeout = curvecp_zmq_server_timeout (server);
         zmq_pollitem_t item = { handle, 0, ZMQ_POLLIN, 0 };
         zmq_poll (&item, 1, timeout < 0 || timeout > TICK_MS ? TICK_MS : timeout);
-        curvecp_server_handle (server);
+        curvecp_zmq_server_handle (server);
         echo_waiting (server, seen);
     }
     if (options->verbose)
         fprintf (stderr, "curvecp-zmq-echo: stopped after %zu connection(s)\n",
                  seen ? zhashx_size (seen) : 0);
     zhashx_destroy (&seen);
-    curvecp_server_destroy (&server);
+    curvecp_zmq_server_destroy (&server);
     return 0;
 }
 
@@ -276,16 +276,16 @@ collect_messages (const options_t *options)
 /* A failed connection is fatal (111) and named; a slow or wrong reply
    on a live connection is a plain failure (1). */
 static int
-client_fail (curvecp_client_t *client, const char *why, size_t got, size_t want)
+client_fail (curvecp_zmq_client_t *client, const char *why, size_t got, size_t want)
 {
     int code = EXIT_FAILED;
-    if (curvecp_client_failed (client)) {
-        fprintf (stderr, "curvecp-zmq-echo: fatal: %s (%s; %zu of %zu replies)\n", curvecp_client_error (client),
-                 curvecp_codec_failure_name (curvecp_client_failure (client)), got, want);
+    if (curvecp_zmq_client_failed (client)) {
+        fprintf (stderr, "curvecp-zmq-echo: fatal: %s (%s; %zu of %zu replies)\n", curvecp_zmq_client_error (client),
+                 curvecp_zmq_codec_failure_name (curvecp_zmq_client_failure (client)), got, want);
         code = EXIT_FATAL;
     }
     else
-    if (!curvecp_client_connected (client)) {
+    if (!curvecp_zmq_client_connected (client)) {
         /* our -t ran out first (it caps the handshake time-out too): the
            handshake failed all the same */
         fprintf (stderr, "curvecp-zmq-echo: fatal: %s (%zu of %zu replies; handshake not done) "
@@ -294,7 +294,7 @@ client_fail (curvecp_client_t *client, const char *why, size_t got, size_t want)
     }
     else
         fprintf (stderr, "curvecp-zmq-echo: %s (%zu of %zu replies; handshake done)\n", why, got, want);
-    curvecp_client_set_linger (client, 0);
+    curvecp_zmq_client_set_linger (client, 0);
     return code;
 }
 
@@ -306,17 +306,17 @@ milliseconds_left (uint64_t deadline)
 
 /* No messages: wait until the handshake is done (the server's greeting). */
 static int
-wait_connected (curvecp_client_t *client, uint64_t deadline)
+wait_connected (curvecp_zmq_client_t *client, uint64_t deadline)
 {
-    void *handle = zsock_resolve (curvecp_client_sock (client));
-    while (!curvecp_client_connected (client)) {
-        if (curvecp_client_failed (client) || milliseconds_left (deadline) == 0)
+    void *handle = zsock_resolve (curvecp_zmq_client_sock (client));
+    while (!curvecp_zmq_client_connected (client)) {
+        if (curvecp_zmq_client_failed (client) || milliseconds_left (deadline) == 0)
             return client_fail (client, "timed out", 0, 0);
-        int timeout = curvecp_client_timeout (client);
+        int timeout = curvecp_zmq_client_timeout (client);
         int left = milliseconds_left (deadline);
         zmq_pollitem_t item = { handle, 0, ZMQ_POLLIN, 0 };
         zmq_poll (&item, 1, timeout < 0 || timeout > left ? left : timeout);
-        curvecp_client_handle (client);
+        curvecp_zmq_client_handle (client);
     }
     return 0;
 }
@@ -330,22 +330,22 @@ reply_matches (zmsg_t *reply, const char *sent)
 }
 
 static int
-exchange (curvecp_client_t *client, zlist_t *messages, uint64_t deadline)
+exchange (curvecp_zmq_client_t *client, zlist_t *messages, uint64_t deadline)
 {
     size_t want = zlist_size (messages), got = 0;
-    curvecp_client_set_sndtimeo (client, milliseconds_left (deadline));
+    curvecp_zmq_client_set_sndtimeo (client, milliseconds_left (deadline));
     for (char *text = (char *) zlist_first (messages); text; text = (char *) zlist_next (messages)) {
         zmsg_t *msg = zmsg_new ();
         zmsg_addmem (msg, text, strlen (text));
-        if (curvecp_client_send (client, &msg) != 0) {
+        if (curvecp_zmq_client_send (client, &msg) != 0) {
             zmsg_destroy (&msg);
             return client_fail (client, "could not send", got, want);
         }
     }
-    curvecp_client_flush (client);
+    curvecp_zmq_client_flush (client);
     for (char *text = (char *) zlist_first (messages); text; text = (char *) zlist_next (messages)) {
-        curvecp_client_set_rcvtimeo (client, milliseconds_left (deadline));
-        zmsg_t *reply = milliseconds_left (deadline) ? curvecp_client_recv (client) : NULL;
+        curvecp_zmq_client_set_rcvtimeo (client, milliseconds_left (deadline));
+        zmsg_t *reply = milliseconds_left (deadline) ? curvecp_zmq_client_recv (client) : NULL;
         if (!reply)
             return client_fail (client, "timed out", got, want);
         char *body = zframe_strdup (zmsg_first (reply));
@@ -371,30 +371,30 @@ run_client (const options_t *options)
         load_keys (options->client_keys, &keys);
     else
         curvecp_keypair_generate (&keys);
-    curvecp_client_t *client = curvecp_client_new (&keys, server_key, options->name);
+    curvecp_zmq_client_t *client = curvecp_zmq_client_new (&keys, server_key, options->name);
     curvecp_keypair_wipe (&keys);
     if (!client)
         fatal ("unable to create the client", NULL);
-    curvecp_codec_options_t codec;
-    curvecp_codec_options_default (&codec);
+    curvecp_zmq_codec_options_t codec;
+    curvecp_zmq_codec_options_default (&codec);
     if ((uint64_t) options->seconds * 1000000000ull < codec.handshake_timeout_ns)
         codec.handshake_timeout_ns = (uint64_t) options->seconds * 1000000000ull;
-    curvecp_client_set_options (client, &codec);
+    curvecp_zmq_client_set_options (client, &codec);
     if (options->verbose) {
         char hex[2 * CURVECP_KEY_BYTES + 1];
-        curvecp_key_to_hex (curvecp_client_public_key (client), hex);
+        curvecp_key_to_hex (curvecp_zmq_client_public_key (client), hex);
         fprintf (stderr, "key %s\n", hex);
     }
-    if (curvecp_client_connect (client, options->endpoint) != 0) {
+    if (curvecp_zmq_client_connect (client, options->endpoint) != 0) {
         const char *why = zmq_strerror (zmq_errno ());
-        curvecp_client_destroy (&client);
+        curvecp_zmq_client_destroy (&client);
         fatal ("unable to connect", why);
     }
     zlist_t *messages = collect_messages (options);
     uint64_t deadline = curvecp_clock_now () + (uint64_t) options->seconds * 1000000000ull;
     int rc = zlist_size (messages) ? exchange (client, messages, deadline) : wait_connected (client, deadline);
     zlist_destroy (&messages);
-    curvecp_client_destroy (&client);
+    curvecp_zmq_client_destroy (&client);
     return rc;
 }
 

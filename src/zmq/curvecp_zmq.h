@@ -1,6 +1,6 @@
 /*  curvecp_zmq.h - what the ØMQ carrier's socket classes share.
 
-    The carrier classes (curvecp_client, curvecp_server) pass the time to
+    The carrier classes (curvecp_zmq_client, curvecp_zmq_server) pass the time to
     the sans-I/O codec as curvecp_clock_now (curvecp_clock.h), and turn
     codec deadlines into poll timeouts with the same rounding. Both drop
     a carrier message that is not exactly one packet frame (after the
@@ -25,7 +25,7 @@ int curvecp_zmq_timeout_ms (uint64_t deadline, uint64_t now, int cap_ms);
 size_t curvecp_zmq_skip_rest (void *handle);
 
 /* ---- serving a socket class from a zloop -------------------------------------
-   What curvecp_server_attach and curvecp_client_attach share: after every
+   What curvecp_zmq_server_attach and curvecp_zmq_client_attach share: after every
    event the owner serves (serve: take input, run timers, hand messages
    over; -1 ends the loop), then the one timer is set to the owner's next
    deadline (timeout: ms, -1 none). No periodic tick. */

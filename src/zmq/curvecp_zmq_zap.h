@@ -14,7 +14,7 @@
     200 allows; anything else, a malformed reply, or no reply within the
     timeout, denies.
 
-    Asynchronous use (what curvecp_server does, so that a slow handler
+    Asynchronous use (what curvecp_zmq_server does, so that a slow handler
     delays only the client it is asked about): curvecp_zmq_zap_request
     sends and returns at once with the request's id; poll
     curvecp_zmq_zap_sock; curvecp_zmq_zap_recv takes each reply without

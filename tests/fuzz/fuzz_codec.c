@@ -1,4 +1,4 @@
-/*  fuzz_codec - two ØMQ codecs (src/zmq/curvecp_codec.c: zmsg <->
+/*  fuzz_codec - two ØMQ codecs (src/zmq/curvecp_zmq_codec.c: zmsg <->
     application framing <-> core connection), a client and a
     self-accepting server with the vector server keys, joined by a fuzz
     network that loses, duplicates, replays, flips, truncates and injects
@@ -19,7 +19,7 @@
 #include <czmq.h>
 #include <string.h>
 #include "fuzz_common.h"
-#include "curvecp_codec.h"
+#include "curvecp_zmq_codec.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
@@ -31,12 +31,12 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 #define MS 1000000ull
 
 typedef struct {
-    uint8_t *data;                  /* CURVECP_CODEC_BLOB_MAX bytes */
+    uint8_t *data;                  /* CURVECP_ZMQ_CODEC_BLOB_MAX bytes */
     size_t len;
 } blob_t;
 
 typedef struct {
-    curvecp_codec_t *codec;
+    curvecp_zmq_codec_t *codec;
     uint8_t salt;
     int sent, received;             /* messages */
     size_t sizes[MESSAGES_MAX][3];  /* frames of each message sent */
@@ -50,7 +50,7 @@ typedef struct {
     side_t side[2];                 /* 0 client, 1 server */
     uint64_t now;
     size_t cap;                     /* the carrier's output buffer */
-    uint8_t scratch[CURVECP_CODEC_BLOB_MAX];
+    uint8_t scratch[CURVECP_ZMQ_CODEC_BLOB_MAX];
 } world_t;
 
 /* Each frame of each message has a pattern of its own. */
@@ -63,15 +63,15 @@ s_salt (uint8_t side, int message, int frame)
 static void
 s_deliver (world_t *w, int to, const uint8_t *blob, size_t len)
 {
-    curvecp_codec_t *codec = w->side[to].codec;
-    uint64_t counted = fuzz_stats_total (curvecp_codec_stats (codec));
-    curvecp_codec_state_t state = curvecp_codec_state (codec);
-    bool readable = curvecp_codec_readable (codec);
-    curvecp_reason_t rc = curvecp_codec_execute (codec, blob, len, w->now);
-    FUZZ_CHECK (fuzz_stats_total (curvecp_codec_stats (codec)) == counted + 1);
+    curvecp_zmq_codec_t *codec = w->side[to].codec;
+    uint64_t counted = fuzz_stats_total (curvecp_zmq_codec_stats (codec));
+    curvecp_zmq_codec_state_t state = curvecp_zmq_codec_state (codec);
+    bool readable = curvecp_zmq_codec_readable (codec);
+    curvecp_reason_t rc = curvecp_zmq_codec_execute (codec, blob, len, w->now);
+    FUZZ_CHECK (fuzz_stats_total (curvecp_zmq_codec_stats (codec)) == counted + 1);
     if (rc != CURVECP_OK) {
-        FUZZ_CHECK (curvecp_codec_state (codec) == state);
-        FUZZ_CHECK (curvecp_codec_readable (codec) == readable);
+        FUZZ_CHECK (curvecp_zmq_codec_state (codec) == state);
+        FUZZ_CHECK (curvecp_zmq_codec_readable (codec) == readable);
     }
 }
 
@@ -80,7 +80,7 @@ s_produce (world_t *w, int i)
 {
     side_t *side = &w->side[i];
     for (int k = 0; k < 64; k++) {
-        size_t len = curvecp_codec_output (side->codec, w->now, w->scratch, w->cap);
+        size_t len = curvecp_zmq_codec_output (side->codec, w->now, w->scratch, w->cap);
         if (len == 0)
             return;
         FUZZ_CHECK (len <= w->cap);
@@ -96,7 +96,7 @@ static void
 s_send (world_t *w, fuzz_input_t *in, int i)
 {
     side_t *side = &w->side[i];
-    if (side->sent == MESSAGES_MAX || !curvecp_codec_writable (side->codec))
+    if (side->sent == MESSAGES_MAX || !curvecp_zmq_codec_writable (side->codec))
         return;
     int frames = 1 + fuzz_u8 (in) % 3;
     zmsg_t *msg = zmsg_new ();
@@ -108,12 +108,12 @@ s_send (world_t *w, fuzz_input_t *in, int i)
         side->sizes[side->sent][f] = size;
     }
     side->frames[side->sent] = frames;
-    if (curvecp_codec_send (side->codec, &msg) == 0)
+    if (curvecp_zmq_codec_send (side->codec, &msg) == 0)
         side->sent++;
     else
         zmsg_destroy (&msg);
     if (fuzz_bool (in))
-        curvecp_codec_flush (side->codec);
+        curvecp_zmq_codec_flush (side->codec);
 }
 
 /* Whatever arrived must be the other side's next message. */
@@ -123,7 +123,7 @@ s_receive (world_t *w, int i)
     side_t *side = &w->side[i];
     const side_t *other = &w->side[1 - i];
     zmsg_t *msg;
-    while ((msg = curvecp_codec_recv (side->codec)) != NULL) {
+    while ((msg = curvecp_zmq_codec_recv (side->codec)) != NULL) {
         int index = side->received++;
         FUZZ_CHECK (index < other->sent);
         FUZZ_CHECK ((int) zmsg_size (msg) == other->frames[index]);
@@ -208,8 +208,8 @@ s_step (world_t *w, fuzz_input_t *in)
 static bool
 s_failed (const world_t *w)
 {
-    return curvecp_codec_state (w->side[0].codec) == CURVECP_CODEC_FAILED
-        || curvecp_codec_state (w->side[1].codec) == CURVECP_CODEC_FAILED;
+    return curvecp_zmq_codec_state (w->side[0].codec) == CURVECP_ZMQ_CODEC_FAILED
+        || curvecp_zmq_codec_state (w->side[1].codec) == CURVECP_ZMQ_CODEC_FAILED;
 }
 
 static void
@@ -219,7 +219,7 @@ s_drain (world_t *w)
         if (w->side[0].received == w->side[1].sent && w->side[1].received == w->side[0].sent)
             return;
         for (int i = 0; i < 2; i++) {
-            curvecp_codec_flush (w->side[i].codec);
+            curvecp_zmq_codec_flush (w->side[i].codec);
             s_produce (w, i);
             side_t *side = &w->side[i];
             while (side->count > 0) {
@@ -229,8 +229,8 @@ s_drain (world_t *w)
             }
             s_receive (w, 1 - i);
         }
-        uint64_t next = curvecp_codec_deadline (w->side[0].codec);
-        uint64_t other = curvecp_codec_deadline (w->side[1].codec);
+        uint64_t next = curvecp_zmq_codec_deadline (w->side[0].codec);
+        uint64_t other = curvecp_zmq_codec_deadline (w->side[1].codec);
         next = next < other ? next : other;
         if (next == UINT64_MAX)
             w->now += 1000 * MS;
@@ -252,8 +252,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     if (!allocated) {
         for (int i = 0; i < 2; i++) {
             for (int k = 0; k < QUEUE_MAX; k++)
-                w.side[i].queue[k].data = (uint8_t *) malloc (CURVECP_CODEC_BLOB_MAX);
-            w.side[i].last.data = (uint8_t *) malloc (CURVECP_CODEC_BLOB_MAX);
+                w.side[i].queue[k].data = (uint8_t *) malloc (CURVECP_ZMQ_CODEC_BLOB_MAX);
+            w.side[i].last.data = (uint8_t *) malloc (CURVECP_ZMQ_CODEC_BLOB_MAX);
         }
         allocated = true;
     }
@@ -264,25 +264,25 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         side->salt = (uint8_t) (i + 1);
     }
     w.now = 1000000 * MS;
-    w.cap = fuzz_bool (&in) ? CURVECP_CODEC_BLOB_MAX : CURVECP_PACKET_MAX;
+    w.cap = fuzz_bool (&in) ? CURVECP_ZMQ_CODEC_BLOB_MAX : CURVECP_PACKET_MAX;
     curvecp_keypair_t server_keys, client_keys;
     memcpy (server_keys.public_key, fw->server_long_pk, 32);
     memcpy (server_keys.secret_key, fw->server_long_sk, 32);
     memcpy (client_keys.public_key, fw->client_long_pk, 32);
     memcpy (client_keys.secret_key, fw->client_long_sk, 32);
-    curvecp_codec_options_t options;
-    curvecp_codec_options_default (&options);
+    curvecp_zmq_codec_options_t options;
+    curvecp_zmq_codec_options_default (&options);
     options.silence_timeout_ns = 0;         /* no re-handshake: no message is sent twice */
     options.window = fuzz_bool (&in) ? options.window : 131072;
     const char *names[] = { "test.example.com", NULL };
-    w.side[0].codec = curvecp_codec_new_client (&client_keys, fw->server_long_pk, names[0],
+    w.side[0].codec = curvecp_zmq_codec_new_client (&client_keys, fw->server_long_pk, names[0],
                                                 fw->server_ext, fw->client_ext, &options, w.now);
-    w.side[1].codec = curvecp_codec_new_server (&server_keys, fw->server_ext, names, &options, w.now);
+    w.side[1].codec = curvecp_zmq_codec_new_server (&server_keys, fw->server_ext, names, &options, w.now);
     FUZZ_CHECK (w.side[0].codec && w.side[1].codec);
     for (int op = 0; op < OPS_MAX && fuzz_remaining (&in) > 0; op++)
         s_step (&w, &in);
     s_drain (&w);
-    curvecp_codec_destroy (&w.side[0].codec);
-    curvecp_codec_destroy (&w.side[1].codec);
+    curvecp_zmq_codec_destroy (&w.side[0].codec);
+    curvecp_zmq_codec_destroy (&w.side[1].codec);
     return 0;
 }

@@ -1,27 +1,27 @@
-/*  curvecp_codec_internal.h - what the ØMQ server and the tests inside
+/*  curvecp_zmq_codec_internal.h - what the ØMQ server and the tests inside
     this tree use of the codec beyond its public API: codecs made around
     the server's shared handshake or a listener's accepted session, and
     the message layer underneath (all types the public headers hide).    */
-#ifndef CURVECP_CODEC_INTERNAL_H_INCLUDED
-#define CURVECP_CODEC_INTERNAL_H_INCLUDED
+#ifndef CURVECP_ZMQ_CODEC_INTERNAL_H_INCLUDED
+#define CURVECP_ZMQ_CODEC_INTERNAL_H_INCLUDED
 
-#include "curvecp_codec.h"
+#include "curvecp_zmq_codec.h"
 #include "curvecp_hs_server.h"
 #include "curvecp_session.h"
 #include "curvecp_stream.h"
 
 /* Self-accepting server codec sharing handshake (not owned; it must
    outlive the codec). */
-curvecp_codec_t *curvecp_codec_new_server_shared (curvecp_hs_server_t *handshake,
-        const curvecp_codec_options_t *options, uint64_t now);
+curvecp_zmq_codec_t *curvecp_zmq_codec_new_server_shared (curvecp_hs_server_t *handshake,
+        const curvecp_zmq_codec_options_t *options, uint64_t now);
 
 /* Server codec for a connection the server's listener accepted: the
    session a valid Initiate made (copied; the caller wipes its own) and
    the message that Initiate carried. */
-curvecp_codec_t *curvecp_codec_new_accepted (const curvecp_session_t *session,
-        const uint8_t *first_message, size_t first_len, const curvecp_codec_options_t *options, uint64_t now);
+curvecp_zmq_codec_t *curvecp_zmq_codec_new_accepted (const curvecp_session_t *session,
+        const uint8_t *first_message, size_t first_len, const curvecp_zmq_codec_options_t *options, uint64_t now);
 
 /* The message layer of the current session (NULL before one exists). */
-const curvecp_stream_t *curvecp_codec_stream (const curvecp_codec_t *self);
+const curvecp_stream_t *curvecp_zmq_codec_stream (const curvecp_zmq_codec_t *self);
 
 #endif

@@ -1,4 +1,4 @@
-/*  curvecp_server.c - the ROUTER side of the ØMQ carrier.
+/*  curvecp_zmq_server.c - the ROUTER side of the ØMQ carrier.
 
     The core listener (core/curvecp_listener.h, shared with the UDP
     server) classifies every packet, queues Hellos fairly per routing id
@@ -26,16 +26,16 @@
 #include "core/curvecp_listener.h"
 #include "core/curvecp_table.h"
 #include "curvecp_packet.h"
-#include "curvecp_server.h"
-#include "curvecp_codec_internal.h"
-#include "curvecp_server_internal.h"
+#include "curvecp_zmq_server.h"
+#include "curvecp_zmq_codec_internal.h"
+#include "curvecp_zmq_server_internal.h"
 #include "curvecp_zmq.h"
 #include "curvecp_zmq_allow.h"
 #include "curvecp_zmq_zap.h"
 
 #define DRAIN_MAX    256
 #define ROUTING_MAX  256
-#define PACKET_CAP   CURVECP_CODEC_BLOB_MAX     /* any blob a codec may make: also says we take large ones */
+#define PACKET_CAP   CURVECP_ZMQ_CODEC_BLOB_MAX     /* any blob a codec may make: also says we take large ones */
 #define HELD_BYTES_MAX 65536    /* packet bytes taken from a client held for ZAP */
 #define PENDING_MEMORY_MAX (64u << 20)   /* default budget of unconfirmed connections */
 #define PENDING_BASE_COST  32768        /* codec, stream, decoder and table bookkeeping */
@@ -54,9 +54,9 @@ typedef struct {
 } auth_t;
 
 typedef struct peer_s {
-    curvecp_codec_t *codec;
+    curvecp_zmq_codec_t *codec;
     uint8_t short_key[CURVECP_KEY_BYTES];          /* C': the table key */
-    char id[CURVECP_SERVER_PEER_ID_BYTES];
+    char id[CURVECP_ZMQ_SERVER_PEER_ID_BYTES];
     curvecp_listener_entry_t *entry;   /* in the listener: C', routing id (token), admission */
     uint64_t created;
     bool dirty;                /* got input this round */
@@ -75,10 +75,10 @@ typedef struct peer_s {
     void *backlog_handle;      /* in the backlog list while it keeps any */
 } peer_t;
 
-struct _curvecp_server_t {
+struct _curvecp_zmq_server_t {
     curvecp_keypair_t keys;
     curvecp_listener_t *listener;
-    curvecp_codec_options_t options;
+    curvecp_zmq_codec_options_t options;
     zsock_t *router;
     void *handle;
     zlistx_t *ready;            /* peers that may hold whole messages */
@@ -87,7 +87,7 @@ struct _curvecp_server_t {
     curvecp_heap_t *heap;       /* peers by when they next need a visit */
     peer_t **visiting;          /* the peers due in one service pass */
     size_t visiting_size;
-    curvecp_server_info_t info;
+    curvecp_zmq_server_info_t info;
     peer_t **dirty;
     size_t dirty_count, dirty_size;
     size_t max_peers, max_pending;
@@ -98,7 +98,7 @@ struct _curvecp_server_t {
     zlistx_t *authorising;      /* peers held for a ZAP reply, oldest first */
     size_t max_authorising;
     bool zap_wanted;            /* set by the authoriser for the Initiate in hand */
-    curvecp_server_zap_stats_t zap_stats;
+    curvecp_zmq_server_zap_stats_t zap_stats;
     uint64_t zap_malformed_before;      /* counted by ZAP sockets replaced since */
     char *names[CURVECP_HS_SERVER_NAMES_MAX];
     size_t name_count;
@@ -109,7 +109,7 @@ struct _curvecp_server_t {
     /* the sender of the last message */
     uint8_t last_key[CURVECP_KEY_BYTES];
     char last_name[CURVECP_NAME_BYTES];
-    char last_id[CURVECP_SERVER_PEER_ID_BYTES];
+    char last_id[CURVECP_ZMQ_SERVER_PEER_ID_BYTES];
     auth_t *last_auth;
     curvecp_stats_t stats;
     uint64_t dropped;
@@ -118,7 +118,7 @@ struct _curvecp_server_t {
     size_t send_queue_max;      /* queued-send mode's bound (0: off) */
     zlistx_t *backlog;          /* peers keeping messages for later */
     curvecp_zmq_loop_t loop;    /* attached to a zloop */
-    curvecp_server_message_fn *on_message;
+    curvecp_zmq_server_message_fn *on_message;
     void *on_message_arg;
 };
 
@@ -133,7 +133,7 @@ struct _curvecp_server_t {
    connections never hold more than the budget whatever max_pending is. */
 
 static size_t
-pending_cost (const curvecp_server_t *self)
+pending_cost (const curvecp_zmq_server_t *self)
 {
     return 2 * self->options.window + (self->options.block_max > 1024 ? CURVECP_LARGE_MSG_MAX : 0)
          + PENDING_BASE_COST;
@@ -141,7 +141,7 @@ pending_cost (const curvecp_server_t *self)
 
 /* The listener admits new connections: tell it the limits as they are now. */
 static void
-update_limits (curvecp_server_t *self)
+update_limits (curvecp_zmq_server_t *self)
 {
     if (!self->listener)
         return;
@@ -158,7 +158,7 @@ update_limits (curvecp_server_t *self)
 /* info.pending_memory follows the listener's charge (callers may hold
    the info struct). */
 static void
-sync_pending (curvecp_server_t *self)
+sync_pending (curvecp_zmq_server_t *self)
 {
     self->info.pending_memory = curvecp_listener_info (self->listener)->pending_memory;
 }
@@ -170,7 +170,7 @@ peer_confirmed (const peer_t *peer)
 }
 
 static peer_t *
-peer_lookup (curvecp_server_t *self, const uint8_t *short_key)
+peer_lookup (curvecp_zmq_server_t *self, const uint8_t *short_key)
 {
     curvecp_listener_entry_t *entry = curvecp_listener_lookup (self->listener, short_key);
     return entry ? (peer_t *) curvecp_listener_entry_conn (entry) : NULL;
@@ -187,7 +187,7 @@ peer_lookup (curvecp_server_t *self, const uint8_t *short_key)
    pass, made before the connection exists so that adding it cannot fail
    halfway. Returns false if out of memory. */
 static bool
-peers_reserve (curvecp_server_t *self)
+peers_reserve (curvecp_zmq_server_t *self)
 {
     size_t want = curvecp_listener_size (self->listener) + 1;
     if (curvecp_heap_reserve (self->heap, want) != 0
@@ -208,7 +208,7 @@ peers_reserve (curvecp_server_t *self)
 
 /* The earliest peer due by now, taken out of the heap; NULL if none. */
 static peer_t *
-heap_take_due (curvecp_server_t *self, uint64_t now)
+heap_take_due (curvecp_zmq_server_t *self, uint64_t now)
 {
     curvecp_heap_node_t *node = curvecp_heap_take_due (self->heap, now);
     return node ? CURVECP_CONTAINER_OF (node, peer_t, timer) : NULL;
@@ -219,7 +219,7 @@ heap_take_due (curvecp_server_t *self, uint64_t now)
    to its newest connection, which links to the older ones. */
 
 static void
-key_index_add (curvecp_server_t *self, peer_t *peer)
+key_index_add (curvecp_zmq_server_t *self, peer_t *peer)
 {
     peer_t *newest = (peer_t *) curvecp_table_remove (self->by_key, peer->long_key);
     peer->key_older = newest;
@@ -229,7 +229,7 @@ key_index_add (curvecp_server_t *self, peer_t *peer)
 }
 
 static void
-key_index_remove (curvecp_server_t *self, peer_t *peer)
+key_index_remove (curvecp_zmq_server_t *self, peer_t *peer)
 {
     if (peer->key_older)
         peer->key_older->key_newer = peer->key_newer;
@@ -244,14 +244,14 @@ key_index_remove (curvecp_server_t *self, peer_t *peer)
 }
 
 static peer_t *
-peer_new (curvecp_codec_t *codec, uint64_t now)
+peer_new (curvecp_zmq_codec_t *codec, uint64_t now)
 {
     peer_t *peer = (peer_t *) calloc (1, sizeof (peer_t));
     if (!peer)
         return NULL;
     peer->codec = codec;
-    memcpy (peer->short_key, curvecp_codec_client_short_key (codec), CURVECP_KEY_BYTES);
-    memcpy (peer->long_key, curvecp_codec_peer_key (codec), CURVECP_KEY_BYTES);
+    memcpy (peer->short_key, curvecp_zmq_codec_client_short_key (codec), CURVECP_KEY_BYTES);
+    memcpy (peer->long_key, curvecp_zmq_codec_peer_key (codec), CURVECP_KEY_BYTES);
     curvecp_heap_node_init (&peer->timer);
     curvecp_key_to_hex (peer->short_key, peer->id);
     peer->created = now;
@@ -295,10 +295,10 @@ auth_unref (auth_t **auth_p)
     *auth_p = NULL;
 }
 
-static void drop_kept (curvecp_server_t *self, peer_t *peer);
+static void drop_kept (curvecp_zmq_server_t *self, peer_t *peer);
 
 static void
-peer_remove (curvecp_server_t *self, peer_t *peer)
+peer_remove (curvecp_zmq_server_t *self, peer_t *peer)
 {
     drop_kept (self, peer);
     if (peer->ready_handle)
@@ -312,7 +312,7 @@ peer_remove (curvecp_server_t *self, peer_t *peer)
     auth_unref (&peer->auth);
     curvecp_listener_remove (self->listener, &peer->entry);
     sync_pending (self);
-    curvecp_codec_destroy (&peer->codec);
+    curvecp_zmq_codec_destroy (&peer->codec);
     free (peer);
 }
 
@@ -323,7 +323,7 @@ static const uint8_t zero_ext[CURVECP_EXT_BYTES] = { 0 };
 /* A listener for our keys and this extension: Messages up to the large
    size (each codec applies its session's limit), routing ids as tokens. */
 static curvecp_listener_t *
-listener_new (curvecp_server_t *self, const uint8_t server_ext[CURVECP_EXT_BYTES])
+listener_new (curvecp_zmq_server_t *self, const uint8_t server_ext[CURVECP_EXT_BYTES])
 {
     curvecp_listener_config_t config;
     curvecp_listener_config_default (&config);
@@ -339,18 +339,18 @@ listener_new (curvecp_server_t *self, const uint8_t server_ext[CURVECP_EXT_BYTES
     return listener;
 }
 
-curvecp_server_t *
-curvecp_server_new (const curvecp_keypair_t *keys, const char *name)
+curvecp_zmq_server_t *
+curvecp_zmq_server_new (const curvecp_keypair_t *keys, const char *name)
 {
     if (!keys || !name)
         return NULL;
     if (sodium_init () < 0)
         return NULL;
-    curvecp_server_t *self = (curvecp_server_t *) calloc (1, sizeof (curvecp_server_t));
+    curvecp_zmq_server_t *self = (curvecp_zmq_server_t *) calloc (1, sizeof (curvecp_zmq_server_t));
     if (!self)
         return NULL;
     self->keys = *keys;
-    curvecp_codec_options_default (&self->options);
+    curvecp_zmq_codec_options_default (&self->options);
     self->max_peers = 10000;
     self->max_pending = 1024;
     self->max_pending_memory = PENDING_MEMORY_MAX;
@@ -370,8 +370,8 @@ curvecp_server_new (const curvecp_keypair_t *keys, const char *name)
     if (!self->listener || !self->ready || !self->unflushed || !self->by_key || !self->heap
     ||  !self->authorising || !self->backlog
     ||  !self->router || !self->out
-    ||  curvecp_server_add_name (self, name) != 0) {
-        curvecp_server_destroy (&self);
+    ||  curvecp_zmq_server_add_name (self, name) != 0) {
+        curvecp_zmq_server_destroy (&self);
         return NULL;
     }
     update_limits (self);
@@ -382,21 +382,21 @@ curvecp_server_new (const curvecp_keypair_t *keys, const char *name)
     return self;
 }
 
-curvecp_server_t *
-curvecp_server_new_zcert (zcert_t *cert, const char *name)
+curvecp_zmq_server_t *
+curvecp_zmq_server_new_zcert (zcert_t *cert, const char *name)
 {
     curvecp_keypair_t keys;
-    curvecp_server_t *self = curvecp_zmq_keys_from_zcert (cert, &keys) ? curvecp_server_new (&keys, name) : NULL;
+    curvecp_zmq_server_t *self = curvecp_zmq_keys_from_zcert (cert, &keys) ? curvecp_zmq_server_new (&keys, name) : NULL;
     sodium_memzero (&keys, sizeof keys);
     return self;
 }
 
 void
-curvecp_server_destroy (curvecp_server_t **self_p)
+curvecp_zmq_server_destroy (curvecp_zmq_server_t **self_p)
 {
     if (self_p && *self_p) {
-        curvecp_server_t *self = *self_p;
-        curvecp_server_detach (self);
+        curvecp_zmq_server_t *self = *self_p;
+        curvecp_zmq_server_detach (self);
         curvecp_listener_entry_t *entry;
         while (self->listener && (entry = curvecp_listener_first (self->listener)) != NULL)
             peer_remove (self, (peer_t *) curvecp_listener_entry_conn (entry));
@@ -423,7 +423,7 @@ curvecp_server_destroy (curvecp_server_t **self_p)
 }
 
 int
-curvecp_server_add_name (curvecp_server_t *self, const char *name)
+curvecp_zmq_server_add_name (curvecp_zmq_server_t *self, const char *name)
 {
     if (self->name_count == CURVECP_HS_SERVER_NAMES_MAX
     ||  curvecp_listener_add_name (self->listener, name) < 0)
@@ -433,7 +433,7 @@ curvecp_server_add_name (curvecp_server_t *self, const char *name)
 }
 
 int
-curvecp_server_set_extension (curvecp_server_t *self, const uint8_t server_ext[CURVECP_EXT_BYTES])
+curvecp_zmq_server_set_extension (curvecp_zmq_server_t *self, const uint8_t server_ext[CURVECP_EXT_BYTES])
 {
     /* extensions are fixed when a listener is made: make a new one with
        the same names, only before any connection (codecs share its
@@ -450,57 +450,57 @@ curvecp_server_set_extension (curvecp_server_t *self, const uint8_t server_ext[C
 }
 
 void
-curvecp_server_set_options (curvecp_server_t *self, const curvecp_codec_options_t *options)
+curvecp_zmq_server_set_options (curvecp_zmq_server_t *self, const curvecp_zmq_codec_options_t *options)
 {
     if (options)
         self->options = *options;
     else
-        curvecp_codec_options_default (&self->options);
+        curvecp_zmq_codec_options_default (&self->options);
     update_limits (self);
 }
 
 void
-curvecp_server_set_max_peers (curvecp_server_t *self, size_t max_peers)
+curvecp_zmq_server_set_max_peers (curvecp_zmq_server_t *self, size_t max_peers)
 {
     self->max_peers = max_peers;
     update_limits (self);
 }
 
 void
-curvecp_server_set_max_pending (curvecp_server_t *self, size_t max_pending)
+curvecp_zmq_server_set_max_pending (curvecp_zmq_server_t *self, size_t max_pending)
 {
     self->max_pending = max_pending;
     update_limits (self);
 }
 
 void
-curvecp_server_set_max_pending_memory (curvecp_server_t *self, size_t bytes)
+curvecp_zmq_server_set_max_pending_memory (curvecp_zmq_server_t *self, size_t bytes)
 {
     self->max_pending_memory = bytes;
     update_limits (self);
 }
 
 void
-curvecp_server_set_max_authorising (curvecp_server_t *self, size_t max_authorising)
+curvecp_zmq_server_set_max_authorising (curvecp_zmq_server_t *self, size_t max_authorising)
 {
     self->max_authorising = max_authorising;
     update_limits (self);
 }
 
 void
-curvecp_server_set_rcvtimeo (curvecp_server_t *self, int msecs)
+curvecp_zmq_server_set_rcvtimeo (curvecp_zmq_server_t *self, int msecs)
 {
     self->rcvtimeo = msecs;
 }
 
 void
-curvecp_server_set_sndtimeo (curvecp_server_t *self, int msecs)
+curvecp_zmq_server_set_sndtimeo (curvecp_zmq_server_t *self, int msecs)
 {
     self->sndtimeo = msecs;
 }
 
 int
-curvecp_server_allow_directory (curvecp_server_t *self, const char *directory)
+curvecp_zmq_server_allow_directory (curvecp_zmq_server_t *self, const char *directory)
 {
     curvecp_zmq_allow_destroy (&self->allow);
     if (!directory)
@@ -510,15 +510,15 @@ curvecp_server_allow_directory (curvecp_server_t *self, const char *directory)
 }
 
 curvecp_zmq_allow_t *
-curvecp_server_allow_list (curvecp_server_t *self)
+curvecp_zmq_server_allow_list (curvecp_zmq_server_t *self)
 {
     return self->allow;
 }
 
-static void refuse (curvecp_server_t *self, peer_t *peer);
+static void refuse (curvecp_zmq_server_t *self, peer_t *peer);
 
 int
-curvecp_server_set_zap (curvecp_server_t *self, const char *domain, const char *mechanism, int timeout_ms)
+curvecp_zmq_server_set_zap (curvecp_zmq_server_t *self, const char *domain, const char *mechanism, int timeout_ms)
 {
     /* replies to the old socket's requests can no longer arrive */
     peer_t *peer;
@@ -534,7 +534,7 @@ curvecp_server_set_zap (curvecp_server_t *self, const char *domain, const char *
 }
 
 int
-curvecp_server_bind (curvecp_server_t *self, const char *endpoint)
+curvecp_zmq_server_bind (curvecp_zmq_server_t *self, const char *endpoint)
 {
     return zsock_bind (self->router, "%s", endpoint);
 }
@@ -545,7 +545,7 @@ static bool
 authorize (void *arg, const uint8_t client_key[CURVECP_KEY_BYTES], const char *server_name)
 {
     (void) server_name;
-    curvecp_server_t *self = (curvecp_server_t *) arg;
+    curvecp_zmq_server_t *self = (curvecp_zmq_server_t *) arg;
     if (self->allow && !curvecp_zmq_allow_check (self->allow, client_key))
         return false;
     self->zap_wanted = self->zap != NULL;       /* asked once the connection exists */
@@ -554,7 +554,7 @@ authorize (void *arg, const uint8_t client_key[CURVECP_KEY_BYTES], const char *s
 
 /* Drop a connection the ZAP handler did not allow. */
 static void
-refuse (curvecp_server_t *self, peer_t *peer)
+refuse (curvecp_zmq_server_t *self, peer_t *peer)
 {
     curvecp_stats_count (&self->stats, CURVECP_E_NOT_AUTHORISED);
     curvecp_listener_refuse (self->listener, CURVECP_E_NOT_AUTHORISED);
@@ -564,10 +564,10 @@ refuse (curvecp_server_t *self, peer_t *peer)
 /* Send the ZAP request for a new connection and hold it; false if the
    request could not be sent. */
 static bool
-start_authorising (curvecp_server_t *self, peer_t *peer, uint64_t now)
+start_authorising (curvecp_zmq_server_t *self, peer_t *peer, uint64_t now)
 {
     uint64_t id = curvecp_zmq_zap_request (self->zap, self->packet_address, self->packet_routing,
-                                           self->packet_routing_len, curvecp_codec_peer_key (peer->codec));
+                                           self->packet_routing_len, curvecp_zmq_codec_peer_key (peer->codec));
     if (id == 0) {
         self->zap_stats.unsent++;
         return false;
@@ -583,7 +583,7 @@ start_authorising (curvecp_server_t *self, peer_t *peer, uint64_t now)
 }
 
 static peer_t *
-authorising_peer (curvecp_server_t *self, uint64_t request)
+authorising_peer (curvecp_zmq_server_t *self, uint64_t request)
 {
     for (peer_t *peer = (peer_t *) zlistx_first (self->authorising); peer;
          peer = (peer_t *) zlistx_next (self->authorising))
@@ -592,12 +592,12 @@ authorising_peer (curvecp_server_t *self, uint64_t request)
     return NULL;
 }
 
-static void mark_dirty (curvecp_server_t *self, peer_t *peer);
-static void peer_schedule (curvecp_server_t *self, peer_t *peer);
+static void mark_dirty (curvecp_zmq_server_t *self, peer_t *peer);
+static void peer_schedule (curvecp_zmq_server_t *self, peer_t *peer);
 
 /* Take every waiting ZAP reply: release or drop the connection it is for. */
 static void
-drain_zap (curvecp_server_t *self)
+drain_zap (curvecp_zmq_server_t *self)
 {
     uint64_t request;
     while (self->zap && (request = curvecp_zmq_zap_recv (self->zap)) != 0) {
@@ -628,7 +628,7 @@ drain_zap (curvecp_server_t *self)
 /* ---- packets in and out -------------------------------------------------------- */
 
 static void
-send_packet (curvecp_server_t *self, const uint8_t *routing, size_t routing_len,
+send_packet (curvecp_zmq_server_t *self, const uint8_t *routing, size_t routing_len,
              const uint8_t *packet, size_t len)
 {
     if (zmq_send (self->handle, routing, routing_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
@@ -637,7 +637,7 @@ send_packet (curvecp_server_t *self, const uint8_t *routing, size_t routing_len,
 }
 
 static uint64_t
-handshake_expiry (curvecp_server_t *self, const peer_t *peer)
+handshake_expiry (curvecp_zmq_server_t *self, const peer_t *peer)
 {
     return peer->created + self->options.handshake_timeout_ns;
 }
@@ -646,18 +646,18 @@ handshake_expiry (curvecp_server_t *self, const peer_t *peer)
 static bool
 peer_finished (peer_t *peer)
 {
-    return !peer->ready_handle && curvecp_codec_peer_closed (peer->codec);
+    return !peer->ready_handle && curvecp_zmq_codec_peer_closed (peer->codec);
 }
 
 /* When the connection next needs a visit: 0 if it is to be dropped. */
 static uint64_t
-peer_due (curvecp_server_t *self, peer_t *peer)
+peer_due (curvecp_zmq_server_t *self, peer_t *peer)
 {
     if (peer->authorising)
         return peer->zap_deadline;      /* no timers run until the handler answers */
-    if (curvecp_codec_state (peer->codec) == CURVECP_CODEC_FAILED || peer_finished (peer))
+    if (curvecp_zmq_codec_state (peer->codec) == CURVECP_ZMQ_CODEC_FAILED || peer_finished (peer))
         return 0;
-    uint64_t due = curvecp_codec_deadline (peer->codec);
+    uint64_t due = curvecp_zmq_codec_deadline (peer->codec);
     if (!peer_confirmed (peer) && handshake_expiry (self, peer) < due)
         due = handshake_expiry (self, peer);
     return due;
@@ -666,26 +666,26 @@ peer_due (curvecp_server_t *self, peer_t *peer)
 /* After any call into its codec: put the connection where it now belongs
    in the timer heap. */
 static void
-peer_schedule (curvecp_server_t *self, peer_t *peer)
+peer_schedule (curvecp_zmq_server_t *self, peer_t *peer)
 {
     curvecp_heap_set (self->heap, &peer->timer, peer_due (self, peer));   /* reserved: cannot fail */
 }
 
 static void
-peer_output (curvecp_server_t *self, peer_t *peer, uint64_t now)
+peer_output (curvecp_zmq_server_t *self, peer_t *peer, uint64_t now)
 {
     size_t len, routing_len;
     const uint8_t *routing = curvecp_listener_entry_token (peer->entry, &routing_len);
     self->info.visits++;
-    while ((len = curvecp_codec_output (peer->codec, now, self->out, PACKET_CAP)) > 0)
+    while ((len = curvecp_zmq_codec_output (peer->codec, now, self->out, PACKET_CAP)) > 0)
         send_packet (self, routing, routing_len, self->out, len);
     peer_schedule (self, peer);
 }
 
-static void answer_input (curvecp_server_t *self, peer_t *peer, uint64_t now);
+static void answer_input (curvecp_zmq_server_t *self, peer_t *peer, uint64_t now);
 
 static void
-mark_dirty (curvecp_server_t *self, peer_t *peer)
+mark_dirty (curvecp_zmq_server_t *self, peer_t *peer)
 {
     if (peer->dirty)
         return;
@@ -706,7 +706,7 @@ mark_dirty (curvecp_server_t *self, peer_t *peer)
 /* The allow-list decides at once; ZAP (asked once the connection exists)
    later. */
 static bool
-authorised (curvecp_server_t *self, const curvecp_listener_accepted_t *accepted)
+authorised (curvecp_zmq_server_t *self, const curvecp_listener_accepted_t *accepted)
 {
     const char *name = accepted->name_index >= 0 && (size_t) accepted->name_index < self->name_count
                      ? self->names[accepted->name_index] : "";
@@ -716,20 +716,20 @@ authorised (curvecp_server_t *self, const curvecp_listener_accepted_t *accepted)
 
 /* A verified Initiate: its codec, made from the session, and its peer. */
 static peer_t *
-make_peer (curvecp_server_t *self, const curvecp_listener_accepted_t *accepted, uint64_t now)
+make_peer (curvecp_zmq_server_t *self, const curvecp_listener_accepted_t *accepted, uint64_t now)
 {
-    curvecp_codec_t *codec = peers_reserve (self)
-        ? curvecp_codec_new_accepted (&accepted->session, accepted->message, accepted->message_len,
+    curvecp_zmq_codec_t *codec = peers_reserve (self)
+        ? curvecp_zmq_codec_new_accepted (&accepted->session, accepted->message, accepted->message_len,
                                       &self->options, now)
         : NULL;
     peer_t *peer = codec ? peer_new (codec, now) : NULL;
     if (!peer)
-        curvecp_codec_destroy (&codec);
+        curvecp_zmq_codec_destroy (&codec);
     return peer;
 }
 
 static curvecp_reason_t
-new_connection (curvecp_server_t *self, const uint8_t *packet, size_t len, uint64_t now)
+new_connection (curvecp_zmq_server_t *self, const uint8_t *packet, size_t len, uint64_t now)
 {
     const curvecp_listener_info_t *info = curvecp_listener_info (self->listener);
     uint64_t held_full = info->full_held, memory_full = info->full_memory;
@@ -751,7 +751,7 @@ new_connection (curvecp_server_t *self, const uint8_t *packet, size_t len, uint6
     peer->entry = curvecp_listener_add (self->listener, &accepted, peer, self->packet_routing,
                                         self->packet_routing_len);
     if (!peer->entry) {                         /* counted [io] by the listener */
-        curvecp_codec_destroy (&peer->codec);
+        curvecp_zmq_codec_destroy (&peer->codec);
         free (peer);
         return CURVECP_E_IO;
     }
@@ -774,7 +774,7 @@ new_connection (curvecp_server_t *self, const uint8_t *packet, size_t len, uint6
 }
 
 static curvecp_reason_t
-existing_connection (curvecp_server_t *self, peer_t *peer, curvecp_packet_type_t type,
+existing_connection (curvecp_zmq_server_t *self, peer_t *peer, curvecp_packet_type_t type,
                      const uint8_t *packet, size_t len, uint64_t now)
 {
     if (peer->authorising) {
@@ -785,7 +785,7 @@ existing_connection (curvecp_server_t *self, peer_t *peer, curvecp_packet_type_t
         }
         peer->held_bytes += len;
     }
-    curvecp_reason_t reason = curvecp_codec_execute (peer->codec, packet, len, now);
+    curvecp_reason_t reason = curvecp_zmq_codec_execute (peer->codec, packet, len, now);
     if (reason != CURVECP_OK) {
         peer_schedule (self, peer);
         return reason;
@@ -808,7 +808,7 @@ existing_connection (curvecp_server_t *self, peer_t *peer, curvecp_packet_type_t
 
 /* A packet's fate; QUEUED for a Hello (counted once answered or dropped). */
 static curvecp_reason_t
-dispatch (curvecp_server_t *self, const uint8_t *packet, size_t len, uint64_t now)
+dispatch (curvecp_zmq_server_t *self, const uint8_t *packet, size_t len, uint64_t now)
 {
     curvecp_listener_result_t result;
     switch (curvecp_listener_input (self->listener, packet, len, self->packet_routing,
@@ -832,7 +832,7 @@ dispatch (curvecp_server_t *self, const uint8_t *packet, size_t len, uint64_t no
    message of any other shape is dropped whole and counted: a packet is
    exactly one frame, and no frame of a malformed envelope is trusted. */
 static bool
-take_packet (curvecp_server_t *self, zmq_msg_t *routing, zmq_msg_t *packet, uint64_t now, int flags)
+take_packet (curvecp_zmq_server_t *self, zmq_msg_t *routing, zmq_msg_t *packet, uint64_t now, int flags)
 {
     if (zmq_msg_recv (routing, self->handle, flags) < 0)
         return false;
@@ -861,10 +861,10 @@ take_packet (curvecp_server_t *self, zmq_msg_t *routing, zmq_msg_t *packet, uint
    list (its acknowledgments go with the application's reply), the others
    answer at once. */
 static void
-answer_input (curvecp_server_t *self, peer_t *peer, uint64_t now)
+answer_input (curvecp_zmq_server_t *self, peer_t *peer, uint64_t now)
 {
     self->info.visits++;
-    if (curvecp_codec_readable (peer->codec)) {
+    if (curvecp_zmq_codec_readable (peer->codec)) {
         if (!peer->ready_handle)
             peer->ready_handle = zlistx_add_end (self->ready, peer);
         peer_schedule (self, peer);
@@ -873,12 +873,12 @@ answer_input (curvecp_server_t *self, peer_t *peer, uint64_t now)
         peer_output (self, peer, now);
 }
 
-static void answer_dirty (curvecp_server_t *self, uint64_t now);
+static void answer_dirty (curvecp_zmq_server_t *self, uint64_t now);
 
 /* Take what is waiting (bounded), then answer the connections that had
    input. */
 static void
-take_waiting (curvecp_server_t *self, uint64_t now)
+take_waiting (curvecp_zmq_server_t *self, uint64_t now)
 {
     zmq_msg_t routing, packet;
     zmq_msg_init (&routing);
@@ -896,7 +896,7 @@ take_waiting (curvecp_server_t *self, uint64_t now)
    taking what waits on the socket again every few: a Hello flood costs
    connections a bounded delay, never their turn. */
 static void
-answer_hellos (curvecp_server_t *self)
+answer_hellos (curvecp_zmq_server_t *self)
 {
     uint8_t cookie[CURVECP_COOKIE_BYTES];
     uint8_t routing[ROUTING_MAX];
@@ -919,10 +919,10 @@ answer_hellos (curvecp_server_t *self)
 }
 
 /* One round: what is waiting, then Hellos within the listener's budget. */
-static void send_kept (curvecp_server_t *self, uint64_t now);
+static void send_kept (curvecp_zmq_server_t *self, uint64_t now);
 
 static void
-drain_input (curvecp_server_t *self, uint64_t now)
+drain_input (curvecp_zmq_server_t *self, uint64_t now)
 {
     curvecp_listener_begin (self->listener, now);
     take_waiting (self, now);
@@ -932,7 +932,7 @@ drain_input (curvecp_server_t *self, uint64_t now)
 
 /* Answer the connections that had input since the last answer. */
 static void
-answer_dirty (curvecp_server_t *self, uint64_t now)
+answer_dirty (curvecp_zmq_server_t *self, uint64_t now)
 {
     for (size_t i = 0; i < self->dirty_count; i++) {
         peer_t *peer = self->dirty[i];
@@ -944,20 +944,20 @@ answer_dirty (curvecp_server_t *self, uint64_t now)
 
 /* Put what was sent since the last flush into the streams, and send it. */
 static void
-flush_unflushed (curvecp_server_t *self, uint64_t now)
+flush_unflushed (curvecp_zmq_server_t *self, uint64_t now)
 {
     peer_t *peer;
     while ((peer = (peer_t *) zlistx_first (self->unflushed)) != NULL) {
         zlistx_delete (self->unflushed, peer->unflushed_handle);
         peer->unflushed_handle = NULL;
-        curvecp_codec_flush (peer->codec);
+        curvecp_zmq_codec_flush (peer->codec);
         peer_output (self, peer, now);
     }
 }
 
 /* One visit to a connection that is due: run its timers, or drop it. */
 static void
-visit_due (curvecp_server_t *self, peer_t *peer, uint64_t now)
+visit_due (curvecp_zmq_server_t *self, peer_t *peer, uint64_t now)
 {
     if (peer->authorising) {
         self->info.visits++;
@@ -975,7 +975,7 @@ visit_due (curvecp_server_t *self, peer_t *peer, uint64_t now)
    after its visit waits for the next call); returns the earliest
    deadline left. Costs O(due log n), not O(n). */
 static uint64_t
-service_due (curvecp_server_t *self, uint64_t now)
+service_due (curvecp_zmq_server_t *self, uint64_t now)
 {
     self->info.calls++;
     size_t count = 0;
@@ -990,7 +990,7 @@ service_due (curvecp_server_t *self, uint64_t now)
 /* Connections due, then the earliest of their deadlines and the
    listener's (Hellos waiting: at once, or when its rate allows). */
 static uint64_t
-next_deadline (curvecp_server_t *self, uint64_t now)
+next_deadline (curvecp_zmq_server_t *self, uint64_t now)
 {
     uint64_t due = service_due (self, now);
     uint64_t hellos = curvecp_listener_deadline (self->listener);
@@ -1006,7 +1006,7 @@ next_deadline (curvecp_server_t *self, uint64_t now)
    after polling, each another trip through it); the caller's next drain
    answers the connection it was for. */
 static bool
-wait_input (curvecp_server_t *self, int timeout_ms)
+wait_input (curvecp_zmq_server_t *self, int timeout_ms)
 {
     if (!self->zap) {
         zmq_setsockopt (self->handle, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
@@ -1029,15 +1029,15 @@ wait_input (curvecp_server_t *self, int timeout_ms)
 /* A whole message from a connection on the ready list. The clock is read
    only when a connection's acknowledgments go out (not per message). */
 static zmsg_t *
-take_ready (curvecp_server_t *self)
+take_ready (curvecp_zmq_server_t *self)
 {
     peer_t *peer;
     while ((peer = (peer_t *) zlistx_first (self->ready)) != NULL) {
-        zmsg_t *msg = curvecp_codec_recv (peer->codec);
+        zmsg_t *msg = curvecp_zmq_codec_recv (peer->codec);
         if (msg) {
-            memcpy (self->last_key, curvecp_codec_peer_key (peer->codec), CURVECP_KEY_BYTES);
+            memcpy (self->last_key, curvecp_zmq_codec_peer_key (peer->codec), CURVECP_KEY_BYTES);
             /* per message: a plain copy, not snprintf (a measurable share of small-message time) */
-            const char *name = curvecp_codec_server_name (peer->codec);
+            const char *name = curvecp_zmq_codec_server_name (peer->codec);
             size_t name_len = strnlen (name, sizeof self->last_name - 1);
             memcpy (self->last_name, name, name_len);
             self->last_name[name_len] = 0;
@@ -1057,13 +1057,13 @@ take_ready (curvecp_server_t *self)
 }
 
 zmsg_t *
-curvecp_server_recv_nowait (curvecp_server_t *self)
+curvecp_zmq_server_recv_nowait (curvecp_zmq_server_t *self)
 {
     return take_ready (self);
 }
 
 zmsg_t *
-curvecp_server_recv (curvecp_server_t *self)
+curvecp_zmq_server_recv (curvecp_zmq_server_t *self)
 {
     zmsg_t *msg = take_ready (self);
     if (msg)
@@ -1097,25 +1097,25 @@ curvecp_server_recv (curvecp_server_t *self)
 }
 
 const uint8_t *
-curvecp_server_peer_key (curvecp_server_t *self)
+curvecp_zmq_server_peer_key (curvecp_zmq_server_t *self)
 {
     return self->last_key;
 }
 
 const char *
-curvecp_server_peer_name (curvecp_server_t *self)
+curvecp_zmq_server_peer_name (curvecp_zmq_server_t *self)
 {
     return self->last_name;
 }
 
 const char *
-curvecp_server_peer_id (curvecp_server_t *self)
+curvecp_zmq_server_peer_id (curvecp_zmq_server_t *self)
 {
     return self->last_id;
 }
 
 static peer_t *
-peer_by_id (curvecp_server_t *self, const char *peer_id)
+peer_by_id (curvecp_zmq_server_t *self, const char *peer_id)
 {
     uint8_t key[CURVECP_KEY_BYTES];
     if (!peer_id || curvecp_key_from_hex (peer_id, key) != CURVECP_OK)
@@ -1130,29 +1130,29 @@ peer_by_id (curvecp_server_t *self, const char *peer_id)
    acknowledging never holds up the others (its sends fail with EAGAIN
    until it catches up). While a send waits, every other connection's
    input and timers are still served. */
-static int keep (curvecp_server_t *self, peer_t *peer, zmsg_t **msg_p);
-static void sent (curvecp_server_t *self, peer_t *peer);
+static int keep (curvecp_zmq_server_t *self, peer_t *peer, zmsg_t **msg_p);
+static void sent (curvecp_zmq_server_t *self, peer_t *peer);
 
 static int
-send_to_peer (curvecp_server_t *self, peer_t *peer, zmsg_t **msg_p)
+send_to_peer (curvecp_zmq_server_t *self, peer_t *peer, zmsg_t **msg_p)
 {
     if (!peer) {
         errno = EHOSTUNREACH;
         return -1;
     }
-    if (self->send_queue_max && (peer->kept || !curvecp_codec_writable (peer->codec))
-    &&  curvecp_codec_state (peer->codec) != CURVECP_CODEC_FAILED)
+    if (self->send_queue_max && (peer->kept || !curvecp_zmq_codec_writable (peer->codec))
+    &&  curvecp_zmq_codec_state (peer->codec) != CURVECP_ZMQ_CODEC_FAILED)
         return keep (self, peer, msg_p);
     uint8_t short_key[CURVECP_KEY_BYTES];
     memcpy (short_key, peer->short_key, sizeof short_key);
     uint64_t until = self->sndtimeo < 0 ? UINT64_MAX : curvecp_clock_now () + (uint64_t) self->sndtimeo * 1000000ull;
     bool pumped = false;
-    while (curvecp_codec_send (peer->codec, msg_p) != 0) {
+    while (curvecp_zmq_codec_send (peer->codec, msg_p) != 0) {
         if (!msg_p || !*msg_p || zmsg_size (*msg_p) == 0) {
             errno = EINVAL;
             return -1;
         }
-        if (curvecp_codec_state (peer->codec) == CURVECP_CODEC_FAILED) {
+        if (curvecp_zmq_codec_state (peer->codec) == CURVECP_ZMQ_CODEC_FAILED) {
             errno = EHOSTUNREACH;
             return -1;
         }
@@ -1171,8 +1171,8 @@ send_to_peer (curvecp_server_t *self, peer_t *peer, zmsg_t **msg_p)
             errno = EHOSTUNREACH;
             return -1;
         }
-        if (now < until && !curvecp_codec_writable (peer->codec)) {
-            uint64_t deadline = curvecp_codec_deadline (peer->codec);
+        if (now < until && !curvecp_zmq_codec_writable (peer->codec)) {
+            uint64_t deadline = curvecp_zmq_codec_deadline (peer->codec);
             if (others < deadline)
                 deadline = others;
             wait_input (self, curvecp_zmq_timeout_ms (deadline < until ? deadline : until, now, -1));
@@ -1184,11 +1184,11 @@ send_to_peer (curvecp_server_t *self, peer_t *peer, zmsg_t **msg_p)
 
 /* A message went into peer's codec: flush it with the others, or at once. */
 static void
-sent (curvecp_server_t *self, peer_t *peer)
+sent (curvecp_zmq_server_t *self, peer_t *peer)
 {
     if (!peer->unflushed_handle)
         peer->unflushed_handle = zlistx_add_end (self->unflushed, peer);
-    if (curvecp_codec_ready_to_write (peer->codec) && !peer->ready_handle)
+    if (curvecp_zmq_codec_ready_to_write (peer->codec) && !peer->ready_handle)
         peer_output (self, peer, curvecp_clock_now ());
     else
         peer_schedule (self, peer);
@@ -1200,7 +1200,7 @@ sent (curvecp_server_t *self, peer_t *peer)
    backlog list), so the usual send that fits costs nothing more. */
 
 static int
-keep (curvecp_server_t *self, peer_t *peer, zmsg_t **msg_p)
+keep (curvecp_zmq_server_t *self, peer_t *peer, zmsg_t **msg_p)
 {
     if (!msg_p || !*msg_p || zmsg_size (*msg_p) == 0) {
         errno = EINVAL;
@@ -1230,7 +1230,7 @@ keep (curvecp_server_t *self, peer_t *peer, zmsg_t **msg_p)
 
 /* Free peer's list once it is empty (off the backlog). */
 static void
-kept_done (curvecp_server_t *self, peer_t *peer)
+kept_done (curvecp_zmq_server_t *self, peer_t *peer)
 {
     if (peer->backlog_handle)
         zlistx_delete (self->backlog, peer->backlog_handle);
@@ -1239,7 +1239,7 @@ kept_done (curvecp_server_t *self, peer_t *peer)
 }
 
 static void
-drop_kept (curvecp_server_t *self, peer_t *peer)
+drop_kept (curvecp_zmq_server_t *self, peer_t *peer)
 {
     zmsg_t *msg;
     while (peer->kept && (msg = (zmsg_t *) zlist_pop (peer->kept)) != NULL) {
@@ -1253,7 +1253,7 @@ drop_kept (curvecp_server_t *self, peer_t *peer)
 
 /* Every connection's kept messages, oldest first, as far as they fit. */
 static void
-send_kept (curvecp_server_t *self, uint64_t now)
+send_kept (curvecp_zmq_server_t *self, uint64_t now)
 {
     (void) now;
     peer_t *peer = (peer_t *) zlistx_first (self->backlog);
@@ -1261,9 +1261,9 @@ send_kept (curvecp_server_t *self, uint64_t now)
         peer_t *next = (peer_t *) zlistx_next (self->backlog);
         zmsg_t *msg;
         bool moved = false;
-        while ((msg = (zmsg_t *) zlist_first (peer->kept)) != NULL && curvecp_codec_writable (peer->codec)) {
+        while ((msg = (zmsg_t *) zlist_first (peer->kept)) != NULL && curvecp_zmq_codec_writable (peer->codec)) {
             size_t bytes = zmsg_content_size (msg);
-            if (curvecp_codec_send (peer->codec, &msg) != 0)
+            if (curvecp_zmq_codec_send (peer->codec, &msg) != 0)
                 break;
             zlist_pop (peer->kept);
             self->info.send_kept--;
@@ -1279,32 +1279,32 @@ send_kept (curvecp_server_t *self, uint64_t now)
 }
 
 void
-curvecp_server_set_send_queue (curvecp_server_t *self, size_t max_bytes)
+curvecp_zmq_server_set_send_queue (curvecp_zmq_server_t *self, size_t max_bytes)
 {
     self->send_queue_max = max_bytes;
 }
 
 int
-curvecp_server_send (curvecp_server_t *self, const char *peer_id, zmsg_t **msg_p)
+curvecp_zmq_server_send (curvecp_zmq_server_t *self, const char *peer_id, zmsg_t **msg_p)
 {
     return send_to_peer (self, peer_by_id (self, peer_id), msg_p);
 }
 
 bool
-curvecp_server_writable (curvecp_server_t *self, const char *peer_id)
+curvecp_zmq_server_writable (curvecp_zmq_server_t *self, const char *peer_id)
 {
     peer_t *peer = peer_by_id (self, peer_id);
-    return peer && curvecp_codec_writable (peer->codec);
+    return peer && curvecp_zmq_codec_writable (peer->codec);
 }
 
 int
-curvecp_server_reply (curvecp_server_t *self, zmsg_t **msg_p)
+curvecp_zmq_server_reply (curvecp_zmq_server_t *self, zmsg_t **msg_p)
 {
     return send_to_peer (self, peer_by_id (self, self->last_id), msg_p);
 }
 
 int
-curvecp_server_send_to_key (curvecp_server_t *self, const uint8_t client_key[CURVECP_KEY_BYTES], zmsg_t **msg_p)
+curvecp_zmq_server_send_to_key (curvecp_zmq_server_t *self, const uint8_t client_key[CURVECP_KEY_BYTES], zmsg_t **msg_p)
 {
     peer_t *newest = (peer_t *) curvecp_table_lookup (self->by_key, client_key);
     while (newest && newest->authorising)
@@ -1313,7 +1313,7 @@ curvecp_server_send_to_key (curvecp_server_t *self, const uint8_t client_key[CUR
 }
 
 void
-curvecp_server_flush (curvecp_server_t *self)
+curvecp_zmq_server_flush (curvecp_zmq_server_t *self)
 {
     uint64_t now = curvecp_clock_now ();
     send_kept (self, now);
@@ -1324,13 +1324,13 @@ curvecp_server_flush (curvecp_server_t *self)
 /* ---- polling ------------------------------------------------------------------------ */
 
 zsock_t *
-curvecp_server_sock (curvecp_server_t *self)
+curvecp_zmq_server_sock (curvecp_zmq_server_t *self)
 {
     return self->router;
 }
 
 int
-curvecp_server_timeout (curvecp_server_t *self)
+curvecp_zmq_server_timeout (curvecp_zmq_server_t *self)
 {
     if (zlistx_size (self->ready) > 0)
         return 0;
@@ -1343,7 +1343,7 @@ curvecp_server_timeout (curvecp_server_t *self)
 }
 
 int
-curvecp_server_handle (curvecp_server_t *self)
+curvecp_zmq_server_handle (curvecp_zmq_server_t *self)
 {
     uint64_t now = curvecp_clock_now ();
     drain_input (self, now);
@@ -1358,10 +1358,10 @@ curvecp_server_handle (curvecp_server_t *self)
 static int
 loop_serve (void *owner)
 {
-    curvecp_server_t *self = (curvecp_server_t *) owner;
-    curvecp_server_handle (self);
+    curvecp_zmq_server_t *self = (curvecp_zmq_server_t *) owner;
+    curvecp_zmq_server_handle (self);
     zmsg_t *msg;
-    while ((msg = curvecp_server_recv_nowait (self)) != NULL) {
+    while ((msg = curvecp_zmq_server_recv_nowait (self)) != NULL) {
         int rc = self->on_message (self, &msg, self->on_message_arg);
         zmsg_destroy (&msg);
         if (rc < 0)
@@ -1373,11 +1373,11 @@ loop_serve (void *owner)
 static int
 loop_timeout (void *owner)
 {
-    return curvecp_server_timeout ((curvecp_server_t *) owner);
+    return curvecp_zmq_server_timeout ((curvecp_zmq_server_t *) owner);
 }
 
 int
-curvecp_server_attach (curvecp_server_t *self, zloop_t *loop, curvecp_server_message_fn *fn, void *arg)
+curvecp_zmq_server_attach (curvecp_zmq_server_t *self, zloop_t *loop, curvecp_zmq_server_message_fn *fn, void *arg)
 {
     if (!loop || !fn || self->loop.loop)
         return -1;
@@ -1387,14 +1387,14 @@ curvecp_server_attach (curvecp_server_t *self, zloop_t *loop, curvecp_server_mes
     if (zloop_reader (loop, self->router, curvecp_zmq_loop_on_reader, &self->loop) != 0
     ||  (self->zap && zloop_reader (loop, curvecp_zmq_zap_sock (self->zap), curvecp_zmq_loop_on_reader,
                                     &self->loop) != 0)) {
-        curvecp_server_detach (self);
+        curvecp_zmq_server_detach (self);
         return -1;
     }
     return curvecp_zmq_loop_event (&self->loop);
 }
 
 void
-curvecp_server_detach (curvecp_server_t *self)
+curvecp_zmq_server_detach (curvecp_zmq_server_t *self)
 {
     if (!self->loop.loop)
         return;
@@ -1405,69 +1405,69 @@ curvecp_server_detach (curvecp_server_t *self)
 }
 
 size_t
-curvecp_server_peers (curvecp_server_t *self)
+curvecp_zmq_server_peers (curvecp_zmq_server_t *self)
 {
     return curvecp_listener_size (self->listener);
 }
 
 size_t
-curvecp_server_pending (curvecp_server_t *self)
+curvecp_zmq_server_pending (curvecp_zmq_server_t *self)
 {
     return curvecp_listener_info (self->listener)->pending;
 }
 
 size_t
-curvecp_server_authorising (curvecp_server_t *self)
+curvecp_zmq_server_authorising (curvecp_zmq_server_t *self)
 {
     return zlistx_size (self->authorising);
 }
 
 const char *
-curvecp_server_peer_user_id (curvecp_server_t *self)
+curvecp_zmq_server_peer_user_id (curvecp_zmq_server_t *self)
 {
     return self->last_auth ? self->last_auth->user_id : "";
 }
 
 zhash_t *
-curvecp_server_peer_metadata (curvecp_server_t *self)
+curvecp_zmq_server_peer_metadata (curvecp_zmq_server_t *self)
 {
     return self->last_auth ? self->last_auth->metadata : NULL;
 }
 
 const char *
-curvecp_server_peer_property (curvecp_server_t *self, const char *name)
+curvecp_zmq_server_peer_property (curvecp_zmq_server_t *self, const char *name)
 {
-    zhash_t *metadata = curvecp_server_peer_metadata (self);
+    zhash_t *metadata = curvecp_zmq_server_peer_metadata (self);
     return metadata && name ? (const char *) zhash_lookup (metadata, name) : NULL;
 }
 
 zsock_t *
-curvecp_server_zap_sock (curvecp_server_t *self)
+curvecp_zmq_server_zap_sock (curvecp_zmq_server_t *self)
 {
     return self->zap ? curvecp_zmq_zap_sock (self->zap) : NULL;
 }
 
-const curvecp_server_zap_stats_t *
-curvecp_server_zap_stats (curvecp_server_t *self)
+const curvecp_zmq_server_zap_stats_t *
+curvecp_zmq_server_zap_stats (curvecp_zmq_server_t *self)
 {
     self->zap_stats.malformed = self->zap_malformed_before + (self->zap ? curvecp_zmq_zap_malformed (self->zap) : 0);
     return &self->zap_stats;
 }
 
 const curvecp_stats_t *
-curvecp_server_stats (curvecp_server_t *self)
+curvecp_zmq_server_stats (curvecp_zmq_server_t *self)
 {
     return &self->stats;
 }
 
 uint64_t
-curvecp_server_dropped (curvecp_server_t *self)
+curvecp_zmq_server_dropped (curvecp_zmq_server_t *self)
 {
     return self->dropped;
 }
 
-const curvecp_server_info_t *
-curvecp_server_info (curvecp_server_t *self)
+const curvecp_zmq_server_info_t *
+curvecp_zmq_server_info (curvecp_zmq_server_t *self)
 {
     self->info.heap = curvecp_heap_size (self->heap);
     const curvecp_listener_info_t *listener = curvecp_listener_info (self->listener);
@@ -1478,13 +1478,13 @@ curvecp_server_info (curvecp_server_t *self)
 }
 
 uint64_t
-curvecp_server_bad_envelopes (curvecp_server_t *self)
+curvecp_zmq_server_bad_envelopes (curvecp_zmq_server_t *self)
 {
     return self->bad_envelopes;
 }
 
 curvecp_hs_server_t *
-curvecp_server_handshake (curvecp_server_t *self)
+curvecp_zmq_server_handshake (curvecp_zmq_server_t *self)
 {
     return curvecp_listener_handshake (self->listener);
 }

@@ -1,4 +1,4 @@
-/*  curvecp_client.c - the DEALER side of the ØMQ carrier.
+/*  curvecp_zmq_client.c - the DEALER side of the ØMQ carrier.
 
     Each call does the I/O the codec needs, in three moves: take every
     packet waiting on the DEALER (acknowledgments first, so the window is
@@ -9,36 +9,36 @@
     not two).                                                           */
 #include <sodium.h>
 #include <string.h>
-#include "curvecp_client.h"
+#include "curvecp_zmq_client.h"
 #include "curvecp_packet.h"
 #include "curvecp_zmq.h"
 
 #define DRAIN_MAX 256          /* packets taken per move, so output is never starved */
-#define PACKET_CAP CURVECP_CODEC_BLOB_MAX         /* any blob a codec may make: also says we take large ones */
+#define PACKET_CAP CURVECP_ZMQ_CODEC_BLOB_MAX         /* any blob a codec may make: also says we take large ones */
 
-struct _curvecp_client_t {
+struct _curvecp_zmq_client_t {
     curvecp_keypair_t keys;                       /* secret: wiped on destroy */
     uint8_t server_key[CURVECP_KEY_BYTES];
     uint8_t server_ext[CURVECP_EXT_BYTES];
     uint8_t client_ext[CURVECP_EXT_BYTES];
     char server_name[CURVECP_NAME_BYTES];
     char *endpoint;
-    curvecp_codec_options_t options;
+    curvecp_zmq_codec_options_t options;
     int rcvtimeo, sndtimeo, linger;
     zsock_t *dealer;
     void *handle;
-    curvecp_codec_t *codec;
+    curvecp_zmq_codec_t *codec;
     uint64_t dropped;
     curvecp_stats_t stats;                        /* carrier drops, before the codec */
     uint8_t *out;                                 /* PACKET_CAP bytes for codec output */
     curvecp_zmq_loop_t loop;                      /* attached to a zloop */
     zsock_t *watched;                             /* the DEALER registered as its reader */
-    curvecp_client_message_fn *on_message;
+    curvecp_zmq_client_message_fn *on_message;
     void *on_message_arg;
 };
 
-curvecp_client_t *
-curvecp_client_new (const curvecp_keypair_t *keys, const uint8_t server_key[CURVECP_KEY_BYTES],
+curvecp_zmq_client_t *
+curvecp_zmq_client_new (const curvecp_keypair_t *keys, const uint8_t server_key[CURVECP_KEY_BYTES],
                     const char *server_name)
 {
     uint8_t field[CURVECP_NAME_BYTES];
@@ -47,7 +47,7 @@ curvecp_client_new (const curvecp_keypair_t *keys, const uint8_t server_key[CURV
         return NULL;
     if (sodium_init () < 0)
         return NULL;
-    curvecp_client_t *self = (curvecp_client_t *) calloc (1, sizeof (curvecp_client_t));
+    curvecp_zmq_client_t *self = (curvecp_zmq_client_t *) calloc (1, sizeof (curvecp_zmq_client_t));
     if (!self)
         return NULL;
     self->out = (uint8_t *) malloc (PACKET_CAP);
@@ -61,7 +61,7 @@ curvecp_client_new (const curvecp_keypair_t *keys, const uint8_t server_key[CURV
         curvecp_keypair_generate (&self->keys);
     memcpy (self->server_key, server_key, CURVECP_KEY_BYTES);
     snprintf (self->server_name, sizeof self->server_name, "%s", server_name);
-    curvecp_codec_options_default (&self->options);
+    curvecp_zmq_codec_options_default (&self->options);
     self->rcvtimeo = -1;
     self->sndtimeo = -1;
     self->linger = 1000;
@@ -69,40 +69,40 @@ curvecp_client_new (const curvecp_keypair_t *keys, const uint8_t server_key[CURV
     return self;
 }
 
-curvecp_client_t *
-curvecp_client_new_zcert (zcert_t *cert, zcert_t *server_cert, const char *server_name)
+curvecp_zmq_client_t *
+curvecp_zmq_client_new_zcert (zcert_t *cert, zcert_t *server_cert, const char *server_name)
 {
     curvecp_keypair_t keys;
     if (!server_cert || (cert && !curvecp_zmq_keys_from_zcert (cert, &keys)))
         return NULL;
-    curvecp_client_t *self = curvecp_client_new (cert ? &keys : NULL, zcert_public_key (server_cert), server_name);
+    curvecp_zmq_client_t *self = curvecp_zmq_client_new (cert ? &keys : NULL, zcert_public_key (server_cert), server_name);
     sodium_memzero (&keys, sizeof keys);
     return self;
 }
 
-static void unwatch (curvecp_client_t *self);
+static void unwatch (curvecp_zmq_client_t *self);
 
 static void
-close_connection (curvecp_client_t *self)
+close_connection (curvecp_zmq_client_t *self)
 {
     unwatch (self);
-    curvecp_codec_destroy (&self->codec);
+    curvecp_zmq_codec_destroy (&self->codec);
     zsock_destroy (&self->dealer);
     self->handle = NULL;
 }
 
 void
-curvecp_client_destroy (curvecp_client_t **self_p)
+curvecp_zmq_client_destroy (curvecp_zmq_client_t **self_p)
 {
     if (self_p && *self_p) {
-        curvecp_client_t *self = *self_p;
-        curvecp_client_detach (self);
-        if (self->codec && !curvecp_client_failed (self) && self->linger != 0) {
+        curvecp_zmq_client_t *self = *self_p;
+        curvecp_zmq_client_detach (self);
+        if (self->codec && !curvecp_zmq_client_failed (self) && self->linger != 0) {
             /* end our stream so the server can forget us at once; wait for
                the EOF's acknowledgment too, so the server never answers a
                DEALER that is gone */
-            curvecp_codec_shutdown (self->codec);
-            curvecp_client_wait_acked (self, self->linger);
+            curvecp_zmq_codec_shutdown (self->codec);
+            curvecp_zmq_client_wait_acked (self, self->linger);
         }
         close_connection (self);
         free (self->endpoint);
@@ -114,16 +114,16 @@ curvecp_client_destroy (curvecp_client_t **self_p)
 }
 
 void
-curvecp_client_set_options (curvecp_client_t *self, const curvecp_codec_options_t *options)
+curvecp_zmq_client_set_options (curvecp_zmq_client_t *self, const curvecp_zmq_codec_options_t *options)
 {
     if (options)
         self->options = *options;
     else
-        curvecp_codec_options_default (&self->options);
+        curvecp_zmq_codec_options_default (&self->options);
 }
 
 void
-curvecp_client_set_extensions (curvecp_client_t *self, const uint8_t server_ext[CURVECP_EXT_BYTES],
+curvecp_zmq_client_set_extensions (curvecp_zmq_client_t *self, const uint8_t server_ext[CURVECP_EXT_BYTES],
                                const uint8_t client_ext[CURVECP_EXT_BYTES])
 {
     memset (self->server_ext, 0, CURVECP_EXT_BYTES);
@@ -135,25 +135,25 @@ curvecp_client_set_extensions (curvecp_client_t *self, const uint8_t server_ext[
 }
 
 void
-curvecp_client_set_rcvtimeo (curvecp_client_t *self, int msecs)
+curvecp_zmq_client_set_rcvtimeo (curvecp_zmq_client_t *self, int msecs)
 {
     self->rcvtimeo = msecs;
 }
 
 void
-curvecp_client_set_sndtimeo (curvecp_client_t *self, int msecs)
+curvecp_zmq_client_set_sndtimeo (curvecp_zmq_client_t *self, int msecs)
 {
     self->sndtimeo = msecs;
 }
 
 void
-curvecp_client_set_linger (curvecp_client_t *self, int msecs)
+curvecp_zmq_client_set_linger (curvecp_zmq_client_t *self, int msecs)
 {
     self->linger = msecs;
 }
 
 static int
-open_connection (curvecp_client_t *self)
+open_connection (curvecp_zmq_client_t *self)
 {
     self->dealer = zsock_new (ZMQ_DEALER);
     if (!self->dealer)
@@ -164,7 +164,7 @@ open_connection (curvecp_client_t *self)
         close_connection (self);
         return -1;
     }
-    self->codec = curvecp_codec_new_client (&self->keys, self->server_key, self->server_name,
+    self->codec = curvecp_zmq_codec_new_client (&self->keys, self->server_key, self->server_name,
                                             self->server_ext, self->client_ext, &self->options,
                                             curvecp_clock_now ());
     if (!self->codec) {
@@ -175,7 +175,7 @@ open_connection (curvecp_client_t *self)
 }
 
 int
-curvecp_client_connect (curvecp_client_t *self, const char *endpoint)
+curvecp_zmq_client_connect (curvecp_zmq_client_t *self, const char *endpoint)
 {
     if (!endpoint || self->dealer)
         return -1;
@@ -185,7 +185,7 @@ curvecp_client_connect (curvecp_client_t *self, const char *endpoint)
 }
 
 int
-curvecp_client_reconnect (curvecp_client_t *self)
+curvecp_zmq_client_reconnect (curvecp_zmq_client_t *self)
 {
     if (!self->endpoint)
         return -1;
@@ -198,18 +198,18 @@ curvecp_client_reconnect (curvecp_client_t *self)
 /* A packet is one ØMQ message of one frame; anything longer is dropped
    whole (no frame of it is trusted) and counted. */
 static void
-take_packet (curvecp_client_t *self, zmq_msg_t *packet, uint64_t now)
+take_packet (curvecp_zmq_client_t *self, zmq_msg_t *packet, uint64_t now)
 {
     if (zmq_msg_more (packet)) {
         curvecp_zmq_skip_rest (self->handle);
         curvecp_stats_count (&self->stats, CURVECP_E_TOO_LONG);
         return;
     }
-    curvecp_codec_execute (self->codec, (const uint8_t *) zmq_msg_data (packet), zmq_msg_size (packet), now);
+    curvecp_zmq_codec_execute (self->codec, (const uint8_t *) zmq_msg_data (packet), zmq_msg_size (packet), now);
 }
 
 static void
-drain_input (curvecp_client_t *self, uint64_t now)
+drain_input (curvecp_zmq_client_t *self, uint64_t now)
 {
     zmq_msg_t packet;
     zmq_msg_init (&packet);
@@ -219,10 +219,10 @@ drain_input (curvecp_client_t *self, uint64_t now)
 }
 
 static void
-push_output (curvecp_client_t *self, uint64_t now)
+push_output (curvecp_zmq_client_t *self, uint64_t now)
 {
     size_t len;
-    while ((len = curvecp_codec_output (self->codec, now, self->out, PACKET_CAP)) > 0)
+    while ((len = curvecp_zmq_codec_output (self->codec, now, self->out, PACKET_CAP)) > 0)
         if (zmq_send (self->handle, self->out, len, ZMQ_DONTWAIT) < 0) {
             self->dropped++;            /* the message layer will send it again */
             break;
@@ -236,12 +236,12 @@ push_output (curvecp_client_t *self, uint64_t now)
    receive that follows goes through the mailbox once more. false once
    until has passed. */
 static bool
-wait_input (curvecp_client_t *self, uint64_t until)
+wait_input (curvecp_zmq_client_t *self, uint64_t until)
 {
     uint64_t now = curvecp_clock_now ();
     if (until != UINT64_MAX && now >= until)
         return false;
-    uint64_t deadline = curvecp_codec_deadline (self->codec);
+    uint64_t deadline = curvecp_zmq_codec_deadline (self->codec);
     if (until < deadline)
         deadline = until;
     int timeout = curvecp_zmq_timeout_ms (deadline, now, -1);
@@ -263,14 +263,14 @@ until_from (int msecs)
 /* ---- messages ------------------------------------------------------------------ */
 
 int
-curvecp_client_send (curvecp_client_t *self, zmsg_t **msg_p)
+curvecp_zmq_client_send (curvecp_zmq_client_t *self, zmsg_t **msg_p)
 {
-    if (!self->codec || curvecp_client_failed (self))
+    if (!self->codec || curvecp_zmq_client_failed (self))
         return -1;
     uint64_t until = UINT64_MAX;
     bool timed = false;
-    while (curvecp_codec_send (self->codec, msg_p) != 0) {
-        if (!msg_p || !*msg_p || zmsg_size (*msg_p) == 0 || curvecp_client_failed (self))
+    while (curvecp_zmq_codec_send (self->codec, msg_p) != 0) {
+        if (!msg_p || !*msg_p || zmsg_size (*msg_p) == 0 || curvecp_zmq_client_failed (self))
             return -1;
         if (!timed) {
             until = until_from (self->sndtimeo);
@@ -279,12 +279,12 @@ curvecp_client_send (curvecp_client_t *self, zmsg_t **msg_p)
         uint64_t now = curvecp_clock_now ();
         drain_input (self, now);
         push_output (self, now);
-        if (!curvecp_codec_writable (self->codec) && !wait_input (self, until)) {
+        if (!curvecp_zmq_codec_writable (self->codec) && !wait_input (self, until)) {
             errno = EAGAIN;
             return -1;
         }
     }
-    if (curvecp_codec_ready_to_write (self->codec)) {
+    if (curvecp_zmq_codec_ready_to_write (self->codec)) {
         uint64_t now = curvecp_clock_now ();
         drain_input (self, now);
         push_output (self, now);
@@ -293,13 +293,13 @@ curvecp_client_send (curvecp_client_t *self, zmsg_t **msg_p)
 }
 
 zmsg_t *
-curvecp_client_recv_nowait (curvecp_client_t *self)
+curvecp_zmq_client_recv_nowait (curvecp_zmq_client_t *self)
 {
-    return self->codec ? curvecp_codec_recv (self->codec) : NULL;
+    return self->codec ? curvecp_zmq_codec_recv (self->codec) : NULL;
 }
 
 zmsg_t *
-curvecp_client_recv (curvecp_client_t *self)
+curvecp_zmq_client_recv (curvecp_zmq_client_t *self)
 {
     if (!self->codec)
         return NULL;
@@ -308,19 +308,19 @@ curvecp_client_recv (curvecp_client_t *self)
        already there at once: after a send (which drained) a drain here
        would cost a trip through the socket's mailbox and find nothing */
     for (bool first = true;; first = false) {
-        zmsg_t *msg = curvecp_codec_recv (self->codec);
+        zmsg_t *msg = curvecp_zmq_codec_recv (self->codec);
         if (msg)
             return msg;
         uint64_t now = curvecp_clock_now ();
         if (!first) {
             drain_input (self, now);
-            msg = curvecp_codec_recv (self->codec);
+            msg = curvecp_zmq_codec_recv (self->codec);
             if (msg)
                 return msg;
         }
-        curvecp_codec_flush (self->codec);
+        curvecp_zmq_codec_flush (self->codec);
         push_output (self, now);
-        if (curvecp_client_failed (self))
+        if (curvecp_zmq_client_failed (self))
             return NULL;
         if (!wait_input (self, until)) {
             errno = EAGAIN;
@@ -330,27 +330,27 @@ curvecp_client_recv (curvecp_client_t *self)
 }
 
 int
-curvecp_client_flush (curvecp_client_t *self)
+curvecp_zmq_client_flush (curvecp_zmq_client_t *self)
 {
     if (!self->codec)
         return -1;
     uint64_t now = curvecp_clock_now ();
-    curvecp_codec_flush (self->codec);
+    curvecp_zmq_codec_flush (self->codec);
     drain_input (self, now);
     push_output (self, now);
-    return curvecp_client_failed (self) ? -1 : 0;
+    return curvecp_zmq_client_failed (self) ? -1 : 0;
 }
 
 int
-curvecp_client_wait_acked (curvecp_client_t *self, int timeout_ms)
+curvecp_zmq_client_wait_acked (curvecp_zmq_client_t *self, int timeout_ms)
 {
     if (!self->codec)
         return -1;
     uint64_t until = until_from (timeout_ms);
     for (;;) {
-        if (curvecp_client_flush (self) != 0)
+        if (curvecp_zmq_client_flush (self) != 0)
             return -1;
-        if (curvecp_codec_idle (self->codec))
+        if (curvecp_zmq_codec_idle (self->codec))
             return 0;
         if (!wait_input (self, until))
             return -1;
@@ -360,35 +360,35 @@ curvecp_client_wait_acked (curvecp_client_t *self, int timeout_ms)
 /* ---- polling ------------------------------------------------------------------- */
 
 zsock_t *
-curvecp_client_sock (curvecp_client_t *self)
+curvecp_zmq_client_sock (curvecp_zmq_client_t *self)
 {
     return self->dealer;
 }
 
 int
-curvecp_client_timeout (curvecp_client_t *self)
+curvecp_zmq_client_timeout (curvecp_zmq_client_t *self)
 {
     if (!self->codec)
         return -1;
-    return curvecp_zmq_timeout_ms (curvecp_codec_deadline (self->codec), curvecp_clock_now (), -1);
+    return curvecp_zmq_timeout_ms (curvecp_zmq_codec_deadline (self->codec), curvecp_clock_now (), -1);
 }
 
 int
-curvecp_client_handle (curvecp_client_t *self)
+curvecp_zmq_client_handle (curvecp_zmq_client_t *self)
 {
     if (!self->codec)
         return -1;
     uint64_t now = curvecp_clock_now ();
     drain_input (self, now);
     push_output (self, now);
-    return curvecp_client_failed (self) ? -1 : 0;
+    return curvecp_zmq_client_failed (self) ? -1 : 0;
 }
 
 /* ---- zloop --------------------------------------------------------------------- */
 
 /* The DEALER as the loop's reader (it is new after a reconnect). */
 static int
-watch (curvecp_client_t *self)
+watch (curvecp_zmq_client_t *self)
 {
     if (!self->loop.loop || self->watched == self->dealer)
         return 0;
@@ -400,7 +400,7 @@ watch (curvecp_client_t *self)
 }
 
 static void
-unwatch (curvecp_client_t *self)
+unwatch (curvecp_zmq_client_t *self)
 {
     if (self->loop.loop && self->watched)
         zloop_reader_end (self->loop.loop, self->watched);
@@ -411,10 +411,10 @@ unwatch (curvecp_client_t *self)
 static int
 loop_serve (void *owner)
 {
-    curvecp_client_t *self = (curvecp_client_t *) owner;
-    curvecp_client_handle (self);
+    curvecp_zmq_client_t *self = (curvecp_zmq_client_t *) owner;
+    curvecp_zmq_client_handle (self);
     zmsg_t *msg;
-    while ((msg = curvecp_client_recv_nowait (self)) != NULL) {
+    while ((msg = curvecp_zmq_client_recv_nowait (self)) != NULL) {
         int rc = self->on_message (self, &msg, self->on_message_arg);
         zmsg_destroy (&msg);
         if (rc < 0)
@@ -426,11 +426,11 @@ loop_serve (void *owner)
 static int
 loop_timeout (void *owner)
 {
-    return curvecp_client_timeout ((curvecp_client_t *) owner);
+    return curvecp_zmq_client_timeout ((curvecp_zmq_client_t *) owner);
 }
 
 int
-curvecp_client_attach (curvecp_client_t *self, zloop_t *loop, curvecp_client_message_fn *fn, void *arg)
+curvecp_zmq_client_attach (curvecp_zmq_client_t *self, zloop_t *loop, curvecp_zmq_client_message_fn *fn, void *arg)
 {
     if (!loop || !fn || self->loop.loop)
         return -1;
@@ -441,7 +441,7 @@ curvecp_client_attach (curvecp_client_t *self, zloop_t *loop, curvecp_client_mes
 }
 
 void
-curvecp_client_detach (curvecp_client_t *self)
+curvecp_zmq_client_detach (curvecp_zmq_client_t *self)
 {
     if (!self->loop.loop)
         return;
@@ -452,49 +452,49 @@ curvecp_client_detach (curvecp_client_t *self)
 /* ---- state --------------------------------------------------------------------- */
 
 bool
-curvecp_client_connected (curvecp_client_t *self)
+curvecp_zmq_client_connected (curvecp_zmq_client_t *self)
 {
-    return self->codec && curvecp_codec_state (self->codec) == CURVECP_CODEC_CONNECTED;
+    return self->codec && curvecp_zmq_codec_state (self->codec) == CURVECP_ZMQ_CODEC_CONNECTED;
 }
 
 bool
-curvecp_client_failed (curvecp_client_t *self)
+curvecp_zmq_client_failed (curvecp_zmq_client_t *self)
 {
-    return self->codec && curvecp_codec_state (self->codec) == CURVECP_CODEC_FAILED;
+    return self->codec && curvecp_zmq_codec_state (self->codec) == CURVECP_ZMQ_CODEC_FAILED;
 }
 
-curvecp_codec_failure_t
-curvecp_client_failure (curvecp_client_t *self)
+curvecp_zmq_codec_failure_t
+curvecp_zmq_client_failure (curvecp_zmq_client_t *self)
 {
-    return self->codec ? curvecp_codec_failure (self->codec) : CURVECP_CODEC_OK;
+    return self->codec ? curvecp_zmq_codec_failure (self->codec) : CURVECP_ZMQ_CODEC_OK;
 }
 
 const char *
-curvecp_client_error (curvecp_client_t *self)
+curvecp_zmq_client_error (curvecp_zmq_client_t *self)
 {
-    return self->codec ? curvecp_codec_error (self->codec) : "not connected";
+    return self->codec ? curvecp_zmq_codec_error (self->codec) : "not connected";
 }
 
 const uint8_t *
-curvecp_client_public_key (curvecp_client_t *self)
+curvecp_zmq_client_public_key (curvecp_zmq_client_t *self)
 {
     return self->keys.public_key;
 }
 
-const curvecp_codec_t *
-curvecp_client_codec (curvecp_client_t *self)
+const curvecp_zmq_codec_t *
+curvecp_zmq_client_codec (curvecp_zmq_client_t *self)
 {
     return self->codec;
 }
 
 uint64_t
-curvecp_client_dropped (curvecp_client_t *self)
+curvecp_zmq_client_dropped (curvecp_zmq_client_t *self)
 {
     return self->dropped;
 }
 
 const curvecp_stats_t *
-curvecp_client_stats (curvecp_client_t *self)
+curvecp_zmq_client_stats (curvecp_zmq_client_t *self)
 {
     return &self->stats;
 }

@@ -1,4 +1,4 @@
-/*  curvecp_codec.c - the ØMQ carrier's adapter: zmsg_t <-> application
+/*  curvecp_zmq_codec.c - the ØMQ carrier's adapter: zmsg_t <-> application
     framing <-> one core connection (curvecp_conn).
 
     The connection (src/core/curvecp_conn.c) owns the handshake, the
@@ -10,7 +10,7 @@
     server lost its state (the connection's re-handshake: its generation
     changes). Messages are copied once, into the stream.
 
-    Options (curvecp_codec.h): our greeting goes into the stream at the
+    Options (curvecp_zmq_codec.h): our greeting goes into the stream at the
     first output after the session exists, not when the session is made,
     because whether we offer large blocks depends on the buffer the
     carrier gives output. The window tag needs nothing here but a window
@@ -18,8 +18,8 @@
 #include <sodium.h>
 #include <string.h>
 #include "curvecp_appframe.h"
-#include "curvecp_codec.h"
-#include "curvecp_codec_internal.h"
+#include "curvecp_zmq_codec.h"
+#include "curvecp_zmq_codec_internal.h"
 #include "curvecp_conn.h"
 #include "curvecp_packet.h"
 
@@ -34,11 +34,11 @@ typedef struct {
     size_t encoded;               /* bytes it takes on the stream */
 } entry_t;
 
-struct _curvecp_codec_t {
+struct _curvecp_zmq_codec_t {
     bool is_server;
-    curvecp_codec_options_t options;
+    curvecp_zmq_codec_options_t options;
     curvecp_conn_t *conn;
-    curvecp_codec_authorize_fn *authorize;
+    curvecp_zmq_codec_authorize_fn *authorize;
     void *authorize_arg;
 
     /* the session's stream as this codec last saw it */
@@ -65,14 +65,14 @@ struct _curvecp_codec_t {
     size_t header_len, header_offset;
     bool writing;
 
-    curvecp_codec_info_t info;
+    curvecp_zmq_codec_info_t info;
 };
 
-static void pump_recv (curvecp_codec_t *self);
-static void sync_session (curvecp_codec_t *self);
+static void pump_recv (curvecp_zmq_codec_t *self);
+static void sync_session (curvecp_zmq_codec_t *self);
 
 void
-curvecp_codec_options_default (curvecp_codec_options_t *options)
+curvecp_zmq_codec_options_default (curvecp_zmq_codec_options_t *options)
 {
     memset (options, 0, sizeof *options);
     options->handshake_timeout_ns = 10 * SECOND;
@@ -88,7 +88,7 @@ curvecp_codec_options_default (curvecp_codec_options_t *options)
 /* Our side can take large blocks: configured so, and a window that holds
    two of them. */
 static bool
-may_offer_large (const curvecp_codec_options_t *options)
+may_offer_large (const curvecp_zmq_codec_options_t *options)
 {
     return options->block_max > BLOCK && options->window >= 2 * LARGE_BLOCK;
 }
@@ -97,7 +97,7 @@ may_offer_large (const curvecp_codec_options_t *options)
    carrier is ordered), the window both ways (announced above 128 KiB),
    the handshake, silence and idle rules of the role. */
 static void
-conn_config (const curvecp_codec_options_t *options, bool is_server, curvecp_conn_config_t *config)
+conn_config (const curvecp_zmq_codec_options_t *options, bool is_server, curvecp_conn_config_t *config)
 {
     curvecp_conn_config_default (config);
     curvecp_stream_config_t *stream = &config->stream;
@@ -121,14 +121,14 @@ conn_config (const curvecp_codec_options_t *options, bool is_server, curvecp_con
     }
 }
 
-static curvecp_codec_t *
-codec_new (bool is_server, const curvecp_codec_options_t *options)
+static curvecp_zmq_codec_t *
+codec_new (bool is_server, const curvecp_zmq_codec_options_t *options)
 {
-    curvecp_codec_t *self = (curvecp_codec_t *) calloc (1, sizeof (curvecp_codec_t));
+    curvecp_zmq_codec_t *self = (curvecp_zmq_codec_t *) calloc (1, sizeof (curvecp_zmq_codec_t));
     if (!self)
         return NULL;
     self->is_server = is_server;
-    curvecp_codec_options_default (&self->options);
+    curvecp_zmq_codec_options_default (&self->options);
     if (options)
         self->options = *options;
     if (self->options.window < BLOCK)
@@ -140,25 +140,25 @@ codec_new (bool is_server, const curvecp_codec_options_t *options)
 }
 
 /* Finish a codec around its new connection (NULL: failed). */
-static curvecp_codec_t *
-codec_attach (curvecp_codec_t *self, curvecp_conn_t *conn)
+static curvecp_zmq_codec_t *
+codec_attach (curvecp_zmq_codec_t *self, curvecp_conn_t *conn)
 {
     self->conn = conn;
     if (!conn) {
-        curvecp_codec_destroy (&self);
+        curvecp_zmq_codec_destroy (&self);
         return NULL;
     }
     sync_session (self);
     return self;
 }
 
-curvecp_codec_t *
-curvecp_codec_new_client (const curvecp_keypair_t *keys, const uint8_t server_pk[CURVECP_KEY_BYTES],
+curvecp_zmq_codec_t *
+curvecp_zmq_codec_new_client (const curvecp_keypair_t *keys, const uint8_t server_pk[CURVECP_KEY_BYTES],
                           const char *server_name, const uint8_t server_ext[CURVECP_EXT_BYTES],
                           const uint8_t client_ext[CURVECP_EXT_BYTES],
-                          const curvecp_codec_options_t *options, uint64_t now)
+                          const curvecp_zmq_codec_options_t *options, uint64_t now)
 {
-    curvecp_codec_t *self = codec_new (false, options);
+    curvecp_zmq_codec_t *self = codec_new (false, options);
     if (!self)
         return NULL;
     curvecp_conn_config_t config;
@@ -167,11 +167,11 @@ curvecp_codec_new_client (const curvecp_keypair_t *keys, const uint8_t server_pk
                                                         server_ext, client_ext, now));
 }
 
-curvecp_codec_t *
-curvecp_codec_new_server (const curvecp_keypair_t *keys, const uint8_t server_ext[CURVECP_EXT_BYTES],
-                          const char *const *names, const curvecp_codec_options_t *options, uint64_t now)
+curvecp_zmq_codec_t *
+curvecp_zmq_codec_new_server (const curvecp_keypair_t *keys, const uint8_t server_ext[CURVECP_EXT_BYTES],
+                          const char *const *names, const curvecp_zmq_codec_options_t *options, uint64_t now)
 {
-    curvecp_codec_t *self = codec_new (true, options);
+    curvecp_zmq_codec_t *self = codec_new (true, options);
     if (!self)
         return NULL;
     curvecp_conn_config_t config;
@@ -179,13 +179,13 @@ curvecp_codec_new_server (const curvecp_keypair_t *keys, const uint8_t server_ex
     return codec_attach (self, curvecp_conn_new_server_alone (&config, keys, server_ext, names, now));
 }
 
-curvecp_codec_t *
-curvecp_codec_new_server_shared (curvecp_hs_server_t *handshake, const curvecp_codec_options_t *options,
+curvecp_zmq_codec_t *
+curvecp_zmq_codec_new_server_shared (curvecp_hs_server_t *handshake, const curvecp_zmq_codec_options_t *options,
                                  uint64_t now)
 {
     if (!handshake)
         return NULL;
-    curvecp_codec_t *self = codec_new (true, options);
+    curvecp_zmq_codec_t *self = codec_new (true, options);
     if (!self)
         return NULL;
     curvecp_conn_config_t config;
@@ -193,11 +193,11 @@ curvecp_codec_new_server_shared (curvecp_hs_server_t *handshake, const curvecp_c
     return codec_attach (self, curvecp_conn_new_server (&config, handshake, now));
 }
 
-curvecp_codec_t *
-curvecp_codec_new_accepted (const curvecp_session_t *session, const uint8_t *first_message, size_t first_len,
-                            const curvecp_codec_options_t *options, uint64_t now)
+curvecp_zmq_codec_t *
+curvecp_zmq_codec_new_accepted (const curvecp_session_t *session, const uint8_t *first_message, size_t first_len,
+                            const curvecp_zmq_codec_options_t *options, uint64_t now)
 {
-    curvecp_codec_t *self = codec_new (true, options);
+    curvecp_zmq_codec_t *self = codec_new (true, options);
     if (!self)
         return NULL;
     curvecp_conn_config_t config;
@@ -209,10 +209,10 @@ curvecp_codec_new_accepted (const curvecp_session_t *session, const uint8_t *fir
 }
 
 void
-curvecp_codec_destroy (curvecp_codec_t **self_p)
+curvecp_zmq_codec_destroy (curvecp_zmq_codec_t **self_p)
 {
     if (self_p && *self_p) {
-        curvecp_codec_t *self = *self_p;
+        curvecp_zmq_codec_t *self = *self_p;
         curvecp_conn_destroy (&self->conn);
         curvecp_appframe_destroy (&self->decoder);
         for (size_t i = 0; i < self->count; i++)
@@ -229,12 +229,12 @@ curvecp_codec_destroy (curvecp_codec_t **self_p)
 static bool
 authorize_relay (void *arg, const uint8_t client_key[CURVECP_KEY_BYTES], const char *server_name)
 {
-    curvecp_codec_t *self = (curvecp_codec_t *) arg;
+    curvecp_zmq_codec_t *self = (curvecp_zmq_codec_t *) arg;
     return self->authorize (self->authorize_arg, client_key, server_name);
 }
 
 void
-curvecp_codec_set_authorizer (curvecp_codec_t *self, curvecp_codec_authorize_fn *fn, void *arg)
+curvecp_zmq_codec_set_authorizer (curvecp_zmq_codec_t *self, curvecp_zmq_codec_authorize_fn *fn, void *arg)
 {
     self->authorize = fn;
     self->authorize_arg = arg;
@@ -244,27 +244,27 @@ curvecp_codec_set_authorizer (curvecp_codec_t *self, curvecp_codec_authorize_fn 
 /* ---- failure -------------------------------------------------------------- */
 
 static void
-fail (curvecp_codec_t *self, curvecp_codec_failure_t failure, const char *why)
+fail (curvecp_zmq_codec_t *self, curvecp_zmq_codec_failure_t failure, const char *why)
 {
     curvecp_conn_fail (self->conn, (curvecp_conn_failure_t) failure, why);
     sync_session (self);
 }
 
 const char *
-curvecp_codec_failure_name (curvecp_codec_failure_t failure)
+curvecp_zmq_codec_failure_name (curvecp_zmq_codec_failure_t failure)
 {
     return curvecp_conn_failure_name ((curvecp_conn_failure_t) failure);
 }
 
 void
-curvecp_codec_shutdown (curvecp_codec_t *self)
+curvecp_zmq_codec_shutdown (curvecp_zmq_codec_t *self)
 {
     self->closing = true;
     self->flush = true;
 }
 
 bool
-curvecp_codec_peer_closed (curvecp_codec_t *self)
+curvecp_zmq_codec_peer_closed (curvecp_zmq_codec_t *self)
 {
     pump_recv (self);
     return self->have_stream && !curvecp_appframe_ready (self->decoder)
@@ -272,22 +272,22 @@ curvecp_codec_peer_closed (curvecp_codec_t *self)
 }
 
 void
-curvecp_codec_close (curvecp_codec_t *self)
+curvecp_zmq_codec_close (curvecp_zmq_codec_t *self)
 {
     if (curvecp_conn_state (self->conn) != CURVECP_CONN_FAILED)
-        fail (self, CURVECP_CODEC_CLOSED, "closed by the application");
+        fail (self, CURVECP_ZMQ_CODEC_CLOSED, "closed by the application");
 }
 
 /* ---- the outgoing queue ----------------------------------------------------- */
 
 static entry_t *
-entry_at (curvecp_codec_t *self, size_t index)
+entry_at (curvecp_zmq_codec_t *self, size_t index)
 {
     return &self->ring[(self->head + index) % self->ring_size];
 }
 
 static bool
-ring_grow (curvecp_codec_t *self)
+ring_grow (curvecp_zmq_codec_t *self)
 {
     size_t size = self->ring_size ? 2 * self->ring_size : 64;
     entry_t *ring = (entry_t *) malloc (size * sizeof (entry_t));
@@ -304,7 +304,7 @@ ring_grow (curvecp_codec_t *self)
 
 /* Bytes written into the stream and not yet acknowledged. */
 static size_t
-in_flight (const curvecp_codec_t *self)
+in_flight (const curvecp_zmq_codec_t *self)
 {
     if (!self->have_stream)
         return 0;
@@ -315,7 +315,7 @@ in_flight (const curvecp_codec_t *self)
 
 /* Free messages whose every byte the peer acknowledged. */
 static void
-release_acked (curvecp_codec_t *self)
+release_acked (curvecp_zmq_codec_t *self)
 {
     if (!self->have_stream)
         return;
@@ -332,7 +332,7 @@ release_acked (curvecp_codec_t *self)
 /* Write len bytes (as many as limit and the stream's space allow);
    true only if all len went in. */
 static bool
-stream_put (curvecp_codec_t *self, const uint8_t *data, size_t len, size_t *done, size_t limit)
+stream_put (curvecp_zmq_codec_t *self, const uint8_t *data, size_t len, size_t *done, size_t limit)
 {
     size_t want = len < limit - *done ? len : limit - *done;
     size_t n = want ? curvecp_conn_write (self->conn, data, want) : 0;
@@ -342,7 +342,7 @@ stream_put (curvecp_codec_t *self, const uint8_t *data, size_t len, size_t *done
     return n == len;
 }
 static void
-start_frame (curvecp_codec_t *self, zmsg_t *msg)
+start_frame (curvecp_zmq_codec_t *self, zmsg_t *msg)
 {
     self->header_len = curvecp_appframe_header (self->header, zframe_size (self->frame),
                                                 self->frame_index + 1 < zmsg_size (msg));
@@ -352,7 +352,7 @@ start_frame (curvecp_codec_t *self, zmsg_t *msg)
 
 /* Write up to limit queued bytes into the stream, frame by frame. */
 static void
-write_queued (curvecp_codec_t *self, size_t limit)
+write_queued (curvecp_zmq_codec_t *self, size_t limit)
 {
     size_t done = 0;
     while (done < limit && self->written < self->count) {
@@ -391,7 +391,7 @@ write_queued (curvecp_codec_t *self, size_t limit)
 /* Nagle: everything when nothing is outstanding or on a flush, otherwise
    only whole blocks, so small messages share CurveCP messages. */
 static void
-pump_send (curvecp_codec_t *self)
+pump_send (curvecp_zmq_codec_t *self)
 {
     if (self->have_stream && self->closing && !self->closed && self->queued_bytes == 0) {
         curvecp_conn_shutdown (self->conn, CURVECP_EOF_SUCCESS);
@@ -417,9 +417,9 @@ pump_send (curvecp_codec_t *self)
 }
 
 int
-curvecp_codec_send (curvecp_codec_t *self, zmsg_t **msg_p)
+curvecp_zmq_codec_send (curvecp_zmq_codec_t *self, zmsg_t **msg_p)
 {
-    if (!msg_p || !*msg_p || zmsg_size (*msg_p) == 0 || !curvecp_codec_writable (self))
+    if (!msg_p || !*msg_p || zmsg_size (*msg_p) == 0 || !curvecp_zmq_codec_writable (self))
         return -1;
     if (self->count == self->ring_size && !ring_grow (self))
         return -1;
@@ -434,21 +434,21 @@ curvecp_codec_send (curvecp_codec_t *self, zmsg_t **msg_p)
 }
 
 bool
-curvecp_codec_writable (const curvecp_codec_t *self)
+curvecp_zmq_codec_writable (const curvecp_zmq_codec_t *self)
 {
     return curvecp_conn_state (self->conn) != CURVECP_CONN_FAILED && !self->closing
         && (self->queued_bytes == 0 || self->queued_bytes < self->options.send_queue);
 }
 
 void
-curvecp_codec_flush (curvecp_codec_t *self)
+curvecp_zmq_codec_flush (curvecp_zmq_codec_t *self)
 {
     if (self->queued_bytes)
         self->flush = true;
 }
 
 bool
-curvecp_codec_ready_to_write (const curvecp_codec_t *self)
+curvecp_zmq_codec_ready_to_write (const curvecp_zmq_codec_t *self)
 {
     if (self->have_stream && ((self->closing && !self->closed) || !self->greeted))
         return true;
@@ -458,7 +458,7 @@ curvecp_codec_ready_to_write (const curvecp_codec_t *self)
 }
 
 bool
-curvecp_codec_idle (const curvecp_codec_t *self)
+curvecp_zmq_codec_idle (const curvecp_zmq_codec_t *self)
 {
     if (self->have_stream && ((self->closing && !self->closed) || !self->greeted))
         return false;               /* the EOF or our greeting is still to be written */
@@ -467,7 +467,7 @@ curvecp_codec_idle (const curvecp_codec_t *self)
 
 /* Start over on a fresh stream: every message not acknowledged waits again. */
 static void
-requeue_all (curvecp_codec_t *self)
+requeue_all (curvecp_zmq_codec_t *self)
 {
     self->info.requeued += self->written;
     self->written = 0;
@@ -483,7 +483,7 @@ requeue_all (curvecp_codec_t *self)
 /* Follow the connection: a session's stream appeared (Cookie or Initiate
    in), went away (failure), or was replaced (re-handshake). */
 static void
-sync_session (curvecp_codec_t *self)
+sync_session (curvecp_zmq_codec_t *self)
 {
     uint64_t generation = curvecp_conn_generation (self->conn);
     /* the greeting waits for the session: what it offers depends on it */
@@ -503,7 +503,7 @@ sync_session (curvecp_codec_t *self)
         return;
     self->decoder = curvecp_appframe_new (true, self->options.max_message, self->options.max_frames);
     if (!self->decoder) {
-        fail (self, CURVECP_CODEC_CLOSED, "out of memory for the message decoder");
+        fail (self, CURVECP_ZMQ_CODEC_CLOSED, "out of memory for the message decoder");
         return;
     }
     self->stream_pos = 0;
@@ -519,11 +519,11 @@ sync_session (curvecp_codec_t *self)
    does from our clients: the greeting starts the first block), offers
    large blocks. */
 static bool
-peer_offered_large (curvecp_codec_t *self)
+peer_offered_large (curvecp_zmq_codec_t *self)
 {
     pump_recv (self);
     return self->decoder && curvecp_appframe_greeted (self->decoder)
-        && (curvecp_appframe_peer_options (self->decoder) & CURVECP_CODEC_OPTION_LARGE);
+        && (curvecp_appframe_peer_options (self->decoder) & CURVECP_ZMQ_CODEC_OPTION_LARGE);
 }
 
 /* Our greeting, first in our stream. We offer large blocks only if the
@@ -534,13 +534,13 @@ peer_offered_large (curvecp_codec_t *self)
    implementations, which the RFC told to send and expect 0) sees a
    greeting with options 0 from our server. */
 static void
-send_greeting (curvecp_codec_t *self, size_t cap)
+send_greeting (curvecp_zmq_codec_t *self, size_t cap)
 {
     uint8_t options = 0;
-    if (may_offer_large (&self->options) && cap >= CURVECP_CODEC_BLOB_MAX
+    if (may_offer_large (&self->options) && cap >= CURVECP_ZMQ_CODEC_BLOB_MAX
     &&  (!self->is_server || peer_offered_large (self))
     &&  curvecp_conn_enable_large (self->conn) == CURVECP_OK)
-        options |= CURVECP_CODEC_OPTION_LARGE;
+        options |= CURVECP_ZMQ_CODEC_OPTION_LARGE;
     if (!self->have_stream)
         return;                 /* the client's greeting broke the framing */
     uint8_t greeting[CURVECP_APPFRAME_GREETING];
@@ -554,20 +554,20 @@ send_greeting (curvecp_codec_t *self, size_t cap)
 
 /* Once both greetings are known: the options both carry are in force. */
 static void
-check_agreement (curvecp_codec_t *self)
+check_agreement (curvecp_zmq_codec_t *self)
 {
     if (self->agreement_known || !self->greeted || !self->decoder || !curvecp_appframe_greeted (self->decoder))
         return;
     self->agreement_known = true;
     self->agreed = self->offered & curvecp_appframe_peer_options (self->decoder);
-    if ((self->agreed & CURVECP_CODEC_OPTION_LARGE)
+    if ((self->agreed & CURVECP_ZMQ_CODEC_OPTION_LARGE)
     &&  curvecp_conn_set_block_max (self->conn, self->options.block_max) == CURVECP_OK)
         self->block = self->options.block_max;
 }
 
 /* Pull stream bytes into the decoder until a whole message is ready. */
 static void
-pump_recv (curvecp_codec_t *self)
+pump_recv (curvecp_zmq_codec_t *self)
 {
     while (self->decoder && !curvecp_appframe_ready (self->decoder)) {
         uint8_t *dest;
@@ -579,16 +579,16 @@ pump_recv (curvecp_codec_t *self)
             char why[200];
             snprintf (why, sizeof why, "peer broke the message framing: %s",
                       curvecp_appframe_error (self->decoder));
-            fail (self, CURVECP_CODEC_PROTOCOL, why);
+            fail (self, CURVECP_ZMQ_CODEC_PROTOCOL, why);
             return;
         }
     }
 }
 
 zmsg_t *
-curvecp_codec_recv (curvecp_codec_t *self)
+curvecp_zmq_codec_recv (curvecp_zmq_codec_t *self)
 {
-    if (!curvecp_codec_readable (self))
+    if (!curvecp_zmq_codec_readable (self))
         return NULL;
     zmsg_t *msg = curvecp_appframe_take (self->decoder);
     self->info.messages_in++;
@@ -596,7 +596,7 @@ curvecp_codec_recv (curvecp_codec_t *self)
 }
 
 bool
-curvecp_codec_readable (curvecp_codec_t *self)
+curvecp_zmq_codec_readable (curvecp_zmq_codec_t *self)
 {
     pump_recv (self);
     return self->decoder && curvecp_appframe_ready (self->decoder);
@@ -605,7 +605,7 @@ curvecp_codec_readable (curvecp_codec_t *self)
 /* ---- blobs ---------------------------------------------------------------------- */
 
 curvecp_reason_t
-curvecp_codec_execute (curvecp_codec_t *self, const uint8_t *blob, size_t len, uint64_t now)
+curvecp_zmq_codec_execute (curvecp_zmq_codec_t *self, const uint8_t *blob, size_t len, uint64_t now)
 {
     curvecp_reason_t reason = curvecp_conn_input (self->conn, blob, len, now);
     self->info.blobs_in++;
@@ -616,7 +616,7 @@ curvecp_codec_execute (curvecp_codec_t *self, const uint8_t *blob, size_t len, u
 }
 
 size_t
-curvecp_codec_output (curvecp_codec_t *self, uint64_t now, uint8_t *out, size_t cap)
+curvecp_zmq_codec_output (curvecp_zmq_codec_t *self, uint64_t now, uint8_t *out, size_t cap)
 {
     if (!out || cap < CURVECP_PACKET_MAX)
         return 0;
@@ -640,7 +640,7 @@ curvecp_codec_output (curvecp_codec_t *self, uint64_t now, uint8_t *out, size_t 
 }
 
 uint64_t
-curvecp_codec_deadline (curvecp_codec_t *self)
+curvecp_zmq_codec_deadline (curvecp_zmq_codec_t *self)
 {
     uint64_t deadline = curvecp_conn_deadline (self->conn);
     if (!self->have_stream || curvecp_conn_state (self->conn) == CURVECP_CONN_FAILED)
@@ -654,86 +654,86 @@ curvecp_codec_deadline (curvecp_codec_t *self)
 }
 
 size_t
-curvecp_codec_output_max (const curvecp_codec_t *self)
+curvecp_zmq_codec_output_max (const curvecp_zmq_codec_t *self)
 {
-    return self->agreed & CURVECP_CODEC_OPTION_LARGE ? CURVECP_CODEC_BLOB_MAX : CURVECP_PACKET_MAX;
+    return self->agreed & CURVECP_ZMQ_CODEC_OPTION_LARGE ? CURVECP_ZMQ_CODEC_BLOB_MAX : CURVECP_PACKET_MAX;
 }
 
 uint8_t
-curvecp_codec_options_agreed (const curvecp_codec_t *self)
+curvecp_zmq_codec_options_agreed (const curvecp_zmq_codec_t *self)
 {
     return self->agreed;
 }
 
 uint8_t
-curvecp_codec_options_offered (const curvecp_codec_t *self)
+curvecp_zmq_codec_options_offered (const curvecp_zmq_codec_t *self)
 {
     return self->offered;
 }
 
 /* ---- state ---------------------------------------------------------------------- */
 
-curvecp_codec_state_t
-curvecp_codec_state (const curvecp_codec_t *self)
+curvecp_zmq_codec_state_t
+curvecp_zmq_codec_state (const curvecp_zmq_codec_t *self)
 {
     switch (curvecp_conn_state (self->conn)) {
-        case CURVECP_CONN_HANDSHAKE: return CURVECP_CODEC_HANDSHAKE;
-        case CURVECP_CONN_OPEN:      return CURVECP_CODEC_CONNECTED;
+        case CURVECP_CONN_HANDSHAKE: return CURVECP_ZMQ_CODEC_HANDSHAKE;
+        case CURVECP_CONN_OPEN:      return CURVECP_ZMQ_CODEC_CONNECTED;
         case CURVECP_CONN_FAILED:    break;
     }
-    return CURVECP_CODEC_FAILED;
+    return CURVECP_ZMQ_CODEC_FAILED;
 }
 
-curvecp_codec_failure_t
-curvecp_codec_failure (const curvecp_codec_t *self)
+curvecp_zmq_codec_failure_t
+curvecp_zmq_codec_failure (const curvecp_zmq_codec_t *self)
 {
-    return (curvecp_codec_failure_t) curvecp_conn_failure (self->conn);
+    return (curvecp_zmq_codec_failure_t) curvecp_conn_failure (self->conn);
 }
 
 const char *
-curvecp_codec_error (const curvecp_codec_t *self)
+curvecp_zmq_codec_error (const curvecp_zmq_codec_t *self)
 {
     return curvecp_conn_error (self->conn);
 }
 
 const uint8_t *
-curvecp_codec_peer_key (const curvecp_codec_t *self)
+curvecp_zmq_codec_peer_key (const curvecp_zmq_codec_t *self)
 {
     return curvecp_conn_peer_key (self->conn);
 }
 
 const uint8_t *
-curvecp_codec_client_short_key (const curvecp_codec_t *self)
+curvecp_zmq_codec_client_short_key (const curvecp_zmq_codec_t *self)
 {
     return curvecp_conn_client_short_key (self->conn);
 }
 
 const char *
-curvecp_codec_server_name (const curvecp_codec_t *self)
+curvecp_zmq_codec_server_name (const curvecp_zmq_codec_t *self)
 {
     return curvecp_conn_server_name (self->conn);
 }
 
 const curvecp_stats_t *
-curvecp_codec_stats (const curvecp_codec_t *self)
+curvecp_zmq_codec_stats (const curvecp_zmq_codec_t *self)
 {
     return curvecp_conn_stats (self->conn);
 }
 
-const curvecp_codec_info_t *
-curvecp_codec_info (const curvecp_codec_t *self)
+const curvecp_zmq_codec_info_t *
+curvecp_zmq_codec_info (const curvecp_zmq_codec_t *self)
 {
     return &self->info;
 }
 
 const curvecp_stream_t *
-curvecp_codec_stream (const curvecp_codec_t *self)
+curvecp_zmq_codec_stream (const curvecp_zmq_codec_t *self)
 {
     return curvecp_conn_stream (self->conn);
 }
 
 bool
-curvecp_codec_matches (const curvecp_codec_t *self, const uint8_t *blob, size_t len)
+curvecp_zmq_codec_matches (const curvecp_zmq_codec_t *self, const uint8_t *blob, size_t len)
 {
     return curvecp_conn_matches (self->conn, blob, len);
 }

@@ -1,4 +1,4 @@
-/*  curvecp_server.h - a CurveCP-secured ØMQ ROUTER serving many clients.
+/*  curvecp_zmq_server.h - a CurveCP-secured ØMQ ROUTER serving many clients.
 
     Each frame on the ROUTER is one CurveCP packet; the routing id only
     says where to send a reply. Connections are named by the client's
@@ -11,26 +11,26 @@
     queue cannot hold are dropped [overloaded] (the client resends). A
     connection is made only by a valid Initiate from an authorised client.
 
-        curvecp_server_t *server = curvecp_server_new (&keys, "example.com");
-        curvecp_server_bind (server, "tcp://127.0.0.1:9000");
-        zmsg_t *msg = curvecp_server_recv (server);
-        const uint8_t *who = curvecp_server_peer_key (server);   // authenticated client key
-        curvecp_server_reply (server, &msg);                     // back to that client
+        curvecp_zmq_server_t *server = curvecp_zmq_server_new (&keys, "example.com");
+        curvecp_zmq_server_bind (server, "tcp://127.0.0.1:9000");
+        zmsg_t *msg = curvecp_zmq_server_recv (server);
+        const uint8_t *who = curvecp_zmq_server_peer_key (server);   // authenticated client key
+        curvecp_zmq_server_reply (server, &msg);                     // back to that client
 
     Work happens inside the calls (no background thread). In a zloop,
-    curvecp_server_attach does it all: it registers the ROUTER (and the
+    curvecp_zmq_server_attach does it all: it registers the ROUTER (and the
     ZAP socket) and one timer set to the next deadline after every event
     (no periodic tick), and hands each whole message to a callback. For
-    zpoller or a loop of your own: poll curvecp_server_sock (and
-    curvecp_server_zap_sock, when ZAP is on) with curvecp_server_timeout
-    (a query: it changes nothing), call curvecp_server_handle on input or
-    timeout, then curvecp_server_recv_nowait. (A poller that leaves the
+    zpoller or a loop of your own: poll curvecp_zmq_server_sock (and
+    curvecp_zmq_server_zap_sock, when ZAP is on) with curvecp_zmq_server_timeout
+    (a query: it changes nothing), call curvecp_zmq_server_handle on input or
+    timeout, then curvecp_zmq_server_recv_nowait. (A poller that leaves the
     ZAP socket out still works: while ZAP replies are due the timeout is
     at most 10 ms.)
 
     Sends never block on one client by default: a send to a client whose
     queue is full fails with EAGAIN. In queued-send mode
-    (curvecp_server_set_send_queue) such a message is kept instead and
+    (curvecp_zmq_server_set_send_queue) such a message is kept instead and
     sent, in order per connection, as soon as it fits.
 
     Limits: at most max_peers connections (default 10000) and at most
@@ -39,7 +39,7 @@
     (max_pending_memory, default 64 MiB); an unconfirmed connection is dropped
     after the handshake timeout, a silent one after the idle timeout, and
     one whose client ended its stream at once. Refusals are counted per
-    reason in curvecp_server_stats.
+    reason in curvecp_zmq_server_stats.
 
     Authorisation (both optional, both must agree): an allow-list directory
     of zcert public certificates (curvecp_zmq_allow.h), and a ZAP request
@@ -50,54 +50,54 @@
     every other connection is served; at most max_authorising clients
     (default 256) are held at once, a new one beyond that is refused
     [full]. A 200 reply releases the client, and the reply's user id and
-    metadata stay with its connection (curvecp_server_peer_user_id /
+    metadata stay with its connection (curvecp_zmq_server_peer_user_id /
     _peer_metadata); any other reply, or none within the ZAP timeout,
     drops it [not-authorised].                                           */
-#ifndef CURVECP_SERVER_H_INCLUDED
-#define CURVECP_SERVER_H_INCLUDED
+#ifndef CURVECP_ZMQ_SERVER_H_INCLUDED
+#define CURVECP_ZMQ_SERVER_H_INCLUDED
 
 #include <czmq.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "curvecp_export.h"
-#include "curvecp_codec.h"
+#include "curvecp_zmq_codec.h"
 #include "curvecp_keys.h"
 #include "curvecp_reason.h"
 #include "curvecp_zmq_allow.h"
 
 CURVECP_BEGIN_DECLS
 
-typedef struct _curvecp_server_t curvecp_server_t;
+typedef struct _curvecp_zmq_server_t curvecp_zmq_server_t;
 
-#define CURVECP_SERVER_PEER_ID_BYTES 65          /* hex C' and its NUL */
+#define CURVECP_ZMQ_SERVER_PEER_ID_BYTES 65          /* hex C' and its NUL */
 
 /* New server with long-term keys, accepting server name (dotted; more
-   with curvecp_server_add_name). NULL on a bad name. */
-CURVECP_EXPORT curvecp_server_t *curvecp_server_new (const curvecp_keypair_t *keys, const char *name);
+   with curvecp_zmq_server_add_name). NULL on a bad name. */
+CURVECP_EXPORT curvecp_zmq_server_t *curvecp_zmq_server_new (const curvecp_keypair_t *keys, const char *name);
 
 /* The same with the server's key pair from a czmq certificate (one
    without its secret key is refused). */
-CURVECP_EXPORT curvecp_server_t *curvecp_server_new_zcert (zcert_t *cert, const char *name);
+CURVECP_EXPORT curvecp_zmq_server_t *curvecp_zmq_server_new_zcert (zcert_t *cert, const char *name);
 
 /* Close every connection, wipe, free; sets *self_p to NULL. */
-CURVECP_EXPORT void curvecp_server_destroy (curvecp_server_t **self_p);
+CURVECP_EXPORT void curvecp_zmq_server_destroy (curvecp_zmq_server_t **self_p);
 
 /* Another accepted server name (virtual host). 0 or -1. */
-CURVECP_EXPORT int curvecp_server_add_name (curvecp_server_t *self, const char *name);
+CURVECP_EXPORT int curvecp_zmq_server_add_name (curvecp_zmq_server_t *self, const char *name);
 
 /* Our 16-byte server extension (default zero; NULL = zero). Only before
    the first connection: 0, or -1 (unchanged) once there is one. */
-CURVECP_EXPORT int curvecp_server_set_extension (curvecp_server_t *self, const uint8_t server_ext[CURVECP_EXT_BYTES]);
+CURVECP_EXPORT int curvecp_zmq_server_set_extension (curvecp_zmq_server_t *self, const uint8_t server_ext[CURVECP_EXT_BYTES]);
 
 /* Codec options for new connections (timeouts, limits). */
-CURVECP_EXPORT void curvecp_server_set_options (curvecp_server_t *self, const curvecp_codec_options_t *options);
+CURVECP_EXPORT void curvecp_zmq_server_set_options (curvecp_zmq_server_t *self, const curvecp_zmq_codec_options_t *options);
 
 /* Connection limits: all connections, those not yet confirmed, and those
    held waiting for a ZAP reply. */
-CURVECP_EXPORT void curvecp_server_set_max_peers (curvecp_server_t *self, size_t max_peers);
-CURVECP_EXPORT void curvecp_server_set_max_pending (curvecp_server_t *self, size_t max_pending);
-CURVECP_EXPORT void curvecp_server_set_max_authorising (curvecp_server_t *self, size_t max_authorising);
+CURVECP_EXPORT void curvecp_zmq_server_set_max_peers (curvecp_zmq_server_t *self, size_t max_peers);
+CURVECP_EXPORT void curvecp_zmq_server_set_max_pending (curvecp_zmq_server_t *self, size_t max_pending);
+CURVECP_EXPORT void curvecp_zmq_server_set_max_authorising (curvecp_zmq_server_t *self, size_t max_authorising);
 
 /* Memory budget of unconfirmed connections (default 64 MiB). Each is
    charged, until its first Client Message, what its codec may allocate
@@ -105,7 +105,7 @@ CURVECP_EXPORT void curvecp_server_set_max_authorising (curvecp_server_t *self, 
    options.block_max > 1024) + 32 KiB (2.1 MiB with the default options:
    about 30 at once); a new client that would exceed the budget is
    refused [full] and gets in when its Initiate is resent. */
-CURVECP_EXPORT void curvecp_server_set_max_pending_memory (curvecp_server_t *self, size_t bytes);
+CURVECP_EXPORT void curvecp_zmq_server_set_max_pending_memory (curvecp_zmq_server_t *self, size_t bytes);
 
 /* recv timeout in ms (-1 forever, the default); send timeout: how long
    a send may wait while that one client's queue is full (default 0:
@@ -113,69 +113,69 @@ CURVECP_EXPORT void curvecp_server_set_max_pending_memory (curvecp_server_t *sel
    serves every other connection's input and timers, but hands nothing to
    the application, so a client that stops acknowledging would hold up
    everyone's messages for up to this long on every send to it. */
-CURVECP_EXPORT void curvecp_server_set_rcvtimeo (curvecp_server_t *self, int msecs);
-CURVECP_EXPORT void curvecp_server_set_sndtimeo (curvecp_server_t *self, int msecs);
+CURVECP_EXPORT void curvecp_zmq_server_set_rcvtimeo (curvecp_zmq_server_t *self, int msecs);
+CURVECP_EXPORT void curvecp_zmq_server_set_sndtimeo (curvecp_zmq_server_t *self, int msecs);
 
 /* Only clients whose key has a zcert in directory (reloaded when it
    changes). NULL turns the allow-list off. 0, or -1 if unreadable. */
-CURVECP_EXPORT int curvecp_server_allow_directory (curvecp_server_t *self, const char *directory);
+CURVECP_EXPORT int curvecp_zmq_server_allow_directory (curvecp_zmq_server_t *self, const char *directory);
 
 /* The allow-list in use (its load and read counts), NULL if none. */
-CURVECP_EXPORT curvecp_zmq_allow_t *curvecp_server_allow_list (curvecp_server_t *self);
+CURVECP_EXPORT curvecp_zmq_allow_t *curvecp_zmq_server_allow_list (curvecp_zmq_server_t *self);
 
 /* Ask the ZAP handler about each new client in domain, with mechanism
    (NULL = "CURVECP"), holding the client up to timeout_ms for the reply
    (< 0: up to the handshake timeout). domain NULL: off. Clients still
    held when this is called are refused. 0 or -1. */
-CURVECP_EXPORT int curvecp_server_set_zap (curvecp_server_t *self, const char *domain, const char *mechanism, int timeout_ms);
+CURVECP_EXPORT int curvecp_zmq_server_set_zap (curvecp_zmq_server_t *self, const char *domain, const char *mechanism, int timeout_ms);
 
 /* Bind the ROUTER (as zsock_bind: returns the port for tcp://...:*, 0
    for other endpoints, -1 on error). */
-CURVECP_EXPORT int curvecp_server_bind (curvecp_server_t *self, const char *endpoint);
+CURVECP_EXPORT int curvecp_zmq_server_bind (curvecp_zmq_server_t *self, const char *endpoint);
 
 /* Next whole message from any client, waiting up to rcvtimeo; NULL on
    timeout. Afterwards peer_key / peer_name / peer_id / peer_user_id /
    peer_metadata say who sent it. */
-CURVECP_EXPORT zmsg_t *curvecp_server_recv (curvecp_server_t *self);
+CURVECP_EXPORT zmsg_t *curvecp_zmq_server_recv (curvecp_zmq_server_t *self);
 
 /* A message already received, or NULL; never waits. */
-CURVECP_EXPORT zmsg_t *curvecp_server_recv_nowait (curvecp_server_t *self);
+CURVECP_EXPORT zmsg_t *curvecp_zmq_server_recv_nowait (curvecp_zmq_server_t *self);
 
 /* The sender of the last message: authenticated long-term key, the server
    name it asked for, and the connection's id (hex of C'). */
-CURVECP_EXPORT const uint8_t *curvecp_server_peer_key (curvecp_server_t *self);
-CURVECP_EXPORT const char *curvecp_server_peer_name (curvecp_server_t *self);
-CURVECP_EXPORT const char *curvecp_server_peer_id (curvecp_server_t *self);
+CURVECP_EXPORT const uint8_t *curvecp_zmq_server_peer_key (curvecp_zmq_server_t *self);
+CURVECP_EXPORT const char *curvecp_zmq_server_peer_name (curvecp_zmq_server_t *self);
+CURVECP_EXPORT const char *curvecp_zmq_server_peer_id (curvecp_zmq_server_t *self);
 
 /* What the ZAP handler said about the sender of the last message: the
    user id of its 200 reply ("" without ZAP or when it gave none), and
    its metadata as name -> value strings (NULL when none; owned by the
    server and valid until the next recv). property looks one name up
    (exactly as the handler spelled it); NULL when absent. */
-CURVECP_EXPORT const char *curvecp_server_peer_user_id (curvecp_server_t *self);
-CURVECP_EXPORT zhash_t *curvecp_server_peer_metadata (curvecp_server_t *self);
-CURVECP_EXPORT const char *curvecp_server_peer_property (curvecp_server_t *self, const char *name);
+CURVECP_EXPORT const char *curvecp_zmq_server_peer_user_id (curvecp_zmq_server_t *self);
+CURVECP_EXPORT zhash_t *curvecp_zmq_server_peer_metadata (curvecp_zmq_server_t *self);
+CURVECP_EXPORT const char *curvecp_zmq_server_peer_property (curvecp_zmq_server_t *self, const char *name);
 
 /* Send to the connection peer_id; takes ownership on success. A client's
    queue holds options.send_queue bytes (default 4 MiB) beyond its stream
    window; when it is full the send waits up to sndtimeo (by default not
    at all) and then fails with errno EAGAIN, leaving the message with the
-   caller (try again once curvecp_server_writable says so) - unless
+   caller (try again once curvecp_zmq_server_writable says so) - unless
    queued-send mode is on (below). -1 with errno EHOSTUNREACH if there is
    no such connection (or it is still held for ZAP, or failed), EINVAL
    for an empty message, ENOBUFS in queued-send mode when the bytes kept
    for all clients would exceed its bound. */
-CURVECP_EXPORT int curvecp_server_send (curvecp_server_t *self, const char *peer_id, zmsg_t **msg_p);
+CURVECP_EXPORT int curvecp_zmq_server_send (curvecp_zmq_server_t *self, const char *peer_id, zmsg_t **msg_p);
 
 /* Would a send to peer_id be taken now? false if its queue is full or
    there is no such connection. */
-CURVECP_EXPORT bool curvecp_server_writable (curvecp_server_t *self, const char *peer_id);
+CURVECP_EXPORT bool curvecp_zmq_server_writable (curvecp_zmq_server_t *self, const char *peer_id);
 
 /* Send to the sender of the last message. */
-CURVECP_EXPORT int curvecp_server_reply (curvecp_server_t *self, zmsg_t **msg_p);
+CURVECP_EXPORT int curvecp_zmq_server_reply (curvecp_zmq_server_t *self, zmsg_t **msg_p);
 
 /* Send to the newest connection of the client with this long-term key. */
-CURVECP_EXPORT int curvecp_server_send_to_key (curvecp_server_t *self, const uint8_t client_key[CURVECP_KEY_BYTES],
+CURVECP_EXPORT int curvecp_zmq_server_send_to_key (curvecp_zmq_server_t *self, const uint8_t client_key[CURVECP_KEY_BYTES],
         zmsg_t **msg_p);
 
 /* Queued-send mode (max_bytes > 0): a send to a client whose queue is
@@ -185,39 +185,39 @@ CURVECP_EXPORT int curvecp_server_send_to_key (curvecp_server_t *self, const uin
    are kept for all clients together (beyond: ENOBUFS); those kept for a
    connection that ends are dropped and counted (info.send_dropped).
    0 turns it off (the default: EAGAIN, as above). */
-CURVECP_EXPORT void curvecp_server_set_send_queue (curvecp_server_t *self, size_t max_bytes);
+CURVECP_EXPORT void curvecp_zmq_server_set_send_queue (curvecp_zmq_server_t *self, size_t max_bytes);
 
 /* Send everything queued to every client now. */
-CURVECP_EXPORT void curvecp_server_flush (curvecp_server_t *self);
+CURVECP_EXPORT void curvecp_zmq_server_flush (curvecp_zmq_server_t *self);
 
 /* For zpoller / zloop: the ROUTER, the ZAP socket (NULL without ZAP;
-   it changes with curvecp_server_set_zap), the timeout in ms until the
+   it changes with curvecp_zmq_server_set_zap), the timeout in ms until the
    next deadline (-1 none), and the handler (never blocks). */
-CURVECP_EXPORT zsock_t *curvecp_server_sock (curvecp_server_t *self);
-CURVECP_EXPORT zsock_t *curvecp_server_zap_sock (curvecp_server_t *self);
-CURVECP_EXPORT int curvecp_server_timeout (curvecp_server_t *self);
-CURVECP_EXPORT int curvecp_server_handle (curvecp_server_t *self);
+CURVECP_EXPORT zsock_t *curvecp_zmq_server_sock (curvecp_zmq_server_t *self);
+CURVECP_EXPORT zsock_t *curvecp_zmq_server_zap_sock (curvecp_zmq_server_t *self);
+CURVECP_EXPORT int curvecp_zmq_server_timeout (curvecp_zmq_server_t *self);
+CURVECP_EXPORT int curvecp_zmq_server_handle (curvecp_zmq_server_t *self);
 
 /* A whole message for a zloop user: *msg_p is the message (take it, or
-   leave it to be destroyed); curvecp_server_peer_key and friends say who
+   leave it to be destroyed); curvecp_zmq_server_peer_key and friends say who
    sent it. Return -1 to end the loop, else 0. */
-typedef int (curvecp_server_message_fn) (curvecp_server_t *server, zmsg_t **msg_p, void *arg);
+typedef int (curvecp_zmq_server_message_fn) (curvecp_zmq_server_t *server, zmsg_t **msg_p, void *arg);
 
 /* Serve from loop: the ROUTER (and the ZAP socket, if set before this
    call; a later one is served through the 10 ms cap above) as readers,
    and one timer re-armed to the next deadline after every event. Every
    whole message that arrives goes to fn. One loop at a time; 0 or -1. */
-CURVECP_EXPORT int curvecp_server_attach (curvecp_server_t *self, zloop_t *loop, curvecp_server_message_fn *fn,
+CURVECP_EXPORT int curvecp_zmq_server_attach (curvecp_zmq_server_t *self, zloop_t *loop, curvecp_zmq_server_message_fn *fn,
         void *arg);
 
 /* Take the server off its loop; before the loop is destroyed (the
    server's destroy does it too, so destroy the server first, or detach). */
-CURVECP_EXPORT void curvecp_server_detach (curvecp_server_t *self);
+CURVECP_EXPORT void curvecp_zmq_server_detach (curvecp_zmq_server_t *self);
 
 /* Connections now, those not yet confirmed, and those held for ZAP. */
-CURVECP_EXPORT size_t curvecp_server_peers (curvecp_server_t *self);
-CURVECP_EXPORT size_t curvecp_server_pending (curvecp_server_t *self);
-CURVECP_EXPORT size_t curvecp_server_authorising (curvecp_server_t *self);
+CURVECP_EXPORT size_t curvecp_zmq_server_peers (curvecp_zmq_server_t *self);
+CURVECP_EXPORT size_t curvecp_zmq_server_pending (curvecp_zmq_server_t *self);
+CURVECP_EXPORT size_t curvecp_zmq_server_authorising (curvecp_zmq_server_t *self);
 
 /* What ZAP did: requests sent; clients allowed, denied (a reply other
    than 200, or a malformed one for their request), timed out (no reply
@@ -225,20 +225,20 @@ CURVECP_EXPORT size_t curvecp_server_authorising (curvecp_server_t *self);
    counted [full]), or refused because ØMQ would not take the request
    (the handler's queue full); replies that came after their client was
    gone, and replies skipped as malformed. Each client refused here is
-   counted once [not-authorised] in curvecp_server_stats (its Initiate
+   counted once [not-authorised] in curvecp_zmq_server_stats (its Initiate
    was counted as accepted when it arrived). */
 typedef struct {
     uint64_t requests, allowed, denied, timed_out, full, unsent, late, malformed;
     uint64_t held_dropped;      /* packets dropped [wrong-state] from a held client
                                    beyond its first 64 KiB (it resends them) */
-} curvecp_server_zap_stats_t;
-CURVECP_EXPORT const curvecp_server_zap_stats_t *curvecp_server_zap_stats (curvecp_server_t *self);
+} curvecp_zmq_server_zap_stats_t;
+CURVECP_EXPORT const curvecp_zmq_server_zap_stats_t *curvecp_zmq_server_zap_stats (curvecp_zmq_server_t *self);
 
 /* Per-reason counts of every packet the server handled
    (counts[CURVECP_OK] = accepted), and packets ØMQ dropped at its
    high-water mark on the way out. */
-CURVECP_EXPORT const curvecp_stats_t *curvecp_server_stats (curvecp_server_t *self);
-CURVECP_EXPORT uint64_t curvecp_server_dropped (curvecp_server_t *self);
+CURVECP_EXPORT const curvecp_stats_t *curvecp_zmq_server_stats (curvecp_zmq_server_t *self);
+CURVECP_EXPORT uint64_t curvecp_zmq_server_dropped (curvecp_zmq_server_t *self);
 
 /* How much work the calls did, for tests and tuning: each call keeps its
    connections in a timer heap and a list of those with input or sends,
@@ -258,13 +258,13 @@ typedef struct {
     size_t send_kept_bytes;     /* ... and their bytes */
     uint64_t send_dropped;      /* kept messages dropped: their connection ended */
     uint64_t send_refused;      /* sends refused ENOBUFS: over the queued-send bound */
-} curvecp_server_info_t;
-CURVECP_EXPORT const curvecp_server_info_t *curvecp_server_info (curvecp_server_t *self);
+} curvecp_zmq_server_info_t;
+CURVECP_EXPORT const curvecp_zmq_server_info_t *curvecp_zmq_server_info (curvecp_zmq_server_t *self);
 
 /* ØMQ messages dropped whole because they were not [routing id][one
    packet frame]; each is also counted in stats as too-short (no packet
    frame) or too-long (more than one frame after the routing id). */
-CURVECP_EXPORT uint64_t curvecp_server_bad_envelopes (curvecp_server_t *self);
+CURVECP_EXPORT uint64_t curvecp_zmq_server_bad_envelopes (curvecp_zmq_server_t *self);
 
 CURVECP_END_DECLS
 
