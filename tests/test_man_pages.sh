@@ -31,8 +31,9 @@ libdir=$(ls -d "$prefix"/lib*/ 2>/dev/null | head -1)
 
 # usage_options TEXT-FILE: the option tokens of a usage text, one a line.
 # An option starts a word (after a blank, "[", "(", "|" or ","): -x, --long.
+# A reference to another tool's option, "(curvecp-makekey -z ...", is not one.
 usage_options () {
-    grep -oE '(^|[][:space:][(|,])--?[A-Za-z0-9][A-Za-z0-9-]*' "$1" \
+    sed -E 's/\(curvecp-[a-z-]+ -[A-Za-z]+/(/g' "$1" | grep -oE '(^|[][:space:][(|,])--?[A-Za-z0-9][A-Za-z0-9-]*' \
         | sed -E 's/^[^-]*//; s/-+$//' | grep -E '^--?[A-Za-z0-9]' | sort -u
 }
 

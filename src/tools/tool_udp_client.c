@@ -18,14 +18,16 @@
     or the server ends its stream with a failure EOF, prog's input is
     closed and prog gets SIGHUP (a program that does not handle SIGHUP
     dies of it), and we exit 111 with one line on stderr saying what
-    happened, whatever prog's own exit code. After prog's clean end we
-    stay a moment (two retransmission timeouts, 50 ms to 1 s) to answer
-    the server's retransmitted EOF in case our acknowledgement was lost.
+    happened, whatever prog's own exit code. After prog's clean end a
+    detached process keeps our socket a moment (two retransmission
+    timeouts, 50 ms to 1 s) to answer the server's retransmitted EOF in
+    case our acknowledgement was lost; the tool itself exits at once.
 
     Exit codes: 0 and the child's others; 100 usage (-h prints the usage
     on stdout, exit 0); 111 fatal (no response from server, connection
     failed, child killed by a signal).                                   */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -176,6 +178,36 @@ linger (curvecp_udp_client_t *client)
     }
 }
 
+/* Like TCP's TIME-WAIT, the linger needs nobody to wait for it: a
+   detached child keeps the socket (and nothing else: no terminal, no
+   pipe a caller reads to its end) and answers a resent EOF, while the
+   tool exits at once with its status. If it cannot fork, it lingers
+   here. */
+static void
+linger_detached (curvecp_udp_client_t *client)
+{
+    if (linger_ns (curvecp_udp_client_conn (client)) == 0)
+        return;
+    fflush (NULL);
+    pid_t pid = fork ();
+    if (pid < 0)
+        linger (client);
+    if (pid != 0)
+        return;
+    setsid ();
+    int keep = curvecp_udp_client_fd (client);
+    int null = open ("/dev/null", O_RDWR);
+    for (int fd = 0; fd < 3; fd++)
+        if (null >= 0 && fd != null)
+            dup2 (null, fd);
+    long max = sysconf (_SC_OPEN_MAX);
+    for (int fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
+        if (fd != keep)
+            close (fd);
+    linger (client);
+    _exit (0);
+}
+
 static void
 run (curvecp_udp_client_t *client)
 {
@@ -195,8 +227,6 @@ run (curvecp_udp_client_t *client)
         curvecp_udp_child_service (child);
     }
     curvecp_udp_client_process (client, curvecp_clock_now ());   /* last acknowledgments out */
-    if (!curvecp_udp_child_failed (child))
-        linger (client);
 }
 
 int
@@ -282,6 +312,8 @@ main (int argc, char **argv)
     bool failed = curvecp_udp_child_failed (child);
     if (failed && verbosity > 0)
         fprintf (stderr, "curvecp-client: fatal: %s\n", curvecp_udp_child_failure (child));
+    if (!failed)
+        linger_detached (client);
     curvecp_udp_child_destroy (&child);
     curvecp_udp_client_destroy (&client);
     curvecp_safenonce_destroy (&nonces);
