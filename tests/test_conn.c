@@ -303,6 +303,47 @@ test_idle (void)
     net_destroy (&net);
 }
 
+/* An accepted server whose client never confirms (Initiates only, no
+   Client Message) fails at its confirm timeout; one that confirms does not. */
+static void
+test_unconfirmed (void)
+{
+    net_t net;
+    net_init (&net, false);
+    net.server_config.confirm_timeout_ns = 10 * SECOND;
+    net_start (&net);
+    curvecp_conn_write (net.client, (const uint8_t *) "only Initiates", 14);
+    uint8_t hello[CURVECP_PACKET_MAX];
+    size_t len = curvecp_conn_output (net.client, net.now, hello, sizeof hello);
+    CHECK_EQ (len, CURVECP_HELLO_BYTES);
+    to_server (&net, hello, len);               /* the Cookie reaches the client */
+    CHECK (curvecp_conn_has_session (net.client));
+    net.drop_down = true;                       /* then it never hears the server again */
+    for (int i = 0; i < 50 && !net.server; i++)
+        net_step (&net, 100 * MS);
+    CHECK (net.server);
+    uint64_t start = net.now;
+    while (curvecp_conn_state (net.server) != CURVECP_CONN_FAILED && net.now < start + 60 * SECOND)
+        net_step (&net, SECOND);
+    CHECK_EQ (curvecp_conn_failure (net.server), CURVECP_CONN_HANDSHAKE_TIMEOUT);
+    CHECK (strstr (curvecp_conn_error (net.server), "never confirmed"));
+    CHECK (net.now <= start + 10 * SECOND + 100 * MS);
+    net_destroy (&net);
+
+    net_init (&net, false);
+    net.server_config.confirm_timeout_ns = 10 * SECOND;
+    net_start (&net);
+    curvecp_conn_write (net.client, (const uint8_t *) "hello", 5);
+    for (int i = 0; i < 50 && !(net.server && curvecp_conn_established (net.client)); i++)
+        net_step (&net, 100 * MS);
+    curvecp_conn_write (net.client, (const uint8_t *) "confirmed", 9);
+    start = net.now;
+    while (net.now < start + 30 * SECOND)
+        net_step (&net, SECOND);
+    CHECK_EQ (curvecp_conn_state (net.server), CURVECP_CONN_OPEN);
+    net_destroy (&net);
+}
+
 /* Data outstanding and the server gone: without a silence timeout the
    message layer's give-up fails the client; with one the client makes a
    new handshake (a new generation) and talks to a new server. */
@@ -511,6 +552,7 @@ main (void)
     test_no_server ();
     test_cookie_but_no_answer ();
     test_idle ();
+    test_unconfirmed ();
     test_give_up_and_rehandshake ();
     test_bad_input ();
     test_message_mode ();

@@ -65,6 +65,8 @@ struct _curvecp_conn_t {
     uint8_t *large;                  /* opened messages once large ones are on */
     uint64_t last_heard;
     uint64_t busy_since;             /* when data last started to be outstanding */
+    uint64_t session_started;
+    bool confirmed;                  /* server: a Client Message opened */
     bool was_busy;
     uint64_t generation;
 
@@ -131,6 +133,7 @@ create_stream (curvecp_conn_t *self, uint64_t now)
 static bool
 start_session (curvecp_conn_t *self, uint64_t now)
 {
+    self->session_started = now;
     self->last_heard = now;
     self->busy_since = now;
     self->was_busy = false;
@@ -458,9 +461,14 @@ server_input (curvecp_conn_t *self, const uint8_t *packet, size_t len, uint64_t 
         self->cookie_pending = reason == CURVECP_OK;
         return reason;
     }
-    if (self->have_session)
-        return curvecp_session_matches (&self->session, packet)
-             ? open_message (self, packet, len, now) : CURVECP_E_UNKNOWN_SESSION;
+    if (self->have_session) {
+        if (!curvecp_session_matches (&self->session, packet))
+            return CURVECP_E_UNKNOWN_SESSION;
+        reason = open_message (self, packet, len, now);
+        if (reason == CURVECP_OK && type == CURVECP_PACKET_CLIENT_MESSAGE)
+            self->confirmed = true;
+        return reason;
+    }
     if (type == CURVECP_PACKET_INITIATE && self->hs_server)
         return accept_initiate (self, packet, len, now);
     return CURVECP_E_UNKNOWN_SESSION;
@@ -530,11 +538,26 @@ note_busy (curvecp_conn_t *self, uint64_t now)
     self->was_busy = busy;
 }
 
+/* Server: when a connection still unconfirmed by a Client Message fails
+   (UINT64_MAX: no such rule, or confirmed). */
+static uint64_t
+unconfirmed_expiry (const curvecp_conn_t *self)
+{
+    if (self->is_client || self->confirmed || !self->config.confirm_timeout_ns)
+        return UINT64_MAX;
+    return self->session_started + self->config.confirm_timeout_ns;
+}
+
 static void
 session_timers (curvecp_conn_t *self, uint64_t now)
 {
     if (self->config.idle_timeout_ns && now >= self->last_heard + self->config.idle_timeout_ns) {
         curvecp_conn_fail (self, CURVECP_CONN_IDLE, "peer idle for longer than the idle timeout");
+        return;
+    }
+    if (unconfirmed_expiry (self) <= now) {
+        curvecp_conn_fail (self, CURVECP_CONN_HANDSHAKE_TIMEOUT,
+                           "the client never confirmed its handshake with a Client Message");
         return;
     }
     if (!self->stream)
@@ -694,6 +717,7 @@ curvecp_conn_deadline (const curvecp_conn_t *self)
     }
     if (self->config.idle_timeout_ns)
         deadline = earliest (deadline, self->last_heard + self->config.idle_timeout_ns);
+    deadline = earliest (deadline, unconfirmed_expiry (self));
     if (!self->stream)
         return deadline;
     if (curvecp_stream_failed (self->stream))

@@ -77,6 +77,8 @@ typedef struct {
                                          else re-handshake after this much server silence
                                          with data outstanding, or at a give-up */
     uint64_t idle_timeout_ns;         /* fail after this long with nothing heard (0: never) */
+    uint64_t confirm_timeout_ns;      /* server: fail if no Client Message has come this
+                                         long after the Initiate (0: never) */
     uint64_t linger_ns;               /* after close, once done: answer retransmissions */
     bool ping;                        /* client, stream mode: a zero message until the
                                          stream sends a block or the server speaks */

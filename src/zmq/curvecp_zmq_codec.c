@@ -113,8 +113,10 @@ conn_config (const curvecp_zmq_codec_options_t *options, bool is_server, curvecp
         stream->block_max = LARGE_BLOCK;
     config->ping = false;         /* our greeting is the client's first block */
     config->linger_ns = 0;
-    if (is_server)
+    if (is_server) {
         config->idle_timeout_ns = options->idle_timeout_ns;
+        config->confirm_timeout_ns = options->handshake_timeout_ns;
+    }
     else {
         config->handshake_timeout_ns = options->handshake_timeout_ns;
         config->silence_timeout_ns = options->silence_timeout_ns;

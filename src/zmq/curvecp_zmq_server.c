@@ -58,7 +58,6 @@ typedef struct peer_s {
     uint8_t short_key[CURVECP_KEY_BYTES];          /* C': the table key */
     char id[CURVECP_ZMQ_SERVER_PEER_ID_BYTES];
     curvecp_listener_entry_t *entry;   /* in the listener: C', routing id (token), admission */
-    uint64_t created;
     bool dirty;                /* got input this round */
     void *ready_handle;        /* in the ready list */
     void *unflushed_handle;    /* in the unflushed list: sent to since the last flush */
@@ -244,7 +243,7 @@ key_index_remove (curvecp_zmq_server_t *self, peer_t *peer)
 }
 
 static peer_t *
-peer_new (curvecp_zmq_codec_t *codec, uint64_t now)
+peer_new (curvecp_zmq_codec_t *codec)
 {
     peer_t *peer = (peer_t *) calloc (1, sizeof (peer_t));
     if (!peer)
@@ -254,7 +253,6 @@ peer_new (curvecp_zmq_codec_t *codec, uint64_t now)
     memcpy (peer->long_key, curvecp_zmq_codec_peer_key (codec), CURVECP_KEY_BYTES);
     curvecp_heap_node_init (&peer->timer);
     curvecp_key_to_hex (peer->short_key, peer->id);
-    peer->created = now;
     return peer;
 }
 
@@ -636,12 +634,6 @@ send_packet (curvecp_zmq_server_t *self, const uint8_t *routing, size_t routing_
         self->dropped++;            /* ROUTER at its high-water mark: resent later */
 }
 
-static uint64_t
-handshake_expiry (curvecp_zmq_server_t *self, const peer_t *peer)
-{
-    return peer->created + self->options.handshake_timeout_ns;
-}
-
 /* Read out its messages, the client ended its stream: nothing more to do. */
 static bool
 peer_finished (peer_t *peer)
@@ -651,16 +643,13 @@ peer_finished (peer_t *peer)
 
 /* When the connection next needs a visit: 0 if it is to be dropped. */
 static uint64_t
-peer_due (curvecp_zmq_server_t *self, peer_t *peer)
+peer_due (peer_t *peer)
 {
     if (peer->authorising)
         return peer->zap_deadline;      /* no timers run until the handler answers */
     if (curvecp_zmq_codec_state (peer->codec) == CURVECP_ZMQ_CODEC_FAILED || peer_finished (peer))
         return 0;
-    uint64_t due = curvecp_zmq_codec_deadline (peer->codec);
-    if (!peer_confirmed (peer) && handshake_expiry (self, peer) < due)
-        due = handshake_expiry (self, peer);
-    return due;
+    return curvecp_zmq_codec_deadline (peer->codec);
 }
 
 /* After any call into its codec: put the connection where it now belongs
@@ -668,7 +657,7 @@ peer_due (curvecp_zmq_server_t *self, peer_t *peer)
 static void
 peer_schedule (curvecp_zmq_server_t *self, peer_t *peer)
 {
-    curvecp_heap_set (self->heap, &peer->timer, peer_due (self, peer));   /* reserved: cannot fail */
+    curvecp_heap_set (self->heap, &peer->timer, peer_due (peer));   /* reserved: cannot fail */
 }
 
 static void
@@ -722,7 +711,7 @@ make_peer (curvecp_zmq_server_t *self, const curvecp_listener_accepted_t *accept
         ? curvecp_zmq_codec_new_accepted (&accepted->session, accepted->message, accepted->message_len,
                                       &self->options, now)
         : NULL;
-    peer_t *peer = codec ? peer_new (codec, now) : NULL;
+    peer_t *peer = codec ? peer_new (codec) : NULL;
     if (!peer)
         curvecp_zmq_codec_destroy (&codec);
     return peer;
@@ -966,8 +955,7 @@ visit_due (curvecp_zmq_server_t *self, peer_t *peer, uint64_t now)
         return;
     }
     peer_output (self, peer, now);
-    bool expired = !peer_confirmed (peer) && now >= handshake_expiry (self, peer);
-    if (expired || peer->timer.deadline == 0)
+    if (peer->timer.deadline == 0)       /* failed (an unconfirmed one at its handshake timeout) or done */
         peer_remove (self, peer);
 }
 
