@@ -847,6 +847,49 @@ pending_peak (fleet_t *fleet, curvecp_zmq_server_t *server, uint8_t **initiates,
     return peak - base;
 }
 
+/* Clients that send their Initiate and never confirm it with a Client
+   Message are dropped at the handshake timeout (the core connection's
+   rule): pending and peers go back to 0, the budget is free. */
+static void
+test_unconfirmed_expire (void)
+{
+    enum { CLIENTS = 5 };
+    curvecp_keypair_t sk;
+    curvecp_keypair_generate (&sk);
+    curvecp_zmq_server_t *server = curvecp_zmq_server_new (&sk, NAME);
+    curvecp_zmq_codec_options_t options;
+    curvecp_zmq_codec_options_default (&options);
+    options.handshake_timeout_ns = 2000000000ull;
+    curvecp_zmq_server_set_options (server, &options);
+    int port = curvecp_zmq_server_bind (server, "tcp://127.0.0.1:*");
+    CHECK (port > 0);
+    fleet_t *fleet = fleet_new (port, CLIENTS);
+    for (size_t i = 0; i < CLIENTS; i++)
+        fleet_add (fleet, NULL, sk.public_key, NAME, NULL);
+    static uint8_t *initiates[CLIENTS];
+    static size_t lens[CLIENTS];
+    fleet_take_initiates (fleet, server, 0, CLIENTS, initiates, lens);
+    pending_peak (fleet, server, initiates, lens, CLIENTS);
+    CHECK_EQ (curvecp_zmq_server_pending (server), CLIENTS);
+    int64_t start = zclock_mono (), until = start + 5000;
+    while (curvecp_zmq_server_peers (server) > 0 && zclock_mono () < until) {
+        zmq_pollitem_t item = { zsock_resolve (curvecp_zmq_server_sock (server)), 0, ZMQ_POLLIN, 0 };
+        zmq_poll (&item, 1, curvecp_zmq_server_timeout (server));
+        serve_round (server);
+    }
+    int64_t took = zclock_mono () - start;
+    CHECK_EQ (curvecp_zmq_server_peers (server), 0);
+    CHECK_EQ (curvecp_zmq_server_pending (server), 0);
+    CHECK_EQ (curvecp_zmq_server_info (server)->pending_memory, 0);
+    CHECK (took >= 1000);                       /* not before their time (2 s after the Initiate) */
+    printf ("unconfirmed: %d clients that sent only their Initiate dropped %lld ms later (timeout 2 s)\n",
+            CLIENTS, (long long) took);
+    for (size_t i = 0; i < CLIENTS; i++)
+        free (initiates[i]);
+    fleet_destroy (&fleet);
+    curvecp_zmq_server_destroy (&server);
+}
+
 /* 300 clients send their Initiate (with the greeting, as our clients
    do) and nothing else: each connection's codec allocates over 2 MiB at
    once (both 1 MiB stream buffers and the large-block buffer), so
@@ -924,6 +967,7 @@ main (void)
     test_many_idle_connections ();
     test_stuck_client ();
     test_pending_memory ();
+    test_unconfirmed_expire ();
     printf ("test_zmq_sockets: OK\n");
     return 0;
 }
