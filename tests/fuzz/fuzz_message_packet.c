@@ -165,7 +165,13 @@ s_build_mode (const fuzz_world_t *w, fuzz_input_t *in)
     s_decode (w, packet, len, &session, &out);
     curvecp_session_wipe (&session);
     if (fuzz_flipped_in (flipped, 0, HEADER_END)) {
-        FUZZ_CHECK (out.classified != CURVECP_OK && out.session == out.classified);
+        FUZZ_CHECK (out.classified != CURVECP_OK && out.session != CURVECP_OK);
+        /* the same reason, unless the flip made the magic another packet
+           type's ([wrong-state] here): "QvnQ5XlM" ^ 0x04 at 7 is an
+           Initiate's, which a server session takes as a repeated Initiate
+           and refuses on that packet's terms (its box) */
+        if (out.classified != CURVECP_E_WRONG_STATE)
+            FUZZ_CHECK (out.session == out.classified);
         return;
     }
     FUZZ_CHECK (out.classified == CURVECP_OK);
