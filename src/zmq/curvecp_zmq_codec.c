@@ -182,20 +182,6 @@ curvecp_zmq_codec_new_server (const curvecp_keypair_t *keys, const uint8_t serve
 }
 
 curvecp_zmq_codec_t *
-curvecp_zmq_codec_new_server_shared (curvecp_hs_server_t *handshake, const curvecp_zmq_codec_options_t *options,
-                                 uint64_t now)
-{
-    if (!handshake)
-        return NULL;
-    curvecp_zmq_codec_t *self = codec_new (true, options);
-    if (!self)
-        return NULL;
-    curvecp_conn_config_t config;
-    conn_config (&self->options, true, &config);
-    return codec_attach (self, curvecp_conn_new_server (&config, handshake, now));
-}
-
-curvecp_zmq_codec_t *
 curvecp_zmq_codec_new_accepted (const curvecp_session_t *session, const uint8_t *first_message, size_t first_len,
                             const curvecp_zmq_codec_options_t *options, uint64_t now)
 {

@@ -1,19 +1,13 @@
 /*  curvecp_zmq_codec_internal.h - what the ØMQ server and the tests inside
-    this tree use of the codec beyond its public API: codecs made around
-    the server's shared handshake or a listener's accepted session, and
-    the message layer underneath (all types the public headers hide).    */
+    this tree use of the codec beyond its public API: codecs made from a
+    listener's accepted session, and the message layer underneath (types
+    the public headers hide).                                            */
 #ifndef CURVECP_ZMQ_CODEC_INTERNAL_H_INCLUDED
 #define CURVECP_ZMQ_CODEC_INTERNAL_H_INCLUDED
 
 #include "curvecp_zmq_codec.h"
-#include "curvecp_hs_server.h"
 #include "curvecp_session.h"
 #include "curvecp_stream.h"
-
-/* Self-accepting server codec sharing handshake (not owned; it must
-   outlive the codec). */
-curvecp_zmq_codec_t *curvecp_zmq_codec_new_server_shared (curvecp_hs_server_t *handshake,
-        const curvecp_zmq_codec_options_t *options, uint64_t now);
 
 /* Server codec for a connection the server's listener accepted: the
    session a valid Initiate made (copied; the caller wipes its own) and
