@@ -165,15 +165,48 @@ main (void)
     CHECK_EQ (info->send_refused, 1);
     printf ("bound 2 x 64 KiB: 2 kept, the next refused (ENOBUFS) after %u sends\n", sent);
 
-    /* the connection ends: what it kept is dropped and counted */
+    /* the client acknowledges on its way out, so what was kept goes out */
+    curvecp_zmq_client_set_linger (client, 200);
     curvecp_zmq_client_destroy (&client);
-    curvecp_zmq_codec_options_default (&options);
+    for (int i = 0; i < 50; i++) {
+        curvecp_zmq_server_handle (server);
+        zclock_sleep (2);
+    }
+    CHECK_EQ (info->send_kept, 0);
+    CHECK_EQ (info->send_dropped, 0);
+    curvecp_zmq_server_destroy (&server);
+    CHECK (server == NULL);
+
+    /* a client that goes silent: its connection fails at the idle timeout,
+       and the messages kept for it are dropped and counted */
+    server = curvecp_zmq_server_new (&sk, NAME);
+    options.idle_timeout_ns = 300000000ull;
+    curvecp_zmq_server_set_options (server, &options);
+    port = curvecp_zmq_server_bind (server, "tcp://127.0.0.1:*");
+    CHECK (port > 0);
+    client = connected_client (server, &sk, port, peer_id);
+    info = curvecp_zmq_server_info (server);
+    curvecp_zmq_server_set_send_queue (server, 16u << 20);
+    for (uint32_t i = 0; i < COUNT; i++) {
+        msg = numbered (i);
+        CHECK_EQ (curvecp_zmq_server_send (server, peer_id, &msg), 0);
+    }
+    size_t stranded = info->send_kept;      /* the queue moves on until the connection goes */
+    CHECK (stranded > 0);
     for (int i = 0; i < 300 && curvecp_zmq_server_peers (server) > 0; i++) {
+        stranded = info->send_kept;
         curvecp_zmq_server_handle (server);
         zclock_sleep (10);
     }
-    curvecp_zmq_server_destroy (&server);        /* drops whatever is still kept */
-    CHECK (server == NULL);
+    CHECK (stranded > 0);
+    CHECK_EQ (curvecp_zmq_server_peers (server), 0);
+    CHECK_EQ (info->send_kept, 0);
+    CHECK_EQ (info->send_kept_bytes, 0);
+    CHECK_EQ (info->send_dropped, stranded);
+    printf ("a silent client: its connection ended at the idle timeout, %zu kept messages dropped and counted\n",
+            stranded);
+    curvecp_zmq_client_destroy (&client);
+    curvecp_zmq_server_destroy (&server);
     printf ("test_zmq_send_queue: OK\n");
     return 0;
 }
