@@ -38,10 +38,23 @@ typedef struct {
     uint64_t epoch, last_seq;   /* last delivered */
 } track_t;
 
+/* A checked batch whose messages the application has not all taken: its
+   plaintext, and where the next message starts. Messages become zmsg_t
+   only when taken, one at a time, so a batch of hundreds costs one
+   buffer, not hundreds of live messages. */
 typedef struct {
-    zmsg_t *msg;
+    uint8_t topic[PS_TOPIC_MAX];
+    size_t topic_len;
+    uint8_t *plain;
+    size_t len, at;
+    uint16_t left;              /* messages not yet taken */
+    uint64_t seq, epoch, gap;   /* of the next message */
+} pending_t;
+
+/* The last message taken. */
+typedef struct {
     uint64_t gap, seq, epoch;
-} item_t;
+} last_t;
 
 struct _curvecp_zmq_sub_t {
     curvecp_zmq_client_t *client;
@@ -55,10 +68,10 @@ struct _curvecp_zmq_sub_t {
     char deny_reason[PS_DENY_MAX + 1];
     int grace_ms, rcvtimeo;
     zhashx_t *tracks;           /* hex topic -> track_t */
-    zlistx_t *items;            /* checked messages waiting for the application */
+    zlistx_t *items;            /* pending_t: checked batches not yet all taken */
     zlistx_t *replies;          /* APP messages from the publisher */
     uint64_t rehandshakes;      /* the client's count when we last sent JOIN */
-    item_t last;                /* the last message returned (its msg is gone) */
+    last_t last;                /* the last message returned */
     uint8_t *scratch, *plain;
     size_t scratch_cap, plain_cap;
     curvecp_zmq_sub_stats_t stats;
@@ -261,38 +274,6 @@ grow (uint8_t **buffer, size_t *cap, size_t want)
     return true;
 }
 
-typedef struct {
-    const uint8_t *topic;
-    size_t topic_len;
-    zmsg_t *msg;
-    zlistx_t *out;
-    uint64_t seq, gap, epoch;
-} delivery_t;
-
-static void
-deliver_frame (void *arg, uint16_t message, uint8_t frame, uint8_t nframes, const uint8_t *data, size_t size)
-{
-    (void) message;
-    delivery_t *delivery = (delivery_t *) arg;
-    if (frame == 0) {
-        delivery->msg = zmsg_new ();
-        zmsg_addmem (delivery->msg, delivery->topic, delivery->topic_len);
-    }
-    zmsg_addmem (delivery->msg, data, size);
-    if (frame + 1 == nframes) {
-        item_t *item = (item_t *) malloc (sizeof (item_t));
-        if (item) {
-            *item = (item_t) { delivery->msg, delivery->gap, delivery->seq, delivery->epoch };
-            zlistx_add_end (delivery->out, item);
-        }
-        else
-            zmsg_destroy (&delivery->msg);
-        delivery->msg = NULL;
-        delivery->gap = 0;
-        delivery->seq++;
-    }
-}
-
 static void
 topic_hex (const uint8_t *topic, size_t len, char *hex)
 {
@@ -341,8 +322,21 @@ take_batch (curvecp_zmq_sub_t *self, const uint8_t *topic, size_t topic_len, con
     }
     track->epoch = batch.epoch;
     track->last_seq = batch.first_seq + batch.count - 1;
-    delivery_t delivery = { topic, topic_len, NULL, self->items, batch.first_seq, gap, batch.epoch };
-    ps_plain_walk (self->plain, plain_len, batch.count, deliver_frame, &delivery);
+    pending_t *pending = (pending_t *) malloc (sizeof (pending_t));
+    if (!pending)
+        return PS_UNSEALED;
+    memcpy (pending->topic, topic, topic_len);
+    pending->topic_len = topic_len;
+    pending->plain = self->plain;           /* the buffer moves to the batch */
+    pending->len = plain_len;
+    pending->at = 0;
+    pending->left = batch.count;
+    pending->seq = batch.first_seq;
+    pending->epoch = batch.epoch;
+    pending->gap = gap;
+    self->plain = NULL;
+    self->plain_cap = 0;
+    zlistx_add_end (self->items, pending);
     self->stats.lost += gap;
     self->stats.batches++;
     self->stats.delivered += batch.count;
@@ -449,10 +443,10 @@ curvecp_zmq_sub_new_zcert (zcert_t *cert, zcert_t *publisher_cert, const char *p
 static void
 items_purge (zlistx_t *items)
 {
-    item_t *item;
-    while ((item = (item_t *) zlistx_detach (items, NULL)) != NULL) {
-        zmsg_destroy (&item->msg);
-        free (item);
+    pending_t *pending;
+    while ((pending = (pending_t *) zlistx_detach (items, NULL)) != NULL) {
+        free (pending->plain);
+        free (pending);
     }
 }
 
@@ -581,16 +575,36 @@ wait_input (curvecp_zmq_sub_t *self, int timeout_ms)
     zmq_poll (items[0].socket ? items : items + 1, items[0].socket ? 2 : 1, timeout_ms);
 }
 
+static uint32_t
+get32 (const uint8_t *p)
+{
+    return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) | ((uint32_t) p[2] << 8) | p[3];
+}
+
+/* The next message of the oldest pending batch as [topic][frames...]
+   (its plaintext was walked whole before the batch was accepted). */
 static zmsg_t *
 pop_item (curvecp_zmq_sub_t *self)
 {
-    item_t *item = (item_t *) zlistx_detach (self->items, NULL);
-    if (!item)
+    pending_t *pending = (pending_t *) zlistx_first (self->items);
+    if (!pending)
         return NULL;
-    zmsg_t *msg = item->msg;
-    self->last = *item;
-    self->last.msg = NULL;
-    free (item);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addmem (msg, pending->topic, pending->topic_len);
+    uint8_t nframes = pending->plain[pending->at++];
+    for (uint8_t f = 0; f < nframes; f++) {
+        uint32_t size = get32 (pending->plain + pending->at);
+        zmsg_addmem (msg, pending->plain + pending->at + 4, size);
+        pending->at += 4 + (size_t) size;
+    }
+    self->last = (last_t) { pending->gap, pending->seq, pending->epoch };
+    pending->gap = 0;
+    pending->seq++;
+    if (--pending->left == 0) {
+        zlistx_detach (self->items, NULL);
+        free (pending->plain);
+        free (pending);
+    }
     return msg;
 }
 
@@ -607,6 +621,9 @@ curvecp_zmq_sub_recv_nowait (curvecp_zmq_sub_t *self)
 zmsg_t *
 curvecp_zmq_sub_recv (curvecp_zmq_sub_t *self)
 {
+    zmsg_t *ready = pop_item (self);        /* the common case reads no clock */
+    if (ready)
+        return ready;
     uint64_t start = curvecp_clock_now ();
     uint64_t until = self->rcvtimeo < 0 ? UINT64_MAX : start + (uint64_t) self->rcvtimeo * 1000000ull;
     for (;;) {
