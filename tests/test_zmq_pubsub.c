@@ -13,7 +13,12 @@
       (< 1 s), a session that ends starts an epoch, a late joiner gets the
       current one, epochs rotate on a timer without loss;
     - topics: ØMQ prefix filtering;
-    - application requests and replies over the key channel.
+    - application requests and replies over the key channel;
+    - the wire decoders' refusals (KEYS bodies, batches, plaintexts);
+    - key-channel requests that are none of ours, refused and counted;
+    - the grace: a batch of the previous epoch opens just after the
+      switch, and is refused (out of epoch) once the grace is over;
+    - publisher and subscribers served by one zloop (attach).
     Every wait is bounded.                                               */
 #include <sodium.h>
 #include "testutil.h"
@@ -593,6 +598,8 @@ static int
 echo_request (curvecp_zmq_pub_t *p, const char *peer_id, zmsg_t **msg_p, void *arg)
 {
     (void) arg;
+    CHECK (curvecp_zmq_server_has_peer (curvecp_zmq_pub_server (p), peer_id));
+    CHECK (!curvecp_zmq_server_has_peer (curvecp_zmq_pub_server (p), "00"));
     zmsg_pushstr (*msg_p, "echo");
     CHECK_EQ (curvecp_zmq_pub_reply (p, peer_id, msg_p), 0);
     return 0;
@@ -624,6 +631,215 @@ test_requests (void)
     printf ("requests: ok\n");
 }
 
+
+/* ---- the decoders, directly ------------------------------------------------------ */
+
+static void
+test_wire (void)
+{
+    uint8_t pk[32], sk[64], key[32], master[32];
+    crypto_sign_keypair (pk, sk);
+    randombytes_buf (master, sizeof master);
+    const char *prefixes[2] = { "a.", "b." };
+    uint8_t keys[2][32];
+    ps_channel_key (keys[0], master, "a.");
+    ps_channel_key (keys[1], master, "b.");
+    CHECK (memcmp (keys[0], keys[1], 32) != 0);
+    uint8_t body[256];
+    size_t len = ps_keys_encode (body, pk, 9, 2, prefixes, (const uint8_t (*)[32]) keys);
+    CHECK_EQ (len, ps_keys_size (2, prefixes));
+    ps_keys_t parsed;
+    CHECK_EQ (ps_keys_parse (body, len, &parsed), PS_OK);
+    CHECK_EQ (parsed.count, 2);
+    CHECK_EQ (parsed.epoch, 9);
+    CHECK_EQ (ps_keys_parse (body, len - 1, &parsed), PS_MALFORMED);        /* truncated */
+    uint8_t longer[257];
+    memcpy (longer, body, len);
+    longer[len] = 0;
+    CHECK_EQ (ps_keys_parse (longer, len + 1, &parsed), PS_MALFORMED);     /* bytes left over */
+    body[0] = 2;
+    CHECK_EQ (ps_keys_parse (body, len, &parsed), PS_MALFORMED);           /* version */
+    body[0] = 1;
+    const char *twice[2] = { "a.", "a." };
+    len = ps_keys_encode (body, pk, 9, 2, twice, (const uint8_t (*)[32]) keys);
+    CHECK_EQ (ps_keys_parse (body, len, &parsed), PS_MALFORMED);           /* a prefix twice */
+    len = ps_keys_encode (body, pk, 0, 2, prefixes, (const uint8_t (*)[32]) keys);
+    CHECK_EQ (ps_keys_parse (body, len, &parsed), PS_MALFORMED);           /* epoch 0 */
+    /* batches: count 0, sequence 0, epoch 0, a wrapping sequence */
+    uint8_t nonce[24] = { 0 }, plain[5] = { 1, 0, 0, 0, 0 }, frame[256];
+    len = ps_batch_seal (frame, (const uint8_t *) "a.x", 3, 2, 1, 1, 1, nonce, plain, 5, key, sk);
+    ps_batch_t batch;
+    CHECK_EQ (ps_batch_parse (frame, len, 3, &batch), PS_OK);
+    CHECK_EQ (ps_batch_parse (frame, len, 1, &batch), PS_WRONG_TOPIC);
+    CHECK_EQ (ps_batch_parse (frame, len - 1, 3, &batch), PS_MALFORMED);
+    CHECK_EQ (ps_batch_parse (frame, PS_BATCH_MIN - 1, 3, &batch), PS_MALFORMED);
+    CHECK_EQ (ps_batch_parse (frame, len, 256, &batch), PS_MALFORMED);
+    len = ps_batch_seal (frame, (const uint8_t *) "a.x", 3, 2, 1, 0, 1, nonce, plain, 5, key, sk);
+    CHECK_EQ (ps_batch_parse (frame, len, 3, &batch), PS_MALFORMED);
+    len = ps_batch_seal (frame, (const uint8_t *) "a.x", 3, 2, 0, 1, 1, nonce, plain, 5, key, sk);
+    CHECK_EQ (ps_batch_parse (frame, len, 3, &batch), PS_MALFORMED);
+    len = ps_batch_seal (frame, (const uint8_t *) "a.x", 3, 2, 1, UINT64_MAX, 1, nonce, plain, 5, key, sk);
+    CHECK_EQ (ps_batch_parse (frame, len, 3, &batch), PS_MALFORMED);
+    len = ps_batch_seal (frame, (const uint8_t *) "a.x", 3, 2, 1, 1, 2, nonce, plain, 5, key, sk);
+    CHECK_EQ (ps_batch_parse (frame, len, 3, &batch), PS_MALFORMED);      /* no room for 2 */
+    /* plaintexts: the count must be exact, frames within, none empty */
+    CHECK (ps_plain_walk (plain, 5, 1, NULL, NULL));
+    CHECK (!ps_plain_walk (plain, 5, 2, NULL, NULL));
+    CHECK (!ps_plain_walk (plain, 4, 1, NULL, NULL));
+    uint8_t extra[6] = { 1, 0, 0, 0, 0, 9 };
+    CHECK (!ps_plain_walk (extra, 6, 1, NULL, NULL));
+    uint8_t no_frames[1] = { 0 };
+    CHECK (!ps_plain_walk (no_frames, 1, 1, NULL, NULL));
+    uint8_t too_long[6] = { 1, 0, 0, 0, 2, 7 };
+    CHECK (!ps_plain_walk (too_long, 6, 1, NULL, NULL));
+    printf ("wire: ok\n");
+}
+
+/* ---- key-channel requests that are none of ours ------------------------------------ */
+
+static void
+test_bad_requests (void)
+{
+    start_pub ();
+    curvecp_zmq_client_t *client = curvecp_zmq_client_new (NULL, pub_keys.public_key, NAME);
+    CHECK_EQ (curvecp_zmq_client_connect (client, key_endpoint), 0);
+    const char *bad[][2] = { { "BOGUS", "x" }, { "ACK", "123" }, { "JOIN", "\x02" }, { "APP", "no handler" } };
+    for (size_t i = 0; i < 4; i++) {
+        zmsg_t *msg = zmsg_new ();
+        zmsg_addstr (msg, bad[i][0]);
+        zmsg_addstr (msg, bad[i][1]);
+        CHECK_EQ (curvecp_zmq_client_send (client, &msg), 0);
+    }
+    zmsg_t *deny = NULL;
+    for (int i = 0; i < 1000 && !deny; i++) {
+        pump (2);
+        curvecp_zmq_client_handle (client);
+        deny = curvecp_zmq_client_recv_nowait (client);
+    }
+    CHECK (deny);
+    CHECK (zframe_streq (zmsg_first (deny), "DENY"));
+    CHECK (zframe_streq (zmsg_next (deny), "version"));
+    zmsg_destroy (&deny);
+    pump (100);
+    const curvecp_zmq_pub_info_t *info = curvecp_zmq_pub_info (pub);
+    CHECK_EQ (info->bad_requests, 4);
+    CHECK_EQ (info->subscribers, 0);
+    CHECK_EQ (info->keys_sent, 0);
+    CHECK_EQ (info->denied, 1);
+    curvecp_zmq_client_destroy (&client);
+    stop_all ();
+    printf ("bad requests: ok\n");
+}
+
+/* ---- the grace, and out of epoch --------------------------------------------------- */
+
+static void
+test_grace (void)
+{
+    start_pub ();
+    start_relay ();
+    pump (100);
+    curvecp_zmq_sub_t *victim = start_sub (0, NULL, relay_endpoint, "");
+    curvecp_zmq_sub_set_grace (victim, 300);
+    const curvecp_zmq_sub_stats_t *stats = curvecp_zmq_sub_stats (victim);
+    CHECK_EQ (curvecp_zmq_pub_send_str (pub, "g.a", "old 1"), 0);
+    CHECK_EQ (curvecp_zmq_pub_send_str (pub, "g.b", "old 2"), 0);
+    zmsg_t *a = relay_take (), *b = relay_take ();
+    uint64_t epoch = curvecp_zmq_pub_info (pub)->epoch;
+    curvecp_zmq_pub_rekey (pub);
+    while (curvecp_zmq_pub_info (pub)->epoch == epoch)
+        pump (1);
+    CHECK (curvecp_zmq_sub_key_epoch (victim) > epoch);
+    relay_send (a);                         /* within the grace: it opens */
+    expect (victim, "g.a", "old 1", 0);
+    CHECK_EQ (curvecp_zmq_sub_epoch (victim), epoch);
+    pump (400);                             /* the grace is over */
+    relay_send (b);
+    pump (100);
+    expect_nothing (victim, 100);
+    CHECK_EQ (stats->no_key, 1);
+    CHECK_EQ (curvecp_zmq_pub_send_str (pub, "g.b", "new"), 0);
+    zmsg_t *c = relay_take ();
+    relay_send (c);
+    expect (victim, "g.b", "new", 0);
+    CHECK_EQ (curvecp_zmq_sub_epoch (victim), curvecp_zmq_pub_info (pub)->epoch);
+    CHECK_EQ (curvecp_zmq_sub_sequence (victim), 1);
+    zmsg_destroy (&a);
+    zmsg_destroy (&b);
+    zmsg_destroy (&c);
+    stop_relay ();
+    stop_all ();
+    printf ("grace: ok\n");
+}
+
+/* ---- one zloop for all ------------------------------------------------------------- */
+
+typedef struct {
+    int got[2];
+    int sent;
+} loop_state_t;
+
+static int
+on_loop_message (curvecp_zmq_sub_t *sub, zmsg_t **msg_p, uint64_t gap, bool is_reply, void *arg)
+{
+    loop_state_t *state = (loop_state_t *) arg;
+    CHECK (!is_reply);
+    CHECK_EQ (gap, 0);
+    int who = sub == subs[0] ? 0 : 1;
+    char *topic = zmsg_popstr (*msg_p);
+    CHECK (streq (topic, "loop"));
+    zstr_free (&topic);
+    state->got[who]++;
+    return state->got[0] >= 20 && state->got[1] >= 20 ? -1 : 0;
+}
+
+static int
+on_loop_tick (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop; (void) timer_id;
+    loop_state_t *state = (loop_state_t *) arg;
+    if (curvecp_zmq_pub_info (pub)->subscribers == 2 && state->sent < 1000) {
+        char body[16];
+        snprintf (body, sizeof body, "%d", state->sent++);
+        CHECK_EQ (curvecp_zmq_pub_send_str (pub, "loop", body), 0);
+    }
+    return 0;
+}
+
+static int
+on_loop_deadline (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop; (void) timer_id; (void) arg;
+    return -1;
+}
+
+static void
+test_attach (void)
+{
+    start_pub ();
+    curvecp_zmq_pub_set_batch (pub, 32768, 5);
+    zloop_t *loop = zloop_new ();
+    CHECK_EQ (curvecp_zmq_pub_attach (pub, loop), 0);
+    CHECK_EQ (curvecp_zmq_pub_attach (pub, loop), -1);
+    loop_state_t state = { { 0, 0 }, 0 };
+    for (int i = 0; i < 2; i++) {
+        subs[i] = curvecp_zmq_sub_new (NULL, pub_keys.public_key, NAME);
+        CHECK_EQ (curvecp_zmq_sub_connect (subs[i], key_endpoint, data_endpoint), 0);
+        CHECK_EQ (curvecp_zmq_sub_subscribe (subs[i], "loop"), 0);
+        CHECK_EQ (curvecp_zmq_sub_attach (subs[i], loop, on_loop_message, &state), 0);
+    }
+    zloop_timer (loop, 10, 0, on_loop_tick, &state);
+    zloop_timer (loop, 10000, 1, on_loop_deadline, NULL);
+    zloop_start (loop);
+    CHECK (state.got[0] >= 20 && state.got[1] >= 20);
+    for (int i = 0; i < 2; i++)
+        curvecp_zmq_sub_detach (subs[i]);
+    curvecp_zmq_pub_detach (pub);
+    zloop_destroy (&loop);
+    stop_all ();
+    printf ("attach: ok (%d published)\n", state.sent);
+}
+
 int
 main (void)
 {
@@ -637,6 +853,10 @@ main (void)
     test_membership ();
     test_topics ();
     test_requests ();
+    test_wire ();
+    test_bad_requests ();
+    test_grace ();
+    test_attach ();
     printf ("test_zmq_pubsub: all passed\n");
     return 0;
 }
