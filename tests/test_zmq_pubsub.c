@@ -840,6 +840,49 @@ test_attach (void)
     printf ("attach: ok (%d published)\n", state.sent);
 }
 
+/* ---- the publisher restarts on the same endpoints ---------------------------------- */
+
+static void
+test_restart (void)
+{
+    start_pub ();
+    curvecp_zmq_sub_t *sub = start_sub (0, NULL, NULL, "");
+    CHECK_EQ (curvecp_zmq_pub_send_str (pub, "r", "first life"), 0);
+    expect (sub, "r", "first life", 0);
+    uint8_t old_signer[32];
+    memcpy (old_signer, curvecp_zmq_sub_signing_key (sub), 32);
+    /* a new publisher with the same long-term key on the same ports: the
+       subscriber's client makes a new handshake by itself, joins again,
+       and takes the new signer's keys */
+    curvecp_zmq_pub_destroy (&pub);
+    pub = curvecp_zmq_pub_new (&pub_keys, NAME);
+    CHECK (pub);
+    curvecp_zmq_pub_set_batch (pub, 32768, 0);
+    /* the old sockets' ports are let go by ØMQ's I/O thread, soon */
+    int keys_bound = -1, data_bound = -1;
+    for (int i = 0; i < 200 && (keys_bound < 0 || data_bound < 0); i++) {
+        if (keys_bound < 0)
+            keys_bound = curvecp_zmq_pub_bind_keys (pub, key_endpoint);
+        if (data_bound < 0)
+            data_bound = curvecp_zmq_pub_bind_data (pub, data_endpoint);
+        if (keys_bound < 0 || data_bound < 0)
+            zclock_sleep (10);
+    }
+    CHECK (keys_bound > 0 && data_bound > 0);
+    uint64_t until = curvecp_clock_now () + 30000000000ull;
+    while ((!curvecp_zmq_sub_has_keys (sub) || memcmp (curvecp_zmq_sub_signing_key (sub), old_signer, 32) == 0)
+           && curvecp_clock_now () < until)
+        pump (10);
+    CHECK (curvecp_zmq_sub_has_keys (sub));
+    CHECK (memcmp (curvecp_zmq_sub_signing_key (sub), curvecp_zmq_pub_signing_key (pub), 32) == 0);
+    pump (200);
+    CHECK_EQ (curvecp_zmq_pub_send_str (pub, "r", "second life"), 0);
+    expect (sub, "r", "second life", 0);
+    CHECK_EQ (curvecp_zmq_sub_sequence (sub), 1);
+    stop_all ();
+    printf ("restart: ok\n");
+}
+
 int
 main (void)
 {
@@ -857,6 +900,7 @@ main (void)
     test_bad_requests ();
     test_grace ();
     test_attach ();
+    test_restart ();
     printf ("test_zmq_pubsub: all passed\n");
     return 0;
 }

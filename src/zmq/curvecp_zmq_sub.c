@@ -182,8 +182,16 @@ on_keys (curvecp_zmq_sub_t *self, zframe_t *body, uint64_t now)
         epochs_clear (self);
         zhashx_purge (self->tracks);
     }
-    if (keys.epoch <= newest_epoch (self) && self->have_signer
-    &&  sodium_memcmp (self->sign_pk, keys.sign_pk, PS_SIGN_PK_BYTES) == 0) {
+    uint64_t newest = newest_epoch (self);
+    bool same_signer = self->have_signer && sodium_memcmp (self->sign_pk, keys.sign_pk, PS_SIGN_PK_BYTES) == 0;
+    if (same_signer && keys.epoch == newest) {
+        /* the answer to a JOIN sent twice (after a re-handshake): acknowledged again */
+        uint8_t ack[8];
+        ps_put64 (ack, keys.epoch);
+        send_command (self, PS_CMD_ACK, ack, sizeof ack);
+        return;
+    }
+    if (same_signer && keys.epoch < newest) {
         self->stats.bad_keys++;
         return;
     }
@@ -223,6 +231,11 @@ on_deny (curvecp_zmq_sub_t *self, zframe_t *body)
     self->deny_reason[size] = 0;
     self->denied = true;
     epochs_clear (self);
+    /* a publisher that is going away may come back on the same endpoint
+       and key: a JOIN outstanding makes our client re-handshake with it
+       once it has been silent (the codec's silence timeout) */
+    if (streq (self->deny_reason, "closing"))
+        send_join (self);
 }
 
 static void
