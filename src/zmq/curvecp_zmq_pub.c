@@ -291,17 +291,18 @@ publish (curvecp_zmq_pub_t *self, const char *name, const frames_t *frames)
     topic->plain_len += need;
     topic->count++;
     self->info.messages++;
-    /* the clock is read when a batch opens (its linger starts): the
-       batches of other topics that are due go out then, or at the next
-       serve / handle */
+    if (self->linger_ms == 0 || topic->plain_len >= self->batch_bytes || topic->count == PS_COUNT_MAX) {
+        seal (self, topic);
+        return 0;
+    }
+    /* batches past their linger go out now, so a publisher that sends
+       slowly and serves seldom still keeps it */
+    uint64_t now = curvecp_clock_now ();
     if (topic->count == 1) {
-        uint64_t now = curvecp_clock_now ();
         topic->due = now + (uint64_t) self->linger_ms * 1000000ull;
         topic->pending_handle = zlistx_add_end (self->pending, topic);
-        seal_due (self, now);
     }
-    if (self->linger_ms == 0 || topic->plain_len >= self->batch_bytes || topic->count == PS_COUNT_MAX)
-        seal (self, topic);
+    seal_due (self, now);
     return 0;
 }
 
