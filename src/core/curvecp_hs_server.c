@@ -17,6 +17,7 @@ struct _curvecp_hs_server_t {
     uint8_t minute_current[32];                         /* seals new cookies */
     uint8_t minute_previous[32];                        /* still opens older ones */
     uint64_t next_rotation;
+    bool ratchet;                                       /* shared: next key = hash of this one */
     uint8_t names[CURVECP_HS_SERVER_NAMES_MAX][CURVECP_NAME_BYTES];
     int name_count;
     curvecp_nonce16_fn nonce16;                         /* NULL: from rng */
@@ -107,11 +108,45 @@ curvecp_hs_server_deadline (const curvecp_hs_server_t *self)
     return self->next_rotation;
 }
 
+/* The ratchet's step: the next minute key is a keyed hash of this one,
+   so servers that share a start agree on every later key without
+   talking, and a key read from memory still opens no older cookie. */
+static void
+ratchet_step (uint8_t key[32])
+{
+    static const uint8_t label[] = "curvecp minute key ratchet";
+    crypto_generichash (key, 32, label, sizeof label - 1, key, 32);
+}
+
+void
+curvecp_hs_server_share_minute_keys (curvecp_hs_server_t *self, curvecp_hs_server_t *from)
+{
+    from->ratchet = true;
+    self->ratchet = true;
+    memcpy (self->minute_current, from->minute_current, 32);
+    memcpy (self->minute_previous, from->minute_previous, 32);
+    self->next_rotation = from->next_rotation;
+}
+
+static void
+advance_ratchet (curvecp_hs_server_t *self, uint64_t periods)
+{
+    for (uint64_t i = 0; i < periods; i++) {
+        memcpy (self->minute_previous, self->minute_current, 32);
+        ratchet_step (self->minute_current);
+    }
+    self->next_rotation += periods * CURVECP_MINUTE_NS;
+}
+
 void
 curvecp_hs_server_advance (curvecp_hs_server_t *self, uint64_t now)
 {
     if (now < self->next_rotation)
         return;
+    if (self->ratchet) {
+        advance_ratchet (self, (now - self->next_rotation) / CURVECP_MINUTE_NS + 1);
+        return;
+    }
     /* Rotations keep a fixed 60 s grid, so a cookie lives 60-120 s however
        rarely we are called. Two or more missed rotations: the old current
        key must not survive as "previous". */

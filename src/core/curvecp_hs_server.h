@@ -13,6 +13,7 @@
 #ifndef CURVECP_HS_SERVER_H_INCLUDED
 #define CURVECP_HS_SERVER_H_INCLUDED
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "curvecp_keys.h"
@@ -70,6 +71,15 @@ void curvecp_hs_server_set_nonce16 (curvecp_hs_server_t *self, curvecp_nonce16_f
    after now. */
 void curvecp_hs_server_set_minute_keys (curvecp_hs_server_t *self, const uint8_t current[32],
         const uint8_t previous[32], uint64_t now);
+
+/* Workers of one server (threads, each with its own handshake) use the
+   same minute keys: self takes from's current keys and rotation time,
+   and from then on both rotate by a ratchet (the next key is a keyed
+   BLAKE2b hash of the current one) instead of drawing random keys, so
+   they agree on every later key with nothing shared at run time, and a
+   minute key taken from memory opens no older cookie. Call before
+   either is used from another thread. */
+void curvecp_hs_server_share_minute_keys (curvecp_hs_server_t *self, curvecp_hs_server_t *from);
 
 /* When the next minute-key rotation is due. */
 uint64_t curvecp_hs_server_deadline (const curvecp_hs_server_t *self);

@@ -48,6 +48,7 @@ struct _curvecp_udp_server_t {
     curvecp_udp_server_info_t info;
     uint64_t roams_of_freed;
     curvecp_udp_addr_t hello_to;        /* where the Cookie being made goes */
+    int workers;                        /* sharing the port (0: not shared) */
 };
 
 void
@@ -90,10 +91,12 @@ listener_new (const curvecp_udp_server_config_t *config)
     return curvecp_listener_new (&lc);
 }
 
-curvecp_udp_server_t *
-curvecp_udp_server_new (const curvecp_udp_server_config_t *config)
+/* workers 0: a port of its own; else one of workers sharing the port
+   (first: the first of them, whose port and minute keys it takes). */
+static curvecp_udp_server_t *
+server_new (const curvecp_udp_server_config_t *config, curvecp_udp_server_t *first, int workers)
 {
-    if (!config->keys || config->bind.len == 0 || config->max_connections < 0) {
+    if (!config->keys || config->bind.len == 0 || config->max_connections < 0 || workers < 0) {
         errno = EINVAL;
         return NULL;
     }
@@ -101,13 +104,19 @@ curvecp_udp_server_new (const curvecp_udp_server_config_t *config)
     if (!self)
         return NULL;
     self->listener = listener_new (config);
-    self->sock = curvecp_udp_socket_new (curvecp_udp_addr_family (&config->bind), &config->bind);
+    curvecp_udp_addr_t bind = config->bind;
+    if (first)
+        curvecp_udp_server_local (first, &bind);   /* port 0: the port the first one got */
+    self->sock = curvecp_udp_socket_new_steered (curvecp_udp_addr_family (&bind), &bind, workers, !first);
     if (!self->listener || !self->sock) {
         int saved = errno;
         curvecp_udp_server_destroy (&self);
         errno = saved;
         return NULL;
     }
+    if (first)
+        curvecp_hs_server_share_minute_keys (curvecp_listener_handshake (self->listener),
+                                             curvecp_listener_handshake (first->listener));
     if (config->cookie_nonce)
         curvecp_hs_server_set_nonce16 (curvecp_listener_handshake (self->listener), config->cookie_nonce,
                                        config->cookie_nonce_context);
@@ -124,12 +133,32 @@ curvecp_udp_server_new (const curvecp_udp_server_config_t *config)
     return self;
 }
 
-/* Free a connection and forget it in the listener. */
+curvecp_udp_server_t *
+curvecp_udp_server_new (const curvecp_udp_server_config_t *config)
+{
+    return server_new (config, NULL, 0);
+}
+
+curvecp_udp_server_t *
+curvecp_udp_server_new_worker (const curvecp_udp_server_config_t *config, curvecp_udp_server_t *first,
+        int workers)
+{
+    if (workers < 1 || (first && first->workers != workers)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    curvecp_udp_server_t *self = server_new (config, first, workers);
+    if (self)
+        self->workers = workers;
+    return self;
+}
+
+/* Free a connection and forget it in the listener (by its entry: a
+   failed connection's session, C' included, is already wiped). */
 static void
 forget (curvecp_udp_server_t *self, curvecp_udp_conn_t *conn)
 {
-    curvecp_listener_entry_t *entry = curvecp_listener_lookup (self->listener, curvecp_conn_client_short_key (conn->conn));
-    curvecp_listener_remove (self->listener, &entry);
+    curvecp_listener_remove (self->listener, &conn->entry);
     self->info.closed++;
     self->roams_of_freed += conn->info.roams;
     curvecp_udp_conn_free (&conn);
@@ -209,7 +238,8 @@ new_connection (curvecp_udp_server_t *self, const uint8_t *packet, size_t len,
     size_t first_len = accepted.message_len;
     memcpy (first, accepted.message, first_len);
     curvecp_conn_set_name_index (conn->conn, accepted.name_index);
-    if (!curvecp_listener_add (self->listener, &accepted, conn, (const uint8_t *) &from->sa, from->len)) {
+    conn->entry = curvecp_listener_add (self->listener, &accepted, conn, (const uint8_t *) &from->sa, from->len);
+    if (!conn->entry) {
         curvecp_udp_conn_free (&conn);
         sodium_memzero (first, sizeof first);
         return CURVECP_E_IO;
