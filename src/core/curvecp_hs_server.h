@@ -22,6 +22,7 @@
 #include "curvecp_reason.h"
 #include "curvecp_rng.h"
 #include "curvecp_session.h"
+#include "curvecp_vouch_cache.h"
 
 typedef struct _curvecp_hs_server_t curvecp_hs_server_t;
 
@@ -31,6 +32,11 @@ typedef struct _curvecp_hs_server_t curvecp_hs_server_t;
    8.5 MiB: the ring, and the hash index at load <= 1/2), enough for ~540 new connections/s sustained before the oldest
    entries are forgotten early (see curvecp_replay.h). */
 #define CURVECP_HS_SERVER_REPLAY_DEFAULT 65536
+
+/* Default vouch cache: C.s for 1024 client long-term keys (65 KiB),
+   so a returning client's Initiate costs one X25519 fewer (see
+   curvecp_vouch_cache.h, including what its timing gives away). */
+#define CURVECP_HS_SERVER_VOUCH_CACHE_DEFAULT 1024
 
 /* What a valid Initiate for a new connection carried. message points into
    the caller's scratch buffer. */
@@ -59,6 +65,13 @@ int curvecp_hs_server_add_name (curvecp_hs_server_t *self, const char *name);
    cache drops an Initiate whose C' was accepted within the last 120 s,
    even after its connection ended. Returns -1 if out of memory. */
 int curvecp_hs_server_set_replay_capacity (curvecp_hs_server_t *self, size_t capacity);
+
+/* Resize the vouch cache (0 turns it off: every Initiate computes C.s).
+   -1 if out of memory. */
+int curvecp_hs_server_set_vouch_cache (curvecp_hs_server_t *self, size_t entries);
+
+/* The vouch cache (NULL when off), to read its hits. */
+const curvecp_vouch_cache_t *curvecp_hs_server_vouch_cache (const curvecp_hs_server_t *self);
 
 /* The replay cache (NULL when off), to read its size and evictions. */
 const curvecp_replay_t *curvecp_hs_server_replay (const curvecp_hs_server_t *self);
