@@ -94,8 +94,10 @@ CURVECP_EXPORT curvecp_udp_server_t *curvecp_udp_server_new (const curvecp_udp_s
    each datagram by the client's short-term key C' (SO_REUSEPORT with a
    classic BPF program), so a connection's packets reach its worker from
    any address, and a replayed Initiate reaches the worker whose replay
-   cache holds its C'; minute keys rotate by a ratchet all workers
-   share, so nothing is locked at run time. Each worker has its own
+   cache holds its C'. The workers share minute keys (any worker opens
+   a cookie another made): at each minute's rotation the first worker to
+   rotate draws the new keys and the others take them, under a lock
+   taken once a minute; nothing is locked per packet. Each worker has its own
    limits (max_connections etc. are per worker) and counters. A
    cookie_nonce function is called from every worker's thread: it must
    be thread-safe. NULL with errno set (bind failed, bad arguments, no

@@ -6,8 +6,10 @@
       - a replayed Initiate, sent from other addresses after its connection
         ended, is refused as a replay (the kernel steers it by C' to the
         worker whose replay cache holds it) and creates nothing;
-      - minute keys: a worker's Cookie opens at another worker (shared
-        ratchet), checked through the handshakes directly.             */
+      - minute keys: a worker's Cookie opens at another worker, now and
+        after rotations (one random pair per minute from the shared
+        source, curvecp_udp_minute_keys), and an old one at neither;
+        checked through the handshakes directly.                       */
 #include <poll.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -18,6 +20,7 @@
 #include "curvecp_hs_server.h"
 #include "curvecp_packet.h"
 #include "curvecp_udp_client.h"
+#include "curvecp_udp_minute_keys.h"
 #include "curvecp_udp_socket.h"
 #include "curvecp_udp_workers.h"
 #include "testutil.h"
@@ -335,45 +338,17 @@ test_replay (int workers)
     curvecp_udp_workers_destroy (&w);
 }
 
-/* ---- minute keys: shared by ratchet ------------------------------------- */
+/* ---- minute keys: one source ---------------------------------------------- */
 
-static void
-test_minute_keys (void)
+/* A Cookie from one (made at made), its Initiate given to two at at. */
+static curvecp_reason_t
+cookie_across (curvecp_hs_server_t *one, curvecp_hs_server_t *two, uint64_t made, uint64_t at)
 {
-    uint64_t t0 = 1000;
-    curvecp_hs_server_t *one = curvecp_hs_server_new (&keys, ext, t0, NULL);
-    curvecp_hs_server_t *two = curvecp_hs_server_new (&keys, ext, t0 + 5, NULL);
-    CHECK_EQ (curvecp_hs_server_add_name (one, "test.example"), 0);
-    CHECK_EQ (curvecp_hs_server_add_name (two, "test.example"), 0);
-    curvecp_hs_server_share_minute_keys (two, one);
-    CHECK_EQ (curvecp_hs_server_deadline (two), curvecp_hs_server_deadline (one));
-    /* a Cookie from one opens at two, now and after rotations at either;
-       at 3 minutes the Cookie's key is gone from both */
-    uint64_t at[] = { t0, t0 + CURVECP_MINUTE_NS + 1, 2 * CURVECP_MINUTE_NS + t0 - 1 };
-    for (int k = 0; k < 3; k++) {
-        curvecp_hs_client_t *hs = curvecp_hs_client_new (keys.public_key, "test.example", ext, ext, NULL, NULL);
-        uint8_t hello[CURVECP_HELLO_BYTES], cookie[CURVECP_COOKIE_BYTES];
-        int attempt;
-        CHECK_EQ (curvecp_hs_client_hello (hs, 0, hello, &attempt), CURVECP_OK);
-        CHECK_EQ (curvecp_hs_server_hello (one, hello, sizeof hello, t0, cookie), CURVECP_OK);
-        curvecp_session_t session;
-        CHECK_EQ (curvecp_hs_client_cookie (hs, cookie, sizeof cookie, &session), CURVECP_OK);
-        uint8_t m[32] = { 0 }, initiate[CURVECP_PACKET_MAX], scratch[CURVECP_INITIATE_INNER_BASE + 640];
-        size_t len;
-        CHECK_EQ (curvecp_session_seal (&session, m, sizeof m, initiate, &len), CURVECP_OK);
-        curvecp_session_t accepted;
-        curvecp_initiate_info_t info;
-        CHECK_EQ (curvecp_hs_server_initiate (two, initiate, len, at[k], &accepted, scratch, &info), CURVECP_OK);
-        curvecp_session_wipe (&accepted);
-        curvecp_session_wipe (&session);
-        curvecp_hs_client_destroy (&hs);
-    }
-    /* after two rotations: both moved on, both refuse an old cookie alike */
     curvecp_hs_client_t *hs = curvecp_hs_client_new (keys.public_key, "test.example", ext, ext, NULL, NULL);
     uint8_t hello[CURVECP_HELLO_BYTES], cookie[CURVECP_COOKIE_BYTES];
     int attempt;
     CHECK_EQ (curvecp_hs_client_hello (hs, 0, hello, &attempt), CURVECP_OK);
-    CHECK_EQ (curvecp_hs_server_hello (one, hello, sizeof hello, 2 * CURVECP_MINUTE_NS + t0, cookie), CURVECP_OK);
+    CHECK_EQ (curvecp_hs_server_hello (one, hello, sizeof hello, made, cookie), CURVECP_OK);
     curvecp_session_t session;
     CHECK_EQ (curvecp_hs_client_cookie (hs, cookie, sizeof cookie, &session), CURVECP_OK);
     uint8_t m[32] = { 0 }, initiate[CURVECP_PACKET_MAX], scratch[CURVECP_INITIATE_INNER_BASE + 640];
@@ -381,14 +356,49 @@ test_minute_keys (void)
     CHECK_EQ (curvecp_session_seal (&session, m, sizeof m, initiate, &len), CURVECP_OK);
     curvecp_session_t accepted;
     curvecp_initiate_info_t info;
-    /* two, far behind, rotates three periods at once: the ratchet agrees */
-    CHECK_EQ (curvecp_hs_server_initiate (two, initiate, len, 3 * CURVECP_MINUTE_NS + t0 + 1, &accepted, scratch,
-                                          &info), CURVECP_OK);
+    curvecp_reason_t rc = curvecp_hs_server_initiate (two, initiate, len, at, &accepted, scratch, &info);
     curvecp_session_wipe (&accepted);
     curvecp_session_wipe (&session);
     curvecp_hs_client_destroy (&hs);
+    return rc;
+}
+
+static void
+test_minute_keys (void)
+{
+    const uint64_t t0 = 1000, minute = CURVECP_MINUTE_NS;
+    curvecp_hs_server_t *one = curvecp_hs_server_new (&keys, ext, t0, NULL);
+    curvecp_hs_server_t *two = curvecp_hs_server_new (&keys, ext, t0 + 5, NULL);
+    curvecp_hs_server_t *alone = curvecp_hs_server_new (&keys, ext, t0, NULL);
+    CHECK_EQ (curvecp_hs_server_add_name (one, "test.example"), 0);
+    CHECK_EQ (curvecp_hs_server_add_name (two, "test.example"), 0);
+    CHECK_EQ (curvecp_hs_server_add_name (alone, "test.example"), 0);
+    uint8_t current[32], previous[32];
+    curvecp_hs_server_minute_keys (one, current, previous);
+    curvecp_udp_minute_keys_t *source = curvecp_udp_minute_keys_new (current, previous);
+    curvecp_hs_server_share_minute_keys (two, one, curvecp_udp_minute_keys_get, source);
+    CHECK_EQ (curvecp_hs_server_deadline (two), curvecp_hs_server_deadline (one));
+    /* a Cookie from one opens at two: now, a minute on, just before two */
+    CHECK_EQ (cookie_across (one, two, t0, t0), CURVECP_OK);
+    CHECK_EQ (cookie_across (one, two, t0, t0 + minute + 1), CURVECP_OK);
+    CHECK_EQ (cookie_across (one, two, t0, 2 * minute + t0 - 1), CURVECP_OK);
+    /* ... and never at a server with its own keys */
+    CHECK_EQ (cookie_across (one, alone, t0, t0), CURVECP_E_BAD_COOKIE);
+    /* one in its third minute (period 2) first; two, a minute behind,
+       jumps from period 1 to 3 and still has period 2's key */
+    CHECK_EQ (cookie_across (one, two, 2 * minute + t0, 3 * minute + t0 + 1), CURVECP_OK);
+    /* the other way round, and two's old minute is gone at both */
+    CHECK_EQ (cookie_across (two, one, 3 * minute + t0 + 2, 3 * minute + t0 + 3), CURVECP_OK);
+    CHECK_EQ (cookie_across (one, two, 3 * minute + t0 + 4, 5 * minute + t0 + 5), CURVECP_E_BAD_COOKIE);
+    /* each minute's keys are new */
+    uint8_t later[32], later_previous[32];
+    curvecp_hs_server_minute_keys (two, later, later_previous);
+    CHECK (memcmp (later, current, 32) != 0 && memcmp (later, later_previous, 32) != 0);
     curvecp_hs_server_destroy (&one);
     curvecp_hs_server_destroy (&two);
+    curvecp_hs_server_destroy (&alone);
+    curvecp_udp_minute_keys_unref (&source);
+    CHECK (!source);
 }
 
 int

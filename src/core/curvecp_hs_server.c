@@ -18,7 +18,9 @@ struct _curvecp_hs_server_t {
     uint8_t minute_current[32];                         /* seals new cookies */
     uint8_t minute_previous[32];                        /* still opens older ones */
     uint64_t next_rotation;
-    bool ratchet;                                       /* shared: next key = hash of this one */
+    uint64_t minute_period;                             /* rotations since the start */
+    curvecp_minute_keys_fn *minute_source;              /* shared keys (workers); NULL: ours */
+    void *minute_context;
     uint8_t names[CURVECP_HS_SERVER_NAMES_MAX][CURVECP_NAME_BYTES];
     int name_count;
     curvecp_nonce16_fn nonce16;                         /* NULL: from rng */
@@ -123,40 +125,31 @@ curvecp_hs_server_set_minute_keys (curvecp_hs_server_t *self, const uint8_t curr
     self->next_rotation = now + CURVECP_MINUTE_NS;
 }
 
+void
+curvecp_hs_server_minute_keys (const curvecp_hs_server_t *self, uint8_t current[32], uint8_t previous[32])
+{
+    memcpy (current, self->minute_current, 32);
+    memcpy (previous, self->minute_previous, 32);
+}
+
 uint64_t
 curvecp_hs_server_deadline (const curvecp_hs_server_t *self)
 {
     return self->next_rotation;
 }
 
-/* The ratchet's step: the next minute key is a keyed hash of this one,
-   so servers that share a start agree on every later key without
-   talking, and a key read from memory still opens no older cookie. */
-static void
-ratchet_step (uint8_t key[32])
-{
-    static const uint8_t label[] = "curvecp minute key ratchet";
-    crypto_generichash (key, 32, label, sizeof label - 1, key, 32);
-}
-
 void
-curvecp_hs_server_share_minute_keys (curvecp_hs_server_t *self, curvecp_hs_server_t *from)
+curvecp_hs_server_share_minute_keys (curvecp_hs_server_t *self, curvecp_hs_server_t *from,
+        curvecp_minute_keys_fn *source, void *context)
 {
-    from->ratchet = true;
-    self->ratchet = true;
+    from->minute_source = source;
+    from->minute_context = context;
+    self->minute_source = source;
+    self->minute_context = context;
     memcpy (self->minute_current, from->minute_current, 32);
     memcpy (self->minute_previous, from->minute_previous, 32);
     self->next_rotation = from->next_rotation;
-}
-
-static void
-advance_ratchet (curvecp_hs_server_t *self, uint64_t periods)
-{
-    for (uint64_t i = 0; i < periods; i++) {
-        memcpy (self->minute_previous, self->minute_current, 32);
-        ratchet_step (self->minute_current);
-    }
-    self->next_rotation += periods * CURVECP_MINUTE_NS;
+    self->minute_period = from->minute_period;
 }
 
 void
@@ -164,20 +157,22 @@ curvecp_hs_server_advance (curvecp_hs_server_t *self, uint64_t now)
 {
     if (now < self->next_rotation)
         return;
-    if (self->ratchet) {
-        advance_ratchet (self, (now - self->next_rotation) / CURVECP_MINUTE_NS + 1);
-        return;
-    }
     /* Rotations keep a fixed 60 s grid, so a cookie lives 60-120 s however
        rarely we are called. Two or more missed rotations: the old current
        key must not survive as "previous". */
     uint64_t periods = (now - self->next_rotation) / CURVECP_MINUTE_NS + 1;
+    self->next_rotation += periods * CURVECP_MINUTE_NS;
+    self->minute_period += periods;
+    if (self->minute_source) {
+        self->minute_source (self->minute_context, self->minute_period, self->minute_current,
+                             self->minute_previous);
+        return;
+    }
     if (periods >= 2)
         curvecp_rng_bytes (self->rng, self->minute_previous, 32);
     else
         memcpy (self->minute_previous, self->minute_current, 32);
     curvecp_rng_bytes (self->rng, self->minute_current, 32);
-    self->next_rotation += periods * CURVECP_MINUTE_NS;
 }
 
 static curvecp_reason_t

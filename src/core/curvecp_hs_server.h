@@ -85,14 +85,27 @@ void curvecp_hs_server_set_nonce16 (curvecp_hs_server_t *self, curvecp_nonce16_f
 void curvecp_hs_server_set_minute_keys (curvecp_hs_server_t *self, const uint8_t current[32],
         const uint8_t previous[32], uint64_t now);
 
+/* Where shared minute keys come from: the keys of rotation period
+   (1, 2, ... since the start; periods count the same in every handshake
+   that shares them) into current and previous. A period's keys are
+   random and the same for every caller; previous is the period before's
+   current, or random if the source no longer has it. */
+typedef void (curvecp_minute_keys_fn) (void *context, uint64_t period, uint8_t current[32],
+        uint8_t previous[32]);
+
 /* Workers of one server (threads, each with its own handshake) use the
-   same minute keys: self takes from's current keys and rotation time,
-   and from then on both rotate by a ratchet (the next key is a keyed
-   BLAKE2b hash of the current one) instead of drawing random keys, so
-   they agree on every later key with nothing shared at run time, and a
-   minute key taken from memory opens no older cookie. Call before
-   either is used from another thread. */
-void curvecp_hs_server_share_minute_keys (curvecp_hs_server_t *self, curvecp_hs_server_t *from);
+   same minute keys: self takes from's keys, rotation time and period,
+   and from then on both take each rotation's keys from source (which
+   draws them at random once per period, under whatever lock the carrier
+   needs) instead of drawing their own. Nothing about the keys is
+   derivable from what memory holds: a minute key taken from memory
+   opens cookies of its two minutes only. Call before either is used from
+   another thread. */
+void curvecp_hs_server_share_minute_keys (curvecp_hs_server_t *self, curvecp_hs_server_t *from,
+        curvecp_minute_keys_fn *source, void *context);
+
+/* The keys a source starts from: from's current and previous. */
+void curvecp_hs_server_minute_keys (const curvecp_hs_server_t *self, uint8_t current[32], uint8_t previous[32]);
 
 /* When the next minute-key rotation is due. */
 uint64_t curvecp_hs_server_deadline (const curvecp_hs_server_t *self);

@@ -21,6 +21,7 @@
 #include "curvecp_hs_server.h"
 #include "curvecp_packet.h"
 #include "curvecp_udp_internal.h"
+#include "curvecp_udp_minute_keys.h"
 #include "curvecp_udp_server.h"
 
 #define DEFAULT_MAX_CONNECTIONS 100
@@ -49,6 +50,7 @@ struct _curvecp_udp_server_t {
     uint64_t roams_of_freed;
     curvecp_udp_addr_t hello_to;        /* where the Cookie being made goes */
     int workers;                        /* sharing the port (0: not shared) */
+    curvecp_udp_minute_keys_t *minute_keys;   /* workers: the shared source */
 };
 
 void
@@ -91,6 +93,27 @@ listener_new (const curvecp_udp_server_config_t *config)
     return curvecp_listener_new (&lc);
 }
 
+/* A worker after the first: the first's minute keys, and one source of
+   keys for every later minute (made with the second worker). */
+static int
+share_minute_keys (curvecp_udp_server_t *self, curvecp_udp_server_t *first)
+{
+    curvecp_hs_server_t *first_hs = curvecp_listener_handshake (first->listener);
+    if (!first->minute_keys) {
+        uint8_t current[32], previous[32];
+        curvecp_hs_server_minute_keys (first_hs, current, previous);
+        first->minute_keys = curvecp_udp_minute_keys_new (current, previous);
+        sodium_memzero (current, sizeof current);
+        sodium_memzero (previous, sizeof previous);
+        if (!first->minute_keys)
+            return -1;
+    }
+    self->minute_keys = curvecp_udp_minute_keys_ref (first->minute_keys);
+    curvecp_hs_server_share_minute_keys (curvecp_listener_handshake (self->listener), first_hs,
+                                         curvecp_udp_minute_keys_get, self->minute_keys);
+    return 0;
+}
+
 /* workers 0: a port of its own; else one of workers sharing the port
    (first: the first of them, whose port and minute keys it takes). */
 static curvecp_udp_server_t *
@@ -114,9 +137,11 @@ server_new (const curvecp_udp_server_config_t *config, curvecp_udp_server_t *fir
         errno = saved;
         return NULL;
     }
-    if (first)
-        curvecp_hs_server_share_minute_keys (curvecp_listener_handshake (self->listener),
-                                             curvecp_listener_handshake (first->listener));
+    if (first && share_minute_keys (self, first) != 0) {
+        curvecp_udp_server_destroy (&self);
+        errno = ENOMEM;
+        return NULL;
+    }
     if (config->cookie_nonce)
         curvecp_hs_server_set_nonce16 (curvecp_listener_handshake (self->listener), config->cookie_nonce,
                                        config->cookie_nonce_context);
@@ -178,6 +203,7 @@ curvecp_udp_server_destroy (curvecp_udp_server_t **self_p)
     }
     curvecp_udp_timers_free (&self->timers);
     curvecp_listener_destroy (&self->listener);
+    curvecp_udp_minute_keys_unref (&self->minute_keys);
     curvecp_udp_socket_destroy (&self->sock);
     sodium_memzero (self, sizeof *self);
     free (self);

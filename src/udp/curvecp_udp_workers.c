@@ -2,7 +2,7 @@
     each.
 
     The servers are made with curvecp_udp_server_new_worker (the kernel
-    steers by C', minute keys by a shared ratchet), so the threads share
+    steers by C', minute keys from one shared source), so the threads share
     nothing on the packet path. What they do share is outside it: the
     cookie_nonce function (under a lock here, as a file-backed counter
     such as the tools' safenonce is not thread-safe), and counters, which
