@@ -6,7 +6,7 @@
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=$(cd "${1:-$HERE/../build}" && pwd)
-for exe in curvecp-server curvecp-client bench-udp-blast bench-udp-relay bench-udp-server bench-udp-rtt; do
+for exe in curvecp-server curvecp-client bench-udp-blast bench-udp-relay bench-udp-server bench-udp-rtt bench-udp-workers; do
     [ -x "$BUILD/$exe" ] || { echo "run-udp.sh: $BUILD/$exe is not built" >&2; exit 1; }
 done
 bash "$HERE/bench_udp_bulk.sh" "$BUILD"
@@ -14,3 +14,4 @@ bash "$HERE/bench_udp_lossy.sh" "$BUILD"
 bash "$HERE/bench_udp_connect.sh" "$BUILD"
 "$BUILD/bench-udp-rtt" 50
 "$BUILD/bench-udp-server" 10000
+"$BUILD/bench-udp-workers" 4000 100

@@ -22,6 +22,7 @@
 #include "curvecp_udp_addr.h"
 #include "curvecp_udp_conn.h"
 #include "curvecp_udp_server.h"
+#include "curvecp_udp_workers.h"
 #include "curvecp_udp_client.h"
 
 #endif

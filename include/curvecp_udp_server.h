@@ -86,6 +86,25 @@ CURVECP_EXPORT void curvecp_udp_server_config_default (curvecp_udp_server_config
 /* Bind and listen. NULL with errno set (bind failed, bad config). */
 CURVECP_EXPORT curvecp_udp_server_t *curvecp_udp_server_new (const curvecp_udp_server_config_t *config);
 
+/* Workers: one server of workers (1..) that share one port so that
+   each runs on its own core, each driven by its own thread like any
+   server (curvecp_udp_workers.h runs them for you). Make them in order,
+   first = NULL for the first, then first = the first one (its port,
+   even after binding port 0, and its minute keys). The kernel steers
+   each datagram by the client's short-term key C' (SO_REUSEPORT with a
+   classic BPF program), so a connection's packets reach its worker from
+   any address, and a replayed Initiate reaches the worker whose replay
+   cache holds its C'. The workers share minute keys (any worker opens
+   a cookie another made): at each minute's rotation the first worker to
+   rotate draws the new keys and the others take them, under a lock
+   taken once a minute; nothing is locked per packet. Each worker has its own
+   limits (max_connections etc. are per worker) and counters. A
+   cookie_nonce function is called from every worker's thread: it must
+   be thread-safe. NULL with errno set (bind failed, bad arguments, no
+   SO_REUSEPORT or BPF steering in this kernel). */
+CURVECP_EXPORT curvecp_udp_server_t *curvecp_udp_server_new_worker (const curvecp_udp_server_config_t *config,
+        curvecp_udp_server_t *first, int workers);
+
 /* Close the socket, free every connection (handles the user still holds
    become invalid), wipe secrets, set *self_p to NULL. */
 CURVECP_EXPORT void curvecp_udp_server_destroy (curvecp_udp_server_t **self_p);

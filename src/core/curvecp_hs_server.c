@@ -10,6 +10,7 @@
 #include "curvecp_hs_server.h"
 #include "curvecp_packet.h"
 #include "curvecp_replay.h"
+#include "curvecp_vouch_cache.h"
 
 struct _curvecp_hs_server_t {
     curvecp_keypair_t keys;                             /* S, s */
@@ -17,12 +18,16 @@ struct _curvecp_hs_server_t {
     uint8_t minute_current[32];                         /* seals new cookies */
     uint8_t minute_previous[32];                        /* still opens older ones */
     uint64_t next_rotation;
+    uint64_t minute_period;                             /* rotations since the start */
+    curvecp_minute_keys_fn *minute_source;              /* shared keys (workers); NULL: ours */
+    void *minute_context;
     uint8_t names[CURVECP_HS_SERVER_NAMES_MAX][CURVECP_NAME_BYTES];
     int name_count;
     curvecp_nonce16_fn nonce16;                         /* NULL: from rng */
     void *nonce16_context;
     const curvecp_rng_t *rng;
     curvecp_replay_t *replay;                           /* C' of accepted Initiates; NULL = off */
+    curvecp_vouch_cache_t *vouch_cache;                 /* C -> C.s; NULL = off */
     curvecp_stats_t stats;
 };
 
@@ -42,7 +47,8 @@ curvecp_hs_server_new (const curvecp_keypair_t *keys, const uint8_t server_ext[C
     curvecp_rng_bytes (rng, self->minute_previous, 32);
     self->next_rotation = now + CURVECP_MINUTE_NS;
     self->replay = curvecp_replay_new (CURVECP_HS_SERVER_REPLAY_DEFAULT, rng);
-    if (!self->replay)
+    self->vouch_cache = curvecp_vouch_cache_new (CURVECP_HS_SERVER_VOUCH_CACHE_DEFAULT, rng);
+    if (!self->replay || !self->vouch_cache)
         curvecp_hs_server_destroy (&self);
     return self;
 }
@@ -52,6 +58,7 @@ curvecp_hs_server_destroy (curvecp_hs_server_t **self_p)
 {
     if (self_p && *self_p) {
         curvecp_replay_destroy (&(*self_p)->replay);
+        curvecp_vouch_cache_destroy (&(*self_p)->vouch_cache);
         sodium_memzero (*self_p, sizeof **self_p);
         free (*self_p);
         *self_p = NULL;
@@ -79,6 +86,23 @@ curvecp_hs_server_set_replay_capacity (curvecp_hs_server_t *self, size_t capacit
     return 0;
 }
 
+int
+curvecp_hs_server_set_vouch_cache (curvecp_hs_server_t *self, size_t entries)
+{
+    curvecp_vouch_cache_t *cache = NULL;
+    if (entries > 0 && !(cache = curvecp_vouch_cache_new (entries, self->rng)))
+        return -1;
+    curvecp_vouch_cache_destroy (&self->vouch_cache);
+    self->vouch_cache = cache;
+    return 0;
+}
+
+const curvecp_vouch_cache_t *
+curvecp_hs_server_vouch_cache (const curvecp_hs_server_t *self)
+{
+    return self->vouch_cache;
+}
+
 const curvecp_replay_t *
 curvecp_hs_server_replay (const curvecp_hs_server_t *self)
 {
@@ -101,10 +125,31 @@ curvecp_hs_server_set_minute_keys (curvecp_hs_server_t *self, const uint8_t curr
     self->next_rotation = now + CURVECP_MINUTE_NS;
 }
 
+void
+curvecp_hs_server_minute_keys (const curvecp_hs_server_t *self, uint8_t current[32], uint8_t previous[32])
+{
+    memcpy (current, self->minute_current, 32);
+    memcpy (previous, self->minute_previous, 32);
+}
+
 uint64_t
 curvecp_hs_server_deadline (const curvecp_hs_server_t *self)
 {
     return self->next_rotation;
+}
+
+void
+curvecp_hs_server_share_minute_keys (curvecp_hs_server_t *self, curvecp_hs_server_t *from,
+        curvecp_minute_keys_fn *source, void *context)
+{
+    from->minute_source = source;
+    from->minute_context = context;
+    self->minute_source = source;
+    self->minute_context = context;
+    memcpy (self->minute_current, from->minute_current, 32);
+    memcpy (self->minute_previous, from->minute_previous, 32);
+    self->next_rotation = from->next_rotation;
+    self->minute_period = from->minute_period;
 }
 
 void
@@ -116,12 +161,18 @@ curvecp_hs_server_advance (curvecp_hs_server_t *self, uint64_t now)
        rarely we are called. Two or more missed rotations: the old current
        key must not survive as "previous". */
     uint64_t periods = (now - self->next_rotation) / CURVECP_MINUTE_NS + 1;
+    self->next_rotation += periods * CURVECP_MINUTE_NS;
+    self->minute_period += periods;
+    if (self->minute_source) {
+        self->minute_source (self->minute_context, self->minute_period, self->minute_current,
+                             self->minute_previous);
+        return;
+    }
     if (periods >= 2)
         curvecp_rng_bytes (self->rng, self->minute_previous, 32);
     else
         memcpy (self->minute_previous, self->minute_current, 32);
     curvecp_rng_bytes (self->rng, self->minute_current, 32);
-    self->next_rotation += periods * CURVECP_MINUTE_NS;
 }
 
 static curvecp_reason_t
@@ -206,18 +257,30 @@ find_name (const curvecp_hs_server_t *self, const uint8_t name_field[CURVECP_NAM
     return -1;
 }
 
+/* C.s for the vouch: from the cache for a client key seen before (one
+   X25519 fewer), else computed; false if libsodium refuses C. */
+static bool
+vouch_key (curvecp_hs_server_t *self, const uint8_t client_pk[32], uint8_t shared[32], bool *cached)
+{
+    *cached = self->vouch_cache && curvecp_vouch_cache_get (self->vouch_cache, client_pk, shared);
+    return *cached || crypto_box_beforenm (shared, client_pk, self->keys.secret_key) == 0;
+}
+
 /* The vouch must open under C.s and name this packet's C'. */
 static curvecp_reason_t
 check_vouch (curvecp_hs_server_t *self, const uint8_t *packet, const uint8_t *inner)
 {
     uint8_t vouch_shared[32];
     uint8_t vouched_pk[32];
+    bool cached;
     curvecp_reason_t rc = CURVECP_E_BAD_VOUCH;
-    if (crypto_box_beforenm (vouch_shared, inner, self->keys.secret_key) == 0)
+    if (vouch_key (self, inner, vouch_shared, &cached))
         rc = curvecp_vouch_open (inner + 48, inner + 32, vouch_shared, vouched_pk);
     if (rc == CURVECP_OK
     &&  sodium_memcmp (vouched_pk, curvecp_packet_client_short_key (packet), 32) != 0)
         rc = CURVECP_E_BAD_VOUCH;
+    if (rc == CURVECP_OK && !cached && self->vouch_cache)
+        curvecp_vouch_cache_put (self->vouch_cache, inner, vouch_shared);   /* C vouched: a real client's */
     sodium_memzero (vouch_shared, sizeof vouch_shared);
     return rc;
 }

@@ -13,6 +13,7 @@
 #ifndef CURVECP_HS_SERVER_H_INCLUDED
 #define CURVECP_HS_SERVER_H_INCLUDED
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "curvecp_keys.h"
@@ -21,6 +22,7 @@
 #include "curvecp_reason.h"
 #include "curvecp_rng.h"
 #include "curvecp_session.h"
+#include "curvecp_vouch_cache.h"
 
 typedef struct _curvecp_hs_server_t curvecp_hs_server_t;
 
@@ -30,6 +32,11 @@ typedef struct _curvecp_hs_server_t curvecp_hs_server_t;
    8.5 MiB: the ring, and the hash index at load <= 1/2), enough for ~540 new connections/s sustained before the oldest
    entries are forgotten early (see curvecp_replay.h). */
 #define CURVECP_HS_SERVER_REPLAY_DEFAULT 65536
+
+/* Default vouch cache: C.s for 1024 client long-term keys (65 KiB),
+   so a returning client's Initiate costs one X25519 fewer (see
+   curvecp_vouch_cache.h, including what its timing gives away). */
+#define CURVECP_HS_SERVER_VOUCH_CACHE_DEFAULT 1024
 
 /* What a valid Initiate for a new connection carried. message points into
    the caller's scratch buffer. */
@@ -59,6 +66,13 @@ int curvecp_hs_server_add_name (curvecp_hs_server_t *self, const char *name);
    even after its connection ended. Returns -1 if out of memory. */
 int curvecp_hs_server_set_replay_capacity (curvecp_hs_server_t *self, size_t capacity);
 
+/* Resize the vouch cache (0 turns it off: every Initiate computes C.s).
+   -1 if out of memory. */
+int curvecp_hs_server_set_vouch_cache (curvecp_hs_server_t *self, size_t entries);
+
+/* The vouch cache (NULL when off), to read its hits. */
+const curvecp_vouch_cache_t *curvecp_hs_server_vouch_cache (const curvecp_hs_server_t *self);
+
 /* The replay cache (NULL when off), to read its size and evictions. */
 const curvecp_replay_t *curvecp_hs_server_replay (const curvecp_hs_server_t *self);
 
@@ -70,6 +84,28 @@ void curvecp_hs_server_set_nonce16 (curvecp_hs_server_t *self, curvecp_nonce16_f
    after now. */
 void curvecp_hs_server_set_minute_keys (curvecp_hs_server_t *self, const uint8_t current[32],
         const uint8_t previous[32], uint64_t now);
+
+/* Where shared minute keys come from: the keys of rotation period
+   (1, 2, ... since the start; periods count the same in every handshake
+   that shares them) into current and previous. A period's keys are
+   random and the same for every caller; previous is the period before's
+   current, or random if the source no longer has it. */
+typedef void (curvecp_minute_keys_fn) (void *context, uint64_t period, uint8_t current[32],
+        uint8_t previous[32]);
+
+/* Workers of one server (threads, each with its own handshake) use the
+   same minute keys: self takes from's keys, rotation time and period,
+   and from then on both take each rotation's keys from source (which
+   draws them at random once per period, under whatever lock the carrier
+   needs) instead of drawing their own. Nothing about the keys is
+   derivable from what memory holds: a minute key taken from memory
+   opens cookies of its two minutes only. Call before either is used from
+   another thread. */
+void curvecp_hs_server_share_minute_keys (curvecp_hs_server_t *self, curvecp_hs_server_t *from,
+        curvecp_minute_keys_fn *source, void *context);
+
+/* The keys a source starts from: from's current and previous. */
+void curvecp_hs_server_minute_keys (const curvecp_hs_server_t *self, uint8_t current[32], uint8_t previous[32]);
 
 /* When the next minute-key rotation is due. */
 uint64_t curvecp_hs_server_deadline (const curvecp_hs_server_t *self);

@@ -2,7 +2,7 @@
     behaviour, on the curvecp UDP carrier (batched I/O, connections found
     by C', roaming clients followed).
 
-    curvecp-server [-q] [-Q] [-v] [-c n] [-m] [-H name=command]...
+    curvecp-server [-q] [-Q] [-v] [-c n] [-w n] [-m] [-H name=command]...
                    sname keydir ip port ext prog [args...]
 
     Without -m, each connection gets its own prog with fd 8 (messages
@@ -12,6 +12,12 @@
     prog gets the client's byte stream on stdin and stdout (no message
     handler process). -H adds a virtual host: Initiates for name run
     "sh -c command" instead of prog. ip may be IPv6.
+
+    -w n: n worker threads share the port (curvecp_udp_server_new_worker:
+    the kernel steers each packet to its connection's worker by C'), each
+    with its own connections and their children, so Hellos, Initiates and
+    the packets of different connections use n cores; -c is split among
+    them. Children are started and served by their connection's worker.
 
     A failed connection (our message layer gives up on a silent client,
     or the client's stream ends with a failure EOF) is never an ordinary
@@ -23,6 +29,7 @@
     start (no key directory, port taken) always says why unless -q.     */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,9 +45,10 @@
 #include "curvecp_udp_socket.h"
 #include "udp/curvecp_udp_internal.h"
 
-#define USAGE "curvecp-server: usage: curvecp-server [-q] [-Q] [-v] [-c n] [-m] [-H name=command] " \
+#define USAGE "curvecp-server: usage: curvecp-server [-q] [-Q] [-v] [-c n] [-w n] [-m] [-H name=command] " \
               "sname keydir ip port ext prog [args...]\n" \
               "  -c n   at most n connections at once (1..65535, default 100)\n" \
+              "  -w n   n worker threads on n cores share the port (1..64, default 1)\n" \
               "  -m     in-process message layer: prog gets the byte stream on stdin/stdout\n" \
               "         (default: prog is a message handler on fds 8/9, e.g. curvecpmessage)\n" \
               "  -H name=command  virtual host: clients asking for name get sh -c command\n" \
@@ -50,6 +58,7 @@
               "client's stream ends in failure, prog's input is closed and prog gets SIGHUP.\n" \
               "Exit codes: 100 usage; 111 fatal (key directory unreadable, port taken).\n"
 #define HOSTS_MAX 16
+#define WORKERS_MAX 64
 
 typedef struct {
     curvecp_udp_child_t *child;
@@ -63,6 +72,8 @@ typedef struct {
     char *host_argv[HOSTS_MAX][4];
     slot_t **slots;
     int count, max;
+    curvecp_udp_server_t *server;       /* this worker's */
+    pthread_t thread;
 } server_tool_t;
 
 static int verbosity = 0;               /* curvecpserver: quiet unless -Q or -v */
@@ -171,36 +182,91 @@ parse_max (const char *text)
     return (int) n;
 }
 
-static void
-add_host (server_tool_t *tool, curvecp_udp_server_t *server, char *spec)
+static int
+parse_workers (const char *text)
 {
-    char *eq = strchr (spec, '=');
-    if (!eq)
-        curvecp_tool_usage_error ("bad virtual host: -H '%s' (name=command)", spec);
-    *eq = 0;
-    int index = curvecp_udp_server_add_name (server, spec);
+    char *end;
+    long n = strtol (text, &end, 10);
+    if (*text == 0 || *end != 0 || n < 1 || n > WORKERS_MAX)
+        curvecp_tool_usage_error ("bad worker count: -w '%s' (1..%d)", text, WORKERS_MAX);
+    return (int) n;
+}
+
+/* Split each -H name=command once (the specs are shared by every worker). */
+static void
+split_hosts (char **hosts, int count, char **commands)
+{
+    for (int i = 0; i < count; i++) {
+        char *eq = strchr (hosts[i], '=');
+        if (!eq)
+            curvecp_tool_usage_error ("bad virtual host: -H '%s' (name=command)", hosts[i]);
+        *eq = 0;
+        commands[i] = eq + 1;
+    }
+}
+
+static void
+add_host (server_tool_t *tool, const char *name, char *command)
+{
+    int index = curvecp_udp_server_add_name (tool->server, name);
     if (index < 0 || index >= HOSTS_MAX)
-        curvecp_tool_usage_error ("bad virtual host name: -H '%s' (dotted labels of 1..63 bytes)", spec);
+        curvecp_tool_usage_error ("bad virtual host name: -H '%s' (dotted labels of 1..63 bytes)", name);
     tool->host_argv[index][0] = (char *) "sh";
     tool->host_argv[index][1] = (char *) "-c";
-    tool->host_argv[index][2] = eq + 1;
+    tool->host_argv[index][2] = command;
     tool->argv[index] = tool->host_argv[index];
+}
+
+/* Cookie nonces come from the key directory's counter, one worker at a time. */
+static pthread_mutex_t nonce_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static curvecp_reason_t
+locked_nonce (void *context, uint8_t nonce16[CURVECP_NONCE16_BYTES])
+{
+    pthread_mutex_lock (&nonce_lock);
+    curvecp_reason_t rc = curvecp_safenonce_next (context, nonce16);
+    pthread_mutex_unlock (&nonce_lock);
+    return rc;
+}
+
+/* Worker i's server and connection slots (of at most tool->max). */
+static void
+start_worker (server_tool_t *tools, int i, int workers, curvecp_udp_server_config_t *config)
+{
+    server_tool_t *tool = &tools[i];
+    tool->slots = calloc ((size_t) tool->max, sizeof *tool->slots);
+    if (!tool->slots)
+        fatal ("out of memory");
+    config->max_connections = tool->max;
+    config->on_connect_arg = tool;
+    config->on_message_arg = tool;
+    tool->server = workers == 1 ? curvecp_udp_server_new (config)
+                                : curvecp_udp_server_new_worker (config, i ? tools[0].server : NULL, workers);
+}
+
+static void *
+worker_main (void *arg)
+{
+    server_tool_t *tool = arg;
+    run (tool->server, tool);
+    return NULL;
 }
 
 int
 main (int argc, char **argv)
 {
     server_tool_t tool = { .max = 100 };
-    char *hosts[HOSTS_MAX];
-    int host_count = 0;
+    char *hosts[HOSTS_MAX], *commands[HOSTS_MAX];
+    int host_count = 0, workers = 1;
     int opt;
-    curvecp_tool_start ("curvecp-server", USAGE, "qQvc:mH:", argc, argv);
+    curvecp_tool_start ("curvecp-server", USAGE, "qQvc:w:mH:", argc, argv);
     while ((opt = getopt (argc, argv, curvecp_tool_optstring ())) != -1) {
         switch (opt) {
             case 'q': verbosity = 0; quiet = true; break;
             case 'Q': verbosity = 1; quiet = false; break;
             case 'v': verbosity = 2; quiet = false; break;
             case 'c': tool.max = parse_max (optarg); break;
+            case 'w': workers = parse_workers (optarg); break;
             case 'm': tool.in_process = true; break;
             case 'H':
                 if (host_count == HOSTS_MAX - 1)
@@ -228,6 +294,7 @@ main (int argc, char **argv)
     uint8_t name_check[CURVECP_NAME_BYTES];
     if (curvecp_name_encode (sname, name_check) != CURVECP_OK)
         curvecp_tool_usage_error ("bad server name: '%s' (dotted labels of 1..63 bytes)", sname);
+    split_hosts (hosts, host_count, commands);
     curvecp_stream_config_t stream;
     curvecp_udp_stream_config_default (&stream);
     stream.give_up_ns = curvecp_tool_give_up_ns (stream.give_up_ns);
@@ -248,29 +315,33 @@ main (int argc, char **argv)
     if (!nonces)
         fatal ("unable to open the key directory's nonce counter");
     config.keys = &keys;
-    config.max_connections = tool.max;
-    config.cookie_nonce = curvecp_safenonce_next;
+    config.cookie_nonce = workers == 1 ? curvecp_safenonce_next : locked_nonce;
     config.cookie_nonce_context = nonces;
     config.on_connect = on_connect;
-    config.on_connect_arg = &tool;
-    if (!tool.in_process) {
+    if (!tool.in_process)
         config.on_message = on_message;
-        config.on_message_arg = &tool;
-    }
-    tool.slots = calloc ((size_t) tool.max, sizeof *tool.slots);
-    curvecp_udp_server_t *server = curvecp_udp_server_new (&config);
-    curvecp_keypair_wipe (&keys);
-    if (!tool.slots)
+    /* -c is the whole server's: each worker takes its share */
+    tool.max = (tool.max + workers - 1) / workers;
+    server_tool_t *tools = calloc ((size_t) workers, sizeof *tools);
+    if (!tools)
         fatal ("out of memory");
-    if (!server) {
-        char what[256];
-        snprintf (what, sizeof what, "unable to bind UDP port %s on %s", arg[3], arg[2]);
-        fatal (what);
+    for (int i = 0; i < workers; i++) {
+        tools[i] = tool;
+        start_worker (tools, i, workers, &config);
+        if (!tools[i].server) {
+            char what[256];
+            snprintf (what, sizeof what, "unable to bind UDP port %s on %s", arg[3], arg[2]);
+            fatal (what);
+        }
+        curvecp_udp_server_add_name (tools[i].server, sname);
+        tools[i].argv[0] = arg + 5;
+        for (int h = 0; h < host_count; h++)
+            add_host (&tools[i], hosts[h], commands[h]);
     }
-    curvecp_udp_server_add_name (server, sname);
-    tool.argv[0] = arg + 5;
-    for (int i = 0; i < host_count; i++)
-        add_host (&tool, server, hosts[i]);
-    run (server, &tool);
+    curvecp_keypair_wipe (&keys);
+    for (int i = 1; i < workers; i++)
+        if (pthread_create (&tools[i].thread, NULL, worker_main, &tools[i]) != 0)
+            fatal ("unable to start a worker thread");
+    run (tools[0].server, &tools[0]);
     return 0;
 }

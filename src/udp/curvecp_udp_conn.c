@@ -37,12 +37,21 @@ curvecp_udp_stream_config_default (curvecp_stream_config_t *config)
     config->blocks_max = UDP_WIDE_WINDOW / CURVECP_MESSAGE_DATA_MAX;
 }
 
+static void follow_peer (curvecp_udp_conn_t *self, const curvecp_udp_addr_t *from);
+
 /* Message mode: the core connection hands M over; the carrier's callback
-   names the UDP connection. */
+   names the UDP connection. M opened, so its packet is authentic: the
+   server follows its source before the callback, so that a reply sent
+   from the callback goes where the client now is (not to an address it
+   may have left). */
 static void
 relay_message (void *arg, const uint8_t *message, size_t len)
 {
     curvecp_udp_conn_t *self = (curvecp_udp_conn_t *) arg;
+    if (self->arriving_from) {
+        follow_peer (self, self->arriving_from);
+        self->arriving_from = NULL;
+    }
     self->on_message (self, message, len, self->on_message_arg);
 }
 
@@ -212,11 +221,15 @@ curvecp_reason_t
 curvecp_udp_conn_input (curvecp_udp_conn_t *self, const uint8_t *packet, size_t len,
         const curvecp_udp_addr_t *from, uint64_t now)
 {
+    bool server = !curvecp_conn_is_client (self->conn);
+    self->arriving_from = server ? from : NULL;      /* followed at delivery (message mode) */
     curvecp_reason_t rc = curvecp_conn_input (self->conn, packet, len, now);
+    bool followed = server && !self->arriving_from;
+    self->arriving_from = NULL;
     sync_info (self);
     if (rc != CURVECP_OK)
         return rc;
-    if (!curvecp_conn_is_client (self->conn))
+    if (server && !followed)
         follow_peer (self, from);
     curvecp_udp_conn_wake (self);
     return CURVECP_OK;

@@ -51,11 +51,15 @@ struct _curvecp_udp_conn_t {
     curvecp_udp_addr_t peer;
     curvecp_udp_addr_t candidate;          /* roaming: verified packet came from here */
     bool candidate_answered;               /* and we have sent there since */
+    const curvecp_udp_addr_t *arriving_from;   /* server, during input: the packet's source */
     bool user_closed;
     curvecp_heap_node_t timer;             /* deadline, as held in the heap */
     curvecp_udp_conn_t *accept_next;       /* server: accept queue */
     void *user;
     uint64_t initiates_in;                 /* server: the Initiate that made it */
+    struct _curvecp_listener_entry_t *entry;   /* server: its entry in the listener's
+                                              C' table (the session, C' included, is
+                                              wiped when the connection fails) */
     curvecp_udp_conn_info_t info;
 };
 

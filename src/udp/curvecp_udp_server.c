@@ -21,6 +21,7 @@
 #include "curvecp_hs_server.h"
 #include "curvecp_packet.h"
 #include "curvecp_udp_internal.h"
+#include "curvecp_udp_minute_keys.h"
 #include "curvecp_udp_server.h"
 
 #define DEFAULT_MAX_CONNECTIONS 100
@@ -48,6 +49,8 @@ struct _curvecp_udp_server_t {
     curvecp_udp_server_info_t info;
     uint64_t roams_of_freed;
     curvecp_udp_addr_t hello_to;        /* where the Cookie being made goes */
+    int workers;                        /* sharing the port (0: not shared) */
+    curvecp_udp_minute_keys_t *minute_keys;   /* workers: the shared source */
 };
 
 void
@@ -90,10 +93,33 @@ listener_new (const curvecp_udp_server_config_t *config)
     return curvecp_listener_new (&lc);
 }
 
-curvecp_udp_server_t *
-curvecp_udp_server_new (const curvecp_udp_server_config_t *config)
+/* A worker after the first: the first's minute keys, and one source of
+   keys for every later minute (made with the second worker). */
+static int
+share_minute_keys (curvecp_udp_server_t *self, curvecp_udp_server_t *first)
 {
-    if (!config->keys || config->bind.len == 0 || config->max_connections < 0) {
+    curvecp_hs_server_t *first_hs = curvecp_listener_handshake (first->listener);
+    if (!first->minute_keys) {
+        uint8_t current[32], previous[32];
+        curvecp_hs_server_minute_keys (first_hs, current, previous);
+        first->minute_keys = curvecp_udp_minute_keys_new (current, previous);
+        sodium_memzero (current, sizeof current);
+        sodium_memzero (previous, sizeof previous);
+        if (!first->minute_keys)
+            return -1;
+    }
+    self->minute_keys = curvecp_udp_minute_keys_ref (first->minute_keys);
+    curvecp_hs_server_share_minute_keys (curvecp_listener_handshake (self->listener), first_hs,
+                                         curvecp_udp_minute_keys_get, self->minute_keys);
+    return 0;
+}
+
+/* workers 0: a port of its own; else one of workers sharing the port
+   (first: the first of them, whose port and minute keys it takes). */
+static curvecp_udp_server_t *
+server_new (const curvecp_udp_server_config_t *config, curvecp_udp_server_t *first, int workers)
+{
+    if (!config->keys || config->bind.len == 0 || config->max_connections < 0 || workers < 0) {
         errno = EINVAL;
         return NULL;
     }
@@ -101,11 +127,19 @@ curvecp_udp_server_new (const curvecp_udp_server_config_t *config)
     if (!self)
         return NULL;
     self->listener = listener_new (config);
-    self->sock = curvecp_udp_socket_new (curvecp_udp_addr_family (&config->bind), &config->bind);
+    curvecp_udp_addr_t bind = config->bind;
+    if (first)
+        curvecp_udp_server_local (first, &bind);   /* port 0: the port the first one got */
+    self->sock = curvecp_udp_socket_new_steered (curvecp_udp_addr_family (&bind), &bind, workers, !first);
     if (!self->listener || !self->sock) {
         int saved = errno;
         curvecp_udp_server_destroy (&self);
         errno = saved;
+        return NULL;
+    }
+    if (first && share_minute_keys (self, first) != 0) {
+        curvecp_udp_server_destroy (&self);
+        errno = ENOMEM;
         return NULL;
     }
     if (config->cookie_nonce)
@@ -124,12 +158,32 @@ curvecp_udp_server_new (const curvecp_udp_server_config_t *config)
     return self;
 }
 
-/* Free a connection and forget it in the listener. */
+curvecp_udp_server_t *
+curvecp_udp_server_new (const curvecp_udp_server_config_t *config)
+{
+    return server_new (config, NULL, 0);
+}
+
+curvecp_udp_server_t *
+curvecp_udp_server_new_worker (const curvecp_udp_server_config_t *config, curvecp_udp_server_t *first,
+        int workers)
+{
+    if (workers < 1 || (first && first->workers != workers)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    curvecp_udp_server_t *self = server_new (config, first, workers);
+    if (self)
+        self->workers = workers;
+    return self;
+}
+
+/* Free a connection and forget it in the listener (by its entry: a
+   failed connection's session, C' included, is already wiped). */
 static void
 forget (curvecp_udp_server_t *self, curvecp_udp_conn_t *conn)
 {
-    curvecp_listener_entry_t *entry = curvecp_listener_lookup (self->listener, curvecp_conn_client_short_key (conn->conn));
-    curvecp_listener_remove (self->listener, &entry);
+    curvecp_listener_remove (self->listener, &conn->entry);
     self->info.closed++;
     self->roams_of_freed += conn->info.roams;
     curvecp_udp_conn_free (&conn);
@@ -149,6 +203,7 @@ curvecp_udp_server_destroy (curvecp_udp_server_t **self_p)
     }
     curvecp_udp_timers_free (&self->timers);
     curvecp_listener_destroy (&self->listener);
+    curvecp_udp_minute_keys_unref (&self->minute_keys);
     curvecp_udp_socket_destroy (&self->sock);
     sodium_memzero (self, sizeof *self);
     free (self);
@@ -209,7 +264,8 @@ new_connection (curvecp_udp_server_t *self, const uint8_t *packet, size_t len,
     size_t first_len = accepted.message_len;
     memcpy (first, accepted.message, first_len);
     curvecp_conn_set_name_index (conn->conn, accepted.name_index);
-    if (!curvecp_listener_add (self->listener, &accepted, conn, (const uint8_t *) &from->sa, from->len)) {
+    conn->entry = curvecp_listener_add (self->listener, &accepted, conn, (const uint8_t *) &from->sa, from->len);
+    if (!conn->entry) {
         curvecp_udp_conn_free (&conn);
         sodium_memzero (first, sizeof first);
         return CURVECP_E_IO;

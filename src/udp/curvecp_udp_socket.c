@@ -6,8 +6,10 @@
     not dropped at the receiver before we get to read it.                 */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <poll.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -74,12 +76,38 @@ raise_buffers (int fd)
         setsockopt (fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
 }
 
+/* The port's steering program (classic BPF, run by the kernel on each
+   datagram for a port shared with SO_REUSEPORT; offset 0 is the UDP
+   payload): the group's socket number (C' word at offset 40) mod
+   workers. Hello, Initiate and Client Message all carry C' at bytes
+   40..71, so every packet of a connection reaches the same worker from
+   any source address. A datagram too short for the load ends the
+   program with 0: worker 0 drops it. */
 static int
-open_fd (int family, const curvecp_udp_addr_t *bind_addr)
+attach_steering (int fd, int workers)
+{
+    struct sock_filter code[] = {
+        { BPF_LD | BPF_W | BPF_ABS, 0, 0, 40 },
+        { BPF_ALU | BPF_MOD | BPF_K, 0, 0, (uint32_t) workers },
+        { BPF_RET | BPF_A, 0, 0, 0 },
+    };
+    struct sock_fprog prog = { (unsigned short) (sizeof code / sizeof code[0]), code };
+    return setsockopt (fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog);
+}
+
+/* workers > 0: the port is shared (SO_REUSEPORT); the first socket
+   bound (steer) sets the group's steering program. */
+static int
+open_fd (int family, const curvecp_udp_addr_t *bind_addr, int workers, bool steer)
 {
     int fd = socket (family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
+    int one = 1;
+    if (workers > 0 && setsockopt (fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+        close (fd);
+        return -1;
+    }
     int off = 0;
     if (family == AF_INET6)
         setsockopt (fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
@@ -90,7 +118,8 @@ open_fd (int family, const curvecp_udp_addr_t *bind_addr)
         setsockopt (fd, IPPROTO_IP, IP_MTU_DISCOVER, &dont, sizeof dont);
 #endif
     raise_buffers (fd);
-    if (bind_addr && bind (fd, (const struct sockaddr *) &bind_addr->sa, bind_addr->len) != 0) {
+    if ((bind_addr && bind (fd, (const struct sockaddr *) &bind_addr->sa, bind_addr->len) != 0)
+    ||  (workers > 0 && steer && attach_steering (fd, workers) != 0)) {
         int saved = errno;
         close (fd);
         errno = saved;
@@ -102,11 +131,17 @@ open_fd (int family, const curvecp_udp_addr_t *bind_addr)
 curvecp_udp_socket_t *
 curvecp_udp_socket_new (int family, const curvecp_udp_addr_t *bind_addr)
 {
+    return curvecp_udp_socket_new_steered (family, bind_addr, 0, false);
+}
+
+curvecp_udp_socket_t *
+curvecp_udp_socket_new_steered (int family, const curvecp_udp_addr_t *bind_addr, int workers, bool first)
+{
     curvecp_udp_socket_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
     self->family = family;
-    self->fd = open_fd (family, bind_addr);
+    self->fd = open_fd (family, bind_addr, workers, first);
     if (self->fd < 0) {
         int saved = errno;
         free (self);

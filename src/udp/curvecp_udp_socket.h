@@ -10,6 +10,7 @@
 #ifndef CURVECP_UDP_SOCKET_H_INCLUDED
 #define CURVECP_UDP_SOCKET_H_INCLUDED
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "curvecp_reason.h"
@@ -35,6 +36,15 @@ void curvecp_udp_reserve_low_fds (void);
    bound to bind_addr, or to an ephemeral port if bind_addr is NULL.
    NULL with errno set on failure. */
 curvecp_udp_socket_t *curvecp_udp_socket_new (int family, const curvecp_udp_addr_t *bind_addr);
+
+/* The same, one of workers sockets sharing bind_addr's port
+   (SO_REUSEPORT), the kernel steering each datagram by the client's
+   short-term key C' to the (C' mod workers)-th socket bound: every
+   packet of a connection reaches the same socket whatever its source
+   address. Bind them in worker order, the first with first = true
+   (it attaches the steering program); workers >= 1. */
+curvecp_udp_socket_t *curvecp_udp_socket_new_steered (int family, const curvecp_udp_addr_t *bind_addr,
+        int workers, bool first);
 
 /* Close, free, set *self_p to NULL. */
 void curvecp_udp_socket_destroy (curvecp_udp_socket_t **self_p);
