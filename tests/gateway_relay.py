@@ -19,6 +19,8 @@ deadline = time.time() + 120
 while time.time() < deadline:
     ready, _, _ = select.select([front, back], [], [], 0.5)
     for sock in ready:
+        if sock.fileno() < 0:
+            continue                      # the old outgoing socket, closed by the switch
         data, addr = sock.recvfrom(4096)
         if sock is front:
             client = addr

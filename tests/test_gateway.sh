@@ -5,7 +5,7 @@
 # key and server extension, behind one gateway port (127.0.0.4); Linux
 # routes all of 127/8 to lo. Then:
 #   1. NaCl's curvecpclient and our curvecp-client each reach each server
-#      through the gateway (4 transfers at once, echoed, byte-exact);
+#      through the gateway (4 transfers at once, both ways, byte-exact);
 #   2. a client behind a relay that changes its source port mid-transfer
 #      (ours and NaCl's) keeps its stream: the gateway follows it;
 #   3. a bad routes file keeps the routes in force; a removed route drops
@@ -47,9 +47,6 @@ OEXT=6f757273000000000000000000000002     # ours
 BASE=$((46000 + $$ % 700 * 4))
 GWPORT=$BASE NPORT=$((BASE + 1)) OPORT=$((BASE + 2)) RELAYPORT=$((BASE + 3))
 GW=127.0.0.4
-head -c 1000000 /dev/urandom > data.1M
-head -c 3000000 /dev/urandom > data.3M
-head -c 10000 /dev/urandom > data.10k
 
 write_routes () {    # write_routes CONTENT: replaced atomically, as an editor would
     printf '%s\n' "$1" > routes.new && mv routes.new routes
@@ -59,10 +56,15 @@ $NEXT 127.0.0.2 $NPORT
 $OEXT 127.0.0.3 $OPORT   # ours"
 write_routes "$BOTH_ROUTES"
 
-# The servers echo the stream (curvecpmessage / -m run cat on it).
-timeout 300 curvecpserver test.example nkey 127.0.0.2 $NPORT $NEXT curvecpmessage cat 2> nserver.err &
+# Each server's program sends data.down and writes what it receives to
+# up.<pid> in $WORK (both directions at once, as the interop matrix does).
+SERVER_CHILD='cat "$1" & exec >/dev/null; cat > "up.$$"; wait'
+head -c 1000000 /dev/urandom > data.down
+timeout 300 curvecpserver test.example nkey 127.0.0.2 $NPORT $NEXT curvecpmessage \
+    sh -c "$SERVER_CHILD" sh data.down 2> nserver.err &
 PIDS="$PIDS $!"
-timeout 300 "$BUILD/curvecp-server" -m test.example okey 127.0.0.3 $OPORT $OEXT cat 2> oserver.err &
+timeout 300 "$BUILD/curvecp-server" -m test.example okey 127.0.0.3 $OPORT $OEXT \
+    sh -c "$SERVER_CHILD" sh data.down 2> oserver.err &
 PIDS="$PIDS $!"
 # start_gateway LOG ARGS...: the gateway under timeout (so it ends even if
 # this script is killed); GATEWAY is its own pid, for signals.
@@ -80,23 +82,28 @@ start_gateway () {
 }
 start_gateway gw.err -v $GW $GWPORT routes
 GWPID=$GATEWAY
-
-# transfer NAME CLIENT(nacl|ours) SERVER(nacl|ours) IP PORT DATA [SECONDS]:
-# the client sends DATA and reads the echo; PASS if the echo is byte-exact.
+# transfer NAME CLIENT(nacl|ours) SERVER(nacl|ours) IP PORT BYTES [SECONDS]:
+# the client sends BYTES of its own and reads data.down; PASS if both
+# arrive byte-exact (the upload in one of the servers' up.* files).
 CLIENT_CHILD='cat "$1" >&7 & exec 7>&-; cat <&6 > "$2"; wait'
 transfer () {
-    local name=$1 client=$2 server=$3 ip=$4 port=$5 data=$6 secs=${7:-120}
+    local name=$1 client=$2 server=$3 ip=$4 port=$5 bytes=$6 secs=${7:-120}
     local pk=$NPK ext=$NEXT
     [ $server = ours ] && pk=$OPK ext=$OEXT
     local cmd="curvecpclient test.example $pk $ip $port $ext curvecpmessage -c"
     [ $client = ours ] && cmd="$BUILD/curvecp-client -m test.example $pk $ip $port $ext"
-    rm -f "got.$name"
-    timeout $secs $cmd sh -c "$CLIENT_CHILD" sh "$data" "got.$name" 2> "client.$name.err"
-    local rc=$?
-    if [ $rc -eq 0 ] && cmp -s "$data" "got.$name"; then
-        echo "PASS: $name ($(stat -c %s "$data") bytes echoed)"
+    head -c $bytes /dev/urandom > "sent.$name"
+    timeout $secs $cmd sh -c "$CLIENT_CHILD" sh "sent.$name" "got.$name" 2> "client.$name.err"
+    local rc=$? up=none
+    for i in $(seq 1 30); do
+        for f in up.*; do cmp -s "$f" "sent.$name" && up=$f; done
+        [ $up != none ] && break
+        sleep 0.1
+    done
+    if [ $rc -eq 0 ] && cmp -s data.down "got.$name" && [ $up != none ]; then
+        echo "PASS: $name ($bytes bytes up, $(stat -c %s data.down) down)"
     else
-        echo "FAIL: $name (client exit $rc, $(stat -c %s "got.$name" 2>/dev/null || echo no) of $(stat -c %s "$data") bytes)"
+        echo "FAIL: $name (client exit $rc, $(stat -c %s "got.$name" 2>/dev/null || echo no) bytes down, upload $([ $up = none ] && echo not found || echo found))"
         sed 's/^/    client: /' "client.$name.err" | tail -5
     fi
 }
@@ -117,7 +124,7 @@ tally () { grep -c "^$1" results; }
 # --- 1. the four combinations at once ----------------------------------------
 for c in nacl ours; do
     for s in nacl ours; do
-        transfer "${c}client-${s}server" $c $s $GW $GWPORT data.1M &
+        transfer "${c}client-${s}server" $c $s $GW $GWPORT 1000000 &
     done
 done > results
 wait_jobs () { for job in $(jobs -p); do case " $PIDS " in *" $job "*) ;; *) wait $job ;; esac; done; }
@@ -137,9 +144,9 @@ for c in ours nacl; do
     timeout 150 $PY "$SRC/tests/gateway_relay.py" $port $GW $GWPORT 400 > relay.$c.out &
     relay=$!
     sleep 0.3
-    data=data.3M
-    [ $c = nacl ] && data=data.1M
-    transfer "${c}client-moves" $c $([ $c = ours ] && echo ours || echo nacl) 127.0.0.1 $port $data >> results
+    bytes=3000000
+    [ $c = nacl ] && bytes=1000000
+    transfer "${c}client-moves" $c $([ $c = ours ] && echo ours || echo nacl) 127.0.0.1 $port $bytes >> results
     kill $relay 2>/dev/null
     grep -q switched relay.$c.out || echo "FAIL: ${c}client-moves: the relay never switched" >> results
 done
@@ -155,7 +162,7 @@ write_routes "$BOTH_ROUTES
 not-a-route 127.0.0.9 1"
 for i in $(seq 1 30); do grep -q refused gw.err && break; sleep 0.1; done
 check "a bad routes file is refused with its line" 'grep -q "routes file routes refused (line 4: .*): keeping the 2 routes in force" gw.err'
-transfer after-bad-routes ours nacl $GW $GWPORT data.10k > results
+transfer after-bad-routes ours nacl $GW $GWPORT 10000 > results
 cat results
 check "the old routes still serve" '[ $(tally PASS) -eq 1 ]'
 
@@ -163,13 +170,13 @@ write_routes "$NEXT 127.0.0.2 $NPORT"
 for i in $(seq 1 30); do grep -q "reloaded 1 routes" gw.err && break; sleep 0.1; done
 check "a good routes file is reloaded" 'grep -q "reloaded 1 routes" gw.err'
 before=$(field "$(counters $GWPID gw.err)" wrong-server-ext)
-transfer removed-route ours ours $GW $GWPORT data.10k 3 > results
+transfer removed-route ours ours $GW $GWPORT 10000 3 > results
 line=$(counters $GWPID gw.err)
 check "a removed route is not served" '[ $(tally FAIL) -eq 1 ]'
 check "its packets are counted as wrong-server-ext" '[ $(field "$line" wrong-server-ext) -gt $before ]'
 write_routes "$BOTH_ROUTES"
 for i in $(seq 1 30); do grep -q "reloaded 2 routes" gw.err && break; sleep 0.1; done
-transfer restored-route ours ours $GW $GWPORT data.10k > results
+transfer restored-route ours ours $GW $GWPORT 10000 > results
 cat results
 check "a restored route serves again" '[ $(tally PASS) -eq 1 ]'
 
@@ -180,12 +187,12 @@ GW2PID=$GATEWAY
 rss () { grep VmRSS /proc/$1/status | grep -o '[0-9]*'; }
 rss_before=$(rss $GW2PID)
 : > results
-transfer flood-early ours ours $GW2 $GWPORT data.3M &
+transfer flood-early ours ours $GW2 $GWPORT 3000000 &
 sleep 0.3
 timeout 60 $PY "$SRC/tests/gateway_flood.py" $GW2 $GWPORT $OEXT 60000 6 > flood.out &
 flood=$!
 sleep 1
-transfer flood-late nacl nacl $GW2 $GWPORT data.1M &
+transfer flood-late nacl nacl $GW2 $GWPORT 1000000 &
 wait $flood
 wait_jobs
 cat results flood.out
