@@ -72,6 +72,7 @@ start_gateway () {
     local log=$1
     shift
     timeout 300 "$BUILD/curvecp-gateway" "$@" 2> $log &
+    WRAPPER=$!
     PIDS="$PIDS $!"
     for i in $(seq 1 50); do
         GATEWAY=$(pgrep -P $! curvecp-gatewa)
@@ -81,7 +82,7 @@ start_gateway () {
     sleep 0.3
 }
 start_gateway gw.err -v $GW $GWPORT routes
-GWPID=$GATEWAY
+GWPID=$GATEWAY GWWRAPPER=$WRAPPER
 # transfer NAME CLIENT(nacl|ours) SERVER(nacl|ours) IP PORT BYTES [SECONDS]:
 # the client sends BYTES of its own and reads data.down; PASS if both
 # arrive byte-exact (the upload in one of the servers' up.* files).
@@ -187,12 +188,12 @@ GW2PID=$GATEWAY
 rss () { grep VmRSS /proc/$1/status | grep -o '[0-9]*'; }
 rss_before=$(rss $GW2PID)
 : > results
-transfer flood-early ours ours $GW2 $GWPORT 3000000 &
+transfer flood-early ours ours $GW2 $GWPORT 3000000 >> results &
 sleep 0.3
 timeout 60 $PY "$SRC/tests/gateway_flood.py" $GW2 $GWPORT $OEXT 60000 6 > flood.out &
 flood=$!
 sleep 1
-transfer flood-late nacl nacl $GW2 $GWPORT 1000000 &
+transfer flood-late nacl nacl $GW2 $GWPORT 1000000 >> results &
 wait $flood
 wait_jobs
 cat results flood.out
@@ -209,7 +210,7 @@ check "memory did not grow under the flood (< 1 MB)" '[ $((rss_after - rss_befor
 
 # --- exit: counters on SIGTERM, exit 0 -------------------------------------------
 kill -TERM $GWPID
-wait $GWPID
+wait $GWWRAPPER
 rc=$?
 check "SIGTERM prints the counters and exits 0" '[ $rc -eq 0 ] && [ $(grep -c "^curvecp-gateway: flows " gw.err) -ge 5 ]'
 if [ $failures -ne 0 ]; then
