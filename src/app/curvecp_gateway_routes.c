@@ -26,6 +26,8 @@ struct _curvecp_gateway_routes_t {
     curvecp_table_t *by_ext;
 };
 
+static void say (char *error, size_t cap, const char *format, ...) __attribute__ ((format (printf, 3, 4)));
+
 static void
 say (char *error, size_t cap, const char *format, ...)
 {
