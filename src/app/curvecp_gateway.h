@@ -16,9 +16,13 @@
     client speaks again; the server authenticates).
 
     State is bounded: at most max_flows flows, all allocated at creation;
-    a new flow when all are taken evicts the least recently used one; a
-    flow idle for idle_ns expires. Every refused datagram is counted by
-    reason (curvecp_stats_t) and changes nothing.                        */
+    a new flow when all are taken evicts the least recently used flow
+    that no server has answered yet (a flood of made-up packets gets no
+    answers, so it cannot push out the flows of real clients), or, when
+    every flow has been answered, the least recently used one; a flow
+    idle for idle_ns expires. Every refused datagram is counted by reason
+    (curvecp_stats_t) and changes nothing. rfc/curvecp.md 11.9 has the
+    rules this follows.                                                  */
 #ifndef CURVECP_GATEWAY_H_INCLUDED
 #define CURVECP_GATEWAY_H_INCLUDED
 
