@@ -174,8 +174,9 @@ from_client (gateway_tool_t *tool, const uint8_t *packet, size_t len, const curv
     uint64_t evicted = curvecp_gateway_info (tool->gateway)->flows_evicted;
     if (curvecp_gateway_from_client (tool->gateway, packet, len, from, now, &forward) != CURVECP_OK)
         return;
-    if (forward.fresh) {
-        if (tool->verbose)
+    //  a new flow, or one whose socket could not be opened before
+    if (forward.fresh || tool->flow_fds[forward.slot] < 0) {
+        if (tool->verbose && forward.fresh)
             log_flow (tool, curvecp_gateway_info (tool->gateway)->flows_evicted > evicted
                       ? "opened (evicting the least recently used)" : "opened", forward.slot, &forward);
         if (!open_flow_socket (tool, forward.slot, forward.server)) {
