@@ -413,7 +413,9 @@ test_reroute (void)
     CHECK (routes);
     curvecp_gateway_set_routes (gateway, &routes);
     CHECK_EQ (curvecp_gateway_from_client (gateway, packet, len, &client, 2, &forward), CURVECP_OK);
-    CHECK (!forward.fresh && curvecp_udp_addr_equal (forward.server, &new_server));
+    CHECK (forward.fresh && forward.rerouted && curvecp_udp_addr_equal (forward.server, &new_server));
+    CHECK_EQ (curvecp_gateway_from_client (gateway, packet, len, &client, 3, &forward), CURVECP_OK);
+    CHECK (!forward.fresh && !forward.rerouted);
     CHECK_EQ (curvecp_gateway_info (gateway)->flows_rerouted, 1);
     len = server_packet (packet, curvecp_magic_cookie, CURVECP_COOKIE_BYTES, 0, EXT_A);
     expect_server_drop (gateway, forward.slot, packet, len, &old_server, CURVECP_E_WRONG_SOURCE);

@@ -219,7 +219,10 @@ curvecp_gateway_from_client (curvecp_gateway_t *self, const uint8_t *packet, siz
         self->info.flows_moved++;
     }
     if (!curvecp_udp_addr_equal (&flow->server, server)) {
+        //  a socket of its own towards the new server (perhaps of
+        //  another family); the old server's late packets cannot follow
         flow->server = *server;
+        out->fresh = out->rerouted = true;
         self->info.flows_rerouted++;
     }
     touch (self, out->slot, now, false);

@@ -53,7 +53,9 @@ typedef struct {
 /* What to do with a client packet the gateway accepted. */
 typedef struct {
     int slot;                         /* the flow: 0 .. max_flows - 1 */
-    bool fresh;                       /* a new flow in this slot: open a new socket (closing the old) */
+    bool fresh;                       /* open a new socket in this slot (closing the old): a new
+                                         flow, or its route changed (rerouted) */
+    bool rerouted;                    /* the flow's server changed (routes reloaded) */
     bool moved;                       /* the client's address changed */
     const curvecp_udp_addr_t *server; /* send the packet, unchanged, there */
 } curvecp_gateway_forward_t;

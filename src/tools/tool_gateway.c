@@ -177,7 +177,8 @@ from_client (gateway_tool_t *tool, const uint8_t *packet, size_t len, const curv
     //  a new flow, or one whose socket could not be opened before
     if (forward.fresh || tool->flow_fds[forward.slot] < 0) {
         if (tool->verbose && forward.fresh)
-            log_flow (tool, curvecp_gateway_info (tool->gateway)->flows_evicted > evicted
+            log_flow (tool, forward.rerouted ? "rerouted"
+                      : curvecp_gateway_info (tool->gateway)->flows_evicted > evicted
                       ? "opened (evicting the least recently used)" : "opened", forward.slot, &forward);
         if (!open_flow_socket (tool, forward.slot, forward.server)) {
             tool->socket_failures++;
