@@ -387,5 +387,11 @@ main (int argc, char **argv)
     tool.next_routes_check = now + ROUTES_CHECK_NS;
     tool.next_report = now + REPORT_NS;
     run (&tool);
+    for (size_t i = 0; i < max_flows; i++)
+        close_flow_socket (&tool, (int) i);
+    close (tool.epoll_fd);
+    curvecp_udp_socket_destroy (&tool.public_socket);
+    curvecp_gateway_destroy (&tool.gateway);
+    free (tool.flow_fds);
     return 0;
 }
