@@ -13,7 +13,8 @@
 #   4. a second gateway with -f 64 under a flood of random extensions,
 #      addresses and bytes: flows stay at the bound, memory does not grow,
 #      unknown extensions and junk are counted, and a real client (started
-#      before the flood, and one started during it) is still served.
+#      before the flood, and one started during it) is still served;
+#   5. with -i 1, an idle flow expires.
 # Every wait is bounded.
 set -u
 BUILD=$(cd "${1:?build dir}" && pwd)
@@ -207,6 +208,18 @@ check "unknown extensions are counted (wrong-server-ext)" '[ $(field "$line" wro
 check "junk is counted by size or magic" '[ $(( $(field "$line" too-short) + $(field "$line" too-long) + $(field "$line" not-multiple-16) + $(field "$line" bad-magic) )) -ge 15000 ]'
 echo "    VmRSS before the flood ${rss_before} kB, after ${rss_after} kB"
 check "memory did not grow under the flood (< 1 MB)" '[ $((rss_after - rss_before)) -lt 1024 ]'
+
+# --- 5. idle flows expire (-i 1) ---------------------------------------------------
+GW3=127.0.0.6
+start_gateway gw3.err -v -i 1 $GW3 $GWPORT routes
+GW3PID=$GATEWAY
+transfer expiry ours ours $GW3 $GWPORT 10000 > results
+cat results
+sleep 2.5
+line=$(counters $GW3PID gw3.err)
+echo "    $line"
+check "an idle flow expires" '[ $(tally PASS) -eq 1 ] && [ $(field "$line" expired) -eq 1 ] && echo "$line" | grep -q "^curvecp-gateway: flows 0 of 1000,"'
+check "its expiry is logged (-v)" 'grep -q "flow 0 expired" gw3.err'
 
 # --- exit: counters on SIGTERM, exit 0 -------------------------------------------
 kill -TERM $GWPID
