@@ -19,6 +19,7 @@ contains () {   # contains NAME NEEDLE HAYSTACK
 
 TOOLS="curvecp-client curvecp-server curvecp-message curvecp-makekey curvecp-printkey curvecp-fetch
        curvecp-fileserver curvecp-zmq-echo"
+TOOLS="$TOOLS curvecp-gateway"
 "$BUILD/curvecp-makekey" key
 for tool in $TOOLS; do
     for help in -h --help; do
@@ -68,6 +69,12 @@ named "zmq-echo -t 0" "curvecp-zmq-echo: bad -t '0'" $BUILD/curvecp-zmq-echo -c 
 named "fetch -t x" "curvecp-fetch: bad -t 'x'" $BUILD/curvecp-fetch -t x $PK 127.0.0.1:1 f
 named "fileserver bad endpoint" "curvecp-fileserver: bad endpoint: 'tcp://127.0.0.1:99998'" \
     $BUILD/curvecp-fileserver -k key . tcp://127.0.0.1:99998
+G=$BUILD/curvecp-gateway
+named "gateway bad port" "curvecp-gateway: bad port: '99999' (0..65535)" $G 127.0.0.1 99999 routes
+named "gateway bad address" "curvecp-gateway: bad address: '1.2.3'" $G 1.2.3 1 routes
+named "gateway -f 0" "curvecp-gateway: bad flow limit: '0' (1..1000000)" $G -f 0 127.0.0.1 1 routes
+named "gateway -i x" "curvecp-gateway: bad idle time: 'x' (1..86400)" $G -i x 127.0.0.1 1 routes
+named "gateway too few arguments" "curvecp-gateway: 2 of the 3 arguments" $G 127.0.0.1 1
 # NaCl's own usage line and code stay for the key tools with no argument
 "$BUILD/curvecp-makekey" 2> err; check "makekey without argument: NaCl's 111" 111 $?
 check "makekey without argument: NaCl's usage line" "curvecp-makekey: usage: curvecp-makekey keydir" "$(cat err)"
