@@ -1,0 +1,352 @@
+/*  curvecp_keys_replica.c - a replica of the key service's signed set on
+    the Clone pattern: SUBSCRIBE, take the snapshot, apply UPDATEs in
+    sequence, SUBSCRIBE again on a gap; HUGZ says the service is alive
+    and how far its set is. Runs in its own thread; the set is guarded by
+    a mutex, so servers may ask it from theirs.                          */
+
+#include "curvecp_keys_replica.h"
+#include "curvecp_zmq_client.h"
+#include "curvecp_keyd_proto.h"
+
+#include <czmq.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+struct _curvecp_keys_replica_t {
+    char *endpoint, *keyd_name, *state_file;
+    uint8_t keyd_key[CURVECP_KEY_BYTES];
+    curvecp_keypair_t keys;
+    bool have_keys;
+    int lost_after_ms;
+    FILE *log;
+
+    pthread_t thread;
+    atomic_bool stop;
+    pthread_mutex_t mutex;
+    pthread_cond_t changed;
+    curvecp_keyset_t *set;              /* under mutex */
+    bool live;                          /* under mutex */
+    curvecp_keys_replica_stats_t stats; /* under mutex */
+};
+
+static char *
+dup_or_null (const char *text)
+{
+    return text ? strdup (text) : NULL;
+}
+
+static void
+say (curvecp_keys_replica_t *self, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
+
+static void
+say (curvecp_keys_replica_t *self, const char *format, ...)
+{
+    if (!self->log)
+        return;
+    va_list args;
+    va_start (args, format);
+    fprintf (self->log, "curvecp-keys-replica: ");
+    vfprintf (self->log, format, args);
+    fprintf (self->log, "\n");
+    fflush (self->log);
+    va_end (args);
+}
+
+/* ---- the set, under the mutex ------------------------------------------- */
+
+static void
+set_live (curvecp_keys_replica_t *self, bool live)
+{
+    pthread_mutex_lock (&self->mutex);
+    bool was = self->live;
+    self->live = live;
+    uint64_t seq = curvecp_keyset_seq (self->set);
+    if (was && !live)
+        self->stats.losses++;
+    pthread_cond_broadcast (&self->changed);
+    pthread_mutex_unlock (&self->mutex);
+    if (was && !live)
+        say (self, "lost the key service at %s: serving the last signed set (seq %" PRIu64 ")", self->endpoint, seq);
+    else
+    if (!was && live)
+        say (self, "following the key service at %s (seq %" PRIu64 ")", self->endpoint, seq);
+}
+
+static void
+persist (curvecp_keys_replica_t *self)
+{
+    if (self->state_file && curvecp_keyset_save (self->set, self->state_file) != 0)
+        say (self, "cannot save %s: %s", self->state_file, curvecp_keys_error ());
+}
+
+/* A snapshot or update (apply true) from the service; what became of it. */
+static curvecp_keyset_result_t
+take (curvecp_keys_replica_t *self, zframe_t *frame, bool update)
+{
+    const uint8_t *data = frame ? zframe_data (frame) : (const uint8_t *) "";
+    size_t size = frame ? zframe_size (frame) : 0;
+    pthread_mutex_lock (&self->mutex);
+    curvecp_keyset_result_t result = update ? curvecp_keyset_apply_update (self->set, data, size)
+                                            : curvecp_keyset_load_snapshot (self->set, data, size);
+    if (result == CURVECP_KEYSET_OK) {
+        if (update)
+            self->stats.updates++;
+        else
+            self->stats.snapshots++;
+        persist (self);
+        pthread_cond_broadcast (&self->changed);
+    }
+    pthread_mutex_unlock (&self->mutex);
+    return result;
+}
+
+/* ---- the session with the service --------------------------------------- */
+
+static int
+subscribe (curvecp_zmq_client_t *client)
+{
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, KEYD_SUBSCRIBE);
+    int rc = curvecp_zmq_client_send (client, &msg);
+    zmsg_destroy (&msg);
+    return rc;
+}
+
+static void
+resync (curvecp_keys_replica_t *self, curvecp_zmq_client_t *client, const char *why)
+{
+    pthread_mutex_lock (&self->mutex);
+    self->stats.resyncs++;
+    pthread_mutex_unlock (&self->mutex);
+    say (self, "%s: taking a new snapshot", why);
+    subscribe (client);
+}
+
+/* One message from the service; true if it was one of the service's. */
+static bool
+handle (curvecp_keys_replica_t *self, curvecp_zmq_client_t *client, zmsg_t *msg)
+{
+    char *command = zmsg_popstr (msg);
+    zframe_t *body = zmsg_pop (msg);
+    bool known = true;
+    if (command && streq (command, KEYD_SNAPSHOT)) {
+        curvecp_keyset_result_t result = take (self, body, false);
+        if (result != CURVECP_KEYSET_OK && result != CURVECP_KEYSET_STALE)
+            say (self, "snapshot refused [%s]", curvecp_keyset_result_text (result));
+        else
+            set_live (self, true);      /* a stale one: the service lags us; we keep ours */
+    }
+    else
+    if (command && streq (command, KEYD_UPDATE)) {
+        curvecp_keyset_result_t result = take (self, body, true);
+        if (result == CURVECP_KEYSET_GAP || result == CURVECP_KEYSET_DIVERGED)
+            resync (self, client, curvecp_keyset_result_text (result));
+        else
+        if (result != CURVECP_KEYSET_OK && result != CURVECP_KEYSET_STALE)
+            say (self, "update refused [%s]", curvecp_keyset_result_text (result));
+    }
+    else
+    if (command && streq (command, KEYD_HUGZ) && body) {
+        char *text = zframe_strdup (body);
+        uint64_t seq = strtoull (text, NULL, 10);
+        free (text);
+        if (seq > curvecp_keys_replica_seq (self))
+            resync (self, client, "heartbeat announces a later set");
+        else
+            set_live (self, true);
+    }
+    else
+        known = false;
+    zframe_destroy (&body);
+    free (command);
+    return known;
+}
+
+static void *
+run (void *arg)
+{
+    curvecp_keys_replica_t *self = (curvecp_keys_replica_t *) arg;
+    curvecp_zmq_client_t *client = curvecp_zmq_client_new (self->have_keys ? &self->keys : NULL, self->keyd_key,
+                                                           self->keyd_name);
+    if (!client || curvecp_zmq_client_connect (client, self->endpoint) != 0) {
+        say (self, "cannot connect to %s: serving the last signed set", self->endpoint);
+        curvecp_zmq_client_destroy (&client);
+        return NULL;
+    }
+    curvecp_zmq_client_set_linger (client, 0);
+    subscribe (client);
+    zpoller_t *poller = zpoller_new (curvecp_zmq_client_sock (client), NULL);
+    int64_t heard = zclock_mono ();
+    while (!atomic_load (&self->stop)) {
+        int timeout = curvecp_zmq_client_timeout (client);
+        if (timeout < 0 || timeout > 100)
+            timeout = 100;
+        zpoller_wait (poller, timeout);
+        curvecp_zmq_client_handle (client);
+        zmsg_t *msg;
+        while ((msg = curvecp_zmq_client_recv_nowait (client))) {
+            if (handle (self, client, msg))
+                heard = zclock_mono ();
+            zmsg_destroy (&msg);
+        }
+        if (curvecp_zmq_client_failed (client) || zclock_mono () - heard > self->lost_after_ms) {
+            set_live (self, false);
+            curvecp_zmq_client_reconnect (client);
+            zpoller_destroy (&poller);
+            poller = zpoller_new (curvecp_zmq_client_sock (client), NULL);
+            subscribe (client);
+            heard = zclock_mono ();     /* the next try after another lost_after_ms */
+        }
+    }
+    zpoller_destroy (&poller);
+    curvecp_zmq_client_destroy (&client);
+    return NULL;
+}
+
+/* ---- the class ------------------------------------------------------------ */
+
+curvecp_keys_replica_t *
+curvecp_keys_replica_new (const curvecp_keys_replica_config_t *config)
+{
+    if (!config || !config->endpoint)
+        return NULL;
+    curvecp_keys_replica_t *self = (curvecp_keys_replica_t *) calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->endpoint = strdup (config->endpoint);
+    self->keyd_name = strdup (config->keyd_name ? config->keyd_name : CURVECP_KEYD_DEFAULT_NAME);
+    self->state_file = dup_or_null (config->state_file);
+    memcpy (self->keyd_key, config->keyd_key, sizeof self->keyd_key);
+    if (config->keys) {
+        self->keys = *config->keys;
+        self->have_keys = true;
+    }
+    self->lost_after_ms = config->lost_after_ms > 0 ? config->lost_after_ms : KEYD_LOST_AFTER_MS;
+    self->log = config->log;
+    self->set = curvecp_keyset_new (config->admin_key);
+    pthread_mutex_init (&self->mutex, NULL);
+    pthread_cond_init (&self->changed, NULL);
+    if (self->state_file && curvecp_keyset_load_file (self->set, self->state_file) == 0)
+        say (self, "serving the signed set of %s (seq %" PRIu64 ") until the key service answers",
+             self->state_file, curvecp_keyset_seq (self->set));
+    if (!self->endpoint || !self->keyd_name || !self->set
+    ||  pthread_create (&self->thread, NULL, run, self) != 0) {
+        curvecp_keyset_destroy (&self->set);
+        free (self->endpoint);
+        free (self->keyd_name);
+        free (self->state_file);
+        curvecp_keypair_wipe (&self->keys);
+        pthread_mutex_destroy (&self->mutex);
+        pthread_cond_destroy (&self->changed);
+        free (self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+curvecp_keys_replica_destroy (curvecp_keys_replica_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    curvecp_keys_replica_t *self = *self_p;
+    atomic_store (&self->stop, true);
+    pthread_join (self->thread, NULL);
+    curvecp_keyset_destroy (&self->set);
+    free (self->endpoint);
+    free (self->keyd_name);
+    free (self->state_file);
+    curvecp_keypair_wipe (&self->keys);
+    pthread_mutex_destroy (&self->mutex);
+    pthread_cond_destroy (&self->changed);
+    free (self);
+    *self_p = NULL;
+}
+
+bool
+curvecp_keys_replica_allowed (curvecp_keys_replica_t *self, const uint8_t key[CURVECP_KEY_BYTES])
+{
+    pthread_mutex_lock (&self->mutex);
+    bool allowed = curvecp_keyset_allowed (self->set, key);
+    pthread_mutex_unlock (&self->mutex);
+    return allowed;
+}
+
+bool
+curvecp_keys_replica_authorise (void *replica, const uint8_t client_key[CURVECP_KEY_BYTES])
+{
+    return curvecp_keys_replica_allowed ((curvecp_keys_replica_t *) replica, client_key);
+}
+
+int
+curvecp_keys_replica_lookup (curvecp_keys_replica_t *self, const char *name, uint8_t key[CURVECP_KEY_BYTES])
+{
+    pthread_mutex_lock (&self->mutex);
+    const curvecp_keyset_entry_t *entry = curvecp_keyset_find_name (self->set, name);
+    if (entry)
+        memcpy (key, entry->key, CURVECP_KEY_BYTES);
+    pthread_mutex_unlock (&self->mutex);
+    return entry ? 0 : -1;
+}
+
+curvecp_keyset_t *
+curvecp_keys_replica_set (curvecp_keys_replica_t *self)
+{
+    pthread_mutex_lock (&self->mutex);
+    curvecp_keyset_t *copy = curvecp_keyset_dup (self->set);
+    pthread_mutex_unlock (&self->mutex);
+    return copy;
+}
+
+uint64_t
+curvecp_keys_replica_seq (curvecp_keys_replica_t *self)
+{
+    pthread_mutex_lock (&self->mutex);
+    uint64_t seq = curvecp_keyset_seq (self->set);
+    pthread_mutex_unlock (&self->mutex);
+    return seq;
+}
+
+bool
+curvecp_keys_replica_live (curvecp_keys_replica_t *self)
+{
+    pthread_mutex_lock (&self->mutex);
+    bool live = self->live;
+    pthread_mutex_unlock (&self->mutex);
+    return live;
+}
+
+bool
+curvecp_keys_replica_wait (curvecp_keys_replica_t *self, uint64_t seq, bool live, int timeout_ms)
+{
+    struct timespec until;
+    clock_gettime (CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock (&self->mutex);
+    bool done;
+    while (!(done = curvecp_keyset_seq (self->set) >= seq && (!live || self->live)))
+        if (pthread_cond_timedwait (&self->changed, &self->mutex, &until) != 0)
+            break;
+    done = curvecp_keyset_seq (self->set) >= seq && (!live || self->live);
+    pthread_mutex_unlock (&self->mutex);
+    return done;
+}
+
+curvecp_keys_replica_stats_t
+curvecp_keys_replica_stats (curvecp_keys_replica_t *self)
+{
+    pthread_mutex_lock (&self->mutex);
+    curvecp_keys_replica_stats_t stats = self->stats;
+    stats.set = *curvecp_keyset_stats (self->set);
+    pthread_mutex_unlock (&self->mutex);
+    return stats;
+}
