@@ -60,6 +60,15 @@ CURVECP_EXPORT curvecp_keyset_t *curvecp_keyd_fetch (curvecp_zmq_client_t *clien
 CURVECP_EXPORT curvecp_keyset_result_t curvecp_keyd_change (curvecp_zmq_client_t *client, const uint8_t *update,
         size_t size, int timeout_ms, uint64_t *seq);
 
+/* The key of the newest live entry named name in the set of the service
+   at keyd_spec ("HEX@ENDPOINT": its public key and ØMQ endpoint, server
+   name "keyd"), checked against admin_key. 0, or -1 (no such name, no
+   answer within timeout_ms, a bad spec or set). */
+CURVECP_EXPORT int curvecp_keyd_lookup (const char *keyd_spec, const uint8_t admin_key[CURVECP_KEYSET_ADMIN_PUBLIC_BYTES],
+        const char *name, uint8_t key[CURVECP_KEY_BYTES], int timeout_ms);
+/* Parse "HEX@ENDPOINT": the key, and the endpoint's start in spec. */
+CURVECP_EXPORT int curvecp_keyd_spec_parse (const char *keyd_spec, uint8_t key[CURVECP_KEY_BYTES], const char **endpoint);
+
 CURVECP_END_DECLS
 
 #endif

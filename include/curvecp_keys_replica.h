@@ -32,7 +32,6 @@ CURVECP_BEGIN_DECLS
 
 typedef struct _curvecp_keys_replica_t curvecp_keys_replica_t;
 
-#define CURVECP_KEYD_DEFAULT_NAME "keyd"
 
 typedef struct {
     const char *endpoint;                          /* the key service's ØMQ endpoint */

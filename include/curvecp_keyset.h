@@ -35,6 +35,7 @@ typedef struct _curvecp_keyset_t curvecp_keyset_t;
 #define CURVECP_KEYSET_NAME_MAX           255
 #define CURVECP_KEYSET_METADATA_MAX       1024
 #define CURVECP_KEYSET_ENTRIES_MAX        65536
+#define CURVECP_KEYD_DEFAULT_NAME         "keyd"   /* the key service's server name */
 
 typedef struct {
     uint8_t key[CURVECP_KEY_BYTES];                 /* client long-term public key */

@@ -42,6 +42,8 @@
 #include "curvecp_packet.h"
 #include "curvecp_zmq_server.h"
 #include "curvecp_tool.h"
+#include "curvecp_known.h"
+#include "curvecp_keyd.h"
 #include "curvecp_zmq.h"
 
 #define EXIT_FAILED   1
@@ -244,15 +246,25 @@ run_server (const options_t *options)
 
 /* ---- client ---------------------------------------------------------- */
 
+/* 64 hex digits, a key directory, a zcert file, or a known server's
+   name (curvecp_known.h): an explicit key is checked against, or
+   recorded under, the server name (-n), else the endpoint. */
 static void
-load_server_key (const char *text, uint8_t key[CURVECP_KEY_BYTES])
+load_server_key (const options_t *options, uint8_t key[CURVECP_KEY_BYTES])
 {
-    if (strlen (text) == 2 * CURVECP_KEY_BYTES && curvecp_key_from_hex (text, key) == CURVECP_OK)
-        return;
-    if (curvecp_keydir_load_public (text, key) == CURVECP_OK
-    ||  curvecp_zcert_load_public (text, key) == CURVECP_OK)
-        return;
-    fatal ("serverkey is neither 64 hex digits nor a readable key directory or zcert file", text);
+    char error[1024];
+    const char *record_name = *options->name ? options->name : options->endpoint;
+    curvecp_known_set_keyd (curvecp_keyd_lookup);
+    curvecp_known_result_t result = curvecp_known_server_key (options->key_arg, record_name, key, error, sizeof error);
+    if (result == CURVECP_KNOWN_UNKNOWN)
+        fatal ("serverkey is neither 64 hex digits nor a readable key directory or zcert file, nor a known server",
+               error);
+    if (result == CURVECP_KNOWN_RECORDED)
+        fprintf (stderr, "curvecp-zmq-echo: recorded the key of %s in %s\n", record_name, curvecp_known_file ());
+    else
+    if (result != CURVECP_KNOWN_OK)
+        fatal (result == CURVECP_KNOWN_BAD_KEY ? "serverkey is neither 64 hex digits nor a readable key directory "
+               "or zcert file" : "server key refused", error);
 }
 
 /* The messages to send: the arguments, or else the lines of stdin. */
@@ -365,7 +377,7 @@ static int
 run_client (const options_t *options)
 {
     uint8_t server_key[CURVECP_KEY_BYTES];
-    load_server_key (options->key_arg, server_key);
+    load_server_key (options, server_key);
     curvecp_keypair_t keys;
     if (options->client_keys)
         load_keys (options->client_keys, &keys);

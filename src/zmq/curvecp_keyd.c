@@ -365,3 +365,39 @@ curvecp_keyd_change (curvecp_zmq_client_t *client, const uint8_t *update, size_t
     zmsg_destroy (&reply);
     return result;
 }
+
+int
+curvecp_keyd_spec_parse (const char *keyd_spec, uint8_t key[CURVECP_KEY_BYTES], const char **endpoint)
+{
+    char hex[2 * CURVECP_KEY_BYTES + 1];
+    if (!keyd_spec || strlen (keyd_spec) <= 2 * CURVECP_KEY_BYTES + 1 || keyd_spec[2 * CURVECP_KEY_BYTES] != '@')
+        return -1;
+    memcpy (hex, keyd_spec, 2 * CURVECP_KEY_BYTES);
+    hex[2 * CURVECP_KEY_BYTES] = 0;
+    if (curvecp_key_from_hex (hex, key) != CURVECP_OK)
+        return -1;
+    *endpoint = keyd_spec + 2 * CURVECP_KEY_BYTES + 1;
+    return 0;
+}
+
+int
+curvecp_keyd_lookup (const char *keyd_spec, const uint8_t admin_key[CURVECP_KEYSET_ADMIN_PUBLIC_BYTES],
+        const char *name, uint8_t key[CURVECP_KEY_BYTES], int timeout_ms)
+{
+    uint8_t keyd_key[CURVECP_KEY_BYTES];
+    const char *endpoint;
+    if (curvecp_keyd_spec_parse (keyd_spec, keyd_key, &endpoint) != 0)
+        return -1;
+    curvecp_zmq_client_t *client = curvecp_zmq_client_new (NULL, keyd_key, CURVECP_KEYD_DEFAULT_NAME);
+    if (!client)
+        return -1;
+    curvecp_zmq_client_set_linger (client, 0);
+    curvecp_keyset_t *set = curvecp_zmq_client_connect (client, endpoint) == 0
+                          ? curvecp_keyd_fetch (client, admin_key, timeout_ms) : NULL;
+    const curvecp_keyset_entry_t *entry = set ? curvecp_keyset_find_name (set, name) : NULL;
+    if (entry)
+        memcpy (key, entry->key, CURVECP_KEY_BYTES);
+    curvecp_keyset_destroy (&set);
+    curvecp_zmq_client_destroy (&client);
+    return entry ? 0 : -1;
+}
