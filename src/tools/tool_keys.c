@@ -59,11 +59,14 @@ typedef struct {
     curvecp_zmq_client_t *client;
 } keys_tool_t;
 
+static curvecp_zmq_client_t *s_client;    /* closed on a fatal error too */
+
 static void fatal (const char *what, const char *detail) __attribute__ ((noreturn));
 
 static void
 fatal (const char *what, const char *detail)
 {
+    curvecp_zmq_client_destroy (&s_client);
     fprintf (stderr, "curvecp-keys: fatal: %s%s%s\n", what, detail && *detail ? ": " : "", detail ? detail : "");
     exit (CURVECP_TOOL_EXIT_FATAL);
 }
@@ -105,6 +108,7 @@ connect_keyd (keys_tool_t *self, const char *key_arg, const char *endpoint)
     if (!self->client || curvecp_zmq_client_connect (self->client, endpoint) != 0)
         fatal ("unable to connect to", endpoint);
     curvecp_zmq_client_set_linger (self->client, 1000);
+    s_client = self->client;
 }
 
 static curvecp_keyset_t *
@@ -114,7 +118,7 @@ fetch (keys_tool_t *self)
     if (!set)
         fatal ("no signed set from the key service", curvecp_zmq_client_failed (self->client)
                ? curvecp_zmq_client_error (self->client)
-               : "no answer in time, or a set not signed by the administrator key");
+               : "no answer in time, or its set is not signed by this administrator key");
     return set;
 }
 
@@ -286,6 +290,7 @@ main (int argc, char **argv)
            : streq (command, "revoke") ? revoke_entry (&self, left - 2, rest + 2)
            : list_entries (&self);
     sodium_memzero (self.admin_sk, sizeof self.admin_sk);
+    s_client = NULL;
     curvecp_zmq_client_destroy (&self.client);
     return rc;
 }

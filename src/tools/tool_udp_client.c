@@ -41,6 +41,7 @@
 #include "curvecp_tool.h"
 #include "curvecp_known.h"
 #include "curvecp_keyd.h"
+#include <czmq.h>
 #include "curvecp_udp_child.h"
 #include "curvecp_udp_client.h"
 #include "curvecp_udp_socket.h"
@@ -241,6 +242,7 @@ server_key (const char *arg, const char *name, uint8_t key[CURVECP_KEY_BYTES])
 {
     char error[1024];
     curvecp_known_set_keyd (curvecp_keyd_lookup);
+    zsys_handler_set (NULL);            /* (asking a key service starts czmq) signals stay ours */
     curvecp_known_result_t result = curvecp_known_server_key (arg, name, key, error, sizeof error);
     if (result == CURVECP_KNOWN_UNKNOWN || result == CURVECP_KNOWN_BAD_KEY)
         curvecp_tool_usage_error ("bad server key: '%s' (64 hex digits), and not a known server: %s", arg, error);

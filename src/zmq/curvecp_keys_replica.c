@@ -179,13 +179,15 @@ run (void *arg)
     }
     curvecp_zmq_client_set_linger (client, 0);
     subscribe (client);
-    zpoller_t *poller = zpoller_new (curvecp_zmq_client_sock (client), NULL);
     int64_t heard = zclock_mono ();
     while (!atomic_load (&self->stop)) {
         int timeout = curvecp_zmq_client_timeout (client);
         if (timeout < 0 || timeout > 100)
             timeout = 100;
-        zpoller_wait (poller, timeout);
+        /* zmq_poll, not zpoller: zpoller returns at once for ever after
+           czmq's own SIGINT/SIGTERM handler has fired in this process */
+        zmq_pollitem_t item = { zsock_resolve (curvecp_zmq_client_sock (client)), 0, ZMQ_POLLIN, 0 };
+        zmq_poll (&item, 1, timeout);
         curvecp_zmq_client_handle (client);
         zmsg_t *msg;
         while ((msg = curvecp_zmq_client_recv_nowait (client))) {
@@ -196,13 +198,10 @@ run (void *arg)
         if (curvecp_zmq_client_failed (client) || zclock_mono () - heard > self->lost_after_ms) {
             set_live (self, false);
             curvecp_zmq_client_reconnect (client);
-            zpoller_destroy (&poller);
-            poller = zpoller_new (curvecp_zmq_client_sock (client), NULL);
             subscribe (client);
             heard = zclock_mono ();     /* the next try after another lost_after_ms */
         }
     }
-    zpoller_destroy (&poller);
     curvecp_zmq_client_destroy (&client);
     return NULL;
 }
