@@ -1,7 +1,8 @@
 /*  curvecp_zmq_all.h - the whole public API of libcurvecp-zmq, the ØMQ
     carrier: a CurveCP-secured DEALER (curvecp_zmq_client) and ROUTER
-    (curvecp_zmq_server), the codec under both and the allow-list of client
-    keys; with all of libcurvecp (curvecp.h).
+    (curvecp_zmq_server), the codec under both, the allow-list of client
+    keys, and the secured publisher and subscriber over them
+    (curvecp_zmq_pub, curvecp_zmq_sub); with all of libcurvecp (curvecp.h).
 
         #include <curvecp_zmq_all.h>  cc app.c $(pkg-config --cflags --libs libcurvecp-zmq)
 
@@ -19,5 +20,7 @@
 #include "curvecp_keyset.h"
 #include "curvecp_keys_replica.h"
 #include "curvecp_keyd.h"
+#include "curvecp_zmq_pub.h"
+#include "curvecp_zmq_sub.h"
 
 #endif

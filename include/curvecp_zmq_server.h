@@ -176,6 +176,10 @@ CURVECP_EXPORT int curvecp_zmq_server_send (curvecp_zmq_server_t *self, const ch
    there is no such connection. */
 CURVECP_EXPORT bool curvecp_zmq_server_writable (curvecp_zmq_server_t *self, const char *peer_id);
 
+/* Is there a connection peer_id now (authorised, not failed)? false once
+   it ended (its client closed, failed, or went idle). */
+CURVECP_EXPORT bool curvecp_zmq_server_has_peer (curvecp_zmq_server_t *self, const char *peer_id);
+
 /* Send to the sender of the last message. */
 CURVECP_EXPORT int curvecp_zmq_server_reply (curvecp_zmq_server_t *self, zmsg_t **msg_p);
 

@@ -17,6 +17,7 @@
 #include "curvecp_message.h"
 #include "curvecp_safenonce.h"
 #include "curvecp_stream.h"
+#include "zmq/curvecp_pubsub_wire.h"
 
 #define LINE_BYTES 32
 
@@ -719,6 +720,87 @@ print_large (const vectors_input_t *in, const shared_keys_t *keys)
     block_close ();
 }
 
+/* ---- secured publish-subscribe (section 17) ----------------------------------- */
+
+/* One message of the batch plaintext: nframes, then len(4) bytes per frame. */
+static size_t
+plain_message (uint8_t *out, const char *const *frames, size_t nframes)
+{
+    size_t at = 0;
+    out[at++] = (uint8_t) nframes;
+    for (size_t i = 0; i < nframes; i++) {
+        size_t n = strlen (frames[i]);
+        out[at++] = 0; out[at++] = 0; out[at++] = (uint8_t) (n >> 8); out[at++] = (uint8_t) n;
+        memcpy (out + at, frames[i], n);
+        at += n;
+    }
+    return at;
+}
+
+static void
+print_pubsub (void)
+{
+    uint8_t seed[32], sign_pk[32], sign_sk[64], master[32], key[32], nonce[24];
+    vectors_pattern (seed, sizeof seed, 0x60);
+    vectors_pattern (master, sizeof master, 0x80);
+    vectors_pattern (nonce, sizeof nonce, 0xa0);
+    crypto_sign_seed_keypair (sign_pk, sign_sk, seed);
+    const char *channel = "weather.", *topic = "weather.paris";
+    const uint64_t epoch = 0x0000000100000001ull, first_seq = 7;
+    ps_channel_key (key, master, channel);
+    /* KEYS: one channel */
+    const char *prefixes[1] = { channel };
+    uint8_t keys_body[128];
+    size_t keys_len = ps_keys_encode (keys_body, sign_pk, epoch, 1, prefixes, (const uint8_t (*)[32]) &key);
+    /* a batch of two messages: ["12 C"] and ["rain", ""] */
+    static const char *const first[] = { "12 C" }, *const second[] = { "rain", "" };
+    uint8_t plain[64];
+    size_t plain_len = plain_message (plain, first, 1);
+    plain_len += plain_message (plain + plain_len, second, 2);
+    uint8_t batch[256];
+    size_t topic_len = strlen (topic);
+    size_t len = ps_batch_seal (batch, (const uint8_t *) topic, topic_len, (uint8_t) strlen (channel), epoch,
+                                first_seq, 2, nonce, plain, plain_len, key, sign_sk);
+    /* what a subscriber does with it */
+    ps_batch_t parsed;
+    uint8_t scratch[512], opened[64];
+    ps_keys_t keys;
+    if (len != ps_batch_size (plain_len) || ps_keys_parse (keys_body, keys_len, &keys) != PS_OK
+    ||  ps_batch_parse (batch, len, topic_len, &parsed) != PS_OK
+    ||  !ps_batch_verify (&parsed, (const uint8_t *) topic, topic_len, sign_pk, scratch)
+    ||  !ps_batch_open (&parsed, (const uint8_t *) topic, topic_len, key, opened)
+    ||  memcmp (opened, plain, plain_len) != 0 || !ps_plain_walk (opened, plain_len, 2, NULL, NULL))
+        abort ();
+    uint8_t ad[1 + PS_TOPIC_MAX + PS_HEADER_BYTES];
+    ad[0] = (uint8_t) topic_len;
+    memcpy (ad + 1, topic, topic_len);
+    memcpy (ad + 1 + topic_len, batch, PS_HEADER_BYTES);
+    printf ("### A.13 Secured publish-subscribe\n\n"
+            "Section 17. The publisher's Ed25519 key pair comes from the seed below\n"
+            "(libsodium's crypto_sign_seed_keypair; the secret key is seed || public\n"
+            "key). The epoch master secret gives the key of channel \"%s\"\n"
+            "(17.3: BLAKE2b-256 keyed with the master over \"CurveCP-PUBSUB-channel\"\n"
+            "|| prefix), which the KEYS body carries for epoch %llu (17.4). Then a\n"
+            "batch on topic \"%s\" (channel length %zu), first sequence number\n"
+            "%llu, two messages: [\"12 C\"] and [\"rain\", \"\"] (17.5). The associated\n"
+            "data of the seal is topic_len || topic || header; the signature covers\n"
+            "\"CurveCP-PUBSUB-1\" || topic_len || topic || header || ciphertext. The\n"
+            "batch frame is the PUB message's second frame; its first is the topic.\n\n",
+            channel, (unsigned long long) epoch, topic, strlen (channel), (unsigned long long) first_seq);
+    block_open ("Keys, KEYS body, plaintext, associated data, batch frame:");
+    put_hex ("signing seed", seed, sizeof seed);
+    put_hex ("signing public key", sign_pk, sizeof sign_pk);
+    put_hex ("epoch master", master, sizeof master);
+    put_hex ("channel key", key, sizeof key);
+    put_hex ("KEYS body", keys_body, keys_len);
+    put_hex ("plaintext", plain, plain_len);
+    put_hex ("batch nonce", nonce, sizeof nonce);
+    put_hex ("associated data", ad, 1 + topic_len + PS_HEADER_BYTES);
+    put_hex ("batch frame", batch, len);
+    block_close ();
+    sodium_memzero (sign_sk, sizeof sign_sk);
+}
+
 int
 main (void)
 {
@@ -742,6 +824,7 @@ main (void)
     print_selective_ack ();
     print_zmq (&in, &keys);
     print_large (&in, &keys);
+    print_pubsub ();
     sodium_memzero (&keys, sizeof keys);
     return 0;
 }

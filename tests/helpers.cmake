@@ -10,3 +10,8 @@ if(TEST test_nacl_keys)
   # exit 77: nacl-tools not installed
   set_tests_properties(test_nacl_keys PROPERTIES SKIP_RETURN_CODE 77)
 endif()
+
+# helper_pubsub_pub: a secured publisher for the Python subscriber (test_pypeer_pubsub.py)
+add_executable(helper_pubsub_pub ${CMAKE_CURRENT_SOURCE_DIR}/helper_pubsub_pub.c)
+target_include_directories(helper_pubsub_pub PRIVATE ${PROJECT_SOURCE_DIR}/src ${CMAKE_CURRENT_SOURCE_DIR})
+target_link_libraries(helper_pubsub_pub PRIVATE curvecp_static)

@@ -9,7 +9,11 @@ with src/zmq/curvecp_appframe.h (greeting length, version, frame header
 sizes, flag values) and with the greeting magic of src/zmq/curvecp_appframe.c.
 The extensions of section 8.8 (window tag, large-block form, large Message
 packets) must agree with src/core/curvecp_message.h and curvecp_constants.h
-and with the tag bytes of src/core/curvecp_message.c.
+and with the tag bytes of src/core/curvecp_message.c. The grammar of the
+secured publish-subscribe (section 17, the block that defines ps-batch)
+must agree with src/zmq/curvecp_pubsub_wire.h (header, nonce, signature,
+key and topic sizes, the smallest batch, the KEYS body, the version and
+the command names).
 
 The grammar is RFC 5234 over octets; this reads the subset it uses
 (concatenation, alternation, groups, repetition, nOCTET, %x values and
@@ -26,8 +30,9 @@ INF = math.inf
 def grammar_text():
     doc = (src / "rfc/curvecp.md").read_text()
     blocks = re.findall(r"```abnf\n(.*?)```", doc, re.S)
-    if len(blocks) != 2:
-        sys.exit(f"rfc/curvecp.md must hold two ```abnf blocks (packets, ØMQ framing), found {len(blocks)}")
+    if len(blocks) < 3:
+        sys.exit(f"rfc/curvecp.md must hold the ```abnf blocks of packets, ØMQ framing and "
+                 f"publish-subscribe, found {len(blocks)}")
     return blocks
 
 
@@ -145,6 +150,15 @@ def constants():
     return values
 
 
+def pubsub_constants():
+    text = (src / "src/zmq/curvecp_pubsub_wire.h").read_text()
+    values = {m.group(1): int(m.group(2), 0)
+              for m in re.finditer(r"#define\s+(PS_\w+)\s+\(?(0x[0-9a-fA-F]+|\d+)\)?\s", text)}
+    values.update({m.group(1): m.group(2).encode()
+                   for m in re.finditer(r'#define\s+(PS_CMD_\w+)\s+"([^"]*)"', text)})
+    return values
+
+
 def magics():
     text = (src / "src/core/curvecp_reason.c").read_text()
     found = {}
@@ -174,13 +188,16 @@ def spelled_value(rules, rule):
 
 
 def main():
-    packets_text, zccp_text = grammar_text()
-    rules = parse_rules(packets_text)
-    zccp = parse_rules(zccp_text)
-    clash = sorted(set(rules) & set(zccp))
-    if clash:
-        sys.exit(f"rules defined in both grammars: {clash}")
-    rules.update(zccp)
+    blocks = grammar_text()
+    rules = parse_rules(blocks[0])
+    for text in blocks[1:]:
+        more = parse_rules(text)
+        clash = sorted(set(rules) & set(more))
+        if clash:
+            sys.exit(f"rules defined in two grammars: {clash}")
+        rules.update(more)
+    if "ps-batch" not in rules:
+        sys.exit("rfc/curvecp.md: no grammar defines ps-batch (section 17)")
     g = Grammar(rules)
     k = constants()
     failures = 0
@@ -272,6 +289,40 @@ def main():
         ok = alts == want
         failures += not ok
         print(f"{rule}: grammar {sorted(alts)}, code {sorted(want)} {'ok' if ok else 'DIFFER'}")
+
+    # secured publish-subscribe (section 17)
+    p = pubsub_constants()
+    expect("ps-header", p["PS_HEADER_BYTES"], p["PS_HEADER_BYTES"])
+    expect("ps-nonce", p["PS_NONCE_BYTES"], p["PS_NONCE_BYTES"])
+    expect("ps-signature", p["PS_SIG_BYTES"], p["PS_SIG_BYTES"])
+    expect("ps-sign-pk", p["PS_SIGN_PK_BYTES"], p["PS_SIGN_PK_BYTES"])
+    expect("ps-channel-secret", p["PS_KEY_BYTES"], p["PS_KEY_BYTES"])
+    expect("ps-topic-frame", 0, p["PS_TOPIC_MAX"])
+    expect("ps-prefix", 0, p["PS_TOPIC_MAX"])
+    low = g.bounds("ps-batch")[0]
+    # PS_BATCH_MIN (header, tag, signature) and the smallest plaintext: one message of one empty frame
+    want = p["PS_HEADER_BYTES"] + p["PS_TAG_BYTES"] + p["PS_SIG_BYTES"] + 5
+    ok = low == want and g.bounds("ps-plain")[0] == 5
+    failures += not ok
+    print(f"ps-batch: grammar from {low}, code from {want} {'ok' if ok else 'DIFFER'}")
+    keys_fixed = 1 + p["PS_SIGN_PK_BYTES"] + 8 + 2
+    low, high = g.bounds("ps-keys-body")
+    entry = g.bounds("ps-channel-key")
+    ok = low == keys_fixed and high == keys_fixed + p["PS_KEYS_MAX_CHANNELS"] * entry[1] \
+        and entry == (1 + p["PS_KEY_BYTES"], 1 + p["PS_TOPIC_MAX"] + p["PS_KEY_BYTES"])
+    failures += not ok
+    print(f"ps-keys-body: grammar {low}..{high}, code {keys_fixed} + up to {p['PS_KEYS_MAX_CHANNELS']} "
+          f"entries {'ok' if ok else 'DIFFER'}")
+    expect("ps-reason", 0, p["PS_DENY_MAX"])
+    expect("ps-count", 2, 2)
+    for rule, want in (("ps-version", bytes([p["PS_VERSION"]])),
+                       ("ps-cmd-join", p["PS_CMD_JOIN"]), ("ps-cmd-keys", p["PS_CMD_KEYS"]),
+                       ("ps-cmd-ack", p["PS_CMD_ACK"]), ("ps-cmd-deny", p["PS_CMD_DENY"]),
+                       ("ps-cmd-app", p["PS_CMD_APP"])):
+        got = spelled_value(rules, rule)
+        ok = got == want
+        failures += not ok
+        print(f"{rule}: grammar {got!r}, code {want!r} {'ok' if ok else 'DIFFER'}")
 
     for name in sorted(rules):
         g.bounds(name)             # every rule must at least be well-formed

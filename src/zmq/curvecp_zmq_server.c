@@ -1290,6 +1290,12 @@ curvecp_zmq_server_send (curvecp_zmq_server_t *self, const char *peer_id, zmsg_t
 }
 
 bool
+curvecp_zmq_server_has_peer (curvecp_zmq_server_t *self, const char *peer_id)
+{
+    return peer_by_id (self, peer_id) != NULL;
+}
+
+bool
 curvecp_zmq_server_writable (curvecp_zmq_server_t *self, const char *peer_id)
 {
     peer_t *peer = peer_by_id (self, peer_id);
