@@ -8,10 +8,13 @@
         curvecp_keys_replica_config_t config = { .endpoint = "tcp://127.0.0.1:7100", ... };
         curvecp_keys_replica_t *replica = curvecp_keys_replica_new (&config);
         curvecp_zmq_server_set_authoriser (server, curvecp_keys_replica_authorise, replica);
-    It talks to the key service over the secured DEALER-ROUTER (one
-    curvecp_zmq_client session: the snapshot is its reply to SUBSCRIBE,
-    and updates and heartbeats are pushed down the same session), in a
-    thread of its own, so a server in any loop can ask it at any time.
+    It takes snapshots over the secured DEALER-ROUTER (a curvecp_zmq_client
+    session; the reply also says where the service publishes) and follows
+    the updates and heartbeats over the secured PUB-SUB (a curvecp_zmq_sub
+    of the service's curvecp_zmq_pub, which the service's long-term key
+    authenticates); a service that publishes nothing pushes them down the
+    session instead (SUBSCRIBE). It runs in a thread of its own, so a
+    server in any loop can ask it at any time.
     With a state file it saves every signed set it takes (atomically) and
     starts from that file, so that it has a set to serve before, or
     without, the key service. When it hears nothing from the service for
@@ -47,6 +50,7 @@ typedef struct {
 typedef struct {
     uint64_t snapshots;         /* snapshots taken */
     uint64_t updates;           /* updates applied */
+    uint64_t published;         /* ... of them taken from the PUB-SUB */
     uint64_t resyncs;           /* new snapshots asked for after a gap */
     uint64_t losses;            /* times the service was found lost */
     curvecp_keyset_stats_t set; /* every snapshot and update, by result */

@@ -228,6 +228,9 @@ test_live_allow_list (void)
     int64_t took = zclock_mono () - revoked_at;
     printf ("revocation reached the replica in %lld ms\n", (long long) took);
     CHECK (took < 1000);
+    curvecp_keys_replica_stats_t rs = curvecp_keys_replica_stats (replica);
+    printf ("replica: snapshots %llu updates %llu published %llu resyncs %llu\n", (unsigned long long) rs.snapshots, (unsigned long long) rs.updates, (unsigned long long) rs.published, (unsigned long long) rs.resyncs);
+    CHECK (rs.published >= 1);     /* it came over the PUB-SUB */
     CHECK (!curvecp_keys_replica_allowed (replica, alice.public_key));
     CHECK (!zmq_answers (&args, &alice));
     CHECK (!udp_admits (&udp, &alice));
@@ -277,7 +280,8 @@ test_live_allow_list (void)
     curvecp_keyd_destroy (&keyd);
 }
 
-/* A service that sends whatever it is told: a valid snapshot at seq 1,
+/* A service that sends whatever it is told (on the session: it names no
+   publisher, so the replica asks for updates there): a valid snapshot at seq 1,
    then a forged update (another signer) at seq 2, then a valid update at
    seq 3 (a gap). The replica stays at 1, counts both, and answers the gap
    with a new SUBSCRIBE. */
@@ -314,7 +318,7 @@ test_rogue_service (void)
     zmsg_t *msg = curvecp_zmq_server_recv (rogue);
     CHECK (msg);
     char *command = zmsg_popstr (msg);
-    CHECK (command && streq (command, KEYD_SUBSCRIBE));
+    CHECK (command && streq (command, KEYD_SNAPSHOT));
     free (command);
     zmsg_destroy (&msg);
     char peer[CURVECP_ZMQ_SERVER_PEER_ID_BYTES];
@@ -322,9 +326,15 @@ test_rogue_service (void)
     uint8_t *snap = curvecp_keyset_snapshot (set, &size);
     msg = zmsg_new ();
     zmsg_addstr (msg, KEYD_SNAPSHOT);
-    zmsg_addmem (msg, snap, size);
+    zmsg_addmem (msg, snap, size);      /* no publisher named: updates on the session */
     CHECK (curvecp_zmq_server_send (rogue, peer, &msg) == 0);
     free (snap);
+    msg = curvecp_zmq_server_recv (rogue);
+    CHECK (msg);
+    command = zmsg_popstr (msg);
+    CHECK (command && streq (command, KEYD_SUBSCRIBE));
+    free (command);
+    zmsg_destroy (&msg);
     msg = zmsg_new ();
     zmsg_addstr (msg, KEYD_UPDATE);
     zmsg_addmem (msg, forged, forged_size);

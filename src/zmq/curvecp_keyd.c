@@ -7,6 +7,7 @@
 
 #include "curvecp_keyd.h"
 #include "curvecp_keyd_proto.h"
+#include "curvecp_zmq_pub.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -21,6 +22,8 @@
 
 struct _curvecp_keyd_t {
     curvecp_zmq_server_t *server;
+    curvecp_zmq_pub_t *pub;             /* updates and heartbeats, to replicas */
+    char *pub_keys, *pub_data;          /* its endpoints, as bound (announced) */
     char *state_file;
     FILE *log;
     zlistx_t *subscribers;              /* peer ids (strings) */
@@ -57,10 +60,11 @@ curvecp_keyd_new (const curvecp_keypair_t *keys, const char *name,
         return NULL;
     pthread_mutex_init (&self->mutex, NULL);
     self->server = curvecp_zmq_server_new (keys, name);
+    self->pub = curvecp_zmq_pub_new (keys, name);
     self->set = curvecp_keyset_new (admin_key);
     self->subscribers = zlistx_new ();
     self->state_file = state_file ? strdup (state_file) : NULL;
-    bool ok = self->server && self->set && self->subscribers && (!state_file || self->state_file);
+    bool ok = self->server && self->pub && self->set && self->subscribers && (!state_file || self->state_file);
     if (ok && state_file && access (state_file, F_OK) == 0)
         ok = curvecp_keyset_load_file (self->set, state_file) == 0;
     if (!ok) {
@@ -71,6 +75,8 @@ curvecp_keyd_new (const curvecp_keypair_t *keys, const char *name,
     zlistx_set_duplicator (self->subscribers, (czmq_duplicator *) strdup);
     zlistx_set_comparator (self->subscribers, (czmq_comparator *) strcmp);
     curvecp_zmq_server_set_send_queue (self->server, SEND_QUEUE_BYTES);
+    curvecp_zmq_pub_set_batch (self->pub, 32768, 0);        /* every update out at once */
+    curvecp_zmq_server_set_send_queue (curvecp_zmq_pub_server (self->pub), SEND_QUEUE_BYTES);
     return self;
 }
 
@@ -85,6 +91,9 @@ curvecp_keyd_destroy (curvecp_keyd_t **self_p)
         pthread_join (self->thread, NULL);
     }
     curvecp_zmq_server_destroy (&self->server);
+    curvecp_zmq_pub_destroy (&self->pub);
+    free (self->pub_keys);
+    free (self->pub_data);
     curvecp_keyset_destroy (&self->set);
     zlistx_destroy (&self->subscribers);
     free (self->state_file);
@@ -96,10 +105,40 @@ curvecp_keyd_destroy (curvecp_keyd_t **self_p)
 curvecp_zmq_server_t *curvecp_keyd_server (curvecp_keyd_t *self) { return self->server; }
 void curvecp_keyd_set_log (curvecp_keyd_t *self, FILE *log) { self->log = log; }
 
+/* Where the publisher binds, next to endpoint: tcp://host:* (a free
+   port on the same address), else endpoint-suffix (ipc://, inproc://). */
+static char *
+beside (const char *endpoint, const char *suffix)
+{
+    const char *colon = strrchr (endpoint, ':');
+    if (strncmp (endpoint, "tcp://", 6) == 0 && colon && colon > endpoint + 5)
+        return zsys_sprintf ("%.*s:*", (int) (colon - endpoint), endpoint);
+    return zsys_sprintf ("%s-%s", endpoint, suffix);
+}
+
+/* Bind sock's owner at endpoint; the endpoint as bound, or NULL. */
+static char *
+bind_pub (curvecp_keyd_t *self, const char *endpoint, bool keys)
+{
+    char *where = beside (endpoint, keys ? "keys" : "data");
+    int rc = keys ? curvecp_zmq_pub_bind_keys (self->pub, where) : curvecp_zmq_pub_bind_data (self->pub, where);
+    zstr_free (&where);
+    if (rc < 0)
+        return NULL;
+    zsock_t *sock = keys ? curvecp_zmq_server_sock (curvecp_zmq_pub_server (self->pub))
+                         : curvecp_zmq_pub_data_sock (self->pub);
+    return zsock_last_endpoint (sock);
+}
+
 int
 curvecp_keyd_bind (curvecp_keyd_t *self, const char *endpoint)
 {
-    return curvecp_zmq_server_bind (self->server, endpoint);
+    int rc = curvecp_zmq_server_bind (self->server, endpoint);
+    if (rc < 0 || self->pub_keys)
+        return rc;
+    self->pub_keys = bind_pub (self, endpoint, true);
+    self->pub_data = bind_pub (self, endpoint, false);
+    return self->pub_keys && self->pub_data ? rc : -1;
 }
 
 uint64_t
@@ -144,13 +183,21 @@ snapshot_msg (curvecp_keyd_t *self)
     zmsg_addstr (msg, KEYD_SNAPSHOT);
     zmsg_addmem (msg, data, size);
     free (data);
+    if (self->pub_keys && self->pub_data) {     /* where the updates are published */
+        zmsg_addstr (msg, self->pub_keys);
+        zmsg_addstr (msg, self->pub_data);
+    }
     return msg;
 }
 
-/* Send a copy of msg to every subscriber; forget those that are gone. */
+/* Publish msg on the PUB-SUB, and send a copy to every session
+   subscriber; forget those that are gone. */
 static void
 to_subscribers (curvecp_keyd_t *self, zmsg_t *msg)
 {
+    zmsg_t *published = zmsg_dup (msg);
+    if (curvecp_zmq_pub_send (self->pub, KEYD_TOPIC, &published) != 0)
+        zmsg_destroy (&published);
     pthread_mutex_lock (&self->mutex);
     const char *peer = (const char *) zlistx_first (self->subscribers);
     while (peer) {
@@ -254,14 +301,19 @@ run (void *arg)
 {
     curvecp_keyd_t *self = (curvecp_keyd_t *) arg;
     void *router = zsock_resolve (curvecp_zmq_server_sock (self->server));
+    void *pub_router = zsock_resolve (curvecp_zmq_pub_sock (self->pub));
     int64_t next_hugz = zclock_mono () + KEYD_HUGZ_MS;
     while (!atomic_load (&self->stop)) {
         int timeout = curvecp_zmq_server_timeout (self->server);
+        int pub_timeout = curvecp_zmq_pub_timeout (self->pub);
+        if (pub_timeout >= 0 && (timeout < 0 || pub_timeout < timeout))
+            timeout = pub_timeout;
         if (timeout < 0 || timeout > 100)
             timeout = 100;
-        zmq_pollitem_t item = { router, 0, ZMQ_POLLIN, 0 };
-        zmq_poll (&item, 1, timeout);   /* not zpoller: see curvecp_keys_replica.c */
+        zmq_pollitem_t items[2] = { { router, 0, ZMQ_POLLIN, 0 }, { pub_router, 0, ZMQ_POLLIN, 0 } };
+        zmq_poll (items, 2, timeout);   /* not zpoller: see curvecp_keys_replica.c */
         curvecp_zmq_server_handle (self->server);
+        curvecp_zmq_pub_handle (self->pub);
         zmsg_t *msg;
         while ((msg = curvecp_zmq_server_recv_nowait (self->server))) {
             handle (self, msg);
@@ -272,6 +324,7 @@ run (void *arg)
             next_hugz = zclock_mono () + KEYD_HUGZ_MS;
         }
         curvecp_zmq_server_flush (self->server);
+        curvecp_zmq_pub_handle (self->pub);
     }
     return NULL;
 }
@@ -322,9 +375,10 @@ curvecp_keyd_fetch (curvecp_zmq_client_t *client, const uint8_t admin_key[CURVEC
         return NULL;
     }
     zmsg_t *reply = await (client, KEYD_SNAPSHOT, NULL, timeout_ms);
-    zframe_t *body = reply ? zmsg_last (reply) : NULL;
+    /* [SNAPSHOT][set], then where updates are published (not needed here) */
+    zframe_t *body = reply && zmsg_size (reply) >= 2 ? (zmsg_first (reply), zmsg_next (reply)) : NULL;
     curvecp_keyset_t *set = curvecp_keyset_new (admin_key);
-    if (!set || !body || zmsg_size (reply) != 2
+    if (!set || !body
     ||  curvecp_keyset_load_snapshot (set, zframe_data (body), zframe_size (body)) != CURVECP_KEYSET_OK)
         curvecp_keyset_destroy (&set);
     zmsg_destroy (&reply);

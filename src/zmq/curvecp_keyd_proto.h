@@ -2,9 +2,12 @@
     DEALER-ROUTER session (rfc/curvecp.md, "Key service"). Each is a ØMQ
     message whose first frame names it:
       client -> keyd   SUBSCRIBE            a snapshot now, updates after it
+                                            on this session
                        SNAPSHOT             a snapshot only
                        CHANGE <update>      an administrator's signed update
-      keyd -> client   SNAPSHOT <set>       the signed set
+      keyd -> client   SNAPSHOT <set> [<pub-keys> <pub-data>]
+                                            the signed set, and where the
+                                            updates are published
                        UPDATE <update>      a change, to subscribers
                        HUGZ <seq>           heartbeat with the set's sequence
                                             number (decimal), to subscribers
@@ -13,6 +16,10 @@
                                             result text), our sequence    */
 #ifndef CURVECP_KEYD_PROTO_H_INCLUDED
 #define CURVECP_KEYD_PROTO_H_INCLUDED
+
+/* UPDATE and HUGZ are also published on the secured PUB-SUB
+   (curvecp_zmq_pub, same long-term key) under this topic. */
+#define KEYD_TOPIC      "keyd"
 
 #define KEYD_SUBSCRIBE  "SUBSCRIBE"
 #define KEYD_SNAPSHOT   "SNAPSHOT"

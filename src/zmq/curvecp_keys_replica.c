@@ -6,6 +6,7 @@
 
 #include "curvecp_keys_replica.h"
 #include "curvecp_zmq_client.h"
+#include "curvecp_zmq_sub.h"
 #include "curvecp_keyd_proto.h"
 
 #include <czmq.h>
@@ -20,7 +21,6 @@ struct _curvecp_keys_replica_t {
     char *endpoint, *keyd_name, *state_file;
     uint8_t keyd_key[CURVECP_KEY_BYTES];
     curvecp_keypair_t keys;
-    bool have_keys;
     int lost_after_ms;
     FILE *log;
 
@@ -83,9 +83,10 @@ persist (curvecp_keys_replica_t *self)
         say (self, "cannot save %s: %s", self->state_file, curvecp_keys_error ());
 }
 
-/* A snapshot or update (apply true) from the service; what became of it. */
+/* A snapshot or an update (published: taken from the PUB-SUB) from the
+   service; what became of it. */
 static curvecp_keyset_result_t
-take (curvecp_keys_replica_t *self, zframe_t *frame, bool update)
+take (curvecp_keys_replica_t *self, zframe_t *frame, bool update, bool published)
 {
     const uint8_t *data = frame ? zframe_data (frame) : (const uint8_t *) "";
     size_t size = frame ? zframe_size (frame) : 0;
@@ -95,6 +96,8 @@ take (curvecp_keys_replica_t *self, zframe_t *frame, bool update)
     if (result == CURVECP_KEYSET_OK) {
         if (update)
             self->stats.updates++;
+        if (update && published)
+            self->stats.published++;
         else
             self->stats.snapshots++;
         persist (self);
@@ -106,45 +109,84 @@ take (curvecp_keys_replica_t *self, zframe_t *frame, bool update)
 
 /* ---- the session with the service --------------------------------------- */
 
-static int
-subscribe (curvecp_zmq_client_t *client)
+/* What the thread holds: the session (snapshots), and once the service
+   said where, the subscriber that follows its updates. */
+typedef struct {
+    curvecp_zmq_client_t *client;
+    curvecp_zmq_sub_t *sub;             /* NULL: updates come down the session */
+    bool sub_ready;                     /* the subscriber holds the epoch keys */
+    bool session_subscribed;            /* SUBSCRIBE sent on this session */
+} link_t;
+
+static void
+ask (curvecp_zmq_client_t *client, const char *command)
 {
     zmsg_t *msg = zmsg_new ();
-    zmsg_addstr (msg, KEYD_SUBSCRIBE);
-    int rc = curvecp_zmq_client_send (client, &msg);
-    zmsg_destroy (&msg);
-    return rc;
+    zmsg_addstr (msg, command);
+    if (curvecp_zmq_client_send (client, &msg) != 0)
+        zmsg_destroy (&msg);
+}
+
+/* A snapshot: over the session always; updates then follow on the PUB-SUB,
+   or (a service that publishes none) down the session after SUBSCRIBE. */
+static void
+ask_snapshot (link_t *link)
+{
+    ask (link->client, link->sub || !link->session_subscribed ? KEYD_SNAPSHOT : KEYD_SUBSCRIBE);
 }
 
 static void
-resync (curvecp_keys_replica_t *self, curvecp_zmq_client_t *client, const char *why)
+resync (curvecp_keys_replica_t *self, link_t *link, const char *why)
 {
     pthread_mutex_lock (&self->mutex);
     self->stats.resyncs++;
     pthread_mutex_unlock (&self->mutex);
     say (self, "%s: taking a new snapshot", why);
-    subscribe (client);
+    ask_snapshot (link);
 }
 
-/* One message from the service; true if it was one of the service's. */
+/* The service said where it publishes: follow it there. */
+static void
+follow (curvecp_keys_replica_t *self, link_t *link, zmsg_t *msg)
+{
+    char *keys_ep = zmsg_popstr (msg), *data_ep = zmsg_popstr (msg);
+    if (!link->sub && keys_ep && data_ep) {
+        link->sub = curvecp_zmq_sub_new (&self->keys, self->keyd_key, self->keyd_name);
+        if (!link->sub || curvecp_zmq_sub_connect (link->sub, keys_ep, data_ep) != 0
+        ||  curvecp_zmq_sub_subscribe (link->sub, KEYD_TOPIC) != 0) {
+            say (self, "cannot follow the updates at %s: taking them on the session", data_ep);
+            curvecp_zmq_sub_destroy (&link->sub);
+        }
+    }
+    if (!link->sub && !link->session_subscribed) {
+        link->session_subscribed = true;
+        ask (link->client, KEYD_SUBSCRIBE);
+    }
+    free (keys_ep);
+    free (data_ep);
+}
+
+/* One message from the service (over the session, or published);
+   true if it was one of the service's. */
 static bool
-handle (curvecp_keys_replica_t *self, curvecp_zmq_client_t *client, zmsg_t *msg)
+handle (curvecp_keys_replica_t *self, link_t *link, zmsg_t *msg, bool published)
 {
     char *command = zmsg_popstr (msg);
     zframe_t *body = zmsg_pop (msg);
     bool known = true;
-    if (command && streq (command, KEYD_SNAPSHOT)) {
-        curvecp_keyset_result_t result = take (self, body, false);
+    if (command && streq (command, KEYD_SNAPSHOT) && !published) {
+        curvecp_keyset_result_t result = take (self, body, false, false);
         if (result != CURVECP_KEYSET_OK && result != CURVECP_KEYSET_STALE)
             say (self, "snapshot refused [%s]", curvecp_keyset_result_text (result));
         else
             set_live (self, true);      /* a stale one: the service lags us; we keep ours */
+        follow (self, link, msg);
     }
     else
     if (command && streq (command, KEYD_UPDATE)) {
-        curvecp_keyset_result_t result = take (self, body, true);
+        curvecp_keyset_result_t result = take (self, body, true, published);
         if (result == CURVECP_KEYSET_GAP || result == CURVECP_KEYSET_DIVERGED)
-            resync (self, client, curvecp_keyset_result_text (result));
+            resync (self, link, curvecp_keyset_result_text (result));
         else
         if (result != CURVECP_KEYSET_OK && result != CURVECP_KEYSET_STALE)
             say (self, "update refused [%s]", curvecp_keyset_result_text (result));
@@ -155,7 +197,7 @@ handle (curvecp_keys_replica_t *self, curvecp_zmq_client_t *client, zmsg_t *msg)
         uint64_t seq = strtoull (text, NULL, 10);
         free (text);
         if (seq > curvecp_keys_replica_seq (self))
-            resync (self, client, "heartbeat announces a later set");
+            resync (self, link, "heartbeat announces a later set");
         else
             set_live (self, true);
     }
@@ -166,43 +208,94 @@ handle (curvecp_keys_replica_t *self, curvecp_zmq_client_t *client, zmsg_t *msg)
     return known;
 }
 
+/* Published messages: [topic][command][body]; a gap (PUB dropped some)
+   means a snapshot. true if any was the service's. */
+static bool
+take_published (curvecp_keys_replica_t *self, link_t *link)
+{
+    bool heard = false;
+    zmsg_t *msg;
+    while (link->sub && (msg = curvecp_zmq_sub_recv_nowait (link->sub))) {
+        uint64_t gap = curvecp_zmq_sub_gap (link->sub);
+        free (zmsg_popstr (msg));       /* the topic */
+        heard |= handle (self, link, msg, true);
+        zmsg_destroy (&msg);
+        if (gap)
+            resync (self, link, "published updates lost");
+    }
+    return heard;
+}
+
+/* Forget the session and the subscriber, and start again. */
+static void
+restart (curvecp_keys_replica_t *self, link_t *link)
+{
+    set_live (self, false);
+    curvecp_zmq_sub_destroy (&link->sub);
+    link->sub_ready = false;
+    link->session_subscribed = false;
+    curvecp_zmq_client_reconnect (link->client);
+    ask_snapshot (link);
+}
+
+static int
+poll_timeout (link_t *link)
+{
+    int timeout = curvecp_zmq_client_timeout (link->client);
+    int sub_timeout = link->sub ? curvecp_zmq_sub_timeout (link->sub) : -1;
+    if (sub_timeout >= 0 && (timeout < 0 || sub_timeout < timeout))
+        timeout = sub_timeout;
+    return timeout < 0 || timeout > 100 ? 100 : timeout;
+}
+
 static void *
 run (void *arg)
 {
     curvecp_keys_replica_t *self = (curvecp_keys_replica_t *) arg;
-    curvecp_zmq_client_t *client = curvecp_zmq_client_new (self->have_keys ? &self->keys : NULL, self->keyd_key,
-                                                           self->keyd_name);
-    if (!client || curvecp_zmq_client_connect (client, self->endpoint) != 0) {
+    link_t link = { NULL, NULL, false, false };
+    link.client = curvecp_zmq_client_new (&self->keys, self->keyd_key, self->keyd_name);
+    if (!link.client || curvecp_zmq_client_connect (link.client, self->endpoint) != 0) {
         say (self, "cannot connect to %s: serving the last signed set", self->endpoint);
-        curvecp_zmq_client_destroy (&client);
+        curvecp_zmq_client_destroy (&link.client);
         return NULL;
     }
-    curvecp_zmq_client_set_linger (client, 0);
-    subscribe (client);
+    curvecp_zmq_client_set_linger (link.client, 0);
+    ask_snapshot (&link);
     int64_t heard = zclock_mono ();
     while (!atomic_load (&self->stop)) {
-        int timeout = curvecp_zmq_client_timeout (client);
-        if (timeout < 0 || timeout > 100)
-            timeout = 100;
         /* zmq_poll, not zpoller: zpoller returns at once for ever after
            czmq's own SIGINT/SIGTERM handler has fired in this process */
-        zmq_pollitem_t item = { zsock_resolve (curvecp_zmq_client_sock (client)), 0, ZMQ_POLLIN, 0 };
-        zmq_poll (&item, 1, timeout);
-        curvecp_zmq_client_handle (client);
+        zmq_pollitem_t items[3] = { { zsock_resolve (curvecp_zmq_client_sock (link.client)), 0, ZMQ_POLLIN, 0 } };
+        int count = 1;
+        if (link.sub) {
+            items[count++] = (zmq_pollitem_t) { zsock_resolve (curvecp_zmq_sub_key_sock (link.sub)), 0, ZMQ_POLLIN, 0 };
+            items[count++] = (zmq_pollitem_t) { zsock_resolve (curvecp_zmq_sub_data_sock (link.sub)), 0, ZMQ_POLLIN, 0 };
+        }
+        zmq_poll (items, count, poll_timeout (&link));
+        curvecp_zmq_client_handle (link.client);
+        bool sub_failed = link.sub && curvecp_zmq_sub_handle (link.sub) != 0;
         zmsg_t *msg;
-        while ((msg = curvecp_zmq_client_recv_nowait (client))) {
-            if (handle (self, client, msg))
+        while ((msg = curvecp_zmq_client_recv_nowait (link.client))) {
+            if (handle (self, &link, msg, false))
                 heard = zclock_mono ();
             zmsg_destroy (&msg);
         }
-        if (curvecp_zmq_client_failed (client) || zclock_mono () - heard > self->lost_after_ms) {
-            set_live (self, false);
-            curvecp_zmq_client_reconnect (client);
-            subscribe (client);
+        if (take_published (self, &link))
+            heard = zclock_mono ();
+        if (link.sub && !link.sub_ready && curvecp_zmq_sub_has_keys (link.sub)) {
+            /* As the Clone pattern does: subscribed first, then the
+               snapshot, so no update falls between the two. */
+            link.sub_ready = true;
+            ask (link.client, KEYD_SNAPSHOT);
+        }
+        if (curvecp_zmq_client_failed (link.client) || sub_failed
+        ||  (link.sub && curvecp_zmq_sub_denied (link.sub)) || zclock_mono () - heard > self->lost_after_ms) {
+            restart (self, &link);
             heard = zclock_mono ();     /* the next try after another lost_after_ms */
         }
     }
-    curvecp_zmq_client_destroy (&client);
+    curvecp_zmq_sub_destroy (&link.sub);
+    curvecp_zmq_client_destroy (&link.client);
     return NULL;
 }
 
@@ -220,10 +313,10 @@ curvecp_keys_replica_new (const curvecp_keys_replica_config_t *config)
     self->keyd_name = strdup (config->keyd_name ? config->keyd_name : CURVECP_KEYD_DEFAULT_NAME);
     self->state_file = dup_or_null (config->state_file);
     memcpy (self->keyd_key, config->keyd_key, sizeof self->keyd_key);
-    if (config->keys) {
+    if (config->keys)
         self->keys = *config->keys;
-        self->have_keys = true;
-    }
+    else
+        curvecp_keypair_generate (&self->keys);     /* one pair for session and subscriber */
     self->lost_after_ms = config->lost_after_ms > 0 ? config->lost_after_ms : KEYD_LOST_AFTER_MS;
     self->log = config->log;
     self->set = curvecp_keyset_new (config->admin_key);
