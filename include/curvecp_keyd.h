@@ -1,11 +1,15 @@
 /*  curvecp_keyd.h - the key service (curvecp-keyd): it holds the signed
     key set (curvecp_keyset.h) in a state file and serves it over the
     secured DEALER-ROUTER (curvecp_zmq_server) on the Clone pattern: a
-    SUBSCRIBE gets the snapshot and then every update, in sequence, and a
-    heartbeat (HUGZ) with the set's sequence number every second; a
-    SNAPSHOT gets the snapshot only; a CHANGE carries an administrator's
-    signed update, which it applies only if the administrator signed it
-    and it is the next in sequence, saves, then hands to every subscriber.
+    SNAPSHOT gets the signed set and where the updates are published; the
+    updates, in sequence, and a heartbeat (HUGZ) with the set's sequence
+    number every second go out on the secured PUB-SUB (a curvecp_zmq_pub
+    under the same long-term key, bound next to the service's endpoint:
+    tcp://host:* for tcp://host:port, endpoint-keys / endpoint-data
+    otherwise), and down the session of each client that sent SUBSCRIBE.
+    A CHANGE carries an administrator's signed update, which it applies
+    only if the administrator signed it and it is the next in sequence,
+    saves, then publishes.
     The service holds no administrator secret: it cannot make a change,
     only pass on the ones the administrator signed.
         curvecp_keyd_t *keyd = curvecp_keyd_new (&keys, "keyd", admin_key, "state/keyset");
@@ -39,7 +43,9 @@ CURVECP_EXPORT curvecp_keyd_t *curvecp_keyd_new (const curvecp_keypair_t *keys, 
 CURVECP_EXPORT void curvecp_keyd_destroy (curvecp_keyd_t **self_p);
 /* Its server, to set an allow-list, options, ... before start. */
 CURVECP_EXPORT curvecp_zmq_server_t *curvecp_keyd_server (curvecp_keyd_t *self);
-/* Bind (as curvecp_zmq_server_bind: the port for tcp://...:*). */
+/* Bind the service (as curvecp_zmq_server_bind: the port for
+   tcp://...:*) and, the first time, its publisher next to it; -1 if
+   either cannot be bound. */
 CURVECP_EXPORT int curvecp_keyd_bind (curvecp_keyd_t *self, const char *endpoint);
 /* Lines about changes and refusals (NULL: none). */
 CURVECP_EXPORT void curvecp_keyd_set_log (curvecp_keyd_t *self, FILE *log);
