@@ -87,7 +87,7 @@ timeout 120 "$ECHO" -v -K "$KK@$EP" -A admin.pub -S zmq-replica -n echo.example 
 PIDS="$PIDS $!"
 wait_for echo.log listening || { echo "FAIL echo did not start"; cat echo.log; exit 1; }
 ZEP=$(sed -n 's/^listening //p' echo.log)
-UPORT=$((45500 + $$ % 400))
+UPORT=$((39000 + $$ % 500))      # (other tests: 42000-43999, 45000-47999)
 EXT=000102030405060708090a0b0c0d0e0f
 timeout 120 "$SERVER" -m -K "$KK@$EP" -A admin.pub -S udp-replica udp.example srv 127.0.0.1 $UPORT $EXT \
     sh -c 'echo served' 2> udp.log &
