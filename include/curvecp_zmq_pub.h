@@ -134,7 +134,9 @@ CURVECP_EXPORT void curvecp_zmq_pub_set_switch_max (curvecp_zmq_pub_t *self, int
 
 /* Batching: a batch is sealed when it holds max_bytes of messages
    (default 32768; at most 1 MiB) or linger_ms after its first message
-   (default 2; 0: every message sealed at once, alone). */
+   (default 2; 0: every message sealed at once, alone). The linger is
+   kept by serve / handle / the zloop timer and by every send, so a
+   publisher that stops sending must still serve (or flush). */
 CURVECP_EXPORT void curvecp_zmq_pub_set_batch (curvecp_zmq_pub_t *self, size_t max_bytes, int linger_ms);
 
 /* Publish a message on topic (a C string, at most TOPIC_MAX bytes): its

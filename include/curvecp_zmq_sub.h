@@ -72,8 +72,8 @@ CURVECP_EXPORT void curvecp_zmq_sub_set_grace (curvecp_zmq_sub_t *self, int msec
 /* recv timeout in ms (-1 forever, the default). */
 CURVECP_EXPORT void curvecp_zmq_sub_set_rcvtimeo (curvecp_zmq_sub_t *self, int msecs);
 
-/* Wait up to timeout_ms (-1 forever) until we hold keys of the
-   publisher's current epoch. 0, or -1 on timeout, DENY, or a failed
+/* Wait up to timeout_ms (-1 forever) until we hold epoch keys (the
+   publisher answered our JOIN). 0, or -1 on timeout, DENY, or a failed
    session. */
 CURVECP_EXPORT int curvecp_zmq_sub_wait_keys (curvecp_zmq_sub_t *self, int timeout_ms);
 

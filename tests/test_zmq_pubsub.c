@@ -182,6 +182,17 @@ test_delivery (void)
     curvecp_zmq_pub_set_batch (pub, 32768, 20);
     CHECK_EQ (curvecp_zmq_pub_send_str (pub, "t.c", "lingered"), 0);
     expect (sub, "t.c", "lingered", 0);
+    /* a send past the open batch's linger seals it, even unserved */
+    batches = curvecp_zmq_pub_info (pub)->batches;
+    CHECK_EQ (curvecp_zmq_pub_send_str (pub, "t.d", "slow 1"), 0);
+    zclock_sleep (40);
+    CHECK_EQ (curvecp_zmq_pub_info (pub)->batches, batches);
+    CHECK_EQ (curvecp_zmq_pub_send_str (pub, "t.d", "slow 2"), 0);
+    CHECK_EQ (curvecp_zmq_pub_info (pub)->batches, batches + 1);
+    curvecp_zmq_pub_flush (pub);
+    CHECK_EQ (curvecp_zmq_pub_info (pub)->batches, batches + 2);
+    expect (sub, "t.d", "slow 1", 0);
+    expect (sub, "t.d", "slow 2", 0);
     /* refused: too long a topic, no message */
     char topic[300];
     memset (topic, 'x', sizeof topic - 1);
@@ -191,7 +202,7 @@ test_delivery (void)
     CHECK_EQ (curvecp_zmq_pub_send (pub, "t", &empty), -1);
     zmsg_destroy (&empty);
     const curvecp_zmq_sub_stats_t *stats = curvecp_zmq_sub_stats (sub);
-    CHECK_EQ (stats->delivered, 111);
+    CHECK_EQ (stats->delivered, 113);
     CHECK_EQ (stats->forged + stats->replayed + stats->no_key + stats->malformed + stats->unsealed, 0);
     stop_all ();
     printf ("delivery: ok\n");

@@ -271,6 +271,12 @@ publish (curvecp_zmq_pub_t *self, const char *name, const frames_t *frames)
     for (size_t i = 0; i < frames->count; i++)
         bytes += frames->size[i];
     size_t need = ps_plain_message_size (frames->count, bytes);
+    /* batches past their linger go out first (this one's too: the new
+       message starts the next), so a publisher that sends slowly and
+       serves seldom still keeps the linger */
+    uint64_t now = self->linger_ms ? curvecp_clock_now () : 0;
+    if (self->linger_ms)
+        seal_due (self, now);
     if (topic->count && topic->plain_len + need > self->batch_bytes)
         seal (self, topic);
     if (!reserve (&topic->plain, &topic->plain_cap, topic->plain_len + need)) {
@@ -291,17 +297,13 @@ publish (curvecp_zmq_pub_t *self, const char *name, const frames_t *frames)
     topic->plain_len += need;
     topic->count++;
     self->info.messages++;
-    /* the clock is read when a batch opens (its linger starts): the
-       batches of other topics that are due go out then, or at the next
-       serve / handle */
-    if (topic->count == 1) {
-        uint64_t now = curvecp_clock_now ();
-        topic->due = now + (uint64_t) self->linger_ms * 1000000ull;
-        topic->pending_handle = zlistx_add_end (self->pending, topic);
-        seal_due (self, now);
-    }
     if (self->linger_ms == 0 || topic->plain_len >= self->batch_bytes || topic->count == PS_COUNT_MAX)
         seal (self, topic);
+    else
+    if (topic->count == 1) {
+        topic->due = now + (uint64_t) self->linger_ms * 1000000ull;
+        topic->pending_handle = zlistx_add_end (self->pending, topic);
+    }
     return 0;
 }
 
