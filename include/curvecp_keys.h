@@ -27,6 +27,11 @@ typedef struct {
     uint8_t secret_key[CURVECP_KEY_BYTES];
 } curvecp_keypair_t;
 
+/* An authoriser: may the client with this long-term key connect? Asked
+   once per new connection, after its Initiate is verified (a server's
+   allow-list hook, e.g. curvecp_keys_replica_authorise). */
+typedef bool (curvecp_authorise_fn) (void *arg, const uint8_t client_key[CURVECP_KEY_BYTES]);
+
 /* Fresh random key pair. */
 CURVECP_EXPORT void curvecp_keypair_generate (curvecp_keypair_t *keypair);
 

@@ -78,6 +78,11 @@ typedef struct {
     size_t max_pending_memory;                 /* bytes those may allocate, counted as
                                                   their stream buffers (0 = no budget,
                                                   as NaCl: max_connections bounds them) */
+    curvecp_authorise_fn *authorise;           /* set: asked about each verified
+                                                  Initiate's client key; a refused
+                                                  client gets no connection
+                                                  [not-authorised] (NULL: everyone) */
+    void *authorise_arg;
 } curvecp_udp_server_config_t;
 
 /* Zero config with NaCl's defaults. */

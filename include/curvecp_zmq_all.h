@@ -17,6 +17,9 @@
 #include "curvecp_zmq_client.h"
 #include "curvecp_zmq_server.h"
 #include "curvecp_zmq_allow.h"
+#include "curvecp_keyset.h"
+#include "curvecp_keys_replica.h"
+#include "curvecp_keyd.h"
 #include "curvecp_zmq_pub.h"
 #include "curvecp_zmq_sub.h"
 

@@ -120,6 +120,11 @@ CURVECP_EXPORT void curvecp_zmq_server_set_sndtimeo (curvecp_zmq_server_t *self,
    changes). NULL turns the allow-list off. 0, or -1 if unreadable. */
 CURVECP_EXPORT int curvecp_zmq_server_allow_directory (curvecp_zmq_server_t *self, const char *directory);
 
+/* Also ask fn (with arg) about each new client, after the allow-list
+   and before ZAP: a client it refuses is dropped [not-authorised]. For a
+   live allow-list such as a key service replica
+   (curvecp_keys_replica_authorise). NULL turns it off. */
+CURVECP_EXPORT void curvecp_zmq_server_set_authoriser (curvecp_zmq_server_t *self, curvecp_authorise_fn *fn, void *arg);
 /* The allow-list in use (its load and read counts), NULL if none. */
 CURVECP_EXPORT curvecp_zmq_allow_t *curvecp_zmq_server_allow_list (curvecp_zmq_server_t *self);
 

@@ -18,6 +18,7 @@
 #include "curvecp_safenonce.h"
 #include "curvecp_stream.h"
 #include "zmq/curvecp_pubsub_wire.h"
+#include "curvecp_keyset.h"
 
 #define LINE_BYTES 32
 
@@ -801,6 +802,60 @@ print_pubsub (void)
     sodium_memzero (sign_sk, sizeof sign_sk);
 }
 
+/* A.14: the key service's set and updates (section 18), signed by an
+   administrator key from a fixed seed (Ed25519 signatures are
+   deterministic, so every byte is fixed). */
+static void
+put_keyset_update (curvecp_keyset_t *set, const curvecp_keyset_entry_t *entry, const uint8_t *admin_sk,
+        const char *label)
+{
+    size_t size;
+    uint8_t *update = curvecp_keyset_make_update (set, entry, admin_sk, &size);
+    if (!update || curvecp_keyset_apply_update (set, update, size) != CURVECP_KEYSET_OK)
+        abort ();
+    put_hex (label, update, size);
+    free (update);
+    uint8_t *snapshot = curvecp_keyset_snapshot (set, &size);
+    char snapshot_label[64];
+    snprintf (snapshot_label, sizeof snapshot_label, "signed set at seq %llu",
+              (unsigned long long) curvecp_keyset_seq (set));
+    put_hex (snapshot_label, snapshot, size);
+    free (snapshot);
+}
+
+static void
+print_keyset (void)
+{
+    uint8_t seed[32], admin_pk[32], admin_sk[64];
+    vectors_pattern (seed, sizeof seed, 0xc0);
+    crypto_sign_seed_keypair (admin_pk, admin_sk, seed);
+    curvecp_keyset_t *set = curvecp_keyset_new (admin_pk);
+    curvecp_keyset_entry_t alice;
+    memset (&alice, 0, sizeof alice);
+    vectors_pattern (alice.key, sizeof alice.key, 0xe0);
+    strcpy (alice.name, "alice");
+    strcpy (alice.metadata, "team=ops\nhost=a1");
+    alice.added = 1700000000;
+    printf ("### A.14 Key service\n\n"
+            "Section 18. The administrator's Ed25519 key pair comes from the seed\n"
+            "below (crypto_sign_seed_keypair). From the empty set at sequence 0, the\n"
+            "update that adds client key e0e1...ff as \"alice\" (metadata\n"
+            "\"team=ops\" and \"host=a1\", added 1700000000), and the signed set it\n"
+            "gives; then the update that revokes her, and the set at sequence 2.\n"
+            "The empty set at sequence 0 is the set magic, eight zero bytes of\n"
+            "sequence, four of count and 64 zero bytes of signature.\n\n");
+    block_open ("Administrator key, updates and signed sets:");
+    put_hex ("administrator seed", seed, sizeof seed);
+    put_hex ("administrator public key", admin_pk, sizeof admin_pk);
+    put_keyset_update (set, &alice, admin_sk, "update 1 (add alice)");
+    alice.revoked = true;
+    put_keyset_update (set, &alice, admin_sk, "update 2 (revoke alice)");
+    block_close ();
+    curvecp_keyset_destroy (&set);
+    sodium_memzero (admin_sk, sizeof admin_sk);
+    sodium_memzero (seed, sizeof seed);
+}
+
 int
 main (void)
 {
@@ -825,6 +880,7 @@ main (void)
     print_zmq (&in, &keys);
     print_large (&in, &keys);
     print_pubsub ();
+    print_keyset ();
     sodium_memzero (&keys, sizeof keys);
     return 0;
 }

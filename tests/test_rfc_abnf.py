@@ -13,7 +13,10 @@ and with the tag bytes of src/core/curvecp_message.c. The grammar of the
 secured publish-subscribe (section 17, the block that defines ps-batch)
 must agree with src/zmq/curvecp_pubsub_wire.h (header, nonce, signature,
 key and topic sizes, the smallest batch, the KEYS body, the version and
-the command names).
+the command names). The key service's grammar (section 18, ks-set) must
+agree with include/curvecp_keyset.h and src/zmq/curvecp_keyset.c (entry,
+update and set sizes, magics) and with the message names of
+src/zmq/curvecp_keyd_proto.h.
 
 The grammar is RFC 5234 over octets; this reads the subset it uses
 (concatenation, alternation, groups, repetition, nOCTET, %x values and
@@ -156,6 +159,21 @@ def pubsub_constants():
               for m in re.finditer(r"#define\s+(PS_\w+)\s+\(?(0x[0-9a-fA-F]+|\d+)\)?\s", text)}
     values.update({m.group(1): m.group(2).encode()
                    for m in re.finditer(r'#define\s+(PS_CMD_\w+)\s+"([^"]*)"', text)})
+    return values
+
+
+def keyset_constants():
+    """The key service's sizes (include/curvecp_keyset.h), magics
+    (src/zmq/curvecp_keyset.c) and message names (src/zmq/curvecp_keyd_proto.h)."""
+    header = (src / "include/curvecp_keyset.h").read_text()
+    values = {m.group(1): int(m.group(2), 0)
+              for m in re.finditer(r"#define\s+(CURVECP_KEYSET_\w+)\s+(0x[0-9a-fA-F]+|\d+)", header)}
+    body = (src / "src/zmq/curvecp_keyset.c").read_text()
+    values.update({m.group(1): m.group(2).encode()
+                   for m in re.finditer(r'#define\s+(SET_MAGIC|UPDATE_MAGIC)\s+"([^"]*)"', body)})
+    proto = (src / "src/zmq/curvecp_keyd_proto.h").read_text()
+    values.update({m.group(1): m.group(2).encode()
+                   for m in re.finditer(r'#define\s+(KEYD_[A-Z]+)\s+"([^"]*)"', proto)})
     return values
 
 
@@ -319,6 +337,30 @@ def main():
                        ("ps-cmd-join", p["PS_CMD_JOIN"]), ("ps-cmd-keys", p["PS_CMD_KEYS"]),
                        ("ps-cmd-ack", p["PS_CMD_ACK"]), ("ps-cmd-deny", p["PS_CMD_DENY"]),
                        ("ps-cmd-app", p["PS_CMD_APP"])):
+        got = spelled_value(rules, rule)
+        ok = got == want
+        failures += not ok
+        print(f"{rule}: grammar {got!r}, code {want!r} {'ok' if ok else 'DIFFER'}")
+
+    # the key service (section 18)
+    if "ks-set" not in rules:
+        sys.exit("rfc/curvecp.md: no grammar defines ks-set (section 18)")
+    ks = keyset_constants()
+    sig = ks["CURVECP_KEYSET_SIG_BYTES"]
+    entry_min = 32 + 8 + 1 + 1 + 1 + 2
+    entry_max = 32 + 8 + 1 + 1 + ks["CURVECP_KEYSET_NAME_MAX"] + 2 + ks["CURVECP_KEYSET_METADATA_MAX"]
+    expect("ks-entry", entry_min, entry_max)
+    expect("ks-signature", sig, sig)
+    expect("ks-set-signature", sig, sig)
+    expect("ks-update", 8 + 8 + entry_min + 2 * sig, 8 + 8 + entry_max + 2 * sig)
+    expect("ks-set", 8 + 8 + 4 + sig, 8 + 8 + 4 + ks["CURVECP_KEYSET_ENTRIES_MAX"] * entry_max + sig)
+    expect("ks-name", 1, ks["CURVECP_KEYSET_NAME_MAX"])
+    expect("ks-metadata", 0, ks["CURVECP_KEYSET_METADATA_MAX"])
+    for rule, want in (("ks-set-magic", ks["SET_MAGIC"]), ("ks-update-magic", ks["UPDATE_MAGIC"]),
+                       ("ks-topic", ks["KEYD_TOPIC"]), ("ks-cmd-subscribe", ks["KEYD_SUBSCRIBE"]),
+                       ("ks-cmd-snapshot", ks["KEYD_SNAPSHOT"]), ("ks-cmd-change", ks["KEYD_CHANGE"]),
+                       ("ks-cmd-update", ks["KEYD_UPDATE"]), ("ks-cmd-hugz", ks["KEYD_HUGZ"]),
+                       ("ks-cmd-ok", ks["KEYD_OK"]), ("ks-cmd-refused", ks["KEYD_REFUSED"])):
         got = spelled_value(rules, rule)
         ok = got == want
         failures += not ok

@@ -25,6 +25,8 @@ typedef struct {
     size_t max_authorising;          /* 0 = the server's default */
     const char *property;            /* non-NULL: echo the user id and this property too */
     int port;                        /* set once bound */
+    curvecp_authorise_fn *authoriser;   /* non-NULL: a live allow-list */
+    void *authoriser_arg;
 } echo_args_t;
 
 static void
@@ -41,6 +43,8 @@ echo_actor (zsock_t *pipe, void *arg)
     if (args->zap_domain)
         curvecp_zmq_server_set_zap (server, args->zap_domain, args->zap_mechanism,
                                 args->zap_timeout_ms ? args->zap_timeout_ms : 1000);
+    if (args->authoriser)
+        curvecp_zmq_server_set_authoriser (server, args->authoriser, args->authoriser_arg);
     if (args->max_authorising)
         curvecp_zmq_server_set_max_authorising (server, args->max_authorising);
     /* a fixed port a previous server just had may wait for libzmq's

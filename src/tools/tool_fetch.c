@@ -31,6 +31,8 @@
 #include "curvecp_filerecv.h"
 #include "curvecp_keys.h"
 #include "curvecp_tool.h"
+#include "curvecp_known.h"
+#include "curvecp_keyd.h"
 #include "curvecp_udp_client.h"
 #include "curvecp_udp_socket.h"
 
@@ -406,22 +408,25 @@ run_zmq (fetch_t *self, const curvecp_endpoint_t *endpoint)
 
 /* ---- arguments ---------------------------------------------------------- */
 
-/* 64 hex digits, a NaCl key directory, or a zcert file. */
+/* 64 hex digits, a NaCl key directory, a zcert file, or a known
+   server's name (curvecp_known.h); an explicit key is checked against,
+   or recorded under, record_name. */
 static bool
-load_server_key (const char *text, uint8_t key[CURVECP_KEY_BYTES])
+load_server_key (const char *text, const char *record_name, uint8_t key[CURVECP_KEY_BYTES])
 {
-    struct stat st;
-    if (strlen (text) == 2 * CURVECP_KEY_BYTES && curvecp_key_from_hex (text, key) == CURVECP_OK)
-        return true;
-    if (stat (text, &st) != 0) {
-        fprintf (stderr, "curvecp-fetch: server key %s: not 64 hex digits, and %s\n", text, strerror (errno));
-        return false;
-    }
-    curvecp_reason_t rc = S_ISDIR (st.st_mode) ? curvecp_keydir_load_public (text, key)
-                                               : curvecp_zcert_load_public (text, key);
-    if (rc != CURVECP_OK)
-        fprintf (stderr, "curvecp-fetch: server key: %s\n", curvecp_keys_error ());
-    return rc == CURVECP_OK;
+    char error[1024];
+    curvecp_known_set_keyd (curvecp_keyd_lookup);
+    curvecp_known_result_t result = curvecp_known_server_key (text, record_name, key, error, sizeof error);
+    if (result == CURVECP_KNOWN_UNKNOWN)
+        fprintf (stderr, "curvecp-fetch: server key %s: not 64 hex digits, a key directory or zcert file (%s); %s\n",
+                 text, strerror (ENOENT), error);
+    else
+    if (result == CURVECP_KNOWN_RECORDED)
+        fprintf (stderr, "curvecp-fetch: recorded the key of %s in %s\n", record_name, curvecp_known_file ());
+    else
+    if (result != CURVECP_KNOWN_OK)
+        fprintf (stderr, "curvecp-fetch: %s\n", error);
+    return result == CURVECP_KNOWN_OK || result == CURVECP_KNOWN_RECORDED;
 }
 
 static bool
@@ -496,14 +501,16 @@ main (int argc, char *argv[])
     self.progress = isatty (2);
     uint64_t stop_after = UINT64_MAX, secs;
     const char *keys_path = NULL;
-    bool overwrite = false;
+    bool overwrite = false, name_given = false;
     int opt;
     curvecp_tool_start ("curvecp-fetch", USAGE, "c:n:t:pqvm:f", argc, argv);
     while ((opt = getopt (argc, argv, curvecp_tool_optstring ())) != -1) {
         if (opt == 'c')
             keys_path = optarg;
-        else if (opt == 'n')
+        else if (opt == 'n') {
             self.server_name = optarg;
+            name_given = true;
+        }
         else if (opt == 't') {
             if (!parse_count (optarg, &secs) || secs == 0 || secs > 86400)
                 curvecp_tool_usage_error ("bad -t '%s' (whole seconds, 1 to 86400)", optarg);
@@ -542,7 +549,7 @@ main (int argc, char *argv[])
         curvecp_tool_usage_error ("bad endpoint: '%s' (tcp://host:port, udp://ip:port or ip:port; port "
                                   "0..65535)", self.endpoint_text);
     self.endpoint = &endpoint;
-    if (!load_server_key (argv[optind], self.server_key))
+    if (!load_server_key (argv[optind], name_given ? self.server_name : self.endpoint_text, self.server_key))
         return EXIT_USAGE;
     if (keys_path) {
         if (curvecp_keys_load (keys_path, &self.keys) != CURVECP_OK) {

@@ -39,6 +39,9 @@
 #include "curvecp_packet.h"
 #include "curvecp_safenonce.h"
 #include "curvecp_tool.h"
+#include "curvecp_known.h"
+#include "curvecp_keyd.h"
+#include <czmq.h>
 #include "curvecp_udp_child.h"
 #include "curvecp_udp_client.h"
 #include "curvecp_udp_socket.h"
@@ -229,6 +232,29 @@ run (curvecp_udp_client_t *client)
     curvecp_udp_client_process (client, curvecp_clock_now ());   /* last acknowledgments out */
 }
 
+/* The server key argument: 64 hex digits, a key directory, a zcert
+   file, or a known server's name (curvecp_known.h); an explicit key is
+   checked against, or recorded under, the server name. A name nobody
+   knows is a usage error (100); a key other than the recorded one is
+   refused (111). */
+static void
+server_key (const char *arg, const char *name, uint8_t key[CURVECP_KEY_BYTES])
+{
+    char error[1024];
+    curvecp_known_set_keyd (curvecp_keyd_lookup);
+    zsys_handler_set (NULL);            /* (asking a key service starts czmq) signals stay ours */
+    curvecp_known_result_t result = curvecp_known_server_key (arg, name, key, error, sizeof error);
+    if (result == CURVECP_KNOWN_UNKNOWN || result == CURVECP_KNOWN_BAD_KEY)
+        curvecp_tool_usage_error ("bad server key: '%s' (64 hex digits), and not a known server: %s", arg, error);
+    if (result == CURVECP_KNOWN_RECORDED && verbosity > 0)
+        fprintf (stderr, "curvecp-client: recorded the key of %s in %s\n", name, curvecp_known_file ());
+    if (result != CURVECP_KNOWN_OK && result != CURVECP_KNOWN_RECORDED) {
+        if (verbosity > 0)
+            fprintf (stderr, "curvecp-client: fatal: %s\n", error);
+        exit (111);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -260,8 +286,7 @@ main (int argc, char **argv)
     uint16_t port;
     if (curvecp_name_encode (arg[0], name_check) != CURVECP_OK)
         curvecp_tool_usage_error ("bad server name: '%s' (dotted labels of 1..63 bytes)", arg[0]);
-    if (curvecp_key_from_hex (arg[1], config.server_pk) != CURVECP_OK)
-        curvecp_tool_usage_error ("bad server key: '%s' (64 hex digits)", arg[1]);
+    server_key (arg[1], arg[0], config.server_pk);
     if (curvecp_udp_port_parse (arg[3], &port) != CURVECP_OK)
         curvecp_tool_usage_error ("bad port: '%s' (0..65535)", arg[3]);
     if (curvecp_udp_ext_parse (arg[4], config.server_ext) != CURVECP_OK)

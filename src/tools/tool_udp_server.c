@@ -26,7 +26,13 @@
 
     Exit codes: 100 usage (-h prints the usage on stdout, exit 0), 111
     fatal. Quiet by default as curvecpserver, except that a failure to
-    start (no key directory, port taken) always says why unless -q.     */
+    start (no key directory, port taken) always says why unless -q.
+
+    -K KEYDKEY@ENDPOINT with -A ADMINKEY makes a replica of the key
+    service's signed set (curvecp_keys_replica.h) the live allow-list:
+    only clients whose key is in it and not revoked get a connection; -S
+    FILE keeps the replica's last signed set (it is served from there when
+    the service cannot be reached).                                      */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -36,6 +42,10 @@
 #include <string.h>
 #include <unistd.h>
 #include "curvecp_keys.h"
+#include "curvecp_keyd.h"
+#include <czmq.h>
+#include "curvecp_keys_replica.h"
+#include "curvecp_adminkey.h"
 #include "curvecp_packet.h"
 #include "curvecp_keys.h"
 #include "curvecp_safenonce.h"
@@ -46,12 +56,17 @@
 #include "udp/curvecp_udp_internal.h"
 
 #define USAGE "curvecp-server: usage: curvecp-server [-q] [-Q] [-v] [-c n] [-w n] [-m] [-H name=command] " \
+              "[-K keydkey@endpoint -A adminkey [-S file]] " \
               "sname keydir ip port ext prog [args...]\n" \
               "  -c n   at most n connections at once (1..65535, default 100)\n" \
               "  -w n   n worker threads on n cores share the port (1..64, default 1)\n" \
               "  -m     in-process message layer: prog gets the byte stream on stdin/stdout\n" \
               "         (default: prog is a message handler on fds 8/9, e.g. curvecpmessage)\n" \
               "  -H name=command  virtual host: clients asking for name get sh -c command\n" \
+              "  -K keydkey@endpoint  serve only clients in the key service's signed set\n" \
+              "         (curvecp-keyd: its public key in hex, @, its ØMQ endpoint); needs -A\n" \
+              "  -A adminkey  the key service administrator's public key (hex or a file)\n" \
+              "  -S file  keep the key set here (served from it while the service is away)\n" \
               "  -q / -Q / -v     quiet (not even start-up errors) / errors / also progress\n" \
               "  -h     this help\n" \
               "With -m, if a connection fails (the client stops acknowledging) or the\n" \
@@ -258,8 +273,9 @@ main (int argc, char **argv)
     server_tool_t tool = { .max = 100 };
     char *hosts[HOSTS_MAX], *commands[HOSTS_MAX];
     int host_count = 0, workers = 1;
+    const char *keyd_spec = NULL, *admin_arg = NULL, *replica_file = NULL;
     int opt;
-    curvecp_tool_start ("curvecp-server", USAGE, "qQvc:w:mH:", argc, argv);
+    curvecp_tool_start ("curvecp-server", USAGE, "qQvc:w:mH:K:A:S:", argc, argv);
     while ((opt = getopt (argc, argv, curvecp_tool_optstring ())) != -1) {
         switch (opt) {
             case 'q': verbosity = 0; quiet = true; break;
@@ -273,6 +289,9 @@ main (int argc, char **argv)
                     curvecp_tool_usage_error ("at most %d virtual hosts (-H)", HOSTS_MAX - 1);
                 hosts[host_count++] = optarg;
                 break;
+            case 'K': keyd_spec = optarg; break;
+            case 'A': admin_arg = optarg; break;
+            case 'S': replica_file = optarg; break;
             default: curvecp_tool_bad_option ();
         }
     }
@@ -299,6 +318,17 @@ main (int argc, char **argv)
     curvecp_udp_stream_config_default (&stream);
     stream.give_up_ns = curvecp_tool_give_up_ns (stream.give_up_ns);
     config.stream = &stream;
+    curvecp_keys_replica_config_t replica_config;
+    memset (&replica_config, 0, sizeof replica_config);
+    if (keyd_spec || admin_arg || replica_file) {
+        if (!keyd_spec || !admin_arg)
+            curvecp_tool_usage_error ("-K, -A and -S go together: -K keydkey@endpoint -A adminkey [-S file]");
+        if (curvecp_keyd_spec_parse (keyd_spec, replica_config.keyd_key, &replica_config.endpoint) != 0)
+            curvecp_tool_usage_error ("bad -K '%s' (64 hex digits, @, a ØMQ endpoint)", keyd_spec);
+        if (curvecp_adminkey_load_public (admin_arg, replica_config.admin_key) != 0)
+            curvecp_tool_usage_error ("bad -A '%s' (64 hex digits, or a file with them)", admin_arg);
+        replica_config.state_file = replica_file;
+    }
 
     curvecp_udp_reserve_low_fds ();
     signal (SIGPIPE, SIG_IGN);
@@ -320,6 +350,17 @@ main (int argc, char **argv)
     config.on_connect = on_connect;
     if (!tool.in_process)
         config.on_message = on_message;
+    curvecp_keys_replica_t *replica = NULL;
+    if (keyd_spec) {
+        zsys_handler_set (NULL);        /* SIGTERM still ends us, as without -K */
+        replica_config.log = quiet ? NULL : stderr;     /* losing the service is always said */
+        replica = curvecp_keys_replica_new (&replica_config);
+        if (!replica)
+            fatal ("unable to start the key service replica");
+        /* the replica locks its set: every worker may ask it */
+        config.authorise = curvecp_keys_replica_authorise;
+        config.authorise_arg = replica;
+    }
     /* -c is the whole server's: each worker takes its share */
     tool.max = (tool.max + workers - 1) / workers;
     server_tool_t *tools = calloc ((size_t) workers, sizeof *tools);

@@ -2,7 +2,7 @@
     carrier, so that tests and users can exercise it from a shell
     (rfc/curvecp.md section 12.8).
 
-    curvecp-zmq-echo [-v] [-n name] [-a allowdir] keys endpoint
+    curvecp-zmq-echo [-v] [-n name] [-a allowdir] [-K keydkey@endpoint -A adminkey [-S file]] keys endpoint
     curvecp-zmq-echo -c [-v] [-n name] [-k keys] [-t seconds] serverkey endpoint [message...]
 
     Server: binds a curvecp_server (ROUTER) on endpoint with the long-term
@@ -12,6 +12,8 @@
     arrives, and first the endpoint it bound ("listening <endpoint>", so
     tcp://127.0.0.1:* can pick a free port). -a admits only clients whose
     key has a zcert public certificate in allowdir (curvecp-makekey -z).
+    -K (with -A) admits only clients in the key service's signed set, a
+    live replica of it (curvecp_keys_replica.h; -S keeps its last set).
     SIGTERM or SIGINT ends it cleanly (exit 0). Keys are printed in hex,
     as every curvecp tool prints them.
 
@@ -42,6 +44,10 @@
 #include "curvecp_packet.h"
 #include "curvecp_zmq_server.h"
 #include "curvecp_tool.h"
+#include "curvecp_known.h"
+#include "curvecp_keyd.h"
+#include "curvecp_keys_replica.h"
+#include "curvecp_adminkey.h"
 #include "curvecp_zmq.h"
 
 #define EXIT_FAILED   1
@@ -53,7 +59,8 @@
 #define LINE_MAX_LEN  65536
 
 #define USAGE "curvecp-zmq-echo: usage:\n" \
-    "  curvecp-zmq-echo [-v] [-n name] [-a allowdir] keys endpoint\n" \
+    "  curvecp-zmq-echo [-v] [-n name] [-a allowdir] [-K keydkey@endpoint -A adminkey [-S file]]\n" \
+    "                   keys endpoint\n" \
     "  curvecp-zmq-echo -c [-v] [-n name] [-k keys] [-t seconds] serverkey endpoint [message...]\n" \
     "  keys       NaCl key directory or zcert secret file\n" \
     "  serverkey  server public key: 64 hex digits, key directory or zcert file\n" \
@@ -64,6 +71,10 @@
     "  -v         server: print each new client's key; client: print our key (hex)\n" \
     "  -a dir     server: serve only clients whose key has a zcert public\n" \
     "             certificate in dir (curvecp-makekey -z name)\n" \
+    "  -K keydkey@endpoint  server: serve only clients in the key service's signed\n" \
+    "             set (curvecp-keyd: its public key in hex, @, its ØMQ endpoint)\n" \
+    "  -A adminkey  the key service administrator's public key (hex or a file)\n" \
+    "  -S file    server: keep the key set here (served while the service is away)\n" \
     "  -h         this help\n" \
     "Exit codes: 0 done; 1 a reply differed or timed out; 100 usage; 111 fatal\n" \
     "(connection failed: wrong key or name, not allowed, gave up; unreadable keys;\n" \
@@ -75,6 +86,7 @@ typedef struct {
     const char *name;
     const char *client_keys;
     const char *allow_dir;
+    const char *keyd_spec, *admin_arg, *replica_file;
     int seconds;
     const char *key_arg;
     const char *endpoint;
@@ -109,7 +121,7 @@ parse_options (int argc, char **argv, options_t *options)
     options->name = "";
     options->seconds = 10;
     int opt;
-    curvecp_tool_start ("curvecp-zmq-echo", USAGE, "cvn:k:t:a:", argc, argv);
+    curvecp_tool_start ("curvecp-zmq-echo", USAGE, "cvn:k:t:a:K:A:S:", argc, argv);
     while ((opt = getopt (argc, argv, curvecp_tool_optstring ())) != -1) {
         switch (opt) {
             case 'c': options->client_mode = true; break;
@@ -118,6 +130,9 @@ parse_options (int argc, char **argv, options_t *options)
             case 'k': options->client_keys = optarg; break;
             case 't': options->seconds = parse_seconds (optarg); break;
             case 'a': options->allow_dir = optarg; break;
+            case 'K': options->keyd_spec = optarg; break;
+            case 'A': options->admin_arg = optarg; break;
+            case 'S': options->replica_file = optarg; break;
             default: curvecp_tool_bad_option ();
         }
     }
@@ -130,6 +145,10 @@ parse_options (int argc, char **argv, options_t *options)
         curvecp_tool_usage_error ("-k is for a client (-c); a server's keys are its first argument");
     if (options->client_mode && options->allow_dir)
         curvecp_tool_usage_error ("-a is for a server; a client (-c) has no allow-list");
+    if (options->client_mode && (options->keyd_spec || options->replica_file))
+        curvecp_tool_usage_error ("-K and -S are for a server; a client (-c) has no allow-list");
+    if (!options->keyd_spec != !options->admin_arg || (options->replica_file && !options->keyd_spec))
+        curvecp_tool_usage_error ("-K, -A and -S go together: -K keydkey@endpoint -A adminkey [-S file]");
     uint8_t field[CURVECP_NAME_BYTES];
     if (curvecp_name_encode (options->name, field) != CURVECP_OK)
         curvecp_tool_usage_error ("bad server name: -n '%s' (dotted labels of 1..63 bytes)", options->name);
@@ -201,6 +220,24 @@ echo_waiting (curvecp_zmq_server_t *server, zhashx_t *seen)
     }
 }
 
+/* -K: a replica of the key service's set, as the live allow-list. */
+static curvecp_keys_replica_t *
+start_replica (const options_t *options)
+{
+    curvecp_keys_replica_config_t config;
+    memset (&config, 0, sizeof config);
+    if (curvecp_keyd_spec_parse (options->keyd_spec, config.keyd_key, &config.endpoint) != 0)
+        curvecp_tool_usage_error ("bad -K '%s' (64 hex digits, @, a ØMQ endpoint)", options->keyd_spec);
+    if (curvecp_adminkey_load_public (options->admin_arg, config.admin_key) != 0)
+        curvecp_tool_usage_error ("bad -A '%s' (64 hex digits, or a file with them)", options->admin_arg);
+    config.state_file = options->replica_file;
+    config.log = stderr;
+    curvecp_keys_replica_t *replica = curvecp_keys_replica_new (&config);
+    if (!replica)
+        fatal ("unable to start the key service replica", options->keyd_spec);
+    return replica;
+}
+
 static int
 run_server (const options_t *options)
 {
@@ -214,6 +251,9 @@ run_server (const options_t *options)
         curvecp_zmq_server_destroy (&server);
         fatal ("unable to read the allow-list directory", options->allow_dir);
     }
+    curvecp_keys_replica_t *replica = options->keyd_spec ? start_replica (options) : NULL;
+    if (replica)
+        curvecp_zmq_server_set_authoriser (server, curvecp_keys_replica_authorise, replica);
     if (curvecp_zmq_server_bind (server, options->endpoint) < 0) {
         const char *why = zmq_strerror (zmq_errno ());
         curvecp_zmq_server_destroy (&server);        /* czmq warns of dangling sockets */
@@ -239,20 +279,31 @@ run_server (const options_t *options)
                  seen ? zhashx_size (seen) : 0);
     zhashx_destroy (&seen);
     curvecp_zmq_server_destroy (&server);
+    curvecp_keys_replica_destroy (&replica);
     return 0;
 }
 
 /* ---- client ---------------------------------------------------------- */
 
+/* 64 hex digits, a key directory, a zcert file, or a known server's
+   name (curvecp_known.h): an explicit key is checked against, or
+   recorded under, the server name (-n), else the endpoint. */
 static void
-load_server_key (const char *text, uint8_t key[CURVECP_KEY_BYTES])
+load_server_key (const options_t *options, uint8_t key[CURVECP_KEY_BYTES])
 {
-    if (strlen (text) == 2 * CURVECP_KEY_BYTES && curvecp_key_from_hex (text, key) == CURVECP_OK)
-        return;
-    if (curvecp_keydir_load_public (text, key) == CURVECP_OK
-    ||  curvecp_zcert_load_public (text, key) == CURVECP_OK)
-        return;
-    fatal ("serverkey is neither 64 hex digits nor a readable key directory or zcert file", text);
+    char error[1024];
+    const char *record_name = *options->name ? options->name : options->endpoint;
+    curvecp_known_set_keyd (curvecp_keyd_lookup);
+    curvecp_known_result_t result = curvecp_known_server_key (options->key_arg, record_name, key, error, sizeof error);
+    if (result == CURVECP_KNOWN_UNKNOWN)
+        fatal ("serverkey is neither 64 hex digits nor a readable key directory or zcert file, nor a known server",
+               error);
+    if (result == CURVECP_KNOWN_RECORDED)
+        fprintf (stderr, "curvecp-zmq-echo: recorded the key of %s in %s\n", record_name, curvecp_known_file ());
+    else
+    if (result != CURVECP_KNOWN_OK)
+        fatal (result == CURVECP_KNOWN_BAD_KEY ? "serverkey is neither 64 hex digits nor a readable key directory "
+               "or zcert file" : "server key refused", error);
 }
 
 /* The messages to send: the arguments, or else the lines of stdin. */
@@ -365,7 +416,7 @@ static int
 run_client (const options_t *options)
 {
     uint8_t server_key[CURVECP_KEY_BYTES];
-    load_server_key (options->key_arg, server_key);
+    load_server_key (options, server_key);
     curvecp_keypair_t keys;
     if (options->client_keys)
         load_keys (options->client_keys, &keys);

@@ -45,6 +45,8 @@ struct _curvecp_udp_server_t {
     curvecp_stream_config_t stream_config;
     curvecp_udp_connect_fn *on_connect;
     void *on_connect_arg;
+    curvecp_authorise_fn *authorise;
+    void *authorise_arg;
     curvecp_udp_conn_t *accept_head, *accept_tail;
     curvecp_udp_server_info_t info;
     uint64_t roams_of_freed;
@@ -155,6 +157,8 @@ server_new (const curvecp_udp_server_config_t *config, curvecp_udp_server_t *fir
     self->conn_config.linger_ns = config->linger_ns;
     self->on_connect = config->on_connect;
     self->on_connect_arg = config->on_connect_arg;
+    self->authorise = config->authorise;
+    self->authorise_arg = config->authorise_arg;
     return self;
 }
 
@@ -253,6 +257,10 @@ new_connection (curvecp_udp_server_t *self, const uint8_t *packet, size_t len,
     curvecp_reason_t rc = curvecp_listener_accept (self->listener, packet, len, now, &accepted);
     if (rc != CURVECP_OK)
         return rc;                      /* counted by the listener */
+    if (self->authorise && !self->authorise (self->authorise_arg, accepted.client_key)) {
+        curvecp_listener_abandon (self->listener, &accepted, CURVECP_E_NOT_AUTHORISED);
+        return CURVECP_E_NOT_AUTHORISED;
+    }
     curvecp_udp_conn_t *conn = curvecp_udp_conn_new_accepted (&self->conn_config, &accepted.session, self->sock,
                                                               &self->timers, from, now);
     if (!conn) {

@@ -93,6 +93,8 @@ struct _curvecp_zmq_server_t {
     size_t max_pending_memory;  /* budget for what unconfirmed connections may allocate */
     int rcvtimeo, sndtimeo;
     curvecp_zmq_allow_t *allow;
+    curvecp_authorise_fn *authoriser;       /* a live allow-list, or NULL */
+    void *authoriser_arg;
     curvecp_zmq_zap_t *zap;
     zlistx_t *authorising;      /* peers held for a ZAP reply, oldest first */
     size_t max_authorising;
@@ -507,6 +509,13 @@ curvecp_zmq_server_allow_directory (curvecp_zmq_server_t *self, const char *dire
     return self->allow ? 0 : -1;
 }
 
+void
+curvecp_zmq_server_set_authoriser (curvecp_zmq_server_t *self, curvecp_authorise_fn *fn, void *arg)
+{
+    self->authoriser = fn;
+    self->authoriser_arg = arg;
+}
+
 curvecp_zmq_allow_t *
 curvecp_zmq_server_allow_list (curvecp_zmq_server_t *self)
 {
@@ -545,6 +554,8 @@ authorize (void *arg, const uint8_t client_key[CURVECP_KEY_BYTES], const char *s
     (void) server_name;
     curvecp_zmq_server_t *self = (curvecp_zmq_server_t *) arg;
     if (self->allow && !curvecp_zmq_allow_check (self->allow, client_key))
+        return false;
+    if (self->authoriser && !self->authoriser (self->authoriser_arg, client_key))
         return false;
     self->zap_wanted = self->zap != NULL;       /* asked once the connection exists */
     return true;

@@ -16,6 +16,7 @@
 #include "fuzz_common.h"
 #include "curvecp_appframe.h"
 #include "curvecp_keys.h"
+#include "curvecp_keyset.h"
 #include "testutil.h"
 
 /* ---- reading packets.txt ------------------------------------------------ */
@@ -567,6 +568,61 @@ s_client (void)
     s_save ("fuzz_client", "cookie-refusals", &seed);
 }
 
+/* fuzz_keyset: valid snapshots (empty, one and two entries) and updates
+   (the next one, a revocation, one past a gap, one by another signer),
+   under the target's administrator key (seed 0x5a...). */
+static void
+s_keyset_save (const char *name, uint8_t mode, uint8_t *data, size_t size)
+{
+    seed_t seed;
+    s_start (&seed, mode);
+    s_put (&seed, data, size);
+    s_save ("fuzz_keyset", name, &seed);
+    free (data);
+}
+
+static void
+s_keyset (void)
+{
+    uint8_t pk[32], sk[64], other_pk[32], other_sk[64], seed[crypto_sign_SEEDBYTES];
+    memset (seed, 0x5a, sizeof seed);
+    crypto_sign_seed_keypair (pk, sk, seed);
+    memset (seed, 0x33, sizeof seed);
+    crypto_sign_seed_keypair (other_pk, other_sk, seed);
+    curvecp_keyset_t *set = curvecp_keyset_new (pk);
+    curvecp_keyset_t *other = curvecp_keyset_new (other_pk);
+    curvecp_keyset_entry_t entry;
+    memset (&entry, 0, sizeof entry);
+    size_t size;
+    s_keyset_save ("snapshot-empty", 0, curvecp_keyset_snapshot (set, &size), size);
+    memset (entry.key, 0x11, sizeof entry.key);
+    strcpy (entry.name, "alice");
+    strcpy (entry.metadata, "team=ops");
+    entry.added = 1700000000;
+    uint8_t *update = curvecp_keyset_make_update (set, &entry, sk, &size);
+    CHECK (curvecp_keyset_apply_update (set, update, size) == CURVECP_KEYSET_OK);
+    free (update);
+    s_keyset_save ("snapshot-one", 0, curvecp_keyset_snapshot (set, &size), size);
+    curvecp_keyset_entry_t bob = entry;
+    memset (bob.key, 0x22, sizeof bob.key);
+    strcpy (bob.name, "bob");
+    bob.metadata[0] = 0;
+    s_keyset_save ("update-next", 1, curvecp_keyset_make_update (set, &bob, sk, &size), size);
+    entry.revoked = true;
+    s_keyset_save ("update-revoke", 1, curvecp_keyset_make_update (set, &entry, sk, &size), size);
+    update = curvecp_keyset_make_update (set, &bob, sk, &size);
+    CHECK (curvecp_keyset_apply_update (set, update, size) == CURVECP_KEYSET_OK);
+    free (update);
+    s_keyset_save ("snapshot-two", 0, curvecp_keyset_snapshot (set, &size), size);
+    s_keyset_save ("update-gap", 1, curvecp_keyset_make_update (set, &entry, sk, &size), size);
+    update = curvecp_keyset_make_update (other, &bob, other_sk, &size);
+    CHECK (curvecp_keyset_apply_update (other, update, size) == CURVECP_KEYSET_OK);
+    free (update);
+    s_keyset_save ("update-other-signer", 1, curvecp_keyset_make_update (other, &bob, other_sk, &size), size);
+    curvecp_keyset_destroy (&other);
+    curvecp_keyset_destroy (&set);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -599,5 +655,6 @@ main (int argc, char **argv)
     s_server ();
     s_appframe (w);
     s_client ();
+    s_keyset ();
     return 0;
 }
