@@ -1,5 +1,6 @@
 /*  curvecp_udp_socket.h - a non-blocking UDP socket that moves datagrams
-    in batches (recvmmsg / sendmmsg).
+    in batches (recvmmsg / sendmmsg, with UDP GSO and GRO where the kernel
+    has them).
 
     System calls, not crypto, limit UDP here, so a socket reads up to
     CURVECP_UDP_BATCH datagrams per call and collects outgoing datagrams
@@ -10,6 +11,7 @@
 #ifndef CURVECP_UDP_SOCKET_H_INCLUDED
 #define CURVECP_UDP_SOCKET_H_INCLUDED
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "curvecp_reason.h"
@@ -88,7 +90,15 @@ typedef struct {
     uint64_t send_errors;      /* datagrams dropped on a hard send error */
     uint64_t send_full;        /* slots refused because the kernel was full */
     uint64_t recv_calls, send_calls;  /* system calls made */
+    uint64_t gso_sends;        /* messages that carried several datagrams (UDP_SEGMENT) */
+    uint64_t gso_refused;      /* GSO sends the kernel refused (GSO then off) */
 } curvecp_udp_socket_info_t;
+
+/* Whether segmentation offload is in use: GSO (sends; turned off for
+   good by a send the kernel refuses) and GRO (receives). Both off when
+   the environment has CURVECP_UDP_OFFLOAD=0. */
+bool curvecp_udp_socket_gso (const curvecp_udp_socket_t *self);
+bool curvecp_udp_socket_gro (const curvecp_udp_socket_t *self);
 
 const curvecp_udp_socket_info_t *curvecp_udp_socket_info (const curvecp_udp_socket_t *self);
 
