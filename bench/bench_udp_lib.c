@@ -23,6 +23,8 @@
 #include "curvecp_udp_client.h"
 #include "curvecp_udp_server.h"
 #include "curvecp_udp_socket.h"
+#include "curvecp_udp_internal.h"     /* the stream's counters, for BENCH_DEBUG */
+#include "curvecp_stream.h"
 
 #define LIMIT_NS 60000000000ull
 #define CHUNK    (256 * 1024)
@@ -64,6 +66,10 @@ server_thread (void *arg)
                  (unsigned long long) curvecp_udp_conn_info (conn)->packets_in,
                  (unsigned long long) curvecp_udp_conn_info (conn)->packets_out,
                  (unsigned long long) curvecp_stats_rejected (st));
+        const curvecp_stream_info_t *si = curvecp_stream_info (curvecp_conn_stream (conn->conn));
+        fprintf (stderr, "  server stream: refused_window %llu refused_reorder %llu dup_blocks %llu acks %llu\n",
+                 (unsigned long long) si->refused_window, (unsigned long long) si->refused_reorder,
+                 (unsigned long long) si->duplicate_blocks, (unsigned long long) si->acks_sent);
         for (int r = 0; r < CURVECP_REASON_COUNT; r++)
             if (st->counts[r] && r != CURVECP_OK)
                 fprintf (stderr, "  reason %d: %llu\n", r, (unsigned long long) st->counts[r]);
@@ -108,6 +114,12 @@ client_send (const curvecp_udp_client_config_t *config, const uint8_t *data, siz
         curvecp_udp_conn_recv (conn, sink, sizeof sink);
     }
     bool ok = curvecp_udp_conn_done (conn);
+    if (getenv ("BENCH_DEBUG")) {
+        const curvecp_stream_info_t *si = curvecp_stream_info (curvecp_conn_stream (conn->conn));
+        fprintf (stderr, "  client stream: retransmissions %llu timeouts %llu most_in_flight %llu\n",
+                 (unsigned long long) si->retransmissions, (unsigned long long) si->timeouts,
+                 (unsigned long long) si->most_in_flight);
+    }
     if (getenv ("BENCH_DEBUG"))
         fprintf (stderr, "client: %llu packets out, %llu in, %.1f ms\n",
                  (unsigned long long) curvecp_udp_conn_info (conn)->packets_out,

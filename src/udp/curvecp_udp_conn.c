@@ -295,6 +295,18 @@ curvecp_udp_conn_readable (const curvecp_udp_conn_t *self)
     return curvecp_conn_readable (self->conn);
 }
 
+/* Half the receive window waits unread: the carrier stops reading its
+   socket and returns, so the application reads before more comes (the
+   datagrams wait in the kernel's buffer). Otherwise a carrier that keeps
+   reading while the peer keeps sending fills the window, and what the
+   window refuses comes again only after a retransmission timeout. */
+bool
+curvecp_udp_conn_wants_reader (const curvecp_udp_conn_t *self)
+{
+    const curvecp_stream_t *stream = curvecp_conn_stream (self->conn);
+    return stream && curvecp_conn_readable (self->conn) >= curvecp_stream_receive_window (stream) / 2;
+}
+
 size_t
 curvecp_udp_conn_send_space (const curvecp_udp_conn_t *self)
 {

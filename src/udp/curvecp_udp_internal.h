@@ -94,6 +94,10 @@ void curvecp_udp_conn_probe (curvecp_udp_conn_t *self, uint64_t now);
 /* Ask for a run as soon as possible (after input or an app call). */
 void curvecp_udp_conn_wake (curvecp_udp_conn_t *self);
 
+/* Enough received bytes wait unread that the carrier should stop reading
+   and let the application read. */
+bool curvecp_udp_conn_wants_reader (const curvecp_udp_conn_t *self);
+
 /* The message layer (stream mode; NULL in message mode), read-only: for
    tests and benchmarks inside this tree. */
 const curvecp_stream_t *curvecp_udp_conn_stream (const curvecp_udp_conn_t *self);

@@ -47,7 +47,7 @@
 #define KERNEL_BUFFER (4 * 1024 * 1024)
 #define RX_GRO_MSGS   CURVECP_UDP_BATCH  /* as many as without GRO: one read takes what it took */
 #define RX_GRO_BYTES  65536              /* the largest datagram or GRO run */
-#define GSO_SEGMENTS  16                 /* per send (kernel max 64): longer bursts drew spurious resends (bench-udp-lib) */
+#define GSO_SEGMENTS  64                 /* the kernel's UDP_MAX_SEGMENTS on every kernel with GSO */
 #define GSO_BYTES     65000              /* stays under 64 KiB with IPv4 and IPv6 headers */
 
 typedef union {
@@ -475,9 +475,9 @@ curvecp_udp_socket_turn (curvecp_udp_socket_t *self, uint64_t now, int rounds,
             const uint8_t *packet = curvecp_udp_socket_datagram (self, i, &len, &from);
             curvecp_stats_count (stats, on_datagram (ctx, packet, len, from, now));
         }
-        after_batch (ctx, now);
+        bool more = after_batch (ctx, now);
         curvecp_udp_socket_flush (self);
-        if (n < CURVECP_UDP_BATCH)
+        if (n < CURVECP_UDP_BATCH || !more)
             break;
     }
     after_batch (ctx, now);

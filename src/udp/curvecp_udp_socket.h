@@ -76,10 +76,11 @@ int curvecp_udp_socket_pending (const curvecp_udp_socket_t *self);
 /* The event-loop turn both endpoints share: send what waits, then up to
    rounds batches of datagrams, each handed to on_datagram (its verdict
    counted in stats) and followed by after_batch (run timers) and a
-   flush; a last after_batch and flush at the end. */
+   flush; a last after_batch and flush at the end. after_batch returns
+   false to stop reading (the application should read first). */
 typedef curvecp_reason_t (curvecp_udp_datagram_fn) (void *ctx, const uint8_t *packet, size_t len,
         const curvecp_udp_addr_t *from, uint64_t now);
-typedef void (curvecp_udp_batch_fn) (void *ctx, uint64_t now);
+typedef bool (curvecp_udp_batch_fn) (void *ctx, uint64_t now);
 void curvecp_udp_socket_turn (curvecp_udp_socket_t *self, uint64_t now, int rounds,
         curvecp_udp_datagram_fn *on_datagram, curvecp_udp_batch_fn *after_batch, void *ctx,
         curvecp_stats_t *stats);
