@@ -281,6 +281,26 @@ curvecp_udp_conn_send (curvecp_udp_conn_t *self, const uint8_t *data, size_t len
 }
 
 size_t
+curvecp_udp_conn_recv_peek (const curvecp_udp_conn_t *self, const uint8_t **data)
+{
+    return curvecp_conn_peek (self->conn, data);
+}
+
+size_t
+curvecp_udp_conn_send_reserve (curvecp_udp_conn_t *self, uint8_t **space)
+{
+    return curvecp_conn_reserve (self->conn, space);
+}
+
+void
+curvecp_udp_conn_send_commit (curvecp_udp_conn_t *self, size_t len)
+{
+    curvecp_conn_commit (self->conn, len);
+    if (len)
+        curvecp_udp_conn_wake (self);
+}
+
+size_t
 curvecp_udp_conn_recv (curvecp_udp_conn_t *self, uint8_t *buf, size_t cap)
 {
     size_t n = curvecp_conn_read (self->conn, buf, cap);
