@@ -12,7 +12,10 @@
       LIB <MB/s with offload>
       RESULT udp_bulk_lib_vs_blast ours=<MB/s> peer=<BLAST> ratio=<x> unit=MB/s
     (the RESULT line only when the raw blast figure, bench-udp-blast's, is
-    given: bench_udp_bulk.sh measures it in the same run)                 */
+    given: bench_udp_bulk.sh measures it in the same run)
+    Environment: BENCH_OFFLOAD=gso|gro makes "on" only that offload;
+    BENCH_DEBUG=1 prints each run's packet and stream counters (resends,
+    blocks refused for a full window) on stderr.                         */
 #include <poll.h>
 #include <pthread.h>
 #include <sodium.h>
