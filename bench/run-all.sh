@@ -12,9 +12,10 @@
 # 5 % with NaCl's runs cut at 60 s and 1 MB, connect, handshakes),
 # bench/run-zmq.sh, and where they exist (other branches add them)
 # bench/bench_tunnel.sh, bench/run-pubsub.sh and any benchmark printing
-# udp_handshakes_2workers_vs_1. About 6-10 minutes on a 2-core machine
-# (NaCl's tools through the lossy relay are most of it); a benchmark that
-# hangs is cut at 15 minutes.
+# udp_handshakes_2workers_vs_1. UDP and ØMQ take 2-3 minutes on a 2-core
+# machine (NaCl's tools are most of it; each of their lossy runs is cut at
+# 60 s, so never more than about 8 minutes); the others add their own; a
+# benchmark that hangs is cut at 15 minutes.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=$(cd "${1:-$HERE/../build}" && pwd)
