@@ -44,7 +44,8 @@ typedef void (curvecp_udp_message_fn) (curvecp_udp_conn_t *conn, const uint8_t *
 CURVECP_EXPORT size_t curvecp_udp_conn_send (curvecp_udp_conn_t *self, const uint8_t *data, size_t len);
 
 /* Take up to cap received bytes; returns how many (0 = none yet, or end:
-   see curvecp_udp_conn_received_eof). */
+   see curvecp_udp_conn_received_eof). buf NULL drops them uncopied (the
+   tools, after looking at them in place). */
 CURVECP_EXPORT size_t curvecp_udp_conn_recv (curvecp_udp_conn_t *self, uint8_t *buf, size_t cap);
 
 /* Bytes ready for recv. */

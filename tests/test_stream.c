@@ -441,6 +441,62 @@ test_slow_reader (void)
     sim_net_destroy (&net);
 }
 
+/* In place, both ways (the tools' pipes): A writes into its send buffer
+   through reserve/commit, B reads its receive buffer through peek and
+   read (NULL, n), 400 KB, so both rings wrap: reserve and peek then give
+   only the part up to the wrap, the rest comes next; the bytes are
+   exact; reserve says 0 when the buffer is full. */
+static void
+test_in_place (void)
+{
+    curvecp_stream_t *a = make (false, CURVECP_PACING_WINDOW);
+    curvecp_stream_t *b = make (false, CURVECP_PACING_WINDOW);
+    const size_t total = 400000;
+    size_t written = 0, got = 0;
+    bool send_wrapped = false, recv_wrapped = false;
+    uint8_t out[CURVECP_MSG_MAX];
+    uint64_t now = 0;
+    while (got < total) {
+        CHECK (now < 10000 * MS);
+        uint8_t *space;
+        size_t room = curvecp_stream_reserve (a, &space);
+        CHECK (room <= curvecp_stream_send_space (a));
+        send_wrapped |= room > 0 && room < curvecp_stream_send_space (a);
+        size_t n = total - written < room ? total - written : room;
+        n = n < 5000 ? n : 5000;
+        for (size_t i = 0; i < n; i++)
+            space[i] = (uint8_t) ((written + i) * 7 + ((written + i) >> 9));
+        curvecp_stream_commit (a, n);
+        written += n;
+        size_t len;
+        while ((len = curvecp_stream_produce (a, now, out, sizeof out)) > 0)
+            CHECK_EQ (curvecp_stream_receive (b, out, len, now), CURVECP_OK);
+        const uint8_t *data;
+        size_t ready = curvecp_stream_peek (b, &data);
+        CHECK (ready <= curvecp_stream_readable (b));
+        recv_wrapped |= ready > 0 && ready < curvecp_stream_readable (b);
+        size_t take = ready / 2 + 1 < ready ? ready / 2 + 1 : ready;   /* part of it, to move around the ring */
+        for (size_t i = 0; i < take; i++)
+            CHECK_EQ (data[i], (uint8_t) ((got + i) * 7 + ((got + i) >> 9)));
+        CHECK_EQ (curvecp_stream_read (b, NULL, take), take);
+        got += take;
+        while ((len = curvecp_stream_produce (b, now, out, sizeof out)) > 0)
+            CHECK_EQ (curvecp_stream_receive (a, out, len, now), CURVECP_OK);
+        now += MS;
+    }
+    CHECK_EQ (written, total);
+    CHECK (send_wrapped);
+    CHECK (recv_wrapped);
+    /* a full buffer: reserve gives nothing */
+    static uint8_t fill[200000];
+    curvecp_stream_write (a, fill, sizeof fill);
+    uint8_t *space;
+    CHECK_EQ (curvecp_stream_send_space (a), 0);
+    CHECK_EQ (curvecp_stream_reserve (a, &space), 0);
+    curvecp_stream_destroy (&a);
+    curvecp_stream_destroy (&b);
+}
+
 int
 main (void)
 {
@@ -454,6 +510,7 @@ main (void)
     test_nudge ();
     test_give_up ();
     test_slow_reader ();
+    test_in_place ();
     printf ("test_stream: OK\n");
     return 0;
 }

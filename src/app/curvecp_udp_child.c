@@ -20,8 +20,9 @@
 #include <unistd.h>
 #include "curvecp_framing.h"
 #include "curvecp_udp_child.h"
+#include "curvecp_udp_internal.h"         /* the stream's buffers in place */
 
-#define STREAM_BUF 65536
+#define PIPE_BYTES (512 * 1024)           /* a window's worth (the kernel's default: 64 KiB) */
 
 struct _curvecp_udp_child_t {
     curvecp_udp_child_kind_t kind;
@@ -36,8 +37,6 @@ struct _curvecp_udp_child_t {
     int status;                       /* exit code once reaped, else -1 */
     int signal;                       /* the signal that killed it, else 0 */
     curvecp_framing_t *framing;       /* FRAMES */
-    uint8_t *buf;                     /* STREAM: bytes for the child */
-    size_t buf_off, buf_len;
 };
 
 static void
@@ -76,6 +75,12 @@ spawn (curvecp_udp_child_t *self, int in_fd, int out_fd, char *const argv[])
     }
     set_nonblock (to[1]);
     set_nonblock (from[0]);
+#ifdef F_SETPIPE_SZ
+    /* fewer wake-ups and system calls per megabyte; where the system
+       allows less, the default stays */
+    fcntl (to[1], F_SETPIPE_SZ, PIPE_BYTES);
+    fcntl (from[0], F_SETPIPE_SZ, PIPE_BYTES);
+#endif
     if (self->kind == CURVECP_CHILD_FRAMES) {
         set_nonblock (to[0]);
         set_nonblock (from[1]);
@@ -108,9 +113,7 @@ curvecp_udp_child_new (curvecp_udp_child_kind_t kind, curvecp_udp_conn_t *conn,
     self->to_fd = self->from_fd = -1;
     if (kind == CURVECP_CHILD_FRAMES)
         self->framing = curvecp_framing_new (0);
-    else
-        self->buf = malloc (STREAM_BUF);
-    if ((!self->framing && !self->buf) || spawn (self, in_fd, out_fd, argv) != 0) {
+    if ((kind == CURVECP_CHILD_FRAMES && !self->framing) || spawn (self, in_fd, out_fd, argv) != 0) {
         int saved = errno;
         curvecp_udp_child_destroy (&self);
         errno = saved;
@@ -137,7 +140,6 @@ curvecp_udp_child_destroy (curvecp_udp_child_t **self_p)
     close_fd (&self->to_fd);
     close_fd (&self->from_fd);
     curvecp_framing_destroy (&self->framing);
-    free (self->buf);
     free (self);
     *self_p = NULL;
 }
@@ -145,7 +147,7 @@ curvecp_udp_child_destroy (curvecp_udp_child_t **self_p)
 static bool
 stream_has_output (const curvecp_udp_child_t *self)
 {
-    return self->buf_off < self->buf_len;
+    return self->conn && curvecp_udp_conn_readable (self->conn) > 0;
 }
 
 int
@@ -186,8 +188,6 @@ fail_child (curvecp_udp_child_t *self, const char *what, const char *name)
     self->failed = true;
     snprintf (self->failure, sizeof self->failure, "%s (%s)", what, name);
     close_fd (&self->to_fd);
-    if (self->kind == CURVECP_CHILD_STREAM)
-        self->buf_off = self->buf_len = 0;
     if (self->pid > 0 && curvecp_udp_child_reap (self, false) < 0)
         kill (self->pid, SIGHUP);
 }
@@ -253,24 +253,24 @@ curvecp_udp_child_set_input_max (curvecp_udp_child_t *self, size_t max_message)
 
 /* ---- STREAM ----------------------------------------------------------- */
 
+/* Received bytes go from the stream's buffer straight into the pipe,
+   and are consumed as the pipe takes them. */
 static void
 stream_to_child (curvecp_udp_child_t *self)
 {
     while (self->to_fd >= 0) {
-        if (!stream_has_output (self)) {
-            self->buf_off = 0;
-            self->buf_len = self->conn ? curvecp_udp_conn_recv (self->conn, self->buf, STREAM_BUF) : 0;
-            if (self->buf_len == 0) {
-                curvecp_eof_t eof = self->conn ? curvecp_udp_conn_received_eof (self->conn) : CURVECP_EOF_NONE;
-                if (eof == CURVECP_EOF_FAILURE)
-                    fail_child (self, "the peer ended its stream with a failure", "failure-eof");
-                else
-                if (!self->conn || eof != CURVECP_EOF_NONE)
-                    close_fd (&self->to_fd);   /* the child sees the peer's EOF */
-                return;
-            }
+        const uint8_t *data = NULL;
+        size_t len = self->conn ? curvecp_udp_conn_recv_peek (self->conn, &data) : 0;
+        if (len == 0) {
+            curvecp_eof_t eof = self->conn ? curvecp_udp_conn_received_eof (self->conn) : CURVECP_EOF_NONE;
+            if (eof == CURVECP_EOF_FAILURE)
+                fail_child (self, "the peer ended its stream with a failure", "failure-eof");
+            else
+            if (!self->conn || eof != CURVECP_EOF_NONE)
+                close_fd (&self->to_fd);   /* the child sees the peer's EOF */
+            return;
         }
-        ssize_t w = write (self->to_fd, self->buf + self->buf_off, self->buf_len - self->buf_off);
+        ssize_t w = write (self->to_fd, data, len);
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0 && errno == EAGAIN)
@@ -279,23 +279,23 @@ stream_to_child (curvecp_udp_child_t *self)
             close_fd (&self->to_fd);         /* the child stopped reading */
             return;
         }
-        self->buf_off += (size_t) w;
+        curvecp_udp_conn_recv (self->conn, NULL, (size_t) w);
     }
     /* Input closed early: keep draining so the peer is not stalled. */
-    uint8_t sink[4096];
-    while (self->conn && curvecp_udp_conn_recv (self->conn, sink, sizeof sink) > 0)
-        ;
+    if (self->conn)
+        curvecp_udp_conn_recv (self->conn, NULL, SIZE_MAX);
 }
 
+/* The program's output is read straight into the stream's send buffer. */
 static void
 stream_from_child (curvecp_udp_child_t *self)
 {
-    uint8_t data[STREAM_BUF];
     while (self->from_fd >= 0 && self->conn) {
-        size_t space = curvecp_udp_conn_send_space (self->conn);
-        if (space == 0)
+        uint8_t *space = NULL;
+        size_t room = curvecp_udp_conn_send_reserve (self->conn, &space);
+        if (room == 0)
             return;
-        ssize_t r = read (self->from_fd, data, space < sizeof data ? space : sizeof data);
+        ssize_t r = read (self->from_fd, space, room);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0 && errno == EAGAIN)
@@ -307,7 +307,7 @@ stream_from_child (curvecp_udp_child_t *self)
             close_fd (&self->from_fd);
             return;
         }
-        curvecp_udp_conn_send (self->conn, data, (size_t) r);
+        curvecp_udp_conn_send_commit (self->conn, (size_t) r);
     }
 }
 
@@ -349,8 +349,6 @@ void
 curvecp_udp_child_detach (curvecp_udp_child_t *self)
 {
     self->conn = NULL;
-    if (self->kind == CURVECP_CHILD_STREAM)
-        self->buf_off = self->buf_len = 0;
     close_fd (&self->to_fd);
 }
 

@@ -818,6 +818,25 @@ curvecp_conn_readable (const curvecp_conn_t *self)
 }
 
 size_t
+curvecp_conn_peek (const curvecp_conn_t *self, const uint8_t **data)
+{
+    return self->stream ? curvecp_stream_peek (self->stream, data) : 0;
+}
+
+size_t
+curvecp_conn_reserve (curvecp_conn_t *self, uint8_t **space)
+{
+    return self->stream && self->state != CURVECP_CONN_FAILED ? curvecp_stream_reserve (self->stream, space) : 0;
+}
+
+void
+curvecp_conn_commit (curvecp_conn_t *self, size_t len)
+{
+    if (self->stream && len)
+        curvecp_stream_commit (self->stream, len);
+}
+
+size_t
 curvecp_conn_send_space (const curvecp_conn_t *self)
 {
     return self->stream ? curvecp_stream_send_space (self->stream) : 0;

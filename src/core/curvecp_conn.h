@@ -177,6 +177,13 @@ size_t curvecp_conn_write (curvecp_conn_t *self, const uint8_t *data, size_t len
 size_t curvecp_conn_read (curvecp_conn_t *self, uint8_t *buf, size_t cap);
 
 size_t curvecp_conn_readable (const curvecp_conn_t *self);
+
+/* In place (curvecp_stream_peek / _reserve / _commit): received bytes
+   lying contiguous (consume them with curvecp_conn_read (self, NULL, n)),
+   and free send space lying contiguous, queued by commit. */
+size_t curvecp_conn_peek (const curvecp_conn_t *self, const uint8_t **data);
+size_t curvecp_conn_reserve (curvecp_conn_t *self, uint8_t **space);
+void curvecp_conn_commit (curvecp_conn_t *self, size_t len);
 size_t curvecp_conn_send_space (const curvecp_conn_t *self);
 size_t curvecp_conn_send_buffer (const curvecp_conn_t *self);
 

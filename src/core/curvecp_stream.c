@@ -177,6 +177,24 @@ curvecp_stream_read (curvecp_stream_t *self, uint8_t *out, size_t cap)
     return curvecp_stream_recv_read (&self->recv, out, cap, self->clock);
 }
 
+size_t
+curvecp_stream_peek (const curvecp_stream_t *self, const uint8_t **data)
+{
+    return curvecp_stream_recv_peek (&self->recv, data);
+}
+
+size_t
+curvecp_stream_reserve (curvecp_stream_t *self, uint8_t **space)
+{
+    return self->failed ? 0 : curvecp_stream_send_reserve (&self->send, space);
+}
+
+void
+curvecp_stream_commit (curvecp_stream_t *self, size_t len)
+{
+    curvecp_stream_send_commit (&self->send, len);
+}
+
 curvecp_eof_t
 curvecp_stream_received_eof (const curvecp_stream_t *self)
 {

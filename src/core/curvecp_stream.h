@@ -124,8 +124,17 @@ curvecp_reason_t curvecp_stream_close (curvecp_stream_t *self, curvecp_eof_t eof
    failed. */
 curvecp_reason_t curvecp_stream_ping (curvecp_stream_t *self);
 
-/* Copy up to cap contiguous received bytes out; returns how many. */
+/* Copy up to cap contiguous received bytes out (out NULL: consume them
+   uncopied, after a peek); returns how many. */
 size_t curvecp_stream_read (curvecp_stream_t *self, uint8_t *out, size_t cap);
+
+/* Zero-copy access to both buffers (a carrier's program pipes): the
+   received bytes lying contiguous (then read (NULL, n) consumes n), and
+   the free send space lying contiguous (then commit queues n <= that).
+   See curvecp_stream_recv_peek and curvecp_stream_send_reserve. */
+size_t curvecp_stream_peek (const curvecp_stream_t *self, const uint8_t **data);
+size_t curvecp_stream_reserve (curvecp_stream_t *self, uint8_t **space);
+void curvecp_stream_commit (curvecp_stream_t *self, size_t len);
 
 /* Bytes ready to read now. */
 size_t curvecp_stream_readable (const curvecp_stream_t *self);

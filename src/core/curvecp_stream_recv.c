@@ -98,6 +98,17 @@ curvecp_stream_recv_readable (const recv_t *self)
 }
 
 size_t
+curvecp_stream_recv_peek (const recv_t *self, const uint8_t **data)
+{
+    size_t len = readable (self);
+    if (len == 0)
+        return 0;
+    size_t offset = (size_t) (self->read % self->window);
+    *data = self->buf + offset;
+    return len < self->window - offset ? len : self->window - offset;
+}
+
+size_t
 curvecp_stream_recv_read (recv_t *self, uint8_t *out, size_t cap, uint64_t clock)
 {
     size_t len = readable (self);
@@ -105,7 +116,8 @@ curvecp_stream_recv_read (recv_t *self, uint8_t *out, size_t cap, uint64_t clock
         len = cap;
     if (len == 0)
         return 0;
-    curvecp_stream_ring_get (self->buf, self->window, self->read, out, len);
+    if (out)
+        curvecp_stream_ring_get (self->buf, self->window, self->read, out, len);
     self->read += len;
     if (recv_empty (self))
         self->idle_since = clock;

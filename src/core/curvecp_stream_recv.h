@@ -63,8 +63,14 @@ void curvecp_stream_recv_term (curvecp_stream_recv_t *self);
 /* Bytes ready to read now. */
 size_t curvecp_stream_recv_readable (const curvecp_stream_recv_t *self);
 
-/* Copy up to cap contiguous bytes out; returns how many. Reading after
-   data was refused for want of room makes a window update due at once.
+/* The readable bytes that lie contiguous in the buffer (the ring may
+   wrap: the rest comes after these are read); *data points at them,
+   valid until the next read or input. 0 when none. */
+size_t curvecp_stream_recv_peek (const curvecp_stream_recv_t *self, const uint8_t **data);
+
+/* Copy up to cap contiguous bytes out (out NULL: consume them uncopied,
+   after a peek); returns how many. Reading after data was refused for
+   want of room makes a window update due at once.
    clock: the stream's latest time (when the buffer went idle). */
 size_t curvecp_stream_recv_read (curvecp_stream_recv_t *self, uint8_t *out, size_t cap, uint64_t clock);
 

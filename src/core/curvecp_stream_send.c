@@ -164,6 +164,23 @@ curvecp_stream_send_write (send_t *self, const uint8_t *data, size_t len)
     return len;
 }
 
+size_t
+curvecp_stream_send_reserve (send_t *self, uint8_t **space)
+{
+    size_t len = writable (self);
+    if (len == 0 || !curvecp_stream_buffer_get (&self->buf, self->buffer_size, self->info))
+        return 0;
+    size_t offset = (size_t) (self->written % self->buffer_size);
+    *space = self->buf + offset;
+    return len < self->buffer_size - offset ? len : self->buffer_size - offset;
+}
+
+void
+curvecp_stream_send_commit (send_t *self, size_t len)
+{
+    self->written += len;
+}
+
 curvecp_reason_t
 curvecp_stream_send_ping (send_t *self)
 {

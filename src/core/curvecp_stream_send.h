@@ -113,6 +113,13 @@ size_t curvecp_stream_send_writable (const curvecp_stream_send_t *self);
 /* Take up to len bytes (as many as fit); returns how many. */
 size_t curvecp_stream_send_write (curvecp_stream_send_t *self, const uint8_t *data, size_t len);
 
+/* Write in place: the free space that lies contiguous in the buffer
+   (allocating it on first use), *space pointing at it; 0 when full,
+   closed or out of memory. Then commit the bytes put there (at most
+   what reserve returned): they are queued as if written. */
+size_t curvecp_stream_send_reserve (curvecp_stream_send_t *self, uint8_t **space);
+void curvecp_stream_send_commit (curvecp_stream_send_t *self, size_t len);
+
 /* End with eof after the bytes written. CURVECP_E_WRONG_STATE if closed
    already, CURVECP_E_BAD_ARGUMENT if eof is not SUCCESS or FAILURE. */
 curvecp_reason_t curvecp_stream_send_close (curvecp_stream_send_t *self, curvecp_eof_t eof);

@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <sodium.h>
 #include "curvecp_keys.h"
@@ -186,6 +187,25 @@ linger (curvecp_udp_client_t *client)
    pipe a caller reads to its end) and answers a resent EOF, while the
    tool exits at once with its status. If it cannot fork, it lingers
    here. */
+/* Close every descriptor from 3 on but keep: close_range where the
+   kernel has it (two system calls instead of one per possible
+   descriptor: 65536 closes cost the client's linger some milliseconds
+   of CPU on every run). */
+static void
+close_all_but (int keep)
+{
+#ifdef SYS_close_range
+    if (keep >= 3
+    &&  (keep == 3 || syscall (SYS_close_range, 3u, (unsigned) keep - 1, 0u) == 0)
+    &&  syscall (SYS_close_range, (unsigned) keep + 1, ~0u, 0u) == 0)
+        return;
+#endif
+    long max = sysconf (_SC_OPEN_MAX);
+    for (int fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
+        if (fd != keep)
+            close (fd);
+}
+
 static void
 linger_detached (curvecp_udp_client_t *client)
 {
@@ -203,10 +223,7 @@ linger_detached (curvecp_udp_client_t *client)
     for (int fd = 0; fd < 3; fd++)
         if (null >= 0 && fd != null)
             dup2 (null, fd);
-    long max = sysconf (_SC_OPEN_MAX);
-    for (int fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
-        if (fd != keep)
-            close (fd);
+    close_all_but (keep);
     linger (client);
     _exit (0);
 }

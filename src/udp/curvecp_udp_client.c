@@ -205,7 +205,7 @@ handle (void *ctx, const uint8_t *packet, size_t len, const curvecp_udp_addr_t *
     return curvecp_udp_conn_input (self->conn, packet, len, from, now);
 }
 
-static void
+static bool
 run_due (void *ctx, uint64_t now)
 {
     curvecp_udp_client_t *self = ctx;
@@ -215,6 +215,7 @@ run_due (void *ctx, uint64_t now)
         if (conn->timer.deadline <= now)
             curvecp_udp_timers_set (&self->timers, conn, now + 1);
     }
+    return !curvecp_udp_conn_wants_reader (conn);
 }
 
 void

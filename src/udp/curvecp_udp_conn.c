@@ -294,6 +294,26 @@ curvecp_udp_conn_send (curvecp_udp_conn_t *self, const uint8_t *data, size_t len
 }
 
 size_t
+curvecp_udp_conn_recv_peek (const curvecp_udp_conn_t *self, const uint8_t **data)
+{
+    return curvecp_conn_peek (self->conn, data);
+}
+
+size_t
+curvecp_udp_conn_send_reserve (curvecp_udp_conn_t *self, uint8_t **space)
+{
+    return curvecp_conn_reserve (self->conn, space);
+}
+
+void
+curvecp_udp_conn_send_commit (curvecp_udp_conn_t *self, size_t len)
+{
+    curvecp_conn_commit (self->conn, len);
+    if (len)
+        curvecp_udp_conn_wake (self);
+}
+
+size_t
 curvecp_udp_conn_recv (curvecp_udp_conn_t *self, uint8_t *buf, size_t cap)
 {
     size_t n = curvecp_conn_read (self->conn, buf, cap);
@@ -306,6 +326,18 @@ size_t
 curvecp_udp_conn_readable (const curvecp_udp_conn_t *self)
 {
     return curvecp_conn_readable (self->conn);
+}
+
+/* Half the receive window waits unread: the carrier stops reading its
+   socket and returns, so the application reads before more comes (the
+   datagrams wait in the kernel's buffer). Otherwise a carrier that keeps
+   reading while the peer keeps sending fills the window, and what the
+   window refuses comes again only after a retransmission timeout. */
+bool
+curvecp_udp_conn_wants_reader (const curvecp_udp_conn_t *self)
+{
+    const curvecp_stream_t *stream = curvecp_conn_stream (self->conn);
+    return stream && curvecp_conn_readable (self->conn) >= curvecp_stream_receive_window (stream) / 2;
 }
 
 size_t

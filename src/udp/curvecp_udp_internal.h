@@ -98,6 +98,18 @@ void curvecp_udp_conn_probe (curvecp_udp_conn_t *self, uint64_t now);
 /* Ask for a run as soon as possible (after input or an app call). */
 void curvecp_udp_conn_wake (curvecp_udp_conn_t *self);
 
+/* Enough received bytes wait unread that the carrier should stop reading
+   and let the application read. */
+bool curvecp_udp_conn_wants_reader (const curvecp_udp_conn_t *self);
+
+/* In place, for the tools' pipes (one copy fewer each way): received
+   bytes lying contiguous in the stream (consume n of them with
+   curvecp_udp_conn_recv (self, NULL, n)), and free send space lying
+   contiguous, queued by commit (n <= what reserve returned). */
+size_t curvecp_udp_conn_recv_peek (const curvecp_udp_conn_t *self, const uint8_t **data);
+size_t curvecp_udp_conn_send_reserve (curvecp_udp_conn_t *self, uint8_t **space);
+void curvecp_udp_conn_send_commit (curvecp_udp_conn_t *self, size_t len);
+
 /* The message layer (stream mode; NULL in message mode), read-only: for
    tests and benchmarks inside this tree. */
 const curvecp_stream_t *curvecp_udp_conn_stream (const curvecp_udp_conn_t *self);

@@ -53,6 +53,7 @@ struct _curvecp_udp_server_t {
     curvecp_udp_addr_t hello_to;        /* where the Cookie being made goes */
     int workers;                        /* sharing the port (0: not shared) */
     curvecp_udp_minute_keys_t *minute_keys;   /* workers: the shared source */
+    bool yield;                         /* a connection wants its application to read */
 };
 
 void
@@ -304,9 +305,14 @@ static void
 to_connection (curvecp_udp_server_t *self, const curvecp_listener_result_t *result,
         const uint8_t *packet, size_t len, const curvecp_udp_addr_t *from, uint64_t now)
 {
+    bool was_waiting = curvecp_udp_conn_wants_reader (result->conn);
     curvecp_reason_t rc = curvecp_udp_conn_input (result->conn, packet, len, from, now);
     if (rc == CURVECP_OK && result->type == CURVECP_PACKET_CLIENT_MESSAGE)
         curvecp_listener_confirm (self->listener, result->entry);
+    /* just filled half its window: the drain stops after this batch so the
+       application reads (one it never reads does not slow the others) */
+    if (!was_waiting && curvecp_udp_conn_wants_reader (result->conn))
+        self->yield = true;
     curvecp_listener_count (self->listener, rc);
 }
 
@@ -362,12 +368,13 @@ handle_batch (curvecp_udp_server_t *self, int n, uint64_t now)
 static void
 drain (curvecp_udp_server_t *self, uint64_t now)
 {
+    self->yield = false;
     for (int round = 0; round < DRAIN_ROUNDS_MAX; round++) {
         int n = curvecp_udp_socket_receive (self->sock);
         handle_batch (self, n, now);
         run_due (self, now);
         curvecp_udp_socket_flush (self->sock);
-        if (n < CURVECP_UDP_BATCH)
+        if (n < CURVECP_UDP_BATCH || self->yield)
             break;
     }
 }

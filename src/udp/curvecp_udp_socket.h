@@ -1,5 +1,6 @@
 /*  curvecp_udp_socket.h - a non-blocking UDP socket that moves datagrams
-    in batches (recvmmsg / sendmmsg).
+    in batches (recvmmsg / sendmmsg, with UDP GSO and GRO where the kernel
+    has them).
 
     System calls, not crypto, limit UDP here, so a socket reads up to
     CURVECP_UDP_BATCH datagrams per call and collects outgoing datagrams
@@ -84,10 +85,11 @@ int curvecp_udp_socket_pending (const curvecp_udp_socket_t *self);
 /* The event-loop turn both endpoints share: send what waits, then up to
    rounds batches of datagrams, each handed to on_datagram (its verdict
    counted in stats) and followed by after_batch (run timers) and a
-   flush; a last after_batch and flush at the end. */
+   flush; a last after_batch and flush at the end. after_batch returns
+   false to stop reading (the application should read first). */
 typedef curvecp_reason_t (curvecp_udp_datagram_fn) (void *ctx, const uint8_t *packet, size_t len,
         const curvecp_udp_addr_t *from, uint64_t now);
-typedef void (curvecp_udp_batch_fn) (void *ctx, uint64_t now);
+typedef bool (curvecp_udp_batch_fn) (void *ctx, uint64_t now);
 void curvecp_udp_socket_turn (curvecp_udp_socket_t *self, uint64_t now, int rounds,
         curvecp_udp_datagram_fn *on_datagram, curvecp_udp_batch_fn *after_batch, void *ctx,
         curvecp_stats_t *stats);
@@ -98,7 +100,15 @@ typedef struct {
     uint64_t send_errors;      /* datagrams dropped on a hard send error */
     uint64_t send_full;        /* slots refused because the kernel was full */
     uint64_t recv_calls, send_calls;  /* system calls made */
+    uint64_t gso_sends;        /* messages that carried several datagrams (UDP_SEGMENT) */
+    uint64_t gso_refused;      /* GSO sends the kernel refused (GSO then off) */
 } curvecp_udp_socket_info_t;
+
+/* Whether segmentation offload is in use: GSO (sends; turned off for
+   good by a send the kernel refuses) and GRO (receives). Both off when
+   the environment has CURVECP_UDP_OFFLOAD=0. */
+bool curvecp_udp_socket_gso (const curvecp_udp_socket_t *self);
+bool curvecp_udp_socket_gro (const curvecp_udp_socket_t *self);
 
 const curvecp_udp_socket_info_t *curvecp_udp_socket_info (const curvecp_udp_socket_t *self);
 
