@@ -81,6 +81,7 @@ curvecp_zmq_client_new_zcert (zcert_t *cert, zcert_t *server_cert, const char *s
 }
 
 static void unwatch (curvecp_zmq_client_t *self);
+static uint64_t until_from (int msecs);
 
 static void
 close_connection (curvecp_zmq_client_t *self)
@@ -91,19 +92,34 @@ close_connection (curvecp_zmq_client_t *self)
     self->handle = NULL;
 }
 
+/* A close that costs no round trip and loses nothing: wait (up to the
+   linger) until the server has acknowledged every message - a reply
+   already carried that acknowledgment, so usually no wait at all - then
+   end our stream with a success EOF so the server forgets us at once,
+   and do not wait for the EOF's own acknowledgment: the DEALER closes
+   with a ØMQ linger, which lets the EOF's packet leave after it closed
+   (TCP delivers it before the disconnect). The server's acknowledgment
+   of the EOF meets a DEALER that is gone, and the ROUTER drops it. */
+static void
+end_stream (curvecp_zmq_client_t *self)
+{
+    uint64_t until = until_from (self->linger);
+    curvecp_zmq_client_wait_acked (self, self->linger);
+    curvecp_zmq_codec_shutdown (self->codec);
+    curvecp_zmq_client_flush (self);
+    uint64_t now = curvecp_clock_now ();
+    int left = self->linger < 0 ? -1 : until > now ? (int) ((until - now + 999999) / 1000000) : 1;
+    zsock_set_linger (self->dealer, left);
+}
+
 void
 curvecp_zmq_client_destroy (curvecp_zmq_client_t **self_p)
 {
     if (self_p && *self_p) {
         curvecp_zmq_client_t *self = *self_p;
         curvecp_zmq_client_detach (self);
-        if (self->codec && !curvecp_zmq_client_failed (self) && self->linger != 0) {
-            /* end our stream so the server can forget us at once; wait for
-               the EOF's acknowledgment too, so the server never answers a
-               DEALER that is gone */
-            curvecp_zmq_codec_shutdown (self->codec);
-            curvecp_zmq_client_wait_acked (self, self->linger);
-        }
+        if (self->codec && !curvecp_zmq_client_failed (self) && self->linger != 0)
+            end_stream (self);
         close_connection (self);
         free (self->endpoint);
         free (self->out);
