@@ -40,11 +40,40 @@ resolve (void)
     resolving = 0;
 }
 
+/* ALLOC_LOG=bytes: also print each allocation of at least that size
+   with its caller, to find the large ones. */
+static size_t log_min = (size_t) -1;
+
+static void
+log_large (const char *what, size_t size, void *caller)
+{
+    if (size >= log_min) {
+        Dl_info info;
+        if (dladdr (caller, &info) && info.dli_sname)
+            fprintf (stderr, "ALLOC %s %zu from %s+%#lx\n", what, size, info.dli_sname,
+                     (unsigned long) ((char *) caller - (char *) info.dli_saddr));
+        else if (dladdr (caller, &info))
+            fprintf (stderr, "ALLOC %s %zu from %s:%#lx\n", what, size, info.dli_fname,
+                     (unsigned long) ((char *) caller - (char *) info.dli_fbase));
+        else
+            fprintf (stderr, "ALLOC %s %zu from %p\n", what, size, caller);
+    }
+}
+
+__attribute__ ((constructor)) static void
+start (void)
+{
+    const char *env = getenv ("ALLOC_LOG");
+    if (env)
+        log_min = (size_t) strtoul (env, NULL, 10);
+}
+
 void *
 malloc (size_t size)
 {
     resolve ();
     atomic_fetch_add_explicit (&n_malloc, 1, memory_order_relaxed);
+    log_large ("malloc", size, __builtin_return_address (0));
     return real_malloc (size);
 }
 
@@ -63,6 +92,7 @@ calloc (size_t n, size_t size)
         resolve ();
     }
     atomic_fetch_add_explicit (&n_calloc, 1, memory_order_relaxed);
+    log_large ("calloc", n * size, __builtin_return_address (0));
     return real_calloc (n, size);
 }
 
@@ -71,6 +101,7 @@ realloc (void *p, size_t size)
 {
     resolve ();
     atomic_fetch_add_explicit (&n_realloc, 1, memory_order_relaxed);
+    log_large ("realloc", size, __builtin_return_address (0));
     return real_realloc (p, size);
 }
 
