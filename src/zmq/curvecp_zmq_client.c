@@ -10,6 +10,7 @@
 #include <sodium.h>
 #include <string.h>
 #include "curvecp_zmq_client.h"
+#include "curvecp_zmq_codec_internal.h"
 #include "curvecp_packet.h"
 #include "curvecp_zmq.h"
 
@@ -301,8 +302,13 @@ curvecp_zmq_client_send (curvecp_zmq_client_t *self, zmsg_t **msg_p)
         }
     }
     if (curvecp_zmq_codec_ready_to_write (self->codec)) {
+        /* input first only when acknowledgments may be what holds the
+           output back: a request after a reply finds none waiting, and
+           each receive that finds nothing is a trip through the socket's
+           mailbox (a poll) */
         uint64_t now = curvecp_clock_now ();
-        drain_input (self, now);
+        if (!curvecp_zmq_codec_window_ample (self->codec))
+            drain_input (self, now);
         push_output (self, now);
     }
     return 0;

@@ -450,6 +450,13 @@ curvecp_zmq_codec_ready_to_write (const curvecp_zmq_codec_t *self)
 }
 
 bool
+curvecp_zmq_codec_window_ample (const curvecp_zmq_codec_t *self)
+{
+    return self->have_stream && !self->closing
+        && in_flight (self) + self->queued_bytes <= curvecp_conn_send_buffer (self->conn) / 2;
+}
+
+bool
 curvecp_zmq_codec_idle (const curvecp_zmq_codec_t *self)
 {
     if (self->have_stream && ((self->closing && !self->closed) || !self->greeted))
