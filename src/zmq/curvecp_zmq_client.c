@@ -83,6 +83,7 @@ curvecp_zmq_client_new_zcert (zcert_t *cert, zcert_t *server_cert, const char *s
 
 static void unwatch (curvecp_zmq_client_t *self);
 static uint64_t until_from (int msecs);
+static void push_output (curvecp_zmq_client_t *self, uint64_t now);
 
 static void
 close_connection (curvecp_zmq_client_t *self)
@@ -105,9 +106,10 @@ static void
 end_stream (curvecp_zmq_client_t *self)
 {
     uint64_t until = until_from (self->linger);
-    curvecp_zmq_client_wait_acked (self, self->linger);
+    if (!curvecp_zmq_codec_idle (self->codec))
+        curvecp_zmq_client_wait_acked (self, self->linger);
     curvecp_zmq_codec_shutdown (self->codec);
-    curvecp_zmq_client_flush (self);
+    push_output (self, curvecp_clock_now ());     /* the EOF: no input needed for it */
     uint64_t now = curvecp_clock_now ();
     int left = self->linger < 0 ? -1 : until > now ? (int) ((until - now + 999999) / 1000000) : 1;
     zsock_set_linger (self->dealer, left);
