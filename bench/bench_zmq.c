@@ -14,8 +14,12 @@
     zmsg_t out); the peer uses libzmq directly (zmq_send / zmq_msg_recv),
     its fastest path. Every run is bounded in count and in time.
 
-        bench-zmq [seconds-per-run [only]]  (default 1.5; only: run just the
-                                            figures whose name contains it) */
+        bench-zmq [seconds-per-run [only [side [count]]]]
+            default 1.5 s; only: run just the figures whose name contains
+            it; side: "ours" or "peer" runs that side alone (its figure
+            is printed, the other as 0); count: exactly that many round
+            trips or connections instead of a timed run (bench/count-zmq.sh
+            counts system calls and allocations so).                    */
 #include <sodium.h>
 #include "curvecp_zmq_client.h"
 #include "curvecp_zmq_server.h"
@@ -25,6 +29,14 @@
 
 static double run_seconds = 1.5;
 static const char *only = NULL;
+static const char *side = NULL;     /* NULL: both */
+static long fixed_count = 0;        /* >0: round trips / connections, untimed */
+
+static bool
+runs (const char *which)
+{
+    return !side || streq (side, which);
+}
 
 static bool
 wanted (const char *name)
@@ -308,7 +320,7 @@ ours_connections (keys_t *keys)
     snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", args.port);
     uint64_t start = curvecp_clock_now ();
     long count = 0;
-    while (seconds_since (start) < run_seconds && count < 100000) {
+    while (fixed_count ? count < fixed_count : seconds_since (start) < run_seconds && count < 100000) {
         curvecp_zmq_client_t *client = curvecp_zmq_client_new (&keys->client_keys, keys->server_keys.public_key, NAME);
         curvecp_zmq_client_set_rcvtimeo (client, 5000);
         curvecp_zmq_client_connect (client, endpoint);
@@ -335,7 +347,7 @@ peer_connections (keys_t *keys)
     zactor_t *sink = zactor_new (peer_sink, &args);
     uint64_t start = curvecp_clock_now ();
     long count = 0;
-    while (seconds_since (start) < run_seconds && count < 100000) {
+    while (fixed_count ? count < fixed_count : seconds_since (start) < run_seconds && count < 100000) {
         zsock_t *dealer = peer_dealer (keys, args.port);
         zsock_set_rcvtimeo (dealer, 5000);
         char back[8];
@@ -378,6 +390,10 @@ main (int argc, char *argv [])
         run_seconds = atof (argv[1]);
     if (argc > 2)
         only = argv[2];
+    if (argc > 3 && (streq (argv[3], "ours") || streq (argv[3], "peer")))
+        side = argv[3];
+    if (argc > 4)
+        fixed_count = atol (argv[4]);
     if (run_seconds <= 0 || run_seconds > 10)
         run_seconds = 1.5;
     zsys_init ();
@@ -395,21 +411,23 @@ main (int argc, char *argv [])
         if (!wanted (sizes[i].name))
             continue;
         /* the peer first: its rate sizes our run, so both take about as long */
-        double peer = peer_throughput (&keys, sizes[i].size, count_for (sizes[i].guess));
-        double ours = ours_throughput (&keys, sizes[i].size, count_for (peer > 0 ? peer : sizes[i].guess));
+        long guessed = fixed_count ? fixed_count : count_for (sizes[i].guess);
+        double peer = runs ("peer") ? peer_throughput (&keys, sizes[i].size, guessed) : 0;
+        double ours = runs ("ours") ? ours_throughput (&keys, sizes[i].size,
+                                                       fixed_count ? fixed_count : count_for (peer > 0 ? peer : sizes[i].guess)) : 0;
         result (sizes[i].name, ours, peer, "msg/s");
         printf ("  (%s: ours %.0f MB/s, libzmq CURVE %.0f MB/s)\n", sizes[i].name,
                 ours * (double) sizes[i].size / 1e6, peer * (double) sizes[i].size / 1e6);
     }
-    long rounds = (long) (run_seconds * 5000);
+    long rounds = fixed_count ? fixed_count : (long) (run_seconds * 5000);
     if (wanted ("zmq_latency_rtt_64B")) {
-        double peer_rtt = peer_latency (&keys, rounds);
-        double ours_rtt = ours_latency (&keys, rounds);
+        double peer_rtt = runs ("peer") ? peer_latency (&keys, rounds) : 0;
+        double ours_rtt = runs ("ours") ? ours_latency (&keys, rounds) : 0;
         result ("zmq_latency_rtt_64B", ours_rtt, peer_rtt, "us");
     }
     if (wanted ("zmq_connections")) {
-        double peer_conn = peer_connections (&keys);
-        double ours_conn = ours_connections (&keys);
+        double peer_conn = runs ("peer") ? peer_connections (&keys) : 0;
+        double ours_conn = runs ("ours") ? ours_connections (&keys) : 0;
         result ("zmq_connections", ours_conn, peer_conn, "conn/s");
     }
     curvecp_keypair_wipe (&keys.server_keys);

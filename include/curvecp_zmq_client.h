@@ -49,8 +49,10 @@ CURVECP_EXPORT curvecp_zmq_client_t *curvecp_zmq_client_new (const curvecp_keypa
 CURVECP_EXPORT curvecp_zmq_client_t *curvecp_zmq_client_new_zcert (zcert_t *cert, zcert_t *server_cert,
         const char *server_name);
 
-/* Flush for up to the linger time (default 1000 ms), close, wipe, free;
-   sets *self_p to NULL. */
+/* Wait up to the linger time (default 1000 ms) until the server has
+   acknowledged every message sent, end the stream with an EOF (not
+   waited for: the DEALER's ØMQ linger lets it leave; RFC 12.7), close,
+   wipe, free; sets *self_p to NULL. Linger 0: no EOF, close at once. */
 CURVECP_EXPORT void curvecp_zmq_client_destroy (curvecp_zmq_client_t **self_p);
 
 /* Codec options (timeouts, limits); take effect at the next connect. */

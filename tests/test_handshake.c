@@ -369,6 +369,20 @@ test_bad_initiates (void)
     fixture_teardown (&f);
 }
 
+/* Replace the vouch of f's session with one a second client (same C,
+   its own C') got from the server: a vouch that opens but names another C'. */
+static void
+transplant_vouch (fixture_t *f, curvecp_hs_client_t *c2, uint64_t now)
+{
+    uint8_t hello[224], cookie[200];
+    curvecp_session_t s2;
+    CHECK_EQ (curvecp_hs_client_hello (c2, now, hello, NULL), CURVECP_OK);
+    CHECK_EQ (curvecp_hs_server_hello (f->server, hello, 224, now, cookie), CURVECP_OK);
+    CHECK_EQ (curvecp_hs_client_cookie (c2, cookie, 200, &s2), CURVECP_OK);
+    memcpy (f->client_session.vouch, s2.vouch, 48);
+    memcpy (f->client_session.vouch_nonce, s2.vouch_nonce, 16);
+}
+
 /* A vouch for another key: a client whose Initiate carries a vouch made
    for a different C' (replace vouch and its nonce from another handshake). */
 static void
@@ -383,13 +397,7 @@ test_bad_vouch (void)
        its vouch into the first session's Initiate (re-sealed). */
     curvecp_hs_client_t *c2 = curvecp_hs_client_new (f.server_keys.public_key, "test.example.com",
                                                      server_ext, client_ext, &f.client_keys, NULL);
-    uint8_t hello[224], cookie[200];
-    curvecp_session_t s2;
-    CHECK_EQ (curvecp_hs_client_hello (c2, now, hello, NULL), CURVECP_OK);
-    CHECK_EQ (curvecp_hs_server_hello (f.server, hello, 224, now, cookie), CURVECP_OK);
-    CHECK_EQ (curvecp_hs_client_cookie (c2, cookie, 200, &s2), CURVECP_OK);
-    memcpy (f.client_session.vouch, s2.vouch, 48);
-    memcpy (f.client_session.vouch_nonce, s2.vouch_nonce, 16);
+    transplant_vouch (&f, c2, now);
     uint8_t pkt[CURVECP_PACKET_MAX];
     size_t len;
     CHECK_EQ (curvecp_session_seal (&f.client_session, msg, 16, pkt, &len), CURVECP_OK);
@@ -400,6 +408,54 @@ test_bad_vouch (void)
     memcpy (f.client_session.client_long_pk, liar.public_key, 32);
     CHECK_EQ (curvecp_session_seal (&f.client_session, msg, 16, pkt, &len), CURVECP_OK);
     expect_initiate_reject (&f, pkt, len, now, CURVECP_E_BAD_VOUCH);
+    curvecp_hs_client_destroy (&c2);
+    fixture_teardown (&f);
+}
+
+/* C.s is kept per client long-term key once a vouch opened under it: a
+   returning client's vouch opens from the table (a hit), a vouch from a
+   cached C that does not name this C' is still refused, and a C whose
+   vouch never opened is not kept. */
+static void
+test_vouch_cache (void)
+{
+    fixture_t f;
+    uint64_t now = 0;
+    fixture_setup (&f, now);
+    uint8_t msg[16] = { 2 };
+    curvecp_initiate_info_t info;
+    handshake_to_initiate (&f, now, msg, 16);
+    CHECK_EQ (server_initiate (&f, f.initiate, f.initiate_len, now, &f.server_session, &info), CURVECP_OK);
+    CHECK_EQ (curvecp_hs_server_vouch_cache_hits (f.server), 0);
+    /* the same client again, a new C': from the table */
+    curvecp_hs_client_destroy (&f.client);
+    f.client = curvecp_hs_client_new (f.server_keys.public_key, "test.example.com",
+                                      server_ext, client_ext, &f.client_keys, NULL);
+    handshake_to_initiate (&f, now, msg, 16);
+    CHECK_EQ (server_initiate (&f, f.initiate, f.initiate_len, now, &f.server_session, &info), CURVECP_OK);
+    CHECK_EQ (curvecp_hs_server_vouch_cache_hits (f.server), 1);
+    /* a cached C with a vouch made for another C': opens, names the wrong C' */
+    curvecp_hs_client_t *c2 = curvecp_hs_client_new (f.server_keys.public_key, "test.example.com",
+                                                     server_ext, client_ext, &f.client_keys, NULL);
+    curvecp_hs_client_destroy (&f.client);
+    f.client = curvecp_hs_client_new (f.server_keys.public_key, "test.example.com",
+                                      server_ext, client_ext, &f.client_keys, NULL);
+    handshake_to_initiate (&f, now, msg, 16);
+    transplant_vouch (&f, c2, now);
+    uint8_t pkt[CURVECP_PACKET_MAX];
+    size_t len;
+    CHECK_EQ (curvecp_session_seal (&f.client_session, msg, 16, pkt, &len), CURVECP_OK);
+    expect_initiate_reject (&f, pkt, len, now, CURVECP_E_BAD_VOUCH);
+    CHECK_EQ (curvecp_hs_server_vouch_cache_hits (f.server), 2);
+    /* a C whose vouch does not open is never kept: no hit the second time */
+    curvecp_keypair_t liar;
+    keypair (&liar);
+    memcpy (f.client_session.client_long_pk, liar.public_key, 32);
+    for (int i = 0; i < 2; i++) {
+        CHECK_EQ (curvecp_session_seal (&f.client_session, msg, 16, pkt, &len), CURVECP_OK);
+        expect_initiate_reject (&f, pkt, len, now, CURVECP_E_BAD_VOUCH);
+    }
+    CHECK_EQ (curvecp_hs_server_vouch_cache_hits (f.server), 2);
     curvecp_hs_client_destroy (&c2);
     fixture_teardown (&f);
 }
@@ -563,6 +619,7 @@ main (void)
     test_bad_cookies ();
     test_bad_initiates ();
     test_bad_vouch ();
+    test_vouch_cache ();
     test_bad_messages ();
     test_large_messages ();
     test_names ();

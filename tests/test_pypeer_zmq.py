@@ -72,7 +72,7 @@ def start_py_server(ctx, names=(NAME,)):
     server = cp.Server(longterm, server_ext=SEXT, names=list(names))
     car = cp.ZmqRouterCarrier(ctx, "tcp://127.0.0.1:0")
     loop = cp.ServerLoop(server, car.recv, car.send, app_factory=cp.ZmqEchoApp,
-                         gap=0.0, zmq_end=True)
+                         gap=0.0, zmq_end=True, send_final=car.send_final)
     stop = threading.Event()
     th = threading.Thread(target=loop.run, args=(stop, deadline(30)))
     th.start()
@@ -429,6 +429,8 @@ def case_our_client_py_server(ctx):
                 conns and keys == [conns[0].C.hex()], repr(keys))
         R.check(what + ": no packet refused by the Python server",
                 not server.drops and not car.drops, "%r %r" % (server.drops, car.drops))
+        R.check(what + ": at most the EOF's acknowledgement met the DEALER gone (12.7)",
+                car.unrouted_final <= len(conns), "%d for %d" % (car.unrouted_final, len(conns)))
 
         rc, out, err = run_our_client(["-t", "5", pub.hex(), car.endpoint],
                                       stdin=b"line one\n\nline three\n")

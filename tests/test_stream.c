@@ -12,11 +12,14 @@
 static uint64_t rng_state = 1;
 static const curvecp_rng_t stream_rng = { sim_rng_fill, &rng_state };
 
+static size_t initial_buffer;      /* for make: 0 = rings at full size */
+
 static curvecp_stream_t *
 make (bool is_client, curvecp_pacing_t pacing)
 {
     curvecp_stream_config_t config;
     curvecp_stream_config_default (&config);
+    config.initial_buffer = initial_buffer;
     config.is_client = is_client;
     config.pacing = pacing;
     config.give_up_ns = 10 * SECOND;
@@ -445,10 +448,12 @@ test_slow_reader (void)
    through reserve/commit, B reads its receive buffer through peek and
    read (NULL, n), 400 KB, so both rings wrap: reserve and peek then give
    only the part up to the wrap, the rest comes next; the bytes are
-   exact; reserve says 0 when the buffer is full. */
+   exact; reserve says 0 when the buffer is full. With a small initial
+   buffer (the ØMQ codec's way) the rings grow under reserve and peek. */
 static void
-test_in_place (void)
+test_in_place (size_t initial)
 {
+    initial_buffer = initial;
     curvecp_stream_t *a = make (false, CURVECP_PACING_WINDOW);
     curvecp_stream_t *b = make (false, CURVECP_PACING_WINDOW);
     const size_t total = 400000;
@@ -495,6 +500,7 @@ test_in_place (void)
     CHECK_EQ (curvecp_stream_reserve (a, &space), 0);
     curvecp_stream_destroy (&a);
     curvecp_stream_destroy (&b);
+    initial_buffer = 0;
 }
 
 int
@@ -510,7 +516,8 @@ main (void)
     test_nudge ();
     test_give_up ();
     test_slow_reader ();
-    test_in_place ();
+    test_in_place (0);
+    test_in_place (4096);
     printf ("test_stream: OK\n");
     return 0;
 }

@@ -3,7 +3,11 @@
     open) both ends go back to the idle figure once idle_release_ns has
     passed, not before; an ended direction frees at once; a transfer does
     not free and allocate over and over; a failed stream frees its send
-    buffer; 10,000 idle streams fit the UDP carrier's 64 KiB each.     */
+    buffer; 10,000 idle streams fit the UDP carrier's 64 KiB each. With
+    config.initial_buffer the rings start small and double while bytes in
+    flight (send) or held above holes (receive) are moved: a lossy 1 MiB
+    transfer arrives byte-exact, and a small one never grows the ring.
+    Every transfer carries a pattern checked on arrival.                */
 #include "curvecp_stream.h"
 #include "sim_app.h"
 #include "testutil.h"
@@ -22,12 +26,21 @@ typedef struct {
     size_t peak;
 } end_t;
 
+static size_t initial_buffer;           /* for make: 0 = full-size rings */
+
+static uint8_t
+pattern_at (uint64_t position)
+{
+    return (uint8_t) (position * 7 + (position >> 11));
+}
+
 static curvecp_stream_t *
 make (bool is_client)
 {
     curvecp_stream_config_t config;
     curvecp_stream_config_default (&config);
     config.is_client = is_client;
+    config.initial_buffer = initial_buffer;
     config.rng = &stream_rng;
     curvecp_stream_t *stream = curvecp_stream_new (&config);
     CHECK (stream);
@@ -47,7 +60,10 @@ end_pump (end_t *self)
     static uint8_t chunk[8192];
     while (self->written < self->to_write) {
         uint64_t left = self->to_write - self->written;
-        size_t took = curvecp_stream_write (self->stream, chunk, left < sizeof chunk ? (size_t) left : sizeof chunk);
+        size_t want = left < sizeof chunk ? (size_t) left : sizeof chunk;
+        for (size_t i = 0; i < want; i++)
+            chunk[i] = pattern_at (self->written + i);
+        size_t took = curvecp_stream_write (self->stream, chunk, want);
         if (took == 0)
             break;
         self->written += took;
@@ -55,8 +71,11 @@ end_pump (end_t *self)
     if (self->close_when_done && self->written == self->to_write)
         curvecp_stream_close (self->stream, CURVECP_EOF_SUCCESS);
     size_t got;
-    while ((got = curvecp_stream_read (self->stream, chunk, sizeof chunk)) > 0)
+    while ((got = curvecp_stream_read (self->stream, chunk, sizeof chunk)) > 0) {
+        for (size_t i = 0; i < got; i++)
+            CHECK_EQ (chunk[i], pattern_at (self->received + i));
         self->received += got;
+    }
 }
 
 static size_t
@@ -301,6 +320,48 @@ test_many_idle (void)
         curvecp_stream_destroy (&streams[i]);
 }
 
+/* Rings that start at 2 KiB: 100 bytes each way never grow them; 1 MiB
+   over a lossy link doubles both up to their 128 KiB, moving what they
+   hold (data in flight, data above holes), and arrives byte-exact. */
+static void
+test_grow_on_use (void)
+{
+    sim_link_t link;
+    memset (&link, 0, sizeof link);
+    link.delay_ns = 5 * MS;
+    link.loss = 0.05;
+    link.rate_bps = 100000000;
+    sim_net_t *net = sim_net_new (17, &link, &link);
+    end_t ends[2];
+    memset (ends, 0, sizeof ends);
+    initial_buffer = 2048;
+    ends[0].stream = make (true);
+    ends[1].stream = make (false);
+    initial_buffer = 0;
+    size_t idle = curvecp_stream_memory (ends[0].stream);
+    uint64_t now = transfer (net, ends, 0, 100, 0);
+    now = transfer (net, ends, 1, 100, now);
+    for (int i = 0; i < 2; i++) {
+        CHECK_EQ (ends[i].peak, idle + 2048);
+        CHECK_EQ (curvecp_stream_info (ends[i].stream)->buffer_growths, 0);
+    }
+    now = transfer (net, ends, 0, 1u << 20, now);
+    /* the send ring grown to its full size; the receive ring small, or freed while idle */
+    CHECK (ends[0].peak >= idle + 131072 && ends[0].peak <= idle + 131072 + 2048);
+    const curvecp_stream_info_t *sender = curvecp_stream_info (ends[0].stream);
+    const curvecp_stream_info_t *receiver = curvecp_stream_info (ends[1].stream);
+    CHECK_EQ (sender->buffer_growths, 4);                   /* allocated for the first 8 KiB write, doubled to 128 KiB */
+    CHECK (receiver->buffer_growths >= 1 && receiver->buffer_growths <= 6);
+    CHECK (ends[1].peak <= idle + 2048 + 131072);
+    CHECK (sender->retransmissions > 0);                    /* losses: the receiver held data above holes */
+    printf ("grow on use: 100 B each way in 2 KiB rings; 1 MiB at 5%% loss: send ring grown %llu times, "
+            "receive ring %llu times, byte-exact\n", (unsigned long long) sender->buffer_growths,
+            (unsigned long long) receiver->buffer_growths);
+    for (int i = 0; i < 2; i++)
+        curvecp_stream_destroy (&ends[i].stream);
+    sim_net_destroy (&net);
+}
+
 int
 main (void)
 {
@@ -309,6 +370,7 @@ main (void)
     test_release_on_eof ();
     test_release_on_failure ();
     test_many_idle ();
+    test_grow_on_use ();
     printf ("test_stream_memory: OK\n");
     return 0;
 }

@@ -952,6 +952,93 @@ test_pending_memory (void)
     curvecp_zmq_server_destroy (&server);
 }
 
+/* A client that sends and is destroyed at once loses nothing and costs
+   no round trip: destroy waits (within its linger) until every message
+   is acknowledged, sends the EOF without waiting for its acknowledgment,
+   and the DEALER's ØMQ linger lets that packet leave. The server gets
+   every message, byte-exact and in order, then the EOF, and forgets the
+   connection at once (its idle timeout is 600 s). */
+typedef struct {
+    const uint8_t *server_key;
+    int port;
+    int64_t destroy_ms;
+} closer_args_t;
+
+enum { CLOSE_MESSAGES = 40 };
+
+static size_t
+close_size (size_t i)
+{
+    return i % 10 == 9 ? 70000 + i : 3 + i * 37;   /* small ones, and a few of several large blocks */
+}
+
+static void
+closer_actor (zsock_t *pipe, void *arg)
+{
+    closer_args_t *args = (closer_args_t *) arg;
+    zsock_signal (pipe, 0);
+    curvecp_zmq_client_t *client = new_client (NULL, args->server_key, args->port, NULL);
+    for (size_t i = 0; i < CLOSE_MESSAGES; i++) {
+        size_t size = close_size (i);
+        zmsg_t *msg = make_message (&size, 1, (uint8_t) i);
+        CHECK_EQ (curvecp_zmq_client_send (client, &msg), 0);
+    }
+    int64_t start = zclock_mono ();
+    curvecp_zmq_client_destroy (&client);
+    args->destroy_ms = zclock_mono () - start;
+    zstr_send (pipe, "DESTROYED");
+    char *word = zstr_recv (pipe);                  /* $TERM */
+    zstr_free (&word);
+}
+
+static void
+test_close_loses_nothing (void)
+{
+    curvecp_keypair_t sk;
+    curvecp_keypair_generate (&sk);
+    curvecp_zmq_server_t *server = curvecp_zmq_server_new (&sk, NAME);
+    int port = curvecp_zmq_server_bind (server, "tcp://127.0.0.1:*");
+    CHECK (port > 0);
+    closer_args_t args = { sk.public_key, port, -1 };
+    zactor_t *closer = zactor_new (closer_actor, &args);
+    size_t got = 0;
+    bool destroyed = false, seen = false;
+    int64_t until = zclock_mono () + 10000;
+    while ((!destroyed || !seen || curvecp_zmq_server_peers (server) > 0) && zclock_mono () < until) {
+        zmq_pollitem_t items[2] = { { zsock_resolve (curvecp_zmq_server_sock (server)), 0, ZMQ_POLLIN, 0 },
+                                    { zsock_resolve (closer), 0, ZMQ_POLLIN, 0 } };
+        int timeout = curvecp_zmq_server_timeout (server);
+        zmq_poll (items, 2, timeout < 0 || timeout > 50 ? 50 : timeout);
+        if (items[1].revents & ZMQ_POLLIN) {
+            char *word = zstr_recv (closer);
+            destroyed = word && streq (word, "DESTROYED");
+            zstr_free (&word);
+        }
+        curvecp_zmq_server_handle (server);
+        zmsg_t *msg;
+        while ((msg = curvecp_zmq_server_recv_nowait (server)) != NULL) {
+            size_t size = close_size (got);
+            CHECK (got < CLOSE_MESSAGES);
+            CHECK_EQ (zmsg_size (msg), 1);
+            zframe_t *frame = zmsg_first (msg);
+            CHECK_EQ (zframe_size (frame), size);
+            for (size_t i = 0; i < size; i++)
+                CHECK_EQ (zframe_data (frame)[i], pattern (0, i, (uint8_t) got));
+            zmsg_destroy (&msg);
+            got++;
+            seen = true;
+        }
+    }
+    CHECK (destroyed);
+    CHECK_EQ (got, CLOSE_MESSAGES);
+    CHECK_EQ (curvecp_zmq_server_peers (server), 0);    /* the EOF arrived: forgotten at once */
+    CHECK (args.destroy_ms >= 0 && args.destroy_ms < 1000);   /* within the linger, not at its end */
+    printf ("close: %d messages all delivered, the EOF read, destroy took %lld ms\n",
+            CLOSE_MESSAGES, (long long) args.destroy_ms);
+    zactor_destroy (&closer);
+    curvecp_zmq_server_destroy (&server);
+}
+
 int
 main (void)
 {
@@ -968,6 +1055,7 @@ main (void)
     test_stuck_client ();
     test_pending_memory ();
     test_unconfirmed_expire ();
+    test_close_loses_nothing ();
     printf ("test_zmq_sockets: OK\n");
     return 0;
 }

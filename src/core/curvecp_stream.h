@@ -90,6 +90,11 @@ typedef struct _curvecp_stream_config_t {
     size_t peer_window_max;      /* most bytes in flight beyond the peer's range 1
                                     towards a peer that announced a larger window
                                     (0 = 128 KiB: never more than curvecpmessage takes) */
+    size_t initial_buffer;       /* allocate the send and receive rings this small
+                                    and double them as the bytes they must hold
+                                    need (0 = their full size at first use): a
+                                    connection that carries little never touches
+                                    a large window */
 } curvecp_stream_config_t;
 
 /* Fill config with the defaults above (server, Chicago, now = 0). */
@@ -210,6 +215,7 @@ typedef struct {
                                     peer's unneeded retransmissions */
     uint64_t buffer_allocations; /* send or receive buffer allocated */
     uint64_t buffer_releases;    /* ... and freed while the stream lives */
+    uint64_t buffer_growths;     /* ... and doubled (config.initial_buffer) */
     uint64_t acks_repeated;      /* of acks_sent: acknowledgments showing a hole,
                                     repeated while both sides were quiet, for
                                     curvecpmessage, which may not retransmit

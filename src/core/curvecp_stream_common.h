@@ -36,16 +36,40 @@ curvecp_stream_ring_get (const uint8_t *ring, size_t size, uint64_t position, ui
     memcpy (out + first, ring, len - first);
 }
 
-/* The ring *buffer, allocated now if it is not (NULL if out of memory). */
-static inline uint8_t *
-curvecp_stream_buffer_get (uint8_t **buffer, size_t size, curvecp_stream_info_t *info)
+/* Make the ring *buffer (*size bytes allocated, at most cap) hold the
+   stream positions [base, end), end - base <= cap: allocate it (initial
+   bytes, 0 = cap) or double it until it does, moving the bytes at
+   positions [base, base + *size) - everything the ring holds, since
+   nothing live lies below base - to their places in the larger ring.
+   false if out of memory (the ring is unchanged). */
+static inline bool
+curvecp_stream_ring_reserve (uint8_t **buffer, size_t *size, size_t initial, size_t cap,
+                             uint64_t base, uint64_t end, curvecp_stream_info_t *info)
 {
-    if (!*buffer) {
-        *buffer = (uint8_t *) malloc (size);
-        if (*buffer)
-            info->buffer_allocations++;
+    size_t need = (size_t) (end - base);
+    if (*buffer && need <= *size)
+        return true;
+    size_t grown_size = *buffer ? *size : initial && initial < cap ? initial : cap;
+    while (grown_size < need)
+        grown_size = grown_size > cap / 2 ? cap : 2 * grown_size;
+    uint8_t *grown = (uint8_t *) malloc (grown_size);
+    if (!grown)
+        return false;
+    if (*buffer) {
+        for (size_t done = 0; done < *size;) {
+            size_t offset = (size_t) ((base + done) % *size);
+            size_t piece = *size - offset < *size - done ? *size - offset : *size - done;
+            curvecp_stream_ring_put (grown, grown_size, base + done, *buffer + offset, piece);
+            done += piece;
+        }
+        free (*buffer);
+        info->buffer_growths++;
     }
-    return *buffer;
+    else
+        info->buffer_allocations++;
+    *buffer = grown;
+    *size = grown_size;
+    return true;
 }
 
 static inline void

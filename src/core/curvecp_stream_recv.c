@@ -26,6 +26,7 @@ curvecp_stream_recv_init (recv_t *self, const curvecp_stream_config_t *config, c
 {
     memset (self, 0, sizeof *self);
     self->window = config->receive_window;
+    self->initial_buffer = config->initial_buffer;
     self->idle_release_ns = config->idle_release_ns;
     self->ack_delay_ns = config->ack_delay_ns;
     self->info = info;
@@ -80,7 +81,7 @@ curvecp_stream_recv_release_idle (recv_t *self, uint64_t now, bool failed)
 size_t
 curvecp_stream_recv_memory (const recv_t *self)
 {
-    return self->buf ? self->window : 0;
+    return self->buf ? self->buf_size : 0;
 }
 
 /* ---- application side ------------------------------------------------ */
@@ -103,9 +104,9 @@ curvecp_stream_recv_peek (const recv_t *self, const uint8_t **data)
     size_t len = readable (self);
     if (len == 0)
         return 0;
-    size_t offset = (size_t) (self->read % self->window);
+    size_t offset = (size_t) (self->read % self->buf_size);
     *data = self->buf + offset;
-    return len < self->window - offset ? len : self->window - offset;
+    return len < self->buf_size - offset ? len : self->buf_size - offset;
 }
 
 size_t
@@ -117,7 +118,7 @@ curvecp_stream_recv_read (recv_t *self, uint8_t *out, size_t cap, uint64_t clock
     if (len == 0)
         return 0;
     if (out)
-        curvecp_stream_ring_get (self->buf, self->window, self->read, out, len);
+        curvecp_stream_ring_get (self->buf, self->buf_size, self->read, out, len);
     self->read += len;
     if (recv_empty (self))
         self->idle_since = clock;
@@ -300,13 +301,14 @@ store_data (recv_t *self, const curvecp_message_t *message)
         self->info->duplicate_blocks++;
         return STORE_DUPLICATE;
     }
-    if (!curvecp_stream_buffer_get (&self->buf, self->window, self->info))
+    if (!curvecp_stream_ring_reserve (&self->buf, &self->buf_size, self->initial_buffer, self->window,
+                                      self->read, end, self->info))
         return STORE_REFUSED;
     if (start > self->contig && !interval_add (self, start, end)) {
         self->info->refused_reorder++;
         return STORE_REFUSED;
     }
-    curvecp_stream_ring_put (self->buf, self->window, start,
+    curvecp_stream_ring_put (self->buf, self->buf_size, start,
               message->data + (start - message->position), (size_t) (end - start));
     if (start == self->contig)
         self->contig = end;

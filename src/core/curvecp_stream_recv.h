@@ -32,6 +32,8 @@ typedef struct {
     curvecp_stream_info_t *info;      /* the stream's counters */
 
     uint8_t *buf;
+    size_t buf_size;                  /* bytes allocated: up to window */
+    size_t initial_buffer;            /* config.initial_buffer */
     uint64_t read;                    /* everything below was read */
     uint64_t contig;                  /* everything below has arrived */
     uint64_t idle_since;              /* buffer empty since then */

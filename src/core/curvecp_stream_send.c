@@ -48,6 +48,7 @@ curvecp_stream_send_init (send_t *self, const curvecp_stream_config_t *config, c
 {
     memset (self, 0, sizeof *self);
     self->buffer_size = config->send_buffer;
+    self->initial_buffer = config->initial_buffer;
     self->blocks_max = config->blocks_max;
     self->peer_window_max = config->peer_window_max;
     self->give_up_ns = config->give_up_ns;
@@ -129,7 +130,7 @@ table_bytes (int size)
 size_t
 curvecp_stream_send_memory (const send_t *self)
 {
-    return (self->buf ? self->buffer_size : 0)
+    return (self->buf ? self->buf_size : 0)
          + (self->blocks != self->inline_blocks ? table_bytes (self->table_size) : 0);
 }
 
@@ -157,9 +158,10 @@ curvecp_stream_send_write (send_t *self, const uint8_t *data, size_t len)
         len = space;
     if (len == 0)
         return 0;
-    if (!curvecp_stream_buffer_get (&self->buf, self->buffer_size, self->info))
+    if (!curvecp_stream_ring_reserve (&self->buf, &self->buf_size, self->initial_buffer, self->buffer_size,
+                                      self->released, self->written + len, self->info))
         return 0;
-    curvecp_stream_ring_put (self->buf, self->buffer_size, self->written, data, len);
+    curvecp_stream_ring_put (self->buf, self->buf_size, self->written, data, len);
     self->written += len;
     return len;
 }
@@ -168,11 +170,13 @@ size_t
 curvecp_stream_send_reserve (send_t *self, uint8_t **space)
 {
     size_t len = writable (self);
-    if (len == 0 || !curvecp_stream_buffer_get (&self->buf, self->buffer_size, self->info))
+    if (len == 0 || !curvecp_stream_ring_reserve (&self->buf, &self->buf_size, self->initial_buffer,
+                                                  self->buffer_size, self->released, self->written + len,
+                                                  self->info))
         return 0;
-    size_t offset = (size_t) (self->written % self->buffer_size);
+    size_t offset = (size_t) (self->written % self->buf_size);
     *space = self->buf + offset;
-    return len < self->buffer_size - offset ? len : self->buffer_size - offset;
+    return len < self->buf_size - offset ? len : self->buf_size - offset;
 }
 
 void
@@ -816,7 +820,7 @@ curvecp_stream_send_transmit (send_t *self, block_t *block, uint64_t now, curvec
     self->id_slot[message->id & self->id_mask] = (uint16_t) (block - self->blocks);
     size_t len = curvecp_message_encode_large (message, out, cap);
     if (len)
-        curvecp_stream_ring_get (self->buf, self->buffer_size, block->position, out + len - block->length,
+        curvecp_stream_ring_get (self->buf, self->buf_size, block->position, out + len - block->length,
                                  block->length);
     return len;
 }

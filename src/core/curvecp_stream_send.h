@@ -60,6 +60,8 @@ typedef struct {
     bool heard_peer;                  /* anything arrived: full-size blocks */
     bool ping_wanted;                 /* curvecp_stream_ping: an empty block at 0 */
     uint8_t *buf;
+    size_t buf_size;                  /* bytes allocated: up to buffer_size */
+    size_t initial_buffer;            /* config.initial_buffer */
     uint64_t released;                /* everything below is acknowledged */
     uint64_t cut;                     /* everything below is in blocks */
     uint64_t written;                 /* everything below came from the app */

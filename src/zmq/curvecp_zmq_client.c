@@ -10,6 +10,7 @@
 #include <sodium.h>
 #include <string.h>
 #include "curvecp_zmq_client.h"
+#include "curvecp_zmq_codec_internal.h"
 #include "curvecp_packet.h"
 #include "curvecp_zmq.h"
 
@@ -81,6 +82,8 @@ curvecp_zmq_client_new_zcert (zcert_t *cert, zcert_t *server_cert, const char *s
 }
 
 static void unwatch (curvecp_zmq_client_t *self);
+static uint64_t until_from (int msecs);
+static void push_output (curvecp_zmq_client_t *self, uint64_t now);
 
 static void
 close_connection (curvecp_zmq_client_t *self)
@@ -91,19 +94,35 @@ close_connection (curvecp_zmq_client_t *self)
     self->handle = NULL;
 }
 
+/* A close that costs no round trip and loses nothing: wait (up to the
+   linger) until the server has acknowledged every message - a reply
+   already carried that acknowledgment, so usually no wait at all - then
+   end our stream with a success EOF so the server forgets us at once,
+   and do not wait for the EOF's own acknowledgment: the DEALER closes
+   with a ØMQ linger, which lets the EOF's packet leave after it closed
+   (TCP delivers it before the disconnect). The server's acknowledgment
+   of the EOF meets a DEALER that is gone, and the ROUTER drops it. */
+static void
+end_stream (curvecp_zmq_client_t *self)
+{
+    uint64_t until = until_from (self->linger);
+    if (!curvecp_zmq_codec_idle (self->codec))
+        curvecp_zmq_client_wait_acked (self, self->linger);
+    curvecp_zmq_codec_shutdown (self->codec);
+    push_output (self, curvecp_clock_now ());     /* the EOF: no input needed for it */
+    uint64_t now = curvecp_clock_now ();
+    int left = self->linger < 0 ? -1 : until > now ? (int) ((until - now + 999999) / 1000000) : 1;
+    zsock_set_linger (self->dealer, left);
+}
+
 void
 curvecp_zmq_client_destroy (curvecp_zmq_client_t **self_p)
 {
     if (self_p && *self_p) {
         curvecp_zmq_client_t *self = *self_p;
         curvecp_zmq_client_detach (self);
-        if (self->codec && !curvecp_zmq_client_failed (self) && self->linger != 0) {
-            /* end our stream so the server can forget us at once; wait for
-               the EOF's acknowledgment too, so the server never answers a
-               DEALER that is gone */
-            curvecp_zmq_codec_shutdown (self->codec);
-            curvecp_zmq_client_wait_acked (self, self->linger);
-        }
+        if (self->codec && !curvecp_zmq_client_failed (self) && self->linger != 0)
+            end_stream (self);
         close_connection (self);
         free (self->endpoint);
         free (self->out);
@@ -285,8 +304,13 @@ curvecp_zmq_client_send (curvecp_zmq_client_t *self, zmsg_t **msg_p)
         }
     }
     if (curvecp_zmq_codec_ready_to_write (self->codec)) {
+        /* input first only when acknowledgments may be what holds the
+           output back: a request after a reply finds none waiting, and
+           each receive that finds nothing is a trip through the socket's
+           mailbox (a poll) */
         uint64_t now = curvecp_clock_now ();
-        drain_input (self, now);
+        if (!curvecp_zmq_codec_window_ample (self->codec))
+            drain_input (self, now);
         push_output (self, now);
     }
     return 0;

@@ -27,6 +27,7 @@
 #define BLOCK         CURVECP_MESSAGE_DATA_MAX     /* a full message-layer block */
 #define LARGE_BLOCK   CURVECP_MESSAGE_LARGE_DATA_MAX
 #define DEFAULT_WINDOW (1024u * 1024u)
+#define INITIAL_BUFFER (16u * 1024u)
 
 typedef struct {
     zmsg_t *msg;
@@ -105,6 +106,9 @@ conn_config (const curvecp_zmq_codec_options_t *options, bool is_server, curvecp
     stream->send_buffer = options->window;
     stream->receive_window = options->window;
     stream->peer_window_max = options->window;
+    /* rings start small and double on use: a connection that carries
+       a request and a reply never touches its 1 MiB window */
+    stream->initial_buffer = INITIAL_BUFFER;
     size_t blocks = options->window / BLOCK;
     stream->blocks_max = blocks < CURVECP_STREAM_BLOCKS_MAX ? CURVECP_STREAM_BLOCKS_MAX
                        : blocks > CURVECP_STREAM_TABLE_MAX ? CURVECP_STREAM_TABLE_MAX : blocks;
@@ -443,6 +447,13 @@ curvecp_zmq_codec_ready_to_write (const curvecp_zmq_codec_t *self)
     if (!self->have_stream || self->queued_bytes == 0)
         return false;
     return self->flush || self->queued_bytes >= self->block || in_flight (self) == 0;
+}
+
+bool
+curvecp_zmq_codec_window_ample (const curvecp_zmq_codec_t *self)
+{
+    return self->have_stream && !self->closing
+        && in_flight (self) + self->queued_bytes <= curvecp_conn_send_buffer (self->conn) / 2;
 }
 
 bool

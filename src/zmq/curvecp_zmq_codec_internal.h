@@ -15,6 +15,11 @@
 curvecp_zmq_codec_t *curvecp_zmq_codec_new_accepted (const curvecp_session_t *session,
         const uint8_t *first_message, size_t first_len, const curvecp_zmq_codec_options_t *options, uint64_t now);
 
+/* What is written and waiting fits in half the window: the
+   acknowledgments waiting on the carrier cannot hold output back, so a
+   carrier may send without taking input first. */
+bool curvecp_zmq_codec_window_ample (const curvecp_zmq_codec_t *self);
+
 /* The message layer of the current session (NULL before one exists). */
 const curvecp_stream_t *curvecp_zmq_codec_stream (const curvecp_zmq_codec_t *self);
 

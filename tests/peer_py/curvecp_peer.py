@@ -1079,14 +1079,19 @@ class ServerLoop:
     send(pkt, reply_to)."""
 
     def __init__(self, server, recv, send, app_factory=EchoApp, gap=0.0005,
-                 linger=2.0, zmq_end=False, handshake_timeout=10.0, idle_timeout=600.0):
+                 linger=2.0, zmq_end=False, handshake_timeout=10.0, idle_timeout=600.0,
+                 send_final=None):
         """zmq_end: RFC 12.7 and 12.3 instead of 8.6/11.1: forget a
         connection as soon as the client's EOF has been read and
         acknowledged (no linger, no EOF of our own), and drop connections
         not confirmed by a Client Message within handshake_timeout, silent
         for idle_timeout, whose message layer gave up or whose application
-        stream broke (app.broken)."""
+        stream broke (app.broken).
+        send_final: how to send what goes out once the client's EOF has
+        arrived (its acknowledgement), which RFC 12.7 lets meet a DEALER
+        that is already gone (default: send)."""
         self.server, self.recv, self.send = server, recv, send
+        self.send_final = send_final or send
         self.app_factory = app_factory
         self.gap, self.linger = gap, linger
         self.zmq_end = zmq_end
@@ -1097,8 +1102,9 @@ class ServerLoop:
 
     def _flush(self, conn, now):
         conn.app.step(conn.stream)
+        final = self.zmq_end and conn.stream.peer_eof is not None
         for m in conn.stream.poll(now):
-            self.send(conn.seal(m), conn.addr)
+            (self.send_final if final else self.send)(conn.seal(m), conn.addr)
 
     def step(self, timeout):
         got = self.recv(timeout)
@@ -1304,6 +1310,7 @@ class ZmqRouterCarrier:
             self.sock.bind(endpoint)
         self.endpoint = endpoint
         self.drops = {}             # envelope drops and refused sends, by reason
+        self.unrouted_final = 0     # acknowledgements of a client's EOF the ROUTER refused
 
     def recv(self, timeout):
         if timeout > 0 and not self.sock.poll(int(timeout * 1000)):
@@ -1325,6 +1332,16 @@ class ZmqRouterCarrier:
             self.sock.send_multipart([ident, pkt], self.zmq.NOBLOCK)
         except (self.zmq.Again, self.zmq.ZMQError):
             _count(self.drops, "send-refused")  # the message layer resends
+
+    def send_final(self, pkt, ident):
+        """RFC 12.7: the acknowledgement of a client's EOF. The client need
+        not wait for it, so its DEALER may be gone: a refusal is expected
+        here, counted apart, and nothing is resent (the connection is
+        forgotten)."""
+        try:
+            self.sock.send_multipart([ident, pkt], self.zmq.NOBLOCK)
+        except (self.zmq.Again, self.zmq.ZMQError):
+            self.unrouted_final += 1
 
     def close(self):
         self.sock.close()
