@@ -601,7 +601,9 @@ curvecp_tunnel_info (curvecp_tunnel_t *self)
     const curvecp_stats_t *stats = self->dialer ? curvecp_udp_dialer_stats (self->dialer)
                                                 : curvecp_udp_server_stats (self->server);
     self->info.datagrams_refused = curvecp_stats_rejected (stats);
-    if (self->server)
+    if (self->server) {
         self->info.refused = stats->counts[CURVECP_E_FULL];
+        self->info.roams = curvecp_udp_server_info (self->server)->roams;
+    }
     return &self->info;
 }

@@ -56,6 +56,7 @@ typedef struct {
     uint64_t connect_failed;      /* -d: the TCP service refused */
     uint64_t live;                /* tunnelled connections now */
     uint64_t datagrams_refused;   /* UDP datagrams dropped for any reason */
+    uint64_t roams;               /* -d: connections that followed the -e side to a new address */
     uint64_t bytes_in, bytes_out; /* TCP -> CurveCP, CurveCP -> TCP */
 } curvecp_tunnel_info_t;
 
