@@ -27,6 +27,7 @@
 #define DEFAULT_MAX     100
 #define CHUNK           (256u * 1024u)     /* one read or write at most */
 #define ACCEPTS_PER_TURN 64
+#define LINGER_ROOM     1000               /* -d: lingering connections beyond the limit */
 
 typedef struct _link_t link_t;
 struct _link_t {
@@ -55,6 +56,7 @@ struct _curvecp_tunnel_t {
     link_t **pfd_links;
     size_t pfd_cap;
     uint8_t *buf;                      /* CHUNK bytes */
+    uint64_t refused_links;            /* -d: connections over the limit */
     curvecp_tunnel_info_t info;
 };
 
@@ -343,6 +345,12 @@ accept_curvecp (curvecp_tunnel_t *self)
 {
     curvecp_udp_conn_t *conn;
     while ((conn = curvecp_udp_server_accept (self->server))) {
+        if (self->link_count >= (size_t) self->config.max_connections) {
+            self->refused_links++;
+            curvecp_udp_conn_shutdown (conn, CURVECP_EOF_FAILURE);
+            curvecp_udp_conn_close (&conn);
+            continue;
+        }
         self->info.accepted++;
         int fd = tcp_socket (curvecp_udp_addr_family (&self->config.target));
         if (fd >= 0 && connect (fd, (const struct sockaddr *) &self->config.target.sa, self->config.target.len) < 0
@@ -502,7 +510,10 @@ open_decrypting (curvecp_tunnel_t *self)
     sc.keys = &self->keys;
     memcpy (sc.ext, self->config.ext, CURVECP_EXT_BYTES);
     sc.bind = self->config.source;
-    sc.max_connections = self->config.max_connections;
+    /* closed connections linger (2 s) to acknowledge the peer's last
+       retransmissions: the server holds them beside the live ones, and
+       the limit is counted on links (accept_curvecp) */
+    sc.max_connections = 2 * self->config.max_connections + LINGER_ROOM;
     sc.stream = &self->stream;
     sc.cookie_nonce = self->config.cookie_nonce;
     sc.cookie_nonce_context = self->config.cookie_nonce_context;
@@ -602,7 +613,7 @@ curvecp_tunnel_info (curvecp_tunnel_t *self)
                                                 : curvecp_udp_server_stats (self->server);
     self->info.datagrams_refused = curvecp_stats_rejected (stats);
     if (self->server) {
-        self->info.refused = stats->counts[CURVECP_E_FULL];
+        self->info.refused = stats->counts[CURVECP_E_FULL] + self->refused_links;
         self->info.roams = curvecp_udp_server_info (self->server)->roams;
     }
     return &self->info;

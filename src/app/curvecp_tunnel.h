@@ -15,8 +15,9 @@
     (SO_LINGER 0), never with a clean close. Backpressure: a TCP socket
     is read only while its stream has room, a stream only while its TCP
     socket takes the bytes. Over the connection limit a new TCP
-    connection is reset at once (encrypting side) and an Initiate is
-    refused (decrypting side); both are counted.                         */
+    connection is reset at once (encrypting side), and a new CurveCP
+    connection ends at once with a failure EOF (decrypting side), which
+    resets its TCP connection at the encrypting side; both are counted.                         */
 #ifndef CURVECP_TUNNEL_H_INCLUDED
 #define CURVECP_TUNNEL_H_INCLUDED
 
@@ -48,7 +49,7 @@ typedef struct {
 
 typedef struct {
     uint64_t accepted;            /* TCP connections taken (-e) / CurveCP connections (-d) */
-    uint64_t refused;             /* over the limit (-e: reset at once; -d: Initiates refused) */
+    uint64_t refused;             /* over the limit (-e: reset at once; -d: failure EOF) */
     uint64_t clean;               /* ended with FIN both ways */
     uint64_t resets;              /* TCP connections we ended with a reset */
     uint64_t tcp_resets;          /* TCP resets (or errors) we turned into failure EOFs */

@@ -27,7 +27,6 @@ struct _curvecp_udp_dialer_t {
     curvecp_stream_config_t stream_config;
     curvecp_udp_dialer_config_t config;
     curvecp_keypair_t long_term;
-    bool have_long_term;
     char *server_name;
     curvecp_stats_t stats;
     curvecp_udp_dialer_info_t info;
@@ -52,10 +51,12 @@ curvecp_udp_dialer_new (const curvecp_udp_dialer_config_t *config)
     self->config = *config;
     self->server_name = strdup (config->server_name);
     self->config.server_name = self->server_name;
-    if (config->long_term) {
+    /* one long-term key for every connection (a fresh one if none is
+       given): one key generation per dialer, not per connection */
+    if (config->long_term)
         self->long_term = *config->long_term;
-        self->have_long_term = true;
-    }
+    else
+        curvecp_keypair_generate (&self->long_term);
     self->config.long_term = NULL;
     if (config->stream) {
         self->stream_config = *config->stream;
@@ -132,7 +133,7 @@ curvecp_udp_dialer_connect (curvecp_udp_dialer_t *self, uint64_t now)
         randombytes_buf (ext, sizeof ext);     /* 128 bits: a repeat is only a retry */
     while (curvecp_table_lookup (self->by_ext, ext));
     curvecp_udp_conn_t *conn = curvecp_udp_conn_new_client (&self->conn_config,
-            self->have_long_term ? &self->long_term : NULL, self->config.server_pk, self->server_name,
+            &self->long_term, self->config.server_pk, self->server_name,
             self->config.server_ext, ext, self->sock, &self->timers, &self->config.server, now);
     if (!conn)
         return NULL;

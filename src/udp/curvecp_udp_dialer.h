@@ -35,7 +35,7 @@ typedef struct {
     const char *server_name;                   /* dotted */
     uint8_t server_ext[CURVECP_EXT_BYTES];
     curvecp_udp_addr_t server;                 /* its UDP address */
-    const curvecp_keypair_t *long_term;        /* C, c; NULL = a fresh random pair */
+    const curvecp_keypair_t *long_term;        /* C, c; NULL = a fresh pair for the dialer */
     curvecp_nonce16_fn vouch_nonce;            /* NULL = random */
     void *vouch_nonce_context;
     const curvecp_stream_config_t *stream;     /* NULL = the UDP defaults */
