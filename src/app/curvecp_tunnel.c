@@ -28,6 +28,13 @@
 #define CHUNK           (256u * 1024u)     /* one read or write at most */
 #define ACCEPTS_PER_TURN 64
 #define LINGER_ROOM     1000               /* -d: lingering connections beyond the limit */
+/* A closed connection, once everything is acknowledged both ways, stays
+   this long to acknowledge the peer's EOF again if our acknowledgement was
+   lost (a few retransmission timeouts on any sane path). Not the library's
+   2 s: a tunnel opening a thousand connections a second would hold two
+   thousand finished ones. Were the peer's EOF lost anyway, its TCP side is
+   closed already and the connection only fails at its give-up, unseen. */
+#define TUNNEL_LINGER_NS 250000000ull
 
 typedef struct _link_t link_t;
 struct _link_t {
@@ -415,6 +422,17 @@ link_events (const link_t *link)
     return events;
 }
 
+/* The endpoint's last process may have brought a link something (bytes,
+   an EOF, a failure) after the link was serviced: no socket will say so. */
+static bool
+link_has_news (link_t *link)
+{
+    if (link->connecting || link->pending)
+        return false;
+    return curvecp_udp_conn_readable (link->conn) > 0 || curvecp_udp_conn_failed (link->conn)
+        || (!link->tcp_shut && curvecp_udp_conn_received_eof (link->conn) != CURVECP_EOF_NONE);
+}
+
 static bool
 pfd_reserve (curvecp_tunnel_t *self, size_t n)
 {
@@ -436,10 +454,12 @@ pfd_reserve (curvecp_tunnel_t *self, size_t n)
 }
 
 /* The sockets to wait for: 0 the UDP socket, 1 the TCP listener (-e),
-   then the links that can do something. Returns the count. */
+   then the links that can do something. Returns the count; *news: a link
+   has something to do already (do not sleep). */
 static size_t
-poll_build (curvecp_tunnel_t *self)
+poll_build (curvecp_tunnel_t *self, bool *news)
 {
+    *news = false;
     pfd_reserve (self, self->link_count + 2);
     size_t n = 0;
     self->pfds[n++] = (struct pollfd) { .fd = udp_fd (self),
@@ -448,6 +468,8 @@ poll_build (curvecp_tunnel_t *self)
         self->pfds[n++] = (struct pollfd) { .fd = self->listen_fd, .events = POLLIN };
     for (link_t *link = self->links; link && n < self->pfd_cap; link = link->next) {
         link->revents = 0;
+        if (link_has_news (link))
+            *news = true;
         short events = link_events (link);
         if (!events)
             continue;
@@ -460,9 +482,10 @@ poll_build (curvecp_tunnel_t *self)
 void
 curvecp_tunnel_step (curvecp_tunnel_t *self, uint64_t max_wait_ns)
 {
-    size_t n = poll_build (self);
+    bool news;
+    size_t n = poll_build (self, &news);
     uint64_t now = curvecp_clock_now ();
-    uint64_t deadline = udp_deadline (self);
+    uint64_t deadline = news ? now : udp_deadline (self);
     if (max_wait_ns < UINT64_MAX - now && deadline > now + max_wait_ns)
         deadline = now + max_wait_ns;
     int ready = curvecp_udp_poll (self->pfds, (int) n, deadline);
@@ -481,6 +504,8 @@ curvecp_tunnel_step (curvecp_tunnel_t *self, uint64_t max_wait_ns)
         service (self, link);
     }
     udp_process (self, now);
+    if (self->server)
+        accept_curvecp (self);         /* Initiates that came in just now */
 }
 
 /* ---- construction --------------------------------------------------- */
@@ -498,6 +523,7 @@ open_encrypting (curvecp_tunnel_t *self)
     dc.server_name = self->name;
     dc.server = self->config.target;
     dc.stream = &self->stream;
+    dc.linger_ns = TUNNEL_LINGER_NS;
     self->dialer = curvecp_udp_dialer_new (&dc);
     return self->dialer != NULL;
 }
@@ -515,6 +541,7 @@ open_decrypting (curvecp_tunnel_t *self)
        the limit is counted on links (accept_curvecp) */
     sc.max_connections = 2 * self->config.max_connections + LINGER_ROOM;
     sc.stream = &self->stream;
+    sc.linger_ns = TUNNEL_LINGER_NS;
     sc.cookie_nonce = self->config.cookie_nonce;
     sc.cookie_nonce_context = self->config.cookie_nonce_context;
     self->server = curvecp_udp_server_new (&sc);

@@ -39,6 +39,7 @@ typedef struct {
     curvecp_nonce16_fn vouch_nonce;            /* NULL = random */
     void *vouch_nonce_context;
     const curvecp_stream_config_t *stream;     /* NULL = the UDP defaults */
+    uint64_t linger_ns;                        /* a closed connection, once done (0 = 2 s) */
 } curvecp_udp_dialer_config_t;
 
 typedef struct {
