@@ -31,11 +31,19 @@ for tool in spiped stunnel4 openssl python3; do
     command -v $tool >/dev/null || { echo "bench_tunnel: $tool is missing" >&2; exit 1; }
 done
 
-BASE=$((47300 + ($$ % 50) * 10))
-SVC=$BASE                                   # the service
-OURS_E=$((BASE + 1)); OURS_D=$((BASE + 2))
-SPIPED_E=$((BASE + 3)); SPIPED_D=$((BASE + 4))
-STUNNEL_E=$((BASE + 5)); STUNNEL_D=$((BASE + 6))
+# seven ports the kernel says are free now (TCP and UDP alike)
+read SVC OURS_E OURS_D SPIPED_E SPIPED_D STUNNEL_E STUNNEL_D < <(python3 -c '
+import socket
+held, ports = [], []
+while len(ports) < 7:
+    t = socket.socket(); t.bind(("127.0.0.1", 0)); port = t.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        u.bind(("127.0.0.1", port))
+    except OSError:
+        held.append(t); continue
+    held += [t, u]; ports.append(port)
+print(*ports)')
 
 start () { "$@" & PIDS+=($!); }
 
@@ -79,6 +87,10 @@ EOF
 start stunnel4 stunnel-d.conf 2>stunnel-d.log
 start stunnel4 stunnel-e.conf 2>stunnel-e.log
 sleep 1
+for p in $SVC $OURS_E $SPIPED_E $STUNNEL_E; do
+    python3 -c "import socket; socket.create_connection(('127.0.0.1', $p), timeout=5).close()" 2>/dev/null \
+        || { echo "bench_tunnel: nothing listens on port $p (see above)" >&2; exit 1; }
+done
 
 # one figure: mode port arg; empty on failure
 measure () { timeout 300 $LOAD "$1" "$2" "$3" 2>>load.err || echo ""; }
