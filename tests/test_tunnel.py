@@ -11,8 +11,8 @@ in front of it, and clients that check:
   - a reset propagates as a reset, both ways;
   - the connection limit (-c): over it, new TCP connections are reset
     and counted;
-  - a silent peer (kill -STOP the -d side) ends the TCP connection with
-    a reset, never a clean close;
+  - a silent peer (kill -STOP the -d side, then the -e side) ends the
+    TCP connection it carries with a reset, never a clean close;
   - roaming: the -e side moves to a new UDP port (SIGUSR1) mid-transfer
     and the TCP connection carries on;
   - random datagrams to the -d socket are counted, not crashing, and
@@ -54,7 +54,9 @@ def check(cond, what):
 # ---- the TCP service ------------------------------------------------------
 
 class Service:
-    """Echo; b"RESET" first resets; records how each connection ended."""
+    """Echo; b"RESET" first resets; b"SPEAK" first makes it send 1000
+    bytes every 50 ms until the connection breaks; records how each
+    connection ended."""
 
     def __init__(self):
         self.sock = socket.socket()
@@ -84,6 +86,10 @@ class Service:
                     c.shutdown(socket.SHUT_WR)
                     c.close()
                     return
+                if first and d.startswith(b"SPEAK"):
+                    while True:
+                        c.sendall(b"s" * 1000)
+                        time.sleep(0.05)
                 if first and d.startswith(b"RESET"):
                     c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     c.close()
@@ -91,7 +97,7 @@ class Service:
                     return
                 first = False
                 c.sendall(d)
-        except ConnectionResetError:
+        except (ConnectionResetError, BrokenPipeError):
             self.end("reset")
             c.close()
         except OSError:
@@ -126,7 +132,7 @@ def stop(p):
     except subprocess.TimeoutExpired:
         fail("tunnel did not stop within 10 s of SIGTERM")
     procs.remove(p)
-    check(p.returncode == 0, "tunnel exits 0 on SIGTERM")
+    check(p.returncode == 0, "tunnel exits 0 on SIGTERM (%s%s)" % (p.returncode, "" if p.returncode == 0 else ": " + out))
     counts = {}
     for m in re.finditer(r"(\w+) (\d+)", out.split("connections", 1)[-1]):
         counts[m.group(1)] = int(m.group(2))
@@ -327,6 +333,25 @@ def main():
     ecounts, _ = stop(e)
     stop(d)
     check(ecounts.get("failed", 0) >= 1 and ecounts.get("resets", 0) >= 1, "the failure is counted")
+
+    # a silent -e side: the -d side, with the service's bytes outstanding,
+    # gives up and resets the service's connection
+    d, dport, e, eport = pair(keydir, pk, svc.port, env=env)
+    c = connect(eport)
+    c.sendall(b"SPEAK")
+    check(len(c.recv(100)) > 0, "the service speaks through the tunnel")
+    before = svc.count("reset")
+    os.kill(e.pid, signal.SIGSTOP)
+    for _ in range(300):
+        if svc.count("reset") > before:
+            break
+        time.sleep(0.05)
+    check(svc.count("reset") == before + 1, "a silent -e side: the service's connection is reset, not closed")
+    os.kill(e.pid, signal.SIGCONT)
+    c.close()
+    stop(e)
+    dcounts, _ = stop(d)
+    check(dcounts.get("failed", 0) >= 1 and dcounts.get("resets", 0) >= 1, "the failure is counted at -d")
 
     print("PASS")
     return 0

@@ -8,9 +8,14 @@
         new port and the server follows each;
       - datagrams from another address, too short, or for an unknown
         extension are dropped and counted, and change nothing;
-      - closed connections are freed once finished.                     */
+      - closed connections are freed once finished;
+      - a server connection that failed (its client silent) is freed and
+        forgotten: the client speaking again afterwards finds no
+        connection (the server once looked the entry up by the failed
+        session's wiped C' and kept a dangling pointer).               */
 #include "curvecp_udp_dialer.h"
 #include "test_udp_util.h"
+#include "udp/curvecp_udp_internal.h"
 
 #define CONNS 20
 #define BYTES 300000
@@ -186,11 +191,67 @@ test_many_one_socket (void)
     curvecp_keypair_wipe (&f.keys);
 }
 
+static void
+test_failed_server_conn_forgotten (void)
+{
+    curvecp_stream_config_t stream;
+    curvecp_udp_stream_config_default (&stream);
+    stream.give_up_ns = 300000000ull;
+    fixture_t f;
+    memset (&f, 0, sizeof f);
+    curvecp_udp_server_config_t sc;
+    curvecp_udp_server_config_default (&sc);
+    sc.stream = &stream;
+    fixture_start_with (&f, &sc, "127.0.0.1");
+    curvecp_udp_dialer_config_t config;
+    curvecp_udp_dialer_config_default (&config);
+    memcpy (config.server_pk, f.keys.public_key, CURVECP_KEY_BYTES);
+    config.server_name = "test.example";
+    config.server = f.addr;
+    curvecp_udp_dialer_t *dialer = curvecp_udp_dialer_new (&config);
+    CHECK (dialer);
+    curvecp_udp_conn_t *client = curvecp_udp_dialer_connect (dialer, curvecp_clock_now ());
+    CHECK_EQ (curvecp_udp_conn_send (client, (const uint8_t *) "hi", 2), 2);
+    curvecp_udp_conn_t *server = NULL;
+    uint64_t start = curvecp_clock_now ();
+    while (!server) {
+        CHECK (curvecp_clock_now () - start < WAIT_LIMIT_NS);
+        dialer_step (&f, dialer);
+        server = curvecp_udp_server_accept (f.server);
+    }
+    /* the server has bytes outstanding; the client goes silent */
+    CHECK_EQ (curvecp_udp_conn_send (server, (const uint8_t *) "hello", 5), 5);
+    start = curvecp_clock_now ();
+    while (!curvecp_udp_conn_failed (server)) {
+        CHECK (curvecp_clock_now () - start < WAIT_LIMIT_NS);
+        struct pollfd pfd = { curvecp_udp_server_fd (f.server), POLLIN, 0 };
+        curvecp_udp_poll (&pfd, 1, earliest (curvecp_udp_server_deadline (f.server), curvecp_clock_now () + 50000000ull));
+        curvecp_udp_server_process (f.server, curvecp_clock_now ());
+    }
+    curvecp_udp_conn_close (&server);
+    curvecp_udp_server_process (f.server, curvecp_clock_now ());
+    CHECK_EQ (curvecp_udp_server_connections (f.server), 0);
+    /* the client speaks again: nothing there, counted, no crash */
+    uint64_t unknown = curvecp_udp_server_stats (f.server)->counts [CURVECP_E_UNKNOWN_SESSION];
+    CHECK_EQ (curvecp_udp_conn_send (client, (const uint8_t *) "again", 5), 5);
+    start = curvecp_clock_now ();
+    while (curvecp_udp_server_stats (f.server)->counts [CURVECP_E_UNKNOWN_SESSION] == unknown) {
+        CHECK (curvecp_clock_now () - start < WAIT_LIMIT_NS);
+        dialer_step (&f, dialer);
+    }
+    CHECK_EQ (curvecp_udp_server_connections (f.server), 0);
+    curvecp_udp_conn_close (&client);
+    curvecp_udp_dialer_destroy (&dialer);
+    curvecp_udp_server_destroy (&f.server);
+    curvecp_keypair_wipe (&f.keys);
+}
+
 int
 main (void)
 {
     CHECK (sodium_init () >= 0);
     test_many_one_socket ();
+    test_failed_server_conn_forgotten ();
     printf ("test_udp_dialer: ok\n");
     return 0;
 }
