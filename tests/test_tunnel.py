@@ -9,8 +9,8 @@ in front of it, and clients that check:
   - many connections at once, each verified;
   - a graceful close is a clean EOF at the far TCP end, both ways;
   - a reset propagates as a reset, both ways;
-  - the connection limit (-c): over it, new TCP connections are reset
-    and counted;
+  - the connection limit (-c) at either side: over it, new TCP
+    connections are reset and counted;
   - a silent peer (kill -STOP the -d side, then the -e side) ends the
     TCP connection it carries with a reset, never a clean close;
   - roaming: the -e side moves to a new UDP port (SIGUSR1) mid-transfer
@@ -316,6 +316,26 @@ def main():
     ecounts, _ = stop(e)
     stop(d)
     check(ecounts.get("refused") == 1, "the refusal is counted (%s)" % ecounts.get("refused"))
+
+    # connection limit at the -d side: over it, a failure EOF, a reset at the client
+    d, dport, e, eport = pair(keydir, pk, svc.port, d_args=["-c", "1"])
+    c1 = connect(eport)
+    c1.sendall(b"hold")
+    check(c1.recv(100) == b"hold", "one connection under the -d side's limit works")
+    try:
+        c = connect(eport)
+        c.sendall(b"over")
+        expect_reset(c, "a second connection over the -d side's -c 1 is reset", wait=10)
+        c.close()
+    except ConnectionResetError:
+        fail("the -e side refused a connection it had room for")
+    c1.sendall(b"still")
+    check(c1.recv(100) == b"still", "the first connection goes on")
+    c1.close()
+    ecounts, _ = stop(e)
+    dcounts, _ = stop(d)
+    check(dcounts.get("refused") == 1, "the -d side counts the refusal (%s)" % dcounts.get("refused"))
+    check(ecounts.get("failed") == 1, "the -e side counts the failure EOF (%s)" % ecounts.get("failed"))
 
     # a silent peer: -d stopped, data outstanding -> reset after the give-up
     env = {"CURVECP_GIVE_UP_MS": "1500"}
