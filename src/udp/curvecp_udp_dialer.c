@@ -30,6 +30,7 @@ struct _curvecp_udp_dialer_t {
     char *server_name;
     curvecp_stats_t stats;
     curvecp_udp_dialer_info_t info;
+    bool yield;                        /* a connection wants its application to read */
 };
 
 void
@@ -240,6 +241,8 @@ handle (void *ctx, const uint8_t *packet, size_t len, const curvecp_udp_addr_t *
         return CURVECP_E_UNKNOWN_SESSION;
     bool had_session = curvecp_conn_has_session (conn->conn);
     curvecp_reason_t rc = curvecp_udp_conn_input (conn, packet, len, from, now);
+    if (curvecp_udp_conn_wants_reader (conn))
+        self->yield = true;            /* read no more before the application has */
     if (rc == CURVECP_OK && !had_session && curvecp_conn_has_session (conn->conn)) {
         for (size_t i = 0; i < self->shaking_count; i++)
             if (self->shaking[i] == conn) {
@@ -250,7 +253,7 @@ handle (void *ctx, const uint8_t *packet, size_t len, const curvecp_udp_addr_t *
     return rc;
 }
 
-static void
+static bool
 run_due (void *ctx, uint64_t now)
 {
     curvecp_udp_dialer_t *self = ctx;
@@ -262,11 +265,13 @@ run_due (void *ctx, uint64_t now)
         if (conn->timer.deadline <= now)  /* more to send: next call, after the others */
             curvecp_udp_timers_set (&self->timers, conn, now + 1);
     }
+    return !self->yield;
 }
 
 void
 curvecp_udp_dialer_process (curvecp_udp_dialer_t *self, uint64_t now)
 {
+    self->yield = false;
     curvecp_udp_socket_flush (self->sock);
     send_hellos (self, now);
     curvecp_udp_socket_turn (self->sock, now, 16, handle, run_due, self, &self->stats);
