@@ -493,8 +493,11 @@ curvecp_tunnel_step (curvecp_tunnel_t *self, uint64_t max_wait_ns)
     for (size_t i = first_link; ready > 0 && i < n; i++)
         self->pfd_links[i]->revents = self->pfds[i].revents;
     bool new_tcp = self->listen_fd >= 0 && ready > 0 && (self->pfds[1].revents & POLLIN);
+    bool udp_ready = ready > 0 && self->pfds[0].revents;
     now = curvecp_clock_now ();
-    udp_process (self, now);
+    /* woken by a TCP socket with nothing due: no datagram to read */
+    if (udp_ready || udp_deadline (self) <= now)
+        udp_process (self, now);
     if (self->dialer && new_tcp)
         accept_tcp (self, now);
     if (self->server)
@@ -503,7 +506,8 @@ curvecp_tunnel_step (curvecp_tunnel_t *self, uint64_t max_wait_ns)
         next = link->next;
         service (self, link);
     }
-    udp_process (self, now);
+    if (udp_deadline (self) <= now)     /* what the links wrote leaves now */
+        udp_process (self, now);
     if (self->server)
         accept_curvecp (self);         /* Initiates that came in just now */
 }
