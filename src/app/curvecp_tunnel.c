@@ -3,8 +3,8 @@
 
     A link is one TCP connection and its CurveCP connection. Each turn:
     poll (TCP sockets only for what they can do now: read while the
-    stream has room, write while bytes wait, so a stalled side costs no
-    wake-ups), then the UDP endpoint's process (datagrams in, timers,
+    stream has room, write while the socket refused bytes, so a stalled
+    side costs no wake-ups), then the UDP endpoint's process (datagrams in, timers,
     datagrams out), new connections, every link pumped both ways, and the
     endpoint's process again so what the links wrote leaves at once.   */
 #include <errno.h>
@@ -25,7 +25,6 @@
 #include "udp/curvecp_udp_internal.h"
 
 #define DEFAULT_MAX     100
-#define CHUNK           (256u * 1024u)     /* one read or write at most */
 #define ACCEPTS_PER_TURN 64
 #define LINGER_ROOM     1000               /* -d: lingering connections beyond the limit */
 /* A closed connection, once everything is acknowledged both ways, stays
@@ -43,8 +42,7 @@ struct _link_t {
     bool connecting;                   /* -d: TCP connect under way */
     bool tcp_eof;                      /* FIN read: our stream's success EOF is sent */
     bool tcp_shut;                     /* stream's success EOF written as a FIN */
-    uint8_t *pending;                  /* stream bytes the TCP socket did not take yet */
-    size_t pending_len, pending_off;
+    bool blocked;                      /* the TCP socket took less than offered */
     short revents;                     /* from the last poll */
     link_t *next, *prev;
 };
@@ -62,7 +60,6 @@ struct _curvecp_tunnel_t {
     struct pollfd *pfds;
     link_t **pfd_links;
     size_t pfd_cap;
-    uint8_t *buf;                      /* CHUNK bytes */
     uint64_t refused_links;            /* -d: connections over the limit */
     curvecp_tunnel_info_t info;
 };
@@ -141,7 +138,6 @@ link_free (curvecp_tunnel_t *self, link_t *link)
         self->links = link->next;
     if (link->next)
         link->next->prev = link->prev;
-    free (link->pending);
     free (link);
     self->link_count--;
     self->info.live--;
@@ -179,21 +175,20 @@ link_finish (curvecp_tunnel_t *self, link_t *link)
 
 /* ---- pumping -------------------------------------------------------- */
 
-/* TCP -> stream, as much as the stream has room for. false: the TCP
-   side failed (reset). */
+/* TCP -> stream, read straight into the stream's send buffer, as much
+   as it has room for. false: the TCP side failed (reset). */
 static bool
 pump_in (curvecp_tunnel_t *self, link_t *link)
 {
     if (link->tcp_eof || !(link->revents & (POLLIN | POLLHUP | POLLERR)))
         return true;
-    size_t room = curvecp_udp_conn_send_space (link->conn);
+    uint8_t *space;
+    size_t room = curvecp_udp_conn_send_reserve (link->conn, &space);
     if (room == 0)
         return true;
-    if (room > CHUNK)
-        room = CHUNK;
-    ssize_t n = recv (link->fd, self->buf, room, 0);
+    ssize_t n = recv (link->fd, space, room, 0);
     if (n > 0) {
-        curvecp_udp_conn_send (link->conn, self->buf, (size_t) n);
+        curvecp_udp_conn_send_commit (link->conn, (size_t) n);
         self->info.bytes_in += (uint64_t) n;
         if ((size_t) n < room)
             link->revents = 0;             /* drained: wait for poll */
@@ -212,58 +207,31 @@ pump_in (curvecp_tunnel_t *self, link_t *link)
     return false;
 }
 
-/* Write what waits; true when nothing waits any more. */
-static bool
-flush_pending (link_t *link, bool *broken)
-{
-    while (link->pending_off < link->pending_len) {
-        ssize_t n = send (link->fd, link->pending + link->pending_off, link->pending_len - link->pending_off,
-                          MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-                *broken = true;
-            return false;
-        }
-        link->pending_off += (size_t) n;
-    }
-    free (link->pending);
-    link->pending = NULL;
-    link->pending_len = link->pending_off = 0;
-    return true;
-}
-
-static bool
-keep_pending (link_t *link, const uint8_t *data, size_t len)
-{
-    link->pending = malloc (len);
-    if (!link->pending)
-        return false;
-    memcpy (link->pending, data, len);
-    link->pending_len = len;
-    link->pending_off = 0;
-    return true;
-}
-
-/* Stream -> TCP while the socket takes it. false: the TCP side failed. */
+/* Stream -> TCP straight from the stream's receive buffer, while the
+   socket takes it; what it does not take stays in the stream (its window
+   stays shut: backpressure). false: the TCP side failed. */
 static bool
 pump_out (curvecp_tunnel_t *self, link_t *link)
 {
-    bool broken = false;
-    if (!flush_pending (link, &broken))
-        return !broken;
-    while (curvecp_udp_conn_readable (link->conn) > 0) {
-        size_t got = curvecp_udp_conn_recv (link->conn, self->buf, CHUNK);
-        ssize_t n = send (link->fd, self->buf, got, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-                self->info.tcp_resets++;
-                return false;
-            }
-            n = 0;
+    if (link->blocked && !(link->revents & (POLLOUT | POLLERR | POLLHUP)))
+        return true;
+    link->blocked = false;
+    const uint8_t *data;
+    size_t len;
+    while ((len = curvecp_udp_conn_recv_peek (link->conn, &data)) > 0) {
+        ssize_t n = send (link->fd, data, len, MSG_NOSIGNAL);
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            self->info.tcp_resets++;
+            return false;
         }
-        self->info.bytes_out += got;       /* counted once taken from the stream */
-        if ((size_t) n < got)
-            return keep_pending (link, self->buf + n, got - (size_t) n);
+        if (n > 0) {
+            curvecp_udp_conn_recv (link->conn, NULL, (size_t) n);
+            self->info.bytes_out += (uint64_t) n;
+        }
+        if (n < 0 || (size_t) n < len) {
+            link->blocked = true;          /* poll for POLLOUT */
+            return true;
+        }
     }
     return true;
 }
@@ -299,7 +267,7 @@ service (curvecp_tunnel_t *self, link_t *link)
         link_abort (self, link);
         return;
     }
-    if (link->pending || curvecp_udp_conn_readable (link->conn) > 0)
+    if (link->blocked || curvecp_udp_conn_readable (link->conn) > 0)
         return;
     curvecp_eof_t eof = curvecp_udp_conn_received_eof (link->conn);
     if (eof == CURVECP_EOF_FAILURE) {
@@ -417,7 +385,7 @@ link_events (const link_t *link)
     short events = 0;
     if (!link->tcp_eof && curvecp_udp_conn_send_space (link->conn) > 0)
         events |= POLLIN;
-    if (link->pending)
+    if (link->blocked)
         events |= POLLOUT;
     return events;
 }
@@ -427,7 +395,7 @@ link_events (const link_t *link)
 static bool
 link_has_news (link_t *link)
 {
-    if (link->connecting || link->pending)
+    if (link->connecting || link->blocked)
         return false;
     return curvecp_udp_conn_readable (link->conn) > 0 || curvecp_udp_conn_failed (link->conn)
         || (!link->tcp_shut && curvecp_udp_conn_received_eof (link->conn) != CURVECP_EOF_NONE);
@@ -580,8 +548,7 @@ curvecp_tunnel_new (const curvecp_tunnel_config_t *config)
     else
         curvecp_udp_stream_config_default (&self->stream);
     self->name = strdup (config->name ? config->name : CURVECP_TUNNEL_NAME);
-    self->buf = malloc (CHUNK);
-    bool ok = self->name && self->buf && pfd_reserve (self, 2)
+    bool ok = self->name && pfd_reserve (self, 2)
            && (config->encrypt ? open_encrypting (self) : open_decrypting (self));
     sodium_memzero (&self->keys, sizeof self->keys);  /* the server holds its own copy */
     if (!ok) {
@@ -610,7 +577,6 @@ curvecp_tunnel_destroy (curvecp_tunnel_t **self_p)
         close (self->listen_fd);
     free (self->pfds);
     free (self->pfd_links);
-    free (self->buf);
     free (self->name);
     sodium_memzero (self, sizeof *self);
     free (self);

@@ -240,9 +240,12 @@ handle (void *ctx, const uint8_t *packet, size_t len, const curvecp_udp_addr_t *
     if (!conn)
         return CURVECP_E_UNKNOWN_SESSION;
     bool had_session = curvecp_conn_has_session (conn->conn);
+    bool was_waiting = curvecp_udp_conn_wants_reader (conn);
     curvecp_reason_t rc = curvecp_udp_conn_input (conn, packet, len, from, now);
-    if (curvecp_udp_conn_wants_reader (conn))
-        self->yield = true;            /* read no more before the application has */
+    /* just filled half its window: stop after this batch so the
+       application reads (as the server does) */
+    if (!was_waiting && curvecp_udp_conn_wants_reader (conn))
+        self->yield = true;
     if (rc == CURVECP_OK && !had_session && curvecp_conn_has_session (conn->conn)) {
         for (size_t i = 0; i < self->shaking_count; i++)
             if (self->shaking[i] == conn) {
