@@ -7,6 +7,7 @@ in front of it, and clients that check:
   - bulk both ways through the tunnel, verified by SHA-256, with
     half-close (the client's FIN ends its direction, the echo goes on);
   - many connections at once, each verified;
+  - backpressure: a client that does not read holds the service back;
   - a graceful close is a clean EOF at the far TCP end, both ways;
   - a reset propagates as a reset, both ways;
   - the connection limit (-c) at either side: over it, new TCP
@@ -64,6 +65,7 @@ class Service:
         self.sock.listen(256)
         self.port = self.sock.getsockname()[1]
         self.ends = []          # "eof" or "reset", per connection
+        self.flooded = 0        # bytes sent by b"FLOOD" connections
         self.lock = threading.Lock()
         threading.Thread(target=self.serve, daemon=True).start()
 
@@ -86,6 +88,12 @@ class Service:
                     c.shutdown(socket.SHUT_WR)
                     c.close()
                     return
+                if first and d.startswith(b"FLOOD"):
+                    block = b"f" * 65536
+                    while True:
+                        c.sendall(block)
+                        with self.lock:
+                            self.flooded += len(block)
                 if first and d.startswith(b"SPEAK"):
                     while True:
                         c.sendall(b"s" * 1000)
@@ -261,6 +269,18 @@ def main():
     c.sendall(b"RESET please")
     expect_reset(c, "the service's reset reaches the client as a reset")
     c.close()
+
+    # backpressure: a client that does not read holds the service back
+    c = connect(eport)
+    c.sendall(b"FLOOD")
+    time.sleep(3)
+    with svc.lock:
+        held = svc.flooded
+    check(0 < held < 80 * 1000 * 1000, "a client that does not read: the service could send only %d bytes in 3 s"
+          " (socket buffers and stream windows), not without bound" % held)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+    time.sleep(0.3)
 
     # bad input: random datagrams to the -d socket
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
