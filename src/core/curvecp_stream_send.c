@@ -22,13 +22,12 @@
 
     The block table holds CURVECP_STREAM_INLINE_BLOCKS blocks inside the
     struct (enough for a request, a reply, an EOF); once they are all in
-    flight a table twice as wide is allocated, and so on up to the flight
-    limit (128 blocks, or blocks_max towards a peer that announced a
-    window). The wide table goes back to the inline one when the idle
-    buffer is released, so idle streams and streams that send little stay
-    small: a server holding many idle connections holds no block tables.
-    Growing by doubling copies each block in flight at most a few times
-    over a buffer's life.                                                */
+    flight a table as wide as the flight limit is allocated (128 blocks,
+    or blocks_max towards a peer that announced a window; wider again if
+    the peer widens its window later). The wide table goes back to the
+    inline one when the idle buffer is released, so idle streams and
+    streams that send little stay small: a server holding many idle
+    connections holds no block tables.                                   */
 #include "curvecp_stream_send.h"
 #include "curvecp_stream_common.h"
 
@@ -342,14 +341,14 @@ table_move (send_t *self, block_t *table, int size, uint16_t *id_slot, uint32_t 
     self->block_head = 0;
 }
 
-/* A table twice as wide (at most the flight limit), once this one is
-   full. Allocation failure just keeps the narrow one: fewer blocks fly. */
+/* A table as wide as the flight limit, once this one is full: one
+   allocation per busy spell, whatever the flight's timing (doubling
+   would make the count depend on how far a flight happened to grow).
+   Allocation failure just keeps the narrow one: fewer blocks fly. */
 static void
 table_widen (send_t *self)
 {
-    int size = 2 * self->table_size;
-    if (size > (int) flight_blocks_max (self))
-        size = (int) flight_blocks_max (self);
+    int size = (int) flight_blocks_max (self);
     if (size <= self->table_size)
         return;
     block_t *table = (block_t *) malloc (table_bytes (size));
