@@ -7,14 +7,22 @@
     config.initial_buffer the rings start small and double while bytes in
     flight (send) or held above holes (receive) are moved: a lossy 1 MiB
     transfer arrives byte-exact, and a small one never grows the ring.
+    The send side's block table grows on use too: an idle stream holds
+    only the small inline one (IDLE_SMALL), a bulk transfer a full one
+    (FULL_TABLE) next to its ring, and releasing the idle ring frees it.
     Every transfer carries a pattern checked on arrival.                */
 #include "curvecp_stream.h"
+#include "curvecp_stream_send.h"
 #include "sim_app.h"
 #include "testutil.h"
 
 #define MS 1000000ull
 #define SECOND 1000000000ull
 #define IDLE_MAX 16384                  /* far below the carrier's 64 KiB */
+#define IDLE_SMALL 2048                 /* no full block table while idle */
+/* a 128-block table and its ID lookup (twice as many slots) */
+#define FULL_TABLE (CURVECP_STREAM_BLOCKS_MAX * sizeof (curvecp_stream_block_t) \
+                  + 2 * CURVECP_STREAM_BLOCKS_MAX * sizeof (uint16_t))
 
 static uint64_t rng_state = 5;
 static const curvecp_rng_t stream_rng = { sim_rng_fill, &rng_state };
@@ -146,6 +154,7 @@ test_release_after_transfers (void)
     ends[1].stream = make (false);
     size_t idle = curvecp_stream_memory (ends[0].stream);
     CHECK (idle <= IDLE_MAX);
+    CHECK (idle <= IDLE_SMALL);
     CHECK_EQ (curvecp_stream_memory (ends[1].stream), idle);
     printf ("idle stream: %zu bytes\n", idle);
 
@@ -346,8 +355,9 @@ test_grow_on_use (void)
         CHECK_EQ (curvecp_stream_info (ends[i].stream)->buffer_growths, 0);
     }
     now = transfer (net, ends, 0, 1u << 20, now);
-    /* the send ring grown to its full size; the receive ring small, or freed while idle */
-    CHECK (ends[0].peak >= idle + 131072 && ends[0].peak <= idle + 131072 + 2048);
+    /* the send ring grown to its full size, next to a full block table;
+       the receive ring small, or freed while idle */
+    CHECK (ends[0].peak >= idle + 131072 + FULL_TABLE && ends[0].peak <= idle + 131072 + FULL_TABLE + 2048);
     const curvecp_stream_info_t *sender = curvecp_stream_info (ends[0].stream);
     const curvecp_stream_info_t *receiver = curvecp_stream_info (ends[1].stream);
     CHECK_EQ (sender->buffer_growths, 4);                   /* allocated for the first 8 KiB write, doubled to 128 KiB */

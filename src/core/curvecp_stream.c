@@ -46,7 +46,7 @@ struct _curvecp_stream_t {
     uint64_t last_heard;              /* last valid message from the peer */
     uint64_t clock;                   /* latest now we were given */
     curvecp_stream_recv_t recv;
-    curvecp_stream_send_t send;       /* last: its inline block table is most of the stream */
+    curvecp_stream_send_t send;       /* with its small inline block table */
 };
 
 void

@@ -20,10 +20,14 @@
     As a sender we take RTT samples from ranges too, since our receivers
     (curvecp_stream_recv) name IDs only of blocks completing range 1.
 
-    The block table holds 128 blocks inside the struct; a wider table
-    (blocks_max) is allocated only when the peer announced a window and
-    the inline table is full, and freed again when no block is in it, so
-    idle streams and streams that send little stay small.               */
+    The block table holds CURVECP_STREAM_INLINE_BLOCKS blocks inside the
+    struct (enough for a request, a reply, an EOF); once they are all in
+    flight a table as wide as the flight limit is allocated (128 blocks,
+    or blocks_max towards a peer that announced a window; wider again if
+    the peer widens its window later). The wide table goes back to the
+    inline one when the idle buffer is released, so idle streams and
+    streams that send little stay small: a server holding many idle
+    connections holds no block tables.                                   */
 #include "curvecp_stream_send.h"
 #include "curvecp_stream_common.h"
 
@@ -38,6 +42,8 @@
 #define IN_LOST   2               /* found lost early or window reopened: resend now */
 #define NO_SLOT  (-1)
 #define ID_SLOTS CURVECP_STREAM_ID_SLOTS
+_Static_assert ((ID_SLOTS & (ID_SLOTS - 1)) == 0 && ID_SLOTS >= 2 * CURVECP_STREAM_INLINE_BLOCKS,
+                "the inline ID lookup: a power of two, twice the inline table");
 
 typedef curvecp_stream_block_t block_t;
 typedef curvecp_stream_list_t list_t;
@@ -57,7 +63,7 @@ curvecp_stream_send_init (send_t *self, const curvecp_stream_config_t *config, c
     self->info = info;
     self->blocks = self->inline_blocks;
     self->id_slot = self->inline_id_slot;
-    self->table_size = CURVECP_STREAM_BLOCKS_MAX;
+    self->table_size = CURVECP_STREAM_INLINE_BLOCKS;
     self->id_mask = ID_SLOTS - 1;
     self->block_max = CURVECP_MESSAGE_DATA_MAX;
     self->next_id = 1;
@@ -117,14 +123,22 @@ curvecp_stream_send_release_idle (send_t *self, uint64_t now, bool failed)
         table_narrow (self);
 }
 
-/* Bytes of a wide block table of size blocks and its ID lookup. */
-static size_t
-table_bytes (int size)
+/* ID lookup slots for a table of size blocks: a power of two, at least
+   twice the table. */
+static uint32_t
+id_slots_for (int size)
 {
     uint32_t id_slots = ID_SLOTS;
     while (id_slots < 2 * (uint32_t) size)
         id_slots *= 2;
-    return (size_t) size * sizeof (block_t) + id_slots * sizeof (uint16_t);
+    return id_slots;
+}
+
+/* Bytes of a wide block table of size blocks and its ID lookup. */
+static size_t
+table_bytes (int size)
+{
+    return (size_t) size * sizeof (block_t) + id_slots_for (size) * sizeof (uint16_t);
 }
 
 size_t
@@ -327,8 +341,10 @@ table_move (send_t *self, block_t *table, int size, uint16_t *id_slot, uint32_t 
     self->block_head = 0;
 }
 
-/* A wider table, once the peer allows more than the inline 128 blocks.
-   Allocation failure just keeps the narrow one. */
+/* A table as wide as the flight limit, once this one is full: one
+   allocation per busy spell, whatever the flight's timing (doubling
+   would make the count depend on how far a flight happened to grow).
+   Allocation failure just keeps the narrow one: fewer blocks fly. */
 static void
 table_widen (send_t *self)
 {
@@ -338,8 +354,7 @@ table_widen (send_t *self)
     block_t *table = (block_t *) malloc (table_bytes (size));
     if (!table)
         return;
-    uint32_t id_slots = (uint32_t) ((table_bytes (size) - (size_t) size * sizeof (block_t)) / sizeof (uint16_t));
-    table_move (self, table, size, (uint16_t *) (table + size), id_slots - 1);
+    table_move (self, table, size, (uint16_t *) (table + size), id_slots_for (size) - 1);
 }
 
 /* Back to the inline table once it is empty. */
@@ -347,7 +362,7 @@ static void
 table_narrow (send_t *self)
 {
     if (self->blocks != self->inline_blocks && self->block_count == 0)
-        table_move (self, self->inline_blocks, CURVECP_STREAM_BLOCKS_MAX, self->inline_id_slot, ID_SLOTS - 1);
+        table_move (self, self->inline_blocks, CURVECP_STREAM_INLINE_BLOCKS, self->inline_id_slot, ID_SLOTS - 1);
 }
 
 static void
@@ -780,8 +795,8 @@ curvecp_stream_send_next (send_t *self, uint64_t now, uint64_t rto, size_t cap, 
         *why = note_resend (self, block);
         return block;
     }
-    /* the wider table only once the inline one is full: a stream that
-       sends little never allocates it */
+    /* a wider table only once this one is full: a stream that sends
+       little never allocates one */
     if (self->block_count == self->table_size
     &&  self->table_size < (int) flight_blocks_max (self))
         table_widen (self);

@@ -5,8 +5,8 @@
     stream (curvecp_stream.c is its only user besides its unit test).
 
     A struct the stream embeds rather than an opaque class of its own:
-    its 128-block table lives inline, so an idle stream stays one
-    allocation of a few KiB (curvecp_stream_memory), and the stream's
+    a small block table lives inline, so an idle stream stays one
+    allocation of about 1.5 KiB (curvecp_stream_memory), and the stream's
     per-packet path reaches the side without a pointer of its own. It
     owns its buffer and its wider table: _init, then _term.
 
@@ -23,7 +23,9 @@
 
 #define CURVECP_STREAM_BLOCK_CLIENT_EARLY 512    /* a client's blocks until anything arrived:
                                                      its first message must fit an Initiate */
-#define CURVECP_STREAM_ID_SLOTS 256     /* message ID -> block lookup (IDs in flight are recent):
+#define CURVECP_STREAM_INLINE_BLOCKS 4   /* the block table inside the struct: enough for a
+                                           request, a reply, an EOF; more grows a table on use */
+#define CURVECP_STREAM_ID_SLOTS 8       /* message ID -> block lookup (IDs in flight are recent):
                                            at least twice the table, a power of two */
 
 typedef struct {
@@ -88,7 +90,7 @@ typedef struct {
     int flight_credit;                /* blocks confirmed towards the next raise of the limit */
     uint64_t limit_cut_seq;           /* next transmission after the latest cut of the limit */
 
-    curvecp_stream_block_t inline_blocks[CURVECP_STREAM_BLOCKS_MAX];
+    curvecp_stream_block_t inline_blocks[CURVECP_STREAM_INLINE_BLOCKS];
     uint16_t inline_id_slot[CURVECP_STREAM_ID_SLOTS];
 } curvecp_stream_send_t;
 

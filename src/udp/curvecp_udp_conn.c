@@ -65,6 +65,8 @@ core_config (curvecp_udp_conn_t *self, const curvecp_udp_conn_config_t *config, 
         out->stream = *config->stream;
     else
         curvecp_udp_stream_config_default (&out->stream);
+    if (!out->stream.rng)
+        out->stream.rng = config->rng;
     out->linger_ns = config->linger_ns ? config->linger_ns : DEFAULT_LINGER;
     if (config->on_message) {
         out->on_message = relay_message;

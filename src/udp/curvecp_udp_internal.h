@@ -37,6 +37,8 @@ typedef struct {
     void *on_message_arg;
     const curvecp_stream_config_t *stream;   /* stream mode config (NULL = defaults) */
     uint64_t linger_ns;                      /* after done, before freeing */
+    const curvecp_rng_t *rng;                /* the stream's when its config has none
+                                                (NULL: the system's) */
 } curvecp_udp_conn_config_t;
 
 /* What the UDP carrier adds to a core connection: where its packets go

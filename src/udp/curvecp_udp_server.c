@@ -22,6 +22,7 @@
 #include "curvecp_packet.h"
 #include "curvecp_udp_internal.h"
 #include "curvecp_udp_minute_keys.h"
+#include "curvecp_udp_rng.h"
 #include "curvecp_udp_server.h"
 
 #define DEFAULT_MAX_CONNECTIONS 100
@@ -54,6 +55,7 @@ struct _curvecp_udp_server_t {
     int workers;                        /* sharing the port (0: not shared) */
     curvecp_udp_minute_keys_t *minute_keys;   /* workers: the shared source */
     bool yield;                         /* a connection wants its application to read */
+    curvecp_udp_rng_t *rng;             /* the listener's and the connections' randomness */
 };
 
 void
@@ -74,10 +76,11 @@ pending_charge (const curvecp_udp_server_config_t *config)
 }
 
 static curvecp_listener_t *
-listener_new (const curvecp_udp_server_config_t *config)
+listener_new (const curvecp_udp_server_config_t *config, const curvecp_rng_t *rng)
 {
     curvecp_listener_config_t lc;
     curvecp_listener_config_default (&lc);
+    lc.rng = rng;
     lc.keys = config->keys;
     memcpy (lc.ext, config->ext, CURVECP_EXT_BYTES);
     lc.message_max = CURVECP_MSG_MAX;
@@ -129,7 +132,11 @@ server_new (const curvecp_udp_server_config_t *config, curvecp_udp_server_t *fir
     curvecp_udp_server_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
-    self->listener = listener_new (config);
+    /* the system's randomness in batches: three getrandom calls per
+       handshake become one per ~70 (curvecp_udp_rng.c says why that is sound) */
+    self->rng = curvecp_udp_rng_new ();
+    if (self->rng)
+        self->listener = listener_new (config, curvecp_udp_rng_context (self->rng));
     curvecp_udp_addr_t bind = config->bind;
     if (first)
         curvecp_udp_server_local (first, &bind);   /* port 0: the port the first one got */
@@ -156,6 +163,7 @@ server_new (const curvecp_udp_server_config_t *config, curvecp_udp_server_t *fir
     self->conn_config.on_message = config->on_message;
     self->conn_config.on_message_arg = config->on_message_arg;
     self->conn_config.linger_ns = config->linger_ns;
+    self->conn_config.rng = curvecp_udp_rng_context (self->rng);
     self->on_connect = config->on_connect;
     self->on_connect_arg = config->on_connect_arg;
     self->authorise = config->authorise;
@@ -210,6 +218,7 @@ curvecp_udp_server_destroy (curvecp_udp_server_t **self_p)
     curvecp_listener_destroy (&self->listener);
     curvecp_udp_minute_keys_unref (&self->minute_keys);
     curvecp_udp_socket_destroy (&self->sock);
+    curvecp_udp_rng_destroy (&self->rng);       /* after everything that draws from it */
     sodium_memzero (self, sizeof *self);
     free (self);
     *self_p = NULL;
