@@ -62,6 +62,9 @@ wait $tour
 rc=$?
 cat "$work/tour.log"
 [ $rc = 0 ] || fail "the tour ended with exit code $rc"
+# A sanitized build: any report, in any of the tour's programs, fails it.
+grep -nE '^(==[0-9]+==)?ERROR: [A-Za-z]+Sanitizer|runtime error:' "$work/tour.log" >&2 \
+    && fail "a sanitizer reported an error during the tour"
 
 # Nothing left running (the last step stops the servers), no port held.
 for i in $(seq 50); do
