@@ -15,3 +15,9 @@ endif()
 add_executable(helper_pubsub_pub ${CMAKE_CURRENT_SOURCE_DIR}/helper_pubsub_pub.c)
 target_include_directories(helper_pubsub_pub PRIVATE ${PROJECT_SOURCE_DIR}/src ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(helper_pubsub_pub PRIVATE curvecp_static)
+
+if(TEST test_readme_tour)
+  # exit 77: a port of the README tour (9000-9400) in use, or nacl-tools,
+  # curl or the examples missing
+  set_tests_properties(test_readme_tour PROPERTIES SKIP_RETURN_CODE 77)
+endif()
