@@ -5,7 +5,8 @@
     holding each for delay_ms (one way, so RTT = 2 x delay_ms), under a
     seeded RNG (xorshift) so a run is reproducible. The hold queue is
     bounded (65536 datagrams per direction; beyond that: dropped, like a
-    router's buffer). It stops after max_seconds.
+    router's buffer; the model is bench_lossy.h, shared with
+    bench_tun_relay.c). It stops after max_seconds.
 
     bench-udp-relay listen_port target_ip target_port loss_percent delay_ms seed max_seconds */
 #include <arpa/inet.h>
@@ -18,61 +19,16 @@
 #include <time.h>
 #include <unistd.h>
 #include "curvecp_clock.h"
+#include "bench_lossy.h"
 
-#define QUEUE 65536
 #define DGRAM 2048
 
-typedef struct {
-    uint64_t release;
-    uint16_t len;
-    uint8_t data[1200];
-} held_t;
-
-typedef struct {
-    held_t *items;
-    size_t head, count;
-    uint64_t dropped_loss, dropped_full, forwarded;
-} queue_t;
-
-static uint64_t rng_state;
-
-static uint64_t
-rng_next (void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-
 static void
-hold (queue_t *q, const uint8_t *data, size_t len, uint64_t release, double loss)
+release_due (lossy_queue_t *q, int fd, const struct sockaddr_in *to, uint64_t now)
 {
-    if ((double) (rng_next () % 1000000) < loss * 10000.0) {
-        q->dropped_loss++;
-        return;
-    }
-    if (q->count == QUEUE || len > sizeof q->items[0].data) {
-        q->dropped_full++;
-        return;
-    }
-    held_t *h = &q->items[(q->head + q->count++) % QUEUE];
-    h->release = release;
-    h->len = (uint16_t) len;
-    memcpy (h->data, data, len);
-}
-
-static void
-release_due (queue_t *q, int fd, const struct sockaddr_in *to, uint64_t now)
-{
-    while (q->count && q->items[q->head].release <= now) {
-        held_t *h = &q->items[q->head];
+    for (lossy_held_t *h; (h = lossy_due (q, now)) != NULL; lossy_pop (q))
         if (to->sin_port)
             sendto (fd, h->data, h->len, 0, (const struct sockaddr *) to, sizeof *to);
-        q->forwarded++;
-        q->head = (q->head + 1) % QUEUE;
-        q->count--;
-    }
 }
 
 static int
@@ -92,7 +48,7 @@ udp_socket (uint16_t port)
 }
 
 static void
-drain (int fd, queue_t *q, struct sockaddr_in *from_out, uint64_t release, double loss)
+drain (int fd, lossy_queue_t *q, struct sockaddr_in *from_out, uint64_t release, double loss)
 {
     uint8_t buf[DGRAM];
     for (;;) {
@@ -103,7 +59,7 @@ drain (int fd, queue_t *q, struct sockaddr_in *from_out, uint64_t release, doubl
             return;
         if (from_out)
             *from_out = from;
-        hold (q, buf, (size_t) n, release, loss);
+        lossy_hold (q, buf, (size_t) n, release, loss);
     }
 }
 
@@ -118,19 +74,17 @@ main (int argc, char **argv)
     inet_pton (AF_INET, argv[2], &target.sin_addr);
     double loss = atof (argv[4]);
     uint64_t delay = (uint64_t) (atof (argv[5]) * 1e6);
-    rng_state = strtoull (argv[6], NULL, 10) * 2654435761ull + 1;
+    lossy_seed (strtoull (argv[6], NULL, 10));
     uint64_t stop = curvecp_clock_now () + (uint64_t) (atof (argv[7]) * 1e9);
     int front = udp_socket ((uint16_t) atoi (argv[1]));
     int back = udp_socket (0);
     struct sockaddr_in client = { 0 };
-    queue_t up = { calloc (QUEUE, sizeof (held_t)), 0, 0, 0, 0, 0 };
-    queue_t down = { calloc (QUEUE, sizeof (held_t)), 0, 0, 0, 0, 0 };
-    if (!up.items || !down.items)
+    lossy_queue_t up, down;
+    if (lossy_queue_init (&up) || lossy_queue_init (&down))
         return 111;
     for (uint64_t now = curvecp_clock_now (); now < stop; now = curvecp_clock_now ()) {
         uint64_t next = stop;
-        if (up.count && up.items[up.head].release < next) next = up.items[up.head].release;
-        if (down.count && down.items[down.head].release < next) next = down.items[down.head].release;
+        next = lossy_next_release (&up, lossy_next_release (&down, next));
         struct pollfd fds[2] = { { front, POLLIN, 0 }, { back, POLLIN, 0 } };
         struct timespec ts = { 0, 0 };
         if (next > now) {

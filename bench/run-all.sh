@@ -6,10 +6,13 @@
 #                             peer, ratio, unit, the goal from issues
 #                             12-14 where one exists, met or not
 #   bench/results/chart.png   goodput against loss rate through the lossy
-#                             relay (20 ms RTT): ours and NaCl's tools
+#                             relays (20 ms RTT): ours and NaCl's tools
+#                             through the UDP relay, TCP (bbr, cubic) and
+#                             ours again through the TUN relay
 #   bench/results/ratios.png  ratio against the peer, one bar per figure
 # Runs: bench/run-udp.sh (bulk, library path, lossy relay at 0, 1, 2 and
-# 5 % with NaCl's runs cut at 60 s and 1 MB, connect, handshakes),
+# 5 % with NaCl's runs cut at 60 s and 1 MB, TCP through the TUN relay at
+# the same losses cut at 60 s, connect, handshakes),
 # bench/run-zmq.sh, and where they exist (other branches add them)
 # bench/bench_tunnel.sh, bench/run-pubsub.sh and any benchmark printing
 # udp_handshakes_2workers_vs_1. UDP and ØMQ take 2-3 minutes on a 2-core
@@ -92,23 +95,36 @@ fi
 mv "$OUT/results.md.new" "$OUT/results.md"
 
 # ---- the charts -------------------------------------------------------------
-echo "$RESULTS" | sed -n 's/^RESULT udp_lossy_\([0-9]*\)pct_20ms ours=\([^ ]*\) peer=\([^ ]*\) .*/\1 \2 \3/p' |
-    sed 's/fail/NaN/g' | sort -n > "$OUT/lossy.dat"
+# lossy.dat: loss %, ours and NaCl through the UDP relay (udp_lossy_*), ours
+# through the TUN relay, TCP bbr, TCP cubic (tcp_<cc>_lossy_*); NaN = none
+echo "$RESULTS" | awk '
+    function col(c, v) { row[loss] = 1; cell[loss, c] = (v ~ /^[0-9.]+$/) ? v : "NaN" }
+    /^RESULT (udp|tcp_[a-z]+)_lossy_[0-9]+pct_20ms / {
+        split($2, n, "_"); loss = n[n[1] == "udp" ? 3 : 4]; sub(/pct/, "", loss)
+        split($3, o, "="); split($4, p, "=")
+        if (n[1] == "udp") { col(1, o[2]); col(2, p[2]) }
+        else { col(3, o[2]); if (n[2] == "bbr") col(4, p[2]); if (n[2] == "cubic") col(5, p[2]) }
+    }
+    END { for (l in row) { printf "%s", l; for (c = 1; c <= 5; c++) printf " %s", ((l, c) in cell) ? cell[l, c] : "NaN"; print "" } }' |
+    sort -n > "$OUT/lossy.dat"
 echo "$RESULTS" | sed -n 's/^RESULT \([^ ]*\) ours=[^ ]* peer=[^ ]* ratio=\([0-9.]*\) .*/\1 \2/p' |
     awk '$2 > 0' > "$OUT/ratios.dat"
 if command -v gnuplot >/dev/null; then
     gnuplot <<GNUPLOT
 set terminal pngcairo size 900,560 noenhanced
 set output "$OUT/chart.png"
-set title "Bulk goodput through a lossy relay (20 ms RTT), ours vs NaCl's curvecp tools"
+set title "Bulk goodput through a lossy relay (20 ms RTT): ours, NaCl's curvecp tools, TCP"
 set xlabel "loss rate each way (%)"
 set ylabel "goodput (MB/s, log scale)"
 set logscale y
 set grid
-set key top right
+set key below
 set datafile missing "NaN"
 plot "$OUT/lossy.dat" using 1:2 with linespoints lw 2 pt 7 title "ours (curvecp-client/-server -m, 10 MB)", \
-     "$OUT/lossy.dat" using 1:3 with linespoints lw 2 pt 5 title "NaCl curvecpclient/curvecpserver (1 MB, cut at 60 s)"
+     "$OUT/lossy.dat" using 1:3 with linespoints lw 2 pt 5 title "NaCl curvecpclient/curvecpserver (1 MB, cut at 60 s)", \
+     "$OUT/lossy.dat" using 1:5 with linespoints lw 2 pt 9 title "TCP bbr (10 MB, cut at 60 s; TUN relay)", \
+     "$OUT/lossy.dat" using 1:6 with linespoints lw 2 pt 11 title "TCP cubic (10 MB, cut at 60 s; TUN relay)", \
+     "$OUT/lossy.dat" using 1:4 with linespoints lw 1 dt 2 pt 6 title "ours through the TUN relay (check: the relays agree)"
 set output "$OUT/ratios.png"
 unset logscale y
 set logscale y
