@@ -15,10 +15,10 @@
 # the same losses cut at 60 s, connect, handshakes),
 # bench/run-zmq.sh, and where they exist (other branches add them)
 # bench/bench_tunnel.sh, bench/run-pubsub.sh and any benchmark printing
-# udp_handshakes_2workers_vs_1. UDP and ØMQ take 2-3 minutes on a 2-core
-# machine (NaCl's tools are most of it; each of their lossy runs is cut at
-# 60 s, so never more than about 8 minutes); the others add their own; a
-# benchmark that hangs is cut at 15 minutes.
+# udp_handshakes_2workers_vs_1. UDP and ØMQ take 3-4 minutes on a 2-core
+# machine (NaCl's tools and TCP cubic are most of it; each of their lossy
+# runs is cut at 60 s, so never more than about 12 minutes); the others add
+# their own; a benchmark that hangs is cut at 15 minutes.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=$(cd "${1:-$HERE/../build}" && pwd)
@@ -111,7 +111,7 @@ echo "$RESULTS" | sed -n 's/^RESULT \([^ ]*\) ours=[^ ]* peer=[^ ]* ratio=\([0-9
     awk '$2 > 0' > "$OUT/ratios.dat"
 if command -v gnuplot >/dev/null; then
     gnuplot <<GNUPLOT
-set terminal pngcairo size 900,560 noenhanced
+set terminal pngcairo size 900,640 noenhanced
 set output "$OUT/chart.png"
 set title "Bulk goodput through a lossy relay (20 ms RTT): ours, NaCl's curvecp tools, TCP"
 set xlabel "loss rate each way (%)"
@@ -120,11 +120,11 @@ set logscale y
 set grid
 set key below
 set datafile missing "NaN"
-plot "$OUT/lossy.dat" using 1:2 with linespoints lw 2 pt 7 title "ours (curvecp-client/-server -m, 10 MB)", \
-     "$OUT/lossy.dat" using 1:3 with linespoints lw 2 pt 5 title "NaCl curvecpclient/curvecpserver (1 MB, cut at 60 s)", \
-     "$OUT/lossy.dat" using 1:5 with linespoints lw 2 pt 9 title "TCP bbr (10 MB, cut at 60 s; TUN relay)", \
-     "$OUT/lossy.dat" using 1:6 with linespoints lw 2 pt 11 title "TCP cubic (10 MB, cut at 60 s; TUN relay)", \
-     "$OUT/lossy.dat" using 1:4 with linespoints lw 1 dt 2 pt 6 title "ours through the TUN relay (check: the relays agree)"
+plot "$OUT/lossy.dat" using 1:2 with linespoints lw 2 pt 7 lc rgb "#8000c0" title "ours (curvecp-client/-server -m, 10 MB)", \
+     "$OUT/lossy.dat" using 1:3 with linespoints lw 2 pt 5 lc rgb "#008060" title "NaCl curvecpclient/curvecpserver (1 MB, cut at 60 s)", \
+     "$OUT/lossy.dat" using 1:5 with linespoints lw 2 pt 9 lc rgb "#2080e0" title "TCP bbr (10 MB, cut at 60 s; TUN relay)", \
+     "$OUT/lossy.dat" using 1:6 with linespoints lw 2 pt 11 lc rgb "#e08000" title "TCP cubic (10 MB, cut at 60 s; TUN relay)", \
+     "$OUT/lossy.dat" using 1:4 with linespoints lw 1 dt 2 pt 6 lc rgb "#404040" title "ours through the TUN relay (check: the relays agree)"
 set output "$OUT/ratios.png"
 unset logscale y
 set logscale y
