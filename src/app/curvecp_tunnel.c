@@ -34,6 +34,12 @@
    thousand finished ones. Were the peer's EOF lost anyway, its TCP side is
    closed already and the connection only fails at its give-up, unseen. */
 #define TUNNEL_LINGER_NS 250000000ull
+/* An acknowledgment of a small message waits this long for the reply (or
+   the next request) to ride on, so a request-response round trip costs two
+   datagrams and two wake-ups, not four (see curvecp_stream_recv.c). Far
+   below the 10 ms least retransmission timeout; bulk data is acknowledged
+   at once whatever this says. Set only when the caller left it 0. */
+#define TUNNEL_ACK_DELAY_NS 1000000ull
 
 typedef struct _link_t link_t;
 struct _link_t {
@@ -547,6 +553,8 @@ curvecp_tunnel_new (const curvecp_tunnel_config_t *config)
         self->stream = *config->stream;
     else
         curvecp_udp_stream_config_default (&self->stream);
+    if (!self->stream.ack_delay_ns)
+        self->stream.ack_delay_ns = TUNNEL_ACK_DELAY_NS;
     self->name = strdup (config->name ? config->name : CURVECP_TUNNEL_NAME);
     bool ok = self->name && pfd_reserve (self, 2)
            && (config->encrypt ? open_encrypting (self) : open_decrypting (self));
