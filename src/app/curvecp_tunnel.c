@@ -364,6 +364,17 @@ udp_process (curvecp_tunnel_t *self, uint64_t now)
         curvecp_udp_server_process (self->server, now);
 }
 
+/* After the links wrote: what is due leaves, without a read that would
+   most likely find nothing (the next poll sees any datagram). */
+static void
+udp_send_due (curvecp_tunnel_t *self, uint64_t now)
+{
+    if (self->dialer)
+        curvecp_udp_dialer_send_due (self->dialer, now);
+    else
+        curvecp_udp_server_send_due (self->server, now);
+}
+
 static int
 udp_fd (const curvecp_tunnel_t *self)
 {
@@ -481,7 +492,7 @@ curvecp_tunnel_step (curvecp_tunnel_t *self, uint64_t max_wait_ns)
         service (self, link);
     }
     if (udp_deadline (self) <= now)     /* what the links wrote leaves now */
-        udp_process (self, now);
+        udp_send_due (self, now);
     if (self->server)
         accept_curvecp (self);         /* Initiates that came in just now */
 }
