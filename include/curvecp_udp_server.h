@@ -132,6 +132,13 @@ CURVECP_EXPORT bool curvecp_udp_server_want_write (const curvecp_udp_server_t *s
 /* Read and handle every waiting datagram, run due timers, send. */
 CURVECP_EXPORT void curvecp_udp_server_process (curvecp_udp_server_t *self, uint64_t now);
 
+/* Run due timers and send, reading the socket (as process does) only if
+   the last read may have left datagrams waiting or Hellos wait for an
+   answer. For a loop that just processed, or was woken by another socket,
+   and whose connections were given bytes to send: no recvmmsg that would
+   find nothing (poll says when datagrams come). */
+CURVECP_EXPORT void curvecp_udp_server_send_due (curvecp_udp_server_t *self, uint64_t now);
+
 /* Next new connection, or NULL (stream mode without on_connect). */
 CURVECP_EXPORT curvecp_udp_conn_t *curvecp_udp_server_accept (curvecp_udp_server_t *self);
 

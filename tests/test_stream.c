@@ -13,6 +13,7 @@ static uint64_t rng_state = 1;
 static const curvecp_rng_t stream_rng = { sim_rng_fill, &rng_state };
 
 static size_t initial_buffer;      /* for make: 0 = rings at full size */
+static uint64_t ack_delay_ns;      /* for make */
 
 static curvecp_stream_t *
 make (bool is_client, curvecp_pacing_t pacing)
@@ -20,6 +21,7 @@ make (bool is_client, curvecp_pacing_t pacing)
     curvecp_stream_config_t config;
     curvecp_stream_config_default (&config);
     config.initial_buffer = initial_buffer;
+    config.ack_delay_ns = ack_delay_ns;
     config.is_client = is_client;
     config.pacing = pacing;
     config.give_up_ns = 10 * SECOND;
@@ -503,6 +505,87 @@ test_in_place (size_t initial)
     initial_buffer = 0;
 }
 
+/* a writes, b receives at now; b's answer produced at now must be a pure
+   acknowledgment naming the message (not delayed). */
+static void
+check_acked_at_once (curvecp_stream_t *b, const uint8_t *msg, size_t len, uint64_t now, uint32_t id)
+{
+    uint8_t ack[CURVECP_MSG_MAX];
+    curvecp_message_t m;
+    CHECK_EQ (curvecp_stream_receive (b, msg, len, now), CURVECP_OK);
+    CHECK_EQ (curvecp_stream_deadline (b), now);
+    CHECK (produce (b, now, ack, &m) > 0);
+    CHECK_EQ (m.data_len, 0);
+    CHECK_EQ (m.acked_id, id);
+}
+
+/* With ack_delay_ns, the acknowledgment of a small in-order message waits
+   for data of ours to ride on (or the delay); a full block, a duplicate,
+   a hole and an EOF are acknowledged at once. */
+static void
+test_ack_delay (void)
+{
+    ack_delay_ns = MS;
+    curvecp_stream_t *a = make (false, CURVECP_PACING_WINDOW);
+    curvecp_stream_t *b = make (false, CURVECP_PACING_WINDOW);
+    uint8_t ping[CURVECP_MSG_MAX], out[CURVECP_MSG_MAX];
+    curvecp_message_t m;
+    /* request, response: the acknowledgment rides on the response */
+    CHECK_EQ (curvecp_stream_write (a, (const uint8_t *) "ping", 4), 4);
+    size_t ping_len = produce (a, 0, ping, &m);
+    CHECK_EQ (m.id, 1);
+    CHECK_EQ (curvecp_stream_receive (b, ping, ping_len, MS), CURVECP_OK);
+    CHECK_EQ (curvecp_stream_produce (b, MS, out, sizeof out), 0);
+    CHECK_EQ (curvecp_stream_deadline (b), 2 * MS);
+    CHECK_EQ (curvecp_stream_write (b, (const uint8_t *) "pong", 4), 4);
+    CHECK (produce (b, MS + 1, out, &m) > 0);
+    CHECK_EQ (m.data_len, 4);
+    CHECK_EQ (m.acked_id, 1);
+    CHECK_EQ (m.range1_end, 4);
+    CHECK_EQ (curvecp_stream_produce (b, MS + 2, out, sizeof out), 0);
+    /* no response: the acknowledgment goes alone when the delay is up */
+    CHECK_EQ (curvecp_stream_write (a, (const uint8_t *) "x", 1), 1);
+    CHECK (produce (a, 0, out, &m) > 0);
+    uint32_t x_id = m.id;
+    CHECK_EQ (curvecp_stream_receive (b, out, curvecp_message_size (1), 10 * MS), CURVECP_OK);
+    CHECK_EQ (curvecp_stream_deadline (b), 11 * MS);
+    CHECK_EQ (curvecp_stream_produce (b, 11 * MS - 1, out, sizeof out), 0);
+    CHECK (produce (b, 11 * MS, out, &m) > 0);
+    CHECK_EQ (m.data_len, 0);
+    CHECK_EQ (m.acked_id, x_id);
+    CHECK_EQ (m.range1_end, 5);
+    /* a duplicate (our acknowledgment was lost): at once */
+    check_acked_at_once (b, ping, ping_len, 20 * MS, x_id);   /* under the latest nameable ID */
+    /* a full block: at once */
+    static uint8_t bulk[1024];
+    CHECK_EQ (curvecp_stream_write (a, bulk, sizeof bulk), sizeof bulk);
+    size_t len = produce (a, 0, out, &m);
+    CHECK_EQ (m.data_len, 1024);
+    check_acked_at_once (b, out, len, 30 * MS, m.id);
+    /* a hole: the later of two small blocks first, at once */
+    uint8_t first[CURVECP_MSG_MAX];
+    CHECK_EQ (curvecp_stream_write (a, (const uint8_t *) "1", 1), 1);
+    size_t first_len = produce (a, 0, first, &m);
+    CHECK_EQ (curvecp_stream_write (a, (const uint8_t *) "2", 1), 1);
+    len = produce (a, 0, out, &m);
+    CHECK_EQ (m.position, 1030);
+    CHECK_EQ (curvecp_stream_receive (b, out, len, 40 * MS), CURVECP_OK);
+    CHECK_EQ (curvecp_stream_deadline (b), 40 * MS);
+    CHECK (produce (b, 40 * MS, out, &m) > 0);
+    CHECK_EQ (m.range1_end, 1029);
+    CHECK_EQ (curvecp_stream_receive (b, first, first_len, 41 * MS), CURVECP_OK);
+    CHECK (produce (b, 42 * MS, out, &m) > 0);   /* the hole filled: at most the delay */
+    CHECK_EQ (m.range1_end, 1031);
+    /* an EOF: at once */
+    CHECK_EQ (curvecp_stream_close (a, CURVECP_EOF_SUCCESS), CURVECP_OK);
+    len = produce (a, 0, out, &m);
+    CHECK_EQ (m.eof, CURVECP_EOF_SUCCESS);
+    check_acked_at_once (b, out, len, 50 * MS, m.id);
+    curvecp_stream_destroy (&a);
+    curvecp_stream_destroy (&b);
+    ack_delay_ns = 0;
+}
+
 int
 main (void)
 {
@@ -518,6 +601,7 @@ main (void)
     test_slow_reader ();
     test_in_place (0);
     test_in_place (4096);
+    test_ack_delay ();
     printf ("test_stream: OK\n");
     return 0;
 }

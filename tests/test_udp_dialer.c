@@ -12,7 +12,9 @@
       - a server connection that failed (its client silent) is freed and
         forgotten: the client speaking again afterwards finds no
         connection (the server once looked the entry up by the failed
-        session's wiped C' and kept a dangling pointer).               */
+        session's wiped C' and kept a dangling pointer);
+      - send_due on both ends: what a connection was given leaves
+        without a recvmmsg once the last read drained the socket.       */
 #include "curvecp_udp_dialer.h"
 #include "test_udp_util.h"
 #include "udp/curvecp_udp_internal.h"
@@ -246,12 +248,79 @@ test_failed_server_conn_forgotten (void)
     curvecp_keypair_wipe (&f.keys);
 }
 
+/* Wait (bounded) until conn has len bytes to read, stepping both ends. */
+static void
+wait_readable (fixture_t *f, curvecp_udp_dialer_t *dialer, curvecp_udp_conn_t *conn, size_t len)
+{
+    uint64_t start = curvecp_clock_now ();
+    while (curvecp_udp_conn_readable (conn) < len) {
+        CHECK (curvecp_clock_now () - start < WAIT_LIMIT_NS);
+        dialer_step (f, dialer);
+    }
+}
+
+/* After a read that drained the socket, send_due sends what a connection
+   was given without reading again (a request-response loop saves a
+   recvmmsg per message), and the bytes arrive. */
+static void
+test_send_due (void)
+{
+    fixture_t f;
+    memset (&f, 0, sizeof f);
+    curvecp_udp_server_config_t sc;
+    curvecp_udp_server_config_default (&sc);
+    fixture_start_with (&f, &sc, "127.0.0.1");
+    curvecp_udp_dialer_config_t config;
+    curvecp_udp_dialer_config_default (&config);
+    memcpy (config.server_pk, f.keys.public_key, CURVECP_KEY_BYTES);
+    config.server_name = "test.example";
+    config.server = f.addr;
+    curvecp_udp_dialer_t *dialer = curvecp_udp_dialer_new (&config);
+    CHECK (dialer);
+    curvecp_udp_conn_t *client = curvecp_udp_dialer_connect (dialer, curvecp_clock_now ());
+    CHECK_EQ (curvecp_udp_conn_send (client, (const uint8_t *) "hi", 2), 2);
+    curvecp_udp_conn_t *server = NULL;
+    uint64_t start = curvecp_clock_now ();
+    while (!server) {
+        CHECK (curvecp_clock_now () - start < WAIT_LIMIT_NS);
+        dialer_step (&f, dialer);
+        server = curvecp_udp_server_accept (f.server);
+    }
+    wait_readable (&f, dialer, server, 2);
+    uint8_t buf[16];
+    CHECK_EQ (curvecp_udp_conn_recv (server, buf, sizeof buf), 2);
+    for (int i = 0; i < 3; i++) {
+        curvecp_udp_server_process (f.server, curvecp_clock_now ());
+        const curvecp_udp_server_info_t *info = curvecp_udp_server_info (f.server);
+        uint64_t recv_calls = info->recv_calls, send_calls = info->send_calls;
+        CHECK_EQ (curvecp_udp_conn_send (server, (const uint8_t *) "hello", 5), 5);
+        curvecp_udp_server_send_due (f.server, curvecp_clock_now ());
+        info = curvecp_udp_server_info (f.server);
+        CHECK_EQ (info->recv_calls, recv_calls);
+        CHECK_EQ (info->send_calls, send_calls + 1);
+        wait_readable (&f, dialer, client, 5);
+        CHECK_EQ (curvecp_udp_conn_recv (client, buf, sizeof buf), 5);
+        CHECK_MEM (buf, "hello", 5);
+        CHECK_EQ (curvecp_udp_conn_send (client, (const uint8_t *) "ok", 2), 2);
+        curvecp_udp_dialer_send_due (dialer, curvecp_clock_now ());
+        wait_readable (&f, dialer, server, 2);
+        CHECK_EQ (curvecp_udp_conn_recv (server, buf, sizeof buf), 2);
+        CHECK_MEM (buf, "ok", 2);
+    }
+    curvecp_udp_conn_close (&client);
+    curvecp_udp_conn_close (&server);
+    curvecp_udp_dialer_destroy (&dialer);
+    curvecp_udp_server_destroy (&f.server);
+    curvecp_keypair_wipe (&f.keys);
+}
+
 int
 main (void)
 {
     CHECK (sodium_init () >= 0);
     test_many_one_socket ();
     test_failed_server_conn_forgotten ();
+    test_send_due ();
     printf ("test_udp_dialer: ok\n");
     return 0;
 }

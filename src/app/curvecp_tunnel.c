@@ -34,6 +34,12 @@
    thousand finished ones. Were the peer's EOF lost anyway, its TCP side is
    closed already and the connection only fails at its give-up, unseen. */
 #define TUNNEL_LINGER_NS 250000000ull
+/* An acknowledgment of a small message waits this long for the reply (or
+   the next request) to ride on, so a request-response round trip costs two
+   datagrams and two wake-ups, not four (see curvecp_stream_recv.c). Far
+   below the 10 ms least retransmission timeout; bulk data is acknowledged
+   at once whatever this says. Set only when the caller left it 0. */
+#define TUNNEL_ACK_DELAY_NS 1000000ull
 
 typedef struct _link_t link_t;
 struct _link_t {
@@ -358,6 +364,17 @@ udp_process (curvecp_tunnel_t *self, uint64_t now)
         curvecp_udp_server_process (self->server, now);
 }
 
+/* After the links wrote: what is due leaves, without a read that would
+   most likely find nothing (the next poll sees any datagram). */
+static void
+udp_send_due (curvecp_tunnel_t *self, uint64_t now)
+{
+    if (self->dialer)
+        curvecp_udp_dialer_send_due (self->dialer, now);
+    else
+        curvecp_udp_server_send_due (self->server, now);
+}
+
 static int
 udp_fd (const curvecp_tunnel_t *self)
 {
@@ -475,7 +492,7 @@ curvecp_tunnel_step (curvecp_tunnel_t *self, uint64_t max_wait_ns)
         service (self, link);
     }
     if (udp_deadline (self) <= now)     /* what the links wrote leaves now */
-        udp_process (self, now);
+        udp_send_due (self, now);
     if (self->server)
         accept_curvecp (self);         /* Initiates that came in just now */
 }
@@ -547,6 +564,8 @@ curvecp_tunnel_new (const curvecp_tunnel_config_t *config)
         self->stream = *config->stream;
     else
         curvecp_udp_stream_config_default (&self->stream);
+    if (!self->stream.ack_delay_ns)
+        self->stream.ack_delay_ns = TUNNEL_ACK_DELAY_NS;
     self->name = strdup (config->name ? config->name : CURVECP_TUNNEL_NAME);
     bool ok = self->name && pfd_reserve (self, 2)
            && (config->encrypt ? open_encrypting (self) : open_decrypting (self));

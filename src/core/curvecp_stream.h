@@ -69,7 +69,10 @@ typedef struct _curvecp_stream_config_t {
     curvecp_pacing_t pacing;     /* CHICAGO (UDP) or WINDOW (ordered carriers) */
     uint64_t give_up_ns;         /* fail after this long with data outstanding and
                                     nothing heard from the peer (default 60 s) */
-    uint64_t ack_delay_ns;       /* longest an acknowledgment may wait (default 0) */
+    uint64_t ack_delay_ns;       /* longest the acknowledgment of a small in-order
+                                    message (under 1024 bytes unacknowledged) may
+                                    wait for data of ours to ride on (default 0);
+                                    anything else is acknowledged at once */
     uint64_t now;                /* creation time */
     const curvecp_rng_t *rng;    /* NULL = system randomness; outlives the stream */
     uint64_t timer_resolution_ns;/* how late the carrier's wake-up for the

@@ -18,6 +18,7 @@
 #include "curvecp_stream_common.h"
 
 #define NUDGE_MAX_NS CURVECP_STREAM_NUDGE_MAX_NS
+#define ACK_DELAY_BYTES 1024      /* unacknowledged in-order bytes that may wait */
 
 typedef curvecp_stream_recv_t recv_t;
 
@@ -142,10 +143,11 @@ curvecp_stream_recv_eof (const recv_t *self)
 /* ---- acknowledgments due ----------------------------------------------- */
 
 static void
-schedule_ack (recv_t *self, uint32_t id, uint64_t now)
+schedule_ack (recv_t *self, uint32_t id, uint64_t now, uint64_t delay)
 {
-    if (!self->ack_pending)
-        self->ack_due = now + self->ack_delay_ns;
+    uint64_t due = now + delay;
+    if (!self->ack_pending || due < self->ack_due)
+        self->ack_due = due;
     self->ack_pending = true;
     if (id)
         self->ack_id = id;
@@ -192,7 +194,7 @@ curvecp_stream_recv_nudge_time (const recv_t *self)
 void
 curvecp_stream_recv_nudge (recv_t *self, uint64_t now)
 {
-    schedule_ack (self, self->nameable_id, now);
+    schedule_ack (self, self->nameable_id, now, 0);
     self->info->acks_repeated++;
     self->nudge_at = now + self->nudge_interval;
     self->nudge_interval = self->nudge_interval < NUDGE_MAX_NS / 2 ? 2 * self->nudge_interval : NUDGE_MAX_NS;
@@ -340,6 +342,24 @@ may_name (const recv_t *self, const curvecp_message_t *message, store_result_t s
     return stored == STORE_NEW && end <= self->contig;
 }
 
+/* How long the acknowledgment of this message may wait for a message of
+   ours to ride on (a reply, the next request): ack_delay_ns only for new
+   data that arrived in order and, with what is not yet acknowledged, stays
+   under ACK_DELAY_BYTES (small messages: a round trip then costs two
+   datagrams, not four). Anything else is acknowledged at once as before:
+   bulk data (the sender's window and RTT samples), a hole, a duplicate (a
+   retransmission: our acknowledgment was lost), an EOF. */
+static uint64_t
+ack_delay (const recv_t *self, const curvecp_message_t *message, store_result_t stored)
+{
+    if (self->ack_delay_ns == 0 || stored != STORE_NEW || message->eof != CURVECP_EOF_NONE
+    ||  message->data_len == 0 || self->interval_count > 0
+    ||  self->contig != message->position + message->data_len
+    ||  self->contig - self->acked_contig >= ACK_DELAY_BYTES)
+        return 0;
+    return self->ack_delay_ns;
+}
+
 curvecp_reason_t
 curvecp_stream_recv_data (recv_t *self, const curvecp_message_t *message, uint64_t now)
 {
@@ -370,7 +390,7 @@ curvecp_stream_recv_data (recv_t *self, const curvecp_message_t *message, uint64
            which can only give the sender a late RTT sample */
         if (may_name (self, message, stored))
             self->nameable_id = message->id;
-        schedule_ack (self, self->nameable_id, now);
+        schedule_ack (self, self->nameable_id, now, ack_delay (self, message, stored));
         self->ack_data_end = end;
     }
     return reason;
@@ -444,6 +464,7 @@ curvecp_stream_recv_fill_ack (recv_t *self, curvecp_message_t *message)
     uint64_t start[CURVECP_MESSAGE_RANGES], end[CURVECP_MESSAGE_RANGES];
     int count = choose_ranges (self, start, end);
     curvecp_message_set_ranges (message, range1, start, end, count);
+    self->acked_contig = self->contig;
     if (self->ack_pending) {
         message->acked_id = self->ack_id;
         self->ack_pending = false;

@@ -45,6 +45,7 @@ typedef struct {
     bool ack_pending;
     uint32_t ack_id;
     uint64_t ack_due;
+    uint64_t acked_contig;            /* contig as our latest acknowledgment said */
     uint32_t nameable_id;             /* latest message ID we may name (see may_name) */
     uint64_t ack_data_end;            /* end of the data in the latest message with an ID */
     bool window_refused;              /* refused data since the last read */

@@ -280,6 +280,20 @@ curvecp_udp_dialer_process (curvecp_udp_dialer_t *self, uint64_t now)
     curvecp_udp_socket_turn (self->sock, now, 16, handle, run_due, self, &self->stats);
 }
 
+void
+curvecp_udp_dialer_send_due (curvecp_udp_dialer_t *self, uint64_t now)
+{
+    if (!curvecp_udp_socket_drained (self->sock)) {
+        curvecp_udp_dialer_process (self, now);
+        return;
+    }
+    self->yield = false;
+    curvecp_udp_socket_flush (self->sock);
+    send_hellos (self, now);
+    run_due (self, now);
+    curvecp_udp_socket_flush (self->sock);
+}
+
 curvecp_reason_t
 curvecp_udp_dialer_rebind (curvecp_udp_dialer_t *self, uint64_t now)
 {

@@ -78,6 +78,13 @@ bool curvecp_udp_dialer_want_write (const curvecp_udp_dialer_t *self);
    connections, send. */
 void curvecp_udp_dialer_process (curvecp_udp_dialer_t *self, uint64_t now);
 
+/* Send Hellos due, run due connections, send; the socket is read (as by
+   process) only if the last read may have left datagrams waiting. For a
+   caller that just read the socket, or was woken by something else, and
+   whose connections have something to send now: no recvmmsg that finds
+   nothing (its poll says when datagrams come). */
+void curvecp_udp_dialer_send_due (curvecp_udp_dialer_t *self, uint64_t now);
+
 /* Move to a fresh socket (new local port); every connection announces
    itself there. The fd changes. */
 curvecp_reason_t curvecp_udp_dialer_rebind (curvecp_udp_dialer_t *self, uint64_t now);

@@ -439,6 +439,19 @@ curvecp_udp_server_process (curvecp_udp_server_t *self, uint64_t now)
     curvecp_udp_socket_flush (self->sock);
 }
 
+void
+curvecp_udp_server_send_due (curvecp_udp_server_t *self, uint64_t now)
+{
+    if (!curvecp_udp_socket_drained (self->sock)
+    ||  curvecp_listener_info (self->listener)->hellos_waiting > 0) {
+        curvecp_udp_server_process (self, now);
+        return;
+    }
+    curvecp_udp_socket_flush (self->sock);
+    run_due (self, now);
+    curvecp_udp_socket_flush (self->sock);
+}
+
 uint64_t
 curvecp_udp_server_deadline (const curvecp_udp_server_t *self)
 {

@@ -66,6 +66,7 @@ struct _curvecp_udp_socket_t {
     uint8_t *rx_arena;
     size_t rx_buf_size;
     int rx_msgs_n, rx_filled, rx_next;
+    bool rx_short;                       /* the last recvmmsg left buffers empty */
     size_t rx_off;
     curvecp_udp_addr_t rx_from[CURVECP_UDP_BATCH];
     struct mmsghdr rx_msgs[CURVECP_UDP_BATCH];
@@ -294,6 +295,7 @@ read_buffers (curvecp_udp_socket_t *self)
     self->info.recv_calls++;
     int n = recvmmsg (self->fd, self->rx_msgs, (unsigned) self->rx_msgs_n, MSG_DONTWAIT, NULL);
     self->rx_filled = n > 0 ? n : 0;
+    self->rx_short = self->rx_filled < self->rx_msgs_n;
     self->rx_next = 0;
     self->rx_off = 0;
     for (int i = 0; i < self->rx_filled; i++)
@@ -519,6 +521,12 @@ curvecp_udp_socket_turn (curvecp_udp_socket_t *self, uint64_t now, int rounds,
     }
     after_batch (ctx, now);
     curvecp_udp_socket_flush (self);
+}
+
+bool
+curvecp_udp_socket_drained (const curvecp_udp_socket_t *self)
+{
+    return self->rx_short && self->rx_next >= self->rx_filled;
 }
 
 int

@@ -82,6 +82,11 @@ int curvecp_udp_socket_flush (curvecp_udp_socket_t *self);
 /* Datagrams queued and not yet sent. */
 int curvecp_udp_socket_pending (const curvecp_udp_socket_t *self);
 
+/* Did the last read find the kernel's queue empty (fewer datagrams than
+   buffers) and has every datagram it got been handed out? Then a read
+   now would most likely find nothing: a poll says when there is more. */
+bool curvecp_udp_socket_drained (const curvecp_udp_socket_t *self);
+
 /* The event-loop turn both endpoints share: send what waits, then up to
    rounds batches of datagrams, each handed to on_datagram (its verdict
    counted in stats) and followed by after_batch (run timers) and a
