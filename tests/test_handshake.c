@@ -161,6 +161,53 @@ test_client_nonce_sequence (void)
     fixture_teardown (&f);
 }
 
+/* The S' a Cookie carries (the test knows s and C', so it opens the box). */
+static void
+cookie_short_key (fixture_t *f, const uint8_t cookie[CURVECP_COOKIE_BYTES], uint8_t server_short_pk[32])
+{
+    uint8_t shared[32], nonce[24], inner[32 + CURVECP_COOKIE_K_BYTES];
+    CHECK_EQ (crypto_box_beforenm (shared, curvecp_hs_client_short_key (f->client), f->server_keys.secret_key), 0);
+    memcpy (nonce, "CurveCPK", 8);
+    memcpy (nonce + 8, cookie + 40, 16);
+    CHECK_EQ (crypto_box_open_easy_afternm (inner, cookie + 56, CURVECP_COOKIE_BYTES - 56, nonce, shared), 0);
+    memcpy (server_short_pk, inner, 32);
+}
+
+/* Work prepared ahead (the client's vouch key once its Hello is out, the
+   server's next S' while idle) gives the same handshake; a prepared S'
+   serves one Cookie only, and preparing twice is once. */
+static void
+test_prepared_keys (void)
+{
+    fixture_t f;
+    fixture_setup (&f, 0);
+    uint8_t cookies[3][CURVECP_COOKIE_BYTES], keys[3][32];
+    int attempt;
+    CHECK_EQ (curvecp_hs_client_hello (f.client, 0, f.hello, &attempt), CURVECP_OK);
+    CHECK_EQ (curvecp_hs_client_prepare (f.client), CURVECP_OK);
+    CHECK_EQ (curvecp_hs_client_prepare (f.client), CURVECP_OK);
+    curvecp_hs_server_prepare (f.server);
+    curvecp_hs_server_prepare (f.server);
+    CHECK_EQ (curvecp_hs_server_hello (f.server, f.hello, sizeof f.hello, 0, cookies[0]), CURVECP_OK);
+    curvecp_hs_server_prepare (f.server);
+    CHECK_EQ (curvecp_hs_server_hello (f.server, f.hello, sizeof f.hello, 0, cookies[1]), CURVECP_OK);
+    CHECK_EQ (curvecp_hs_server_hello (f.server, f.hello, sizeof f.hello, 0, cookies[2]), CURVECP_OK);
+    for (int i = 0; i < 3; i++)
+        cookie_short_key (&f, cookies[i], keys[i]);
+    CHECK (memcmp (keys[0], keys[1], 32) != 0);
+    CHECK (memcmp (keys[1], keys[2], 32) != 0);
+    CHECK (memcmp (keys[0], keys[2], 32) != 0);
+    /* the Cookie made with the prepared S' completes the handshake */
+    CHECK_EQ (curvecp_hs_client_cookie (f.client, cookies[0], sizeof cookies[0], &f.client_session), CURVECP_OK);
+    uint8_t m[16] = { 1 };
+    CHECK_EQ (curvecp_session_seal (&f.client_session, m, 16, f.initiate, &f.initiate_len), CURVECP_OK);
+    curvecp_initiate_info_t info;
+    CHECK_EQ (server_initiate (&f, f.initiate, f.initiate_len, 0, &f.server_session, &info), CURVECP_OK);
+    CHECK_MEM (f.server_session.client_long_pk, f.client_keys.public_key, 32);
+    CHECK_MEM (f.server_session.shared, f.client_session.shared, 32);
+    fixture_teardown (&f);
+}
+
 /* Eight Hellos on the NaCl schedule, then failure. */
 static void
 test_hello_schedule (void)
@@ -614,6 +661,7 @@ main (void)
     CHECK (sodium_init () >= 0);
     test_full_handshake ();
     test_client_nonce_sequence ();
+    test_prepared_keys ();
     test_hello_schedule ();
     test_bad_hellos ();
     test_bad_cookies ();

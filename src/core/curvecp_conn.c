@@ -658,8 +658,12 @@ static size_t
 client_hello (curvecp_conn_t *self, uint64_t now, uint8_t *out)
 {
     int attempt;
-    if (curvecp_hs_client_hello (self->hs_client, now, out, &attempt) != CURVECP_OK)
+    if (curvecp_hs_client_hello (self->hs_client, now, out, &attempt) != CURVECP_OK) {
+        /* nothing to send: a carrier asks again right after sending a
+           Hello, so the vouch's X25519 runs while that Hello travels */
+        curvecp_hs_client_prepare (self->hs_client);
         return 0;
+    }
     self->hello_attempt = attempt;
     self->info.packets_out++;
     return CURVECP_HELLO_BYTES;

@@ -1,7 +1,10 @@
 /*  curvecp_hs_client.c - client side of the handshake.
 
-    Two shared keys are computed once, at creation: S.c' (opens the
-    Cookie, seals every Hello) and S.c (seals the vouch). The Hello
+    Two shared keys are computed once: S.c' (opens the Cookie, seals
+    every Hello) at creation, and S.c (seals the vouch) once the first
+    Hello is out (curvecp_hs_client_prepare), so that X25519 runs while
+    the Hello travels and the server makes its Cookie, not before the
+    Hello leaves; the Cookie computes it if nobody prepared it. The Hello
     schedule is NaCl's: 8 attempts, waiting w + random[0, w) after each,
     w from 1 s growing by half each time (about 49-99 s in all).          */
 #include <sodium.h>
@@ -20,7 +23,8 @@ struct _curvecp_hs_client_t {
     curvecp_keypair_t long_term;          /* C, c */
     curvecp_keypair_t short_term;         /* C', c' */
     uint8_t hello_shared[32];             /* S.c' */
-    uint8_t vouch_shared[32];             /* S.c */
+    uint8_t vouch_shared[32];             /* S.c, once vouch_ready */
+    bool vouch_ready;
     curvecp_counter_t counter;            /* shared by Hello, Initiate, Message */
     int attempts;                         /* Hellos sent so far */
     uint64_t next_hello;                  /* when the next one is due */
@@ -58,10 +62,11 @@ curvecp_hs_client_new (const uint8_t server_pk[CURVECP_KEY_BYTES],
         curvecp_hs_client_destroy (&self);
         return NULL;
     }
+    /* a low-order server key fails here (the vouch's key, made later
+       from the same server key, could not succeed where this fails) */
     if (curvecp_rng_keypair (rng, self->short_term.public_key, self->short_term.secret_key) != 0
-    ||  crypto_box_beforenm (self->hello_shared, server_pk, self->short_term.secret_key) != 0
-    ||  crypto_box_beforenm (self->vouch_shared, server_pk, self->long_term.secret_key) != 0) {
-        curvecp_hs_client_destroy (&self);      /* a low-order server key */
+    ||  crypto_box_beforenm (self->hello_shared, server_pk, self->short_term.secret_key) != 0) {
+        curvecp_hs_client_destroy (&self);
         return NULL;
     }
     curvecp_counter_init_random (&self->counter, rng);
@@ -132,6 +137,17 @@ curvecp_hs_client_failed (const curvecp_hs_client_t *self, uint64_t now)
     return !self->have_cookie && self->attempts >= CURVECP_HELLO_ATTEMPTS && now >= self->next_hello;
 }
 
+curvecp_reason_t
+curvecp_hs_client_prepare (curvecp_hs_client_t *self)
+{
+    if (self->vouch_ready)
+        return CURVECP_OK;
+    if (crypto_box_beforenm (self->vouch_shared, self->server_pk, self->long_term.secret_key) != 0)
+        return CURVECP_E_BAD_KEY;
+    self->vouch_ready = true;
+    return CURVECP_OK;
+}
+
 static curvecp_reason_t
 fill_session (curvecp_hs_client_t *self, const uint8_t server_short_pk[32],
         const uint8_t cookie_k[CURVECP_COOKIE_K_BYTES], curvecp_session_t *session)
@@ -143,6 +159,8 @@ fill_session (curvecp_hs_client_t *self, const uint8_t server_short_pk[32],
         rc = self->nonce16 (self->nonce16_context, vouch_nonce);
     else
         curvecp_rng_bytes (self->rng, vouch_nonce, sizeof vouch_nonce);
+    if (rc == CURVECP_OK)
+        rc = curvecp_hs_client_prepare (self);
     if (rc == CURVECP_OK && crypto_box_beforenm (shared, server_short_pk, self->short_term.secret_key) != 0)
         rc = CURVECP_E_BAD_COOKIE_BOX;          /* S' of low order: not a real server */
     if (rc != CURVECP_OK)

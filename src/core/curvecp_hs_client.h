@@ -49,6 +49,12 @@ void curvecp_hs_client_set_client_ext (curvecp_hs_client_t *self, const uint8_t 
 curvecp_reason_t curvecp_hs_client_hello (curvecp_hs_client_t *self, uint64_t now,
         uint8_t out[CURVECP_HELLO_BYTES], int *attempt);
 
+/* Work that may wait until the first Hello is out (the vouch's shared
+   key, one X25519): a carrier calls it while it waits for the Cookie, so
+   the computation overlaps the round trip; the Cookie does it otherwise.
+   Idempotent; CURVECP_OK, or CURVECP_E_BAD_KEY if libsodium refuses. */
+curvecp_reason_t curvecp_hs_client_prepare (curvecp_hs_client_t *self);
+
 /* Next time curvecp_hs_client_hello wants to be called (UINT64_MAX when it
    never will again). After the last attempt this is the give-up time. */
 uint64_t curvecp_hs_client_deadline (const curvecp_hs_client_t *self);

@@ -35,6 +35,8 @@ struct _curvecp_hs_server_t {
     const curvecp_rng_t *rng;
     curvecp_replay_t *replay;                           /* C' of accepted Initiates; NULL = off */
     curvecp_vouch_cache_t *vouch_cache;                 /* C -> C.s; NULL = off */
+    curvecp_keypair_t spare;                            /* S' for the next Cookie, once spare_ready */
+    bool spare_ready;
     curvecp_stats_t stats;
 };
 
@@ -202,6 +204,25 @@ next_nonce16 (curvecp_hs_server_t *self, uint8_t nonce16[CURVECP_NONCE16_BYTES])
     return CURVECP_OK;
 }
 
+void
+curvecp_hs_server_prepare (curvecp_hs_server_t *self)
+{
+    if (!self->spare_ready)
+        self->spare_ready = curvecp_rng_keypair (self->rng, self->spare.public_key, self->spare.secret_key) == 0;
+}
+
+/* S' for a Cookie: the spare a carrier prepared while idle, else a new one. */
+static int
+short_term_key (curvecp_hs_server_t *self, curvecp_keypair_t *short_term)
+{
+    if (!self->spare_ready)
+        return curvecp_rng_keypair (self->rng, short_term->public_key, short_term->secret_key);
+    *short_term = self->spare;
+    sodium_memzero (&self->spare, sizeof self->spare);
+    self->spare_ready = false;
+    return 0;
+}
+
 static curvecp_reason_t
 answer_hello (curvecp_hs_server_t *self, const uint8_t *packet, uint8_t cookie[CURVECP_COOKIE_BYTES])
 {
@@ -216,7 +237,7 @@ answer_hello (curvecp_hs_server_t *self, const uint8_t *packet, uint8_t cookie[C
         rc = next_nonce16 (self, nonce16);
     /* S' from the rng; libsodium refuses only a scalar giving the
        identity, which a clamped random one never does. */
-    if (rc == CURVECP_OK && curvecp_rng_keypair (self->rng, short_term.public_key, short_term.secret_key) != 0)
+    if (rc == CURVECP_OK && short_term_key (self, &short_term) != 0)
         rc = CURVECP_E_BAD_HELLO_BOX;
     if (rc == CURVECP_OK)
         curvecp_cookie_encode (cookie, curvecp_packet_client_ext (packet), self->ext, nonce16,

@@ -113,6 +113,13 @@ uint64_t curvecp_hs_server_deadline (const curvecp_hs_server_t *self);
 /* Rotate minute keys if due (the handlers below call this too). */
 void curvecp_hs_server_advance (curvecp_hs_server_t *self, uint64_t now);
 
+/* Make the next Cookie's short-term key pair (S', one X25519) now: a
+   carrier calls it when it is about to wait idle, so answering a Hello
+   costs one X25519 less on the client's path. Does nothing if one is
+   ready; a Cookie without one makes its own. Kept secret, wiped on
+   destroy or once used. */
+void curvecp_hs_server_prepare (curvecp_hs_server_t *self);
+
 /* A packet already classified as Hello: on success out holds a 200-byte
    Cookie to send back to the packet's source. */
 curvecp_reason_t curvecp_hs_server_hello (curvecp_hs_server_t *self, const uint8_t *packet, size_t len,

@@ -32,6 +32,7 @@ struct _curvecp_zmq_client_t {
     uint64_t dropped;
     curvecp_stats_t stats;                        /* carrier drops, before the codec */
     uint8_t *out;                                 /* PACKET_CAP bytes for codec output */
+    bool took;                                    /* the last wait took a packet */
     curvecp_zmq_loop_t loop;                      /* attached to a zloop */
     zsock_t *watched;                             /* the DEALER registered as its reader */
     curvecp_zmq_client_message_fn *on_message;
@@ -267,7 +268,8 @@ wait_input (curvecp_zmq_client_t *self, uint64_t until)
     zmq_setsockopt (self->handle, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
     zmq_msg_t packet;
     zmq_msg_init (&packet);
-    if (zmq_msg_recv (&packet, self->handle, 0) >= 0)
+    self->took = zmq_msg_recv (&packet, self->handle, 0) >= 0;
+    if (self->took)
         take_packet (self, &packet, curvecp_clock_now ());
     zmq_msg_close (&packet);
     return true;
@@ -330,13 +332,16 @@ curvecp_zmq_client_recv (curvecp_zmq_client_t *self)
     uint64_t until = until_from (self->rcvtimeo);
     /* the first pass goes straight to the wait, which takes a packet
        already there at once: after a send (which drained) a drain here
-       would cost a trip through the socket's mailbox and find nothing */
+       would cost a trip through the socket's mailbox and find nothing.
+       So does a pass after a wait took a handshake packet (the Cookie
+       comes alone: its Initiate goes out without a receive that fails). */
     for (bool first = true;; first = false) {
         zmsg_t *msg = curvecp_zmq_codec_recv (self->codec);
         if (msg)
             return msg;
         uint64_t now = curvecp_clock_now ();
-        if (!first) {
+        bool alone = self->took && curvecp_zmq_codec_state (self->codec) == CURVECP_ZMQ_CODEC_HANDSHAKE;
+        if (!first && !alone) {
             drain_input (self, now);
             msg = curvecp_zmq_codec_recv (self->codec);
             if (msg)

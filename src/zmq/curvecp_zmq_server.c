@@ -116,6 +116,8 @@ struct _curvecp_zmq_server_t {
     uint64_t dropped;
     uint64_t bad_envelopes;
     uint8_t *out;               /* PACKET_CAP bytes for codec output */
+    bool in_step;               /* the last message came from a wait that took
+                                   its packet, with nothing else to answer */
     size_t send_queue_max;      /* queued-send mode's bound (0: off) */
     zlistx_t *backlog;          /* peers keeping messages for later */
     curvecp_zmq_loop_t loop;    /* attached to a zloop */
@@ -1069,7 +1071,15 @@ curvecp_zmq_server_recv (curvecp_zmq_server_t *self)
         return msg;
     uint64_t start = curvecp_clock_now ();
     uint64_t until = self->rcvtimeo < 0 ? UINT64_MAX : start + (uint64_t) self->rcvtimeo * 1000000ull;
-    bool took = false;
+    /* in step with a request-reply rhythm (the last message came alone
+       from a wait, no Hello or kept message pending), the first pass goes
+       straight to the wait, as libzmq's own blocking receive does: a
+       receive that finds a packet waiting costs no system call, one that
+       finds none costs a poll of the socket's mailbox. Out of step (a
+       flood, a burst, a backlog), every call starts with a full drain. */
+    bool took = self->in_step && zlistx_size (self->backlog) == 0
+             && curvecp_listener_deadline (self->listener) == UINT64_MAX;
+    self->in_step = false;
     for (uint64_t now = start;; now = curvecp_clock_now ()) {
         /* after a wait that took a packet, answer it before draining more:
            a request alone (the usual case) costs no receive that fails */
@@ -1081,8 +1091,10 @@ curvecp_zmq_server_recv (curvecp_zmq_server_t *self)
         else
             drain_input (self, now);
         msg = take_ready (self);
-        if (msg)
+        if (msg) {
+            self->in_step = took && zlistx_size (self->ready) <= 1;   /* only its own connection */
             return msg;
+        }
         flush_unflushed (self, now);
         uint64_t deadline = next_deadline (self, now);
         if (now >= until) {
@@ -1091,6 +1103,8 @@ curvecp_zmq_server_recv (curvecp_zmq_server_t *self)
         }
         if (until < deadline)
             deadline = until;
+        /* about to wait: the next Cookie's key pair costs nothing now */
+        curvecp_hs_server_prepare (curvecp_listener_handshake (self->listener));
         took = wait_input (self, curvecp_zmq_timeout_ms (deadline, now, -1));
     }
 }
