@@ -26,6 +26,7 @@
     Exit codes: 0 and the child's others; 100 usage (-h prints the usage
     on stdout, exit 0); 111 fatal (no response from server, connection
     failed, child killed by a signal).                                   */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -41,8 +42,6 @@
 #include "curvecp_safenonce.h"
 #include "curvecp_tool.h"
 #include "curvecp_known.h"
-#include "curvecp_keyd.h"
-#include <czmq.h>
 #include "curvecp_udp_child.h"
 #include "curvecp_udp_client.h"
 #include "curvecp_udp_socket.h"
@@ -254,12 +253,51 @@ run (curvecp_udp_client_t *client)
    checked against, or recorded under, the server name. A name nobody
    knows is a usage error (100); a key other than the recorded one is
    refused (111). */
+/* The key service speaks ØMQ, so asking it needs libcurvecp-zmq and,
+   through it, czmq and libzmq: some 25 shared libraries that cost every
+   start about 2 ms of dynamic linking (measured: 2.9 ms against 0.8 ms
+   for a start without them) though most starts never ask the service.
+   So they are loaded here, on the first question, not at exec time. */
+static void *
+keyd_symbol (void *library, const char *symbol)
+{
+    void *address = dlsym (library, symbol);
+    if (!address && verbosity > 0)
+        fprintf (stderr, "curvecp-client: key service unavailable: %s\n", dlerror ());
+    return address;
+}
+
+static int
+keyd_lookup_lazy (const char *keyd_spec, const uint8_t admin_key[32], const char *name,
+        uint8_t key[CURVECP_KEY_BYTES], int timeout_ms)
+{
+    static void *library;
+    if (!library)
+        library = dlopen (CURVECP_ZMQ_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!library)
+        library = dlopen (CURVECP_ZMQ_INSTALLED, RTLD_NOW | RTLD_LOCAL);
+    if (!library) {
+        if (verbosity > 0)
+            fprintf (stderr, "curvecp-client: key service unavailable: %s\n", dlerror ());
+        return -1;
+    }
+    void *handler_set_address = keyd_symbol (library, "zsys_handler_set");
+    void *lookup_address = keyd_symbol (library, "curvecp_keyd_lookup");
+    if (!handler_set_address || !lookup_address)
+        return -1;
+    void (*handler_set) (void *);
+    curvecp_known_keyd_fn *lookup;
+    memcpy (&handler_set, &handler_set_address, sizeof handler_set);
+    memcpy (&lookup, &lookup_address, sizeof lookup);
+    handler_set (NULL);                 /* (asking a key service starts czmq) signals stay ours */
+    return lookup (keyd_spec, admin_key, name, key, timeout_ms);
+}
+
 static void
 server_key (const char *arg, const char *name, uint8_t key[CURVECP_KEY_BYTES])
 {
     char error[1024];
-    curvecp_known_set_keyd (curvecp_keyd_lookup);
-    zsys_handler_set (NULL);            /* (asking a key service starts czmq) signals stay ours */
+    curvecp_known_set_keyd (keyd_lookup_lazy);
     curvecp_known_result_t result = curvecp_known_server_key (arg, name, key, error, sizeof error);
     if (result == CURVECP_KNOWN_UNKNOWN || result == CURVECP_KNOWN_BAD_KEY)
         curvecp_tool_usage_error ("bad server key: '%s' (64 hex digits), and not a known server: %s", arg, error);
