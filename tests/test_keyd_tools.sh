@@ -198,6 +198,13 @@ check "echo: a name from the key service" "0 hi" "$rc $out"
 CURVECP_KEYD="$KK@$EP2" CURVECP_KEYD_ADMIN=$(cat other.pub) timeout 10 "$ECHO" -c -t 5 -k bob -n echo.example echo.example "$ZEP" hi \
     >/dev/null 2>&1
 check "echo: not from a service whose set another admin key does not sign" 111 $?
+# curvecp-client loads the key service's client (libcurvecp-zmq) only now, with dlopen
+out=$(CURVECP_KEYD="$KK@$EP2" CURVECP_KEYD_ADMIN=$ADMIN timeout 10 "$CLIENT" -m -c bob udp.example echo.example \
+    127.0.0.1 $UPORT $EXT sh -c 'cat <&6'); rc=$?
+check "client: a name from the key service" "served/0" "$out/$rc"
+CURVECP_KEYD="$KK@$EP2" CURVECP_KEYD_ADMIN=$(cat other.pub) timeout 10 "$CLIENT" -m -c bob udp.example echo.example \
+    127.0.0.1 $UPORT $EXT true >/dev/null 2>&1
+check "client: not from a service whose set another admin key does not sign" 100 $?
 
 echo "$fails failure(s)"
 [ $fails -eq 0 ]
