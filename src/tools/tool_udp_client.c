@@ -267,6 +267,25 @@ keyd_symbol (void *library, const char *symbol)
     return address;
 }
 
+/* libcurvecp-zmq beside this executable (the build tree): dlopen by
+   soname alone misses it under AddressSanitizer, whose dlopen interceptor
+   makes libasan the caller, so this program's RUNPATH is not searched. */
+static void *
+open_beside_executable (void)
+{
+    char path[4096];
+    ssize_t len = readlink ("/proc/self/exe", path, sizeof path - 1);
+    if (len <= 0)
+        return NULL;
+    path[len] = 0;
+    char *slash = strrchr (path, '/');
+    size_t room = sizeof path - (size_t) (slash ? slash + 1 - path : 0);
+    if (!slash || strlen (CURVECP_ZMQ_SONAME) >= room)
+        return NULL;
+    strcpy (slash + 1, CURVECP_ZMQ_SONAME);
+    return dlopen (path, RTLD_NOW | RTLD_LOCAL);
+}
+
 static int
 keyd_lookup_lazy (const char *keyd_spec, const uint8_t admin_key[32], const char *name,
         uint8_t key[CURVECP_KEY_BYTES], int timeout_ms)
@@ -274,6 +293,8 @@ keyd_lookup_lazy (const char *keyd_spec, const uint8_t admin_key[32], const char
     static void *library;
     if (!library)
         library = dlopen (CURVECP_ZMQ_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!library)
+        library = open_beside_executable ();
     if (!library)
         library = dlopen (CURVECP_ZMQ_INSTALLED, RTLD_NOW | RTLD_LOCAL);
     if (!library) {
