@@ -109,6 +109,31 @@ curvecp_listener_handshake (curvecp_listener_t *self)
 }
 
 void
+curvecp_listener_set_cookie_nonce (curvecp_listener_t *self, curvecp_nonce16_fn fn, void *context)
+{
+    curvecp_hs_server_set_nonce16 (self->hs, fn, context);
+}
+
+void
+curvecp_listener_prepare (curvecp_listener_t *self)
+{
+    curvecp_hs_server_prepare (self->hs);
+}
+
+void
+curvecp_listener_share_minute_keys (curvecp_listener_t *self, curvecp_listener_t *from,
+        curvecp_minute_keys_fn *source, void *context)
+{
+    curvecp_hs_server_share_minute_keys (self->hs, from->hs, source, context);
+}
+
+void
+curvecp_listener_minute_keys (const curvecp_listener_t *self, uint8_t current[32], uint8_t previous[32])
+{
+    curvecp_hs_server_minute_keys (self->hs, current, previous);
+}
+
+void
 curvecp_listener_set_limits (curvecp_listener_t *self, const curvecp_listener_limits_t *limits)
 {
     self->limits = *limits;

@@ -91,6 +91,24 @@ void curvecp_listener_destroy (curvecp_listener_t **self_p);
 /* The handshake object: names, cookie nonces, minute keys, replay cache. */
 curvecp_hs_server_t *curvecp_listener_handshake (curvecp_listener_t *self);
 
+/* Cookie nonces from fn (a NaCl key directory's counter, say) instead
+   of the listener's own. */
+void curvecp_listener_set_cookie_nonce (curvecp_listener_t *self, curvecp_nonce16_fn fn, void *context);
+
+/* About to wait idle: do now the work a Hello would otherwise wait for
+   (the next Cookie's short-term key pair; see curvecp_hs_server_prepare). */
+void curvecp_listener_prepare (curvecp_listener_t *self);
+
+/* Listeners of one server's workers (a thread each) use the same minute
+   keys: self takes from's, and from then on both take each rotation's
+   keys from source (curvecp_hs_server_share_minute_keys says how). */
+void curvecp_listener_share_minute_keys (curvecp_listener_t *self, curvecp_listener_t *from,
+        curvecp_minute_keys_fn *source, void *context);
+
+/* The minute keys a shared source starts from: this listener's current
+   and previous. */
+void curvecp_listener_minute_keys (const curvecp_listener_t *self, uint8_t current[32], uint8_t previous[32]);
+
 void curvecp_listener_set_limits (curvecp_listener_t *self, const curvecp_listener_limits_t *limits);
 const curvecp_listener_limits_t *curvecp_listener_limits (const curvecp_listener_t *self);
 

@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/curvecp_listener.h"
-#include "curvecp_hs_server.h"
 #include "curvecp_packet.h"
 #include "curvecp_udp_internal.h"
 #include "curvecp_udp_minute_keys.h"
@@ -104,10 +103,9 @@ listener_new (const curvecp_udp_server_config_t *config, const curvecp_rng_t *rn
 static int
 share_minute_keys (curvecp_udp_server_t *self, curvecp_udp_server_t *first)
 {
-    curvecp_hs_server_t *first_hs = curvecp_listener_handshake (first->listener);
     if (!first->minute_keys) {
         uint8_t current[32], previous[32];
-        curvecp_hs_server_minute_keys (first_hs, current, previous);
+        curvecp_listener_minute_keys (first->listener, current, previous);
         first->minute_keys = curvecp_udp_minute_keys_new (current, previous);
         sodium_memzero (current, sizeof current);
         sodium_memzero (previous, sizeof previous);
@@ -115,8 +113,8 @@ share_minute_keys (curvecp_udp_server_t *self, curvecp_udp_server_t *first)
             return -1;
     }
     self->minute_keys = curvecp_udp_minute_keys_ref (first->minute_keys);
-    curvecp_hs_server_share_minute_keys (curvecp_listener_handshake (self->listener), first_hs,
-                                         curvecp_udp_minute_keys_get, self->minute_keys);
+    curvecp_listener_share_minute_keys (self->listener, first->listener,
+                                        curvecp_udp_minute_keys_get, self->minute_keys);
     return 0;
 }
 
@@ -153,8 +151,7 @@ server_new (const curvecp_udp_server_config_t *config, curvecp_udp_server_t *fir
         return NULL;
     }
     if (config->cookie_nonce)
-        curvecp_hs_server_set_nonce16 (curvecp_listener_handshake (self->listener), config->cookie_nonce,
-                                       config->cookie_nonce_context);
+        curvecp_listener_set_cookie_nonce (self->listener, config->cookie_nonce, config->cookie_nonce_context);
     curvecp_udp_timers_init (&self->timers);
     if (config->stream) {
         self->stream_config = *config->stream;

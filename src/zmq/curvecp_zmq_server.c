@@ -1104,7 +1104,7 @@ curvecp_zmq_server_recv (curvecp_zmq_server_t *self)
         if (until < deadline)
             deadline = until;
         /* about to wait: the next Cookie's key pair costs nothing now */
-        curvecp_hs_server_prepare (curvecp_listener_handshake (self->listener));
+        curvecp_listener_prepare (self->listener);
         took = wait_input (self, curvecp_zmq_timeout_ms (deadline, now, -1));
     }
 }
