@@ -193,6 +193,32 @@ test_many_one_socket (void)
     curvecp_keypair_wipe (&f.keys);
 }
 
+/* One dialer with one connection to f's server that has said "hi", and
+   the server's side of it, accepted. */
+static curvecp_udp_conn_t *
+connect_one (fixture_t *f, curvecp_udp_dialer_t **dialer_p, curvecp_udp_conn_t **client_p)
+{
+    curvecp_udp_dialer_config_t config;
+    curvecp_udp_dialer_config_default (&config);
+    memcpy (config.server_pk, f->keys.public_key, CURVECP_KEY_BYTES);
+    config.server_name = "test.example";
+    config.server = f->addr;
+    curvecp_udp_dialer_t *dialer = curvecp_udp_dialer_new (&config);
+    CHECK (dialer);
+    curvecp_udp_conn_t *client = curvecp_udp_dialer_connect (dialer, curvecp_clock_now ());
+    CHECK_EQ (curvecp_udp_conn_send (client, (const uint8_t *) "hi", 2), 2);
+    curvecp_udp_conn_t *server = NULL;
+    uint64_t start = curvecp_clock_now ();
+    while (!server) {
+        CHECK (curvecp_clock_now () - start < WAIT_LIMIT_NS);
+        dialer_step (f, dialer);
+        server = curvecp_udp_server_accept (f->server);
+    }
+    *dialer_p = dialer;
+    *client_p = client;
+    return server;
+}
+
 static void
 test_failed_server_conn_forgotten (void)
 {
@@ -205,25 +231,12 @@ test_failed_server_conn_forgotten (void)
     curvecp_udp_server_config_default (&sc);
     sc.stream = &stream;
     fixture_start_with (&f, &sc, "127.0.0.1");
-    curvecp_udp_dialer_config_t config;
-    curvecp_udp_dialer_config_default (&config);
-    memcpy (config.server_pk, f.keys.public_key, CURVECP_KEY_BYTES);
-    config.server_name = "test.example";
-    config.server = f.addr;
-    curvecp_udp_dialer_t *dialer = curvecp_udp_dialer_new (&config);
-    CHECK (dialer);
-    curvecp_udp_conn_t *client = curvecp_udp_dialer_connect (dialer, curvecp_clock_now ());
-    CHECK_EQ (curvecp_udp_conn_send (client, (const uint8_t *) "hi", 2), 2);
-    curvecp_udp_conn_t *server = NULL;
-    uint64_t start = curvecp_clock_now ();
-    while (!server) {
-        CHECK (curvecp_clock_now () - start < WAIT_LIMIT_NS);
-        dialer_step (&f, dialer);
-        server = curvecp_udp_server_accept (f.server);
-    }
+    curvecp_udp_dialer_t *dialer;
+    curvecp_udp_conn_t *client;
+    curvecp_udp_conn_t *server = connect_one (&f, &dialer, &client);
     /* the server has bytes outstanding; the client goes silent */
     CHECK_EQ (curvecp_udp_conn_send (server, (const uint8_t *) "hello", 5), 5);
-    start = curvecp_clock_now ();
+    uint64_t start = curvecp_clock_now ();
     while (!curvecp_udp_conn_failed (server)) {
         CHECK (curvecp_clock_now () - start < WAIT_LIMIT_NS);
         struct pollfd pfd = { curvecp_udp_server_fd (f.server), POLLIN, 0 };
@@ -270,22 +283,9 @@ test_send_due (void)
     curvecp_udp_server_config_t sc;
     curvecp_udp_server_config_default (&sc);
     fixture_start_with (&f, &sc, "127.0.0.1");
-    curvecp_udp_dialer_config_t config;
-    curvecp_udp_dialer_config_default (&config);
-    memcpy (config.server_pk, f.keys.public_key, CURVECP_KEY_BYTES);
-    config.server_name = "test.example";
-    config.server = f.addr;
-    curvecp_udp_dialer_t *dialer = curvecp_udp_dialer_new (&config);
-    CHECK (dialer);
-    curvecp_udp_conn_t *client = curvecp_udp_dialer_connect (dialer, curvecp_clock_now ());
-    CHECK_EQ (curvecp_udp_conn_send (client, (const uint8_t *) "hi", 2), 2);
-    curvecp_udp_conn_t *server = NULL;
-    uint64_t start = curvecp_clock_now ();
-    while (!server) {
-        CHECK (curvecp_clock_now () - start < WAIT_LIMIT_NS);
-        dialer_step (&f, dialer);
-        server = curvecp_udp_server_accept (f.server);
-    }
+    curvecp_udp_dialer_t *dialer;
+    curvecp_udp_conn_t *client;
+    curvecp_udp_conn_t *server = connect_one (&f, &dialer, &client);
     wait_readable (&f, dialer, server, 2);
     uint8_t buf[16];
     CHECK_EQ (curvecp_udp_conn_recv (server, buf, sizeof buf), 2);
