@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <time.h>
 
 #define LOSSY_QUEUE 65536
 #ifndef LOSSY_PACKET_MAX
@@ -94,6 +96,21 @@ static inline uint64_t
 lossy_next_release (const lossy_queue_t *q, uint64_t limit)
 {
     return q->count && q->items[q->head].release < limit ? q->items[q->head].release : limit;
+}
+
+/* Wait for either socket to be readable or the next release due in q1 or
+   q2, at most until stop. */
+static inline void
+lossy_wait (int fd_a, int fd_b, const lossy_queue_t *q1, const lossy_queue_t *q2, uint64_t now, uint64_t stop)
+{
+    uint64_t next = lossy_next_release (q1, lossy_next_release (q2, stop));
+    struct pollfd fds[2] = { { fd_a, POLLIN, 0 }, { fd_b, POLLIN, 0 } };
+    struct timespec ts = { 0, 0 };
+    if (next > now) {
+        ts.tv_sec = (time_t) ((next - now) / 1000000000ull);
+        ts.tv_nsec = (long) ((next - now) % 1000000000ull);
+    }
+    ppoll (fds, 2, &ts, NULL);
 }
 
 #endif

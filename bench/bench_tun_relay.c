@@ -113,14 +113,7 @@ main (int argc, char **argv)
     printf ("ready\n");
     fflush (stdout);
     for (uint64_t now = curvecp_clock_now (); now < stop && !stopping; now = curvecp_clock_now ()) {
-        uint64_t next = lossy_next_release (&a_to_b, lossy_next_release (&b_to_a, stop));
-        struct pollfd fds[2] = { { a, POLLIN, 0 }, { b, POLLIN, 0 } };
-        struct timespec ts = { 0, 0 };
-        if (next > now) {
-            ts.tv_sec = (time_t) ((next - now) / 1000000000ull);
-            ts.tv_nsec = (long) ((next - now) % 1000000000ull);
-        }
-        ppoll (fds, 2, &ts, NULL);
+        lossy_wait (a, b, &a_to_b, &b_to_a, now, stop);
         now = curvecp_clock_now ();
         drain (a, &a_to_b, now + delay, loss);
         drain (b, &b_to_a, now + delay, loss);

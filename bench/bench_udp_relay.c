@@ -83,15 +83,7 @@ main (int argc, char **argv)
     if (lossy_queue_init (&up) || lossy_queue_init (&down))
         return 111;
     for (uint64_t now = curvecp_clock_now (); now < stop; now = curvecp_clock_now ()) {
-        uint64_t next = stop;
-        next = lossy_next_release (&up, lossy_next_release (&down, next));
-        struct pollfd fds[2] = { { front, POLLIN, 0 }, { back, POLLIN, 0 } };
-        struct timespec ts = { 0, 0 };
-        if (next > now) {
-            ts.tv_sec = (time_t) ((next - now) / 1000000000ull);
-            ts.tv_nsec = (long) ((next - now) % 1000000000ull);
-        }
-        ppoll (fds, 2, &ts, NULL);
+        lossy_wait (front, back, &up, &down, now, stop);
         now = curvecp_clock_now ();
         drain (front, &up, &client, now + delay, loss);
         drain (back, &down, NULL, now + delay, loss);
