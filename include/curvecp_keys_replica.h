@@ -53,6 +53,7 @@ typedef struct {
     uint64_t published;         /* ... of them taken from the PUB-SUB */
     uint64_t resyncs;           /* new snapshots asked for after a gap */
     uint64_t losses;            /* times the service was found lost */
+    uint64_t bad_heartbeats;    /* HUGZ whose sequence number is not one: ignored */
     curvecp_keyset_stats_t set; /* every snapshot and update, by result */
 } curvecp_keys_replica_stats_t;
 

@@ -378,6 +378,41 @@ test_rogue_service (void)
     CHECK (curvecp_keys_replica_seq (replica) == 1);
     CHECK (!curvecp_keys_replica_allowed (replica, bob.public_key));
 
+    /* heartbeats: one that is no sequence number (not decimal, empty, signed,
+       past 64 bits) is counted and ignored; one announcing a later set makes
+       the replica ask again (SUBSCRIBE) and changes nothing by itself */
+    uint64_t resyncs = curvecp_keys_replica_stats (replica).resyncs;
+    const char *bad[] = { "x", "", "-1", "99999999999999999999999", "5x" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        msg = zmsg_new ();
+        zmsg_addstr (msg, KEYD_HUGZ);
+        zmsg_addstr (msg, bad[i]);
+        CHECK (curvecp_zmq_server_send (rogue, peer, &msg) == 0);
+    }
+    start = zclock_mono ();
+    while (curvecp_keys_replica_stats (replica).bad_heartbeats < 5) {
+        CHECK (zclock_mono () - start < 5000);
+        curvecp_zmq_server_set_rcvtimeo (rogue, 20);
+        zmsg_t *other = curvecp_zmq_server_recv (rogue);
+        zmsg_destroy (&other);
+    }
+    CHECK (curvecp_keys_replica_stats (replica).resyncs == resyncs);
+    CHECK (curvecp_keys_replica_seq (replica) == 1);
+    msg = zmsg_new ();
+    zmsg_addstr (msg, KEYD_HUGZ);
+    zmsg_addstr (msg, "5");
+    CHECK (curvecp_zmq_server_send (rogue, peer, &msg) == 0);
+    start = zclock_mono ();
+    while (curvecp_keys_replica_stats (replica).resyncs == resyncs) {
+        CHECK (zclock_mono () - start < 5000);
+        curvecp_zmq_server_set_rcvtimeo (rogue, 20);
+        zmsg_t *other = curvecp_zmq_server_recv (rogue);
+        zmsg_destroy (&other);
+    }
+    CHECK (curvecp_keys_replica_stats (replica).resyncs == resyncs + 1);
+    CHECK (curvecp_keys_replica_seq (replica) == 1);
+    CHECK (!curvecp_keys_replica_allowed (replica, bob.public_key));
+
     curvecp_keys_replica_destroy (&replica);
     free (forged);
     free (gap);

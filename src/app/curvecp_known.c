@@ -36,10 +36,8 @@ curvecp_known_file (void)
     return s_file;
 }
 
-/* An explicit key: 64 hex digits, a key directory or a zcert file.
-   *is_key false when arg is none of these (then it may be a name). */
-static bool
-explicit_key (const char *arg, uint8_t key[CURVECP_KEY_BYTES], bool *is_key, char *error, size_t error_size)
+bool
+curvecp_known_explicit_key (const char *arg, uint8_t key[CURVECP_KEY_BYTES], bool *is_key, char *error, size_t error_size)
 {
     struct stat st;
     *is_key = true;
@@ -149,7 +147,7 @@ curvecp_known_server_key (const char *arg, const char *record_name, uint8_t key[
     error[0] = 0;
     const char *path = curvecp_known_file ();
     bool is_key;
-    if (!explicit_key (arg, key, &is_key, error, error_size)) {
+    if (!curvecp_known_explicit_key (arg, key, &is_key, error, error_size)) {
         if (is_key)
             return CURVECP_KNOWN_BAD_KEY;
         return by_name (path, arg, key, error, error_size);

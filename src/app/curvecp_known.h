@@ -36,6 +36,13 @@ typedef int (curvecp_known_keyd_fn) (const char *keyd_spec, const uint8_t admin_
         uint8_t key[CURVECP_KEY_BYTES], int timeout_ms);
 void curvecp_known_set_keyd (curvecp_known_keyd_fn *fn);
 
+/* An explicit key: 64 hex digits, a key directory or a zcert file. False
+   with *is_key false when arg is none of these (then it may be a name);
+   false with *is_key true when it names a key file that cannot be read
+   (error says why). */
+bool curvecp_known_explicit_key (const char *arg, uint8_t key[CURVECP_KEY_BYTES], bool *is_key,
+        char *error, size_t error_size);
+
 /* The known-servers file in force ("" when none). */
 const char *curvecp_known_file (void);
 

@@ -401,9 +401,3 @@ curvecp_hs_server_ext (const curvecp_hs_server_t *self)
 {
     return self->ext;
 }
-
-uint64_t
-curvecp_hs_server_vouch_cache_hits (const curvecp_hs_server_t *self)
-{
-    return self->vouch_cache ? curvecp_vouch_cache_info (self->vouch_cache)->hits : 0;
-}

@@ -138,10 +138,6 @@ void curvecp_hs_server_count (curvecp_hs_server_t *self, curvecp_reason_t reason
 /* Per-reason counters of every packet handled. */
 const curvecp_stats_t *curvecp_hs_server_stats (const curvecp_hs_server_t *self);
 
-/* Vouches opened with C.s from the per-client-key table (a scalar
-   multiplication saved each). */
-uint64_t curvecp_hs_server_vouch_cache_hits (const curvecp_hs_server_t *self);
-
 /* Our long-term public key and extension. */
 const uint8_t *curvecp_hs_server_public_key (const curvecp_hs_server_t *self);
 const uint8_t *curvecp_hs_server_ext (const curvecp_hs_server_t *self);

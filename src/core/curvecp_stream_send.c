@@ -196,7 +196,9 @@ curvecp_stream_send_reserve (send_t *self, uint8_t **space)
 void
 curvecp_stream_send_commit (send_t *self, size_t len)
 {
-    self->written += len;
+    /* never more than there is room for: the ring's accounting stays sound */
+    size_t room = writable (self);
+    self->written += len < room ? len : room;
 }
 
 curvecp_reason_t

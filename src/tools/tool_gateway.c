@@ -38,7 +38,8 @@
     "             and the counters every 10 seconds when they change\n" \
     "  -h         this help\n" \
     "SIGUSR1 prints the counters on stderr; SIGTERM or SIGINT prints them and exits 0.\n" \
-    "Exit codes: 0 after a signal; 100 usage; 111 fatal (bind, routes file at start).\n"
+    "Exit codes: 0 after a signal; 100 usage; 111 fatal (bind, routes file at start,\n" \
+    "too few descriptors for -f).\n"
 
 #define PUBLIC_TAG       UINT64_MAX
 #define ROUTES_CHECK_NS  (200ull * 1000000ull)

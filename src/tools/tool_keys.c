@@ -28,6 +28,7 @@
 #include <sodium.h>
 #include <czmq.h>
 #include "curvecp_keyd.h"
+#include "curvecp_known.h"
 #include "curvecp_adminkey.h"
 #include "curvecp_packet.h"
 #include "curvecp_tool.h"
@@ -75,13 +76,9 @@ fatal (const char *what, const char *detail)
 static bool
 public_key_arg (const char *text, uint8_t key[CURVECP_KEY_BYTES])
 {
-    struct stat st;
-    if (strlen (text) == 2 * CURVECP_KEY_BYTES && curvecp_key_from_hex (text, key) == CURVECP_OK)
-        return true;
-    if (stat (text, &st) != 0)
-        return false;
-    return (S_ISDIR (st.st_mode) ? curvecp_keydir_load_public (text, key) : curvecp_zcert_load_public (text, key))
-        == CURVECP_OK;
+    bool is_key;
+    char error[256];
+    return curvecp_known_explicit_key (text, key, &is_key, error, sizeof error);
 }
 
 static int

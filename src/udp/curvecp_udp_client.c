@@ -186,7 +186,7 @@ take_cookie (curvecp_udp_client_t *self, const uint8_t *packet, size_t len,
     int last = curvecp_conn_hello_attempt (self->conn->conn);
     if (last < 0 || !curvecp_udp_addr_equal (from, &self->slots[last]))
         return CURVECP_E_WRONG_SOURCE;
-    curvecp_reason_t rc = curvecp_udp_conn_input (self->conn, packet, len, from, now);
+    curvecp_reason_t rc = curvecp_udp_conn_input (self->conn, packet, len, from, now, NULL);
     if (rc == CURVECP_OK && curvecp_conn_has_session (self->conn->conn)) {
         self->conn->peer = *from;
         self->answered = last;
@@ -202,7 +202,7 @@ handle (void *ctx, const uint8_t *packet, size_t len, const curvecp_udp_addr_t *
         return take_cookie (self, packet, len, from, now);
     if (!curvecp_udp_addr_equal (from, &self->conn->peer))
         return CURVECP_E_WRONG_SOURCE;
-    return curvecp_udp_conn_input (self->conn, packet, len, from, now);
+    return curvecp_udp_conn_input (self->conn, packet, len, from, now, NULL);
 }
 
 static bool

@@ -221,11 +221,14 @@ curvecp_udp_conn_deliver (curvecp_udp_conn_t *self, const uint8_t *message, size
 
 curvecp_reason_t
 curvecp_udp_conn_input (curvecp_udp_conn_t *self, const uint8_t *packet, size_t len,
-        const curvecp_udp_addr_t *from, uint64_t now)
+        const curvecp_udp_addr_t *from, uint64_t now, bool *reader_due)
 {
     bool server = !curvecp_conn_is_client (self->conn);
+    bool was_waiting = reader_due && curvecp_udp_conn_wants_reader (self);
     self->arriving_from = server ? from : NULL;      /* followed at delivery (message mode) */
     curvecp_reason_t rc = curvecp_conn_input (self->conn, packet, len, now);
+    if (reader_due && !was_waiting && curvecp_udp_conn_wants_reader (self))
+        *reader_due = true;
     bool followed = server && !self->arriving_from;
     self->arriving_from = NULL;
     sync_info (self);

@@ -240,12 +240,9 @@ handle (void *ctx, const uint8_t *packet, size_t len, const curvecp_udp_addr_t *
     if (!conn)
         return CURVECP_E_UNKNOWN_SESSION;
     bool had_session = curvecp_conn_has_session (conn->conn);
-    bool was_waiting = curvecp_udp_conn_wants_reader (conn);
-    curvecp_reason_t rc = curvecp_udp_conn_input (conn, packet, len, from, now);
-    /* just filled half its window: stop after this batch so the
-       application reads (as the server does) */
-    if (!was_waiting && curvecp_udp_conn_wants_reader (conn))
-        self->yield = true;
+    /* just filling half its window sets yield: stop after this batch so
+       the application reads (as the server does) */
+    curvecp_reason_t rc = curvecp_udp_conn_input (conn, packet, len, from, now, &self->yield);
     if (rc == CURVECP_OK && !had_session && curvecp_conn_has_session (conn->conn)) {
         for (size_t i = 0; i < self->shaking_count; i++)
             if (self->shaking[i] == conn) {

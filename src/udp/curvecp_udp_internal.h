@@ -82,9 +82,12 @@ curvecp_udp_conn_t *curvecp_udp_conn_new_client (const curvecp_udp_conn_config_t
 void curvecp_udp_conn_free (curvecp_udp_conn_t **self_p);
 
 /* A packet for this connection from from: open it, follow roaming,
-   deliver the message. Returns the connection's verdict. */
+   deliver the message. Returns the connection's verdict. If reader_due
+   is not NULL, *reader_due is set when this packet made half the receive
+   window wait unread (see curvecp_udp_conn_wants_reader): the carrier
+   stops after its batch so the application reads. */
 curvecp_reason_t curvecp_udp_conn_input (curvecp_udp_conn_t *self, const uint8_t *packet, size_t len,
-        const curvecp_udp_addr_t *from, uint64_t now);
+        const curvecp_udp_addr_t *from, uint64_t now, bool *reader_due);
 
 /* Deliver a message that came inside a new connection's Initiate. */
 void curvecp_udp_conn_deliver (curvecp_udp_conn_t *self, const uint8_t *message, size_t len, uint64_t now);

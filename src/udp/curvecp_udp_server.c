@@ -311,14 +311,12 @@ static void
 to_connection (curvecp_udp_server_t *self, const curvecp_listener_result_t *result,
         const uint8_t *packet, size_t len, const curvecp_udp_addr_t *from, uint64_t now)
 {
-    bool was_waiting = curvecp_udp_conn_wants_reader (result->conn);
-    curvecp_reason_t rc = curvecp_udp_conn_input (result->conn, packet, len, from, now);
+    /* just filling half its window sets yield: the drain stops after this
+       batch so the application reads (one it never reads does not slow
+       the others) */
+    curvecp_reason_t rc = curvecp_udp_conn_input (result->conn, packet, len, from, now, &self->yield);
     if (rc == CURVECP_OK && result->type == CURVECP_PACKET_CLIENT_MESSAGE)
         curvecp_listener_confirm (self->listener, result->entry);
-    /* just filled half its window: the drain stops after this batch so the
-       application reads (one it never reads does not slow the others) */
-    if (!was_waiting && curvecp_udp_conn_wants_reader (result->conn))
-        self->yield = true;
     curvecp_listener_count (self->listener, rc);
 }
 

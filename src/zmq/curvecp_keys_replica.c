@@ -9,6 +9,7 @@
 #include "curvecp_zmq_sub.h"
 #include "curvecp_keyd_proto.h"
 
+#include <errno.h>
 #include <czmq.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -168,6 +169,8 @@ follow (curvecp_keys_replica_t *self, link_t *link, zmsg_t *msg)
 
 /* One message from the service (over the session, or published);
    true if it was one of the service's. */
+static bool heartbeat_seq (zframe_t *body, uint64_t *seq);
+
 static bool
 handle (curvecp_keys_replica_t *self, link_t *link, zmsg_t *msg, bool published)
 {
@@ -193,9 +196,10 @@ handle (curvecp_keys_replica_t *self, link_t *link, zmsg_t *msg, bool published)
     }
     else
     if (command && streq (command, KEYD_HUGZ) && body) {
-        char *text = zframe_strdup (body);
-        uint64_t seq = strtoull (text, NULL, 10);
-        free (text);
+        uint64_t seq;
+        if (!heartbeat_seq (body, &seq))
+            self->stats.bad_heartbeats++;       /* nothing a sound service sends: ignored */
+        else
         if (seq > curvecp_keys_replica_seq (self))
             resync (self, link, "heartbeat announces a later set");
         else
@@ -206,6 +210,24 @@ handle (curvecp_keys_replica_t *self, link_t *link, zmsg_t *msg, bool published)
     zframe_destroy (&body);
     free (command);
     return known;
+}
+
+/* A heartbeat's body: the service's sequence number in decimal, all of
+   it, no sign, no overflow. */
+static bool
+heartbeat_seq (zframe_t *body, uint64_t *seq)
+{
+    char *text = zframe_strdup (body);
+    char *end = NULL;
+    errno = 0;
+    bool ok = text && text[0] >= '0' && text[0] <= '9';
+    if (ok) {
+        unsigned long long value = strtoull (text, &end, 10);
+        ok = errno == 0 && *end == 0;
+        *seq = value;
+    }
+    free (text);
+    return ok;
 }
 
 /* Published messages: [topic][command][body]; a gap (PUB dropped some)

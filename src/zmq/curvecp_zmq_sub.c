@@ -46,7 +46,7 @@ typedef struct {
     uint8_t topic[PS_TOPIC_MAX];
     size_t topic_len;
     uint8_t *plain;
-    size_t len, at;
+    size_t at;
     uint16_t left;              /* messages not yet taken */
     uint64_t seq, epoch, gap;   /* of the next message */
 } pending_t;
@@ -327,21 +327,24 @@ take_batch (curvecp_zmq_sub_t *self, const uint8_t *topic, size_t topic_len, con
     uint64_t gap = 0;
     if (track)
         gap = batch.epoch == track->epoch ? batch.first_seq - track->last_seq - 1 : batch.first_seq - 1;
-    else {
-        track = (track_t *) calloc (1, sizeof (track_t));
-        if (!track)
-            return PS_UNSEALED;
+    /* everything this batch needs before any state moves: a batch refused
+       for memory changes nothing */
+    pending_t *pending = (pending_t *) malloc (sizeof (pending_t));
+    track_t *new_track = track ? NULL : (track_t *) calloc (1, sizeof (track_t));
+    if (!pending || (!track && !new_track)) {
+        free (pending);
+        free (new_track);
+        return PS_UNSEALED;
+    }
+    if (new_track) {
+        track = new_track;
         zhashx_insert (self->tracks, hex, track);
     }
     track->epoch = batch.epoch;
     track->last_seq = batch.first_seq + batch.count - 1;
-    pending_t *pending = (pending_t *) malloc (sizeof (pending_t));
-    if (!pending)
-        return PS_UNSEALED;
     memcpy (pending->topic, topic, topic_len);
     pending->topic_len = topic_len;
     pending->plain = self->plain;           /* the buffer moves to the batch */
-    pending->len = plain_len;
     pending->at = 0;
     pending->left = batch.count;
     pending->seq = batch.first_seq;
