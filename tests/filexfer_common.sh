@@ -28,7 +28,7 @@ check () {   # check NAME EXPECTED ACTUAL
 contains () {   # contains NAME NEEDLE HAYSTACK
     case "$3" in *"$2"*) echo "ok   $1" ;; *) echo "FAIL $1: '$2' not in '$3'"; fails=$((fails + 1)) ;; esac
 }
-fetch () { timeout 30 "$FETCH" "$@"; }
+fetch () { timeout -k 10 30 "$FETCH" "$@"; }
 
 # start_server KEYS ENDPOINT: runs in the background, sets EP to the real
 # endpoint it printed (port 0 picks one).
@@ -36,7 +36,7 @@ STARTS=0
 start_server () {
     STARTS=$((STARTS + 1))
     OUT=srv$STARTS.out
-    timeout 120 "$SERVER" -k "$1" srv "$2" > "$OUT" 2>> srv.log &
+    timeout -k 10 120 "$SERVER" -k "$1" srv "$2" > "$OUT" 2>> srv.log &
     SERVER_PID=$!
     SERVER_PIDS="$SERVER_PIDS $SERVER_PID"
     EP=""
@@ -159,7 +159,7 @@ DEAD=""
 for i in 1 2 3 4 5; do
     port=$((20000 + ($$ * 7 + i * 977) % 12000))
     want=${BIND%:0}:$port
-    timeout 10 "$SERVER" -q -k "$SERVER_KEYS" srv "$want" > dead.out 2>/dev/null & dp=$!
+    timeout -k 10 10 "$SERVER" -q -k "$SERVER_KEYS" srv "$want" > dead.out 2>/dev/null & dp=$!
     for _ in $(seq 40); do grep -q serving dead.out 2>/dev/null && break; sleep 0.05; done
     kill $dp 2>/dev/null; wait $dp 2>/dev/null
     DEAD=$(sed -n 's/^curvecp-fileserver: serving .* on //p' dead.out)

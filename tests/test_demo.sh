@@ -5,7 +5,7 @@
 # says (20 MB by default: a second or two on loopback).
 set -u
 build="${1:?build dir}"
-out=$(timeout 60 "$build/curvecp-demo" 2>&1)
+out=$(timeout -k 10 60 "$build/curvecp-demo" 2>&1)
 rc=$?
 echo "$out"
 fail () { echo "test_demo: $1"; exit 1; }
@@ -20,6 +20,6 @@ work=$(echo "$out" | sed -n 's/^  work dir    \(\/tmp\/curvecp-demo-[A-Za-z0-9]*
 [ -n "$work" ] || fail "no work dir printed"
 [ ! -e "$work" ] || fail "$work left behind"
 # a bad option is refused with a usage line, nothing started
-timeout 10 "$build/curvecp-demo" -s 0 > /dev/null 2>&1
+timeout -k 10 10 "$build/curvecp-demo" -s 0 > /dev/null 2>&1
 [ $? -eq 2 ] || fail "-s 0 should exit 2"
 echo "test_demo: OK"

@@ -61,10 +61,10 @@ write_routes "$BOTH_ROUTES"
 # up.<pid> in $WORK (both directions at once, as the interop matrix does).
 SERVER_CHILD='cat "$1" & exec >/dev/null; cat > "up.$$"; wait'
 head -c 1000000 /dev/urandom > data.down
-timeout 300 curvecpserver test.example nkey 127.0.0.2 $NPORT $NEXT curvecpmessage \
+timeout -k 10 300 curvecpserver test.example nkey 127.0.0.2 $NPORT $NEXT curvecpmessage \
     sh -c "$SERVER_CHILD" sh data.down 2> nserver.err &
 PIDS="$PIDS $!"
-timeout 300 "$BUILD/curvecp-server" -m test.example okey 127.0.0.3 $OPORT $OEXT \
+timeout -k 10 300 "$BUILD/curvecp-server" -m test.example okey 127.0.0.3 $OPORT $OEXT \
     sh -c "$SERVER_CHILD" sh data.down 2> oserver.err &
 PIDS="$PIDS $!"
 # start_gateway LOG ARGS...: the gateway under timeout (so it ends even if
@@ -72,7 +72,7 @@ PIDS="$PIDS $!"
 start_gateway () {
     local log=$1
     shift
-    timeout 300 "$BUILD/curvecp-gateway" "$@" 2> $log &
+    timeout -k 10 300 "$BUILD/curvecp-gateway" "$@" 2> $log &
     WRAPPER=$!
     PIDS="$PIDS $!"
     for i in $(seq 1 50); do
@@ -95,7 +95,7 @@ transfer () {
     local cmd="curvecpclient test.example $pk $ip $port $ext curvecpmessage -c"
     [ $client = ours ] && cmd="$BUILD/curvecp-client -m test.example $pk $ip $port $ext"
     head -c $bytes /dev/urandom > "sent.$name"
-    timeout $secs $cmd sh -c "$CLIENT_CHILD" sh "sent.$name" "got.$name" 2> "client.$name.err"
+    timeout -k 10 $secs $cmd sh -c "$CLIENT_CHILD" sh "sent.$name" "got.$name" 2> "client.$name.err"
     local rc=$? up=none
     for i in $(seq 1 30); do
         for f in up.*; do cmp -s "$f" "sent.$name" && up=$f; done
@@ -143,7 +143,7 @@ check "the gateway dropped nothing from the servers" '! echo "$line" | grep -q "
 for c in ours nacl; do
     port=$RELAYPORT
     [ $c = nacl ] && port=$((RELAYPORT + 700 * 4))
-    timeout 150 $PY "$SRC/tests/gateway_relay.py" $port $GW $GWPORT 400 > relay.$c.out &
+    timeout -k 10 150 $PY "$SRC/tests/gateway_relay.py" $port $GW $GWPORT 400 > relay.$c.out &
     relay=$!
     sleep 0.3
     bytes=3000000
@@ -190,7 +190,7 @@ rss () { grep VmRSS /proc/$1/status | grep -o '[0-9]*'; }
 : > results
 transfer flood-early ours ours $GW2 $GWPORT 3000000 >> results &
 sleep 0.3
-timeout 60 $PY "$SRC/tests/gateway_flood.py" $GW2 $GWPORT $OEXT 60000 6 > flood.out &
+timeout -k 10 60 $PY "$SRC/tests/gateway_flood.py" $GW2 $GWPORT $OEXT 60000 6 > flood.out &
 flood=$!
 sleep 1
 # the baseline once the flood has filled the table and the first transfer

@@ -83,11 +83,11 @@ run_one () {
     mkdir -p "$dir"
     local up="$WORK/data.$size.up" down="$WORK/data.$size.down"
     local start=$(date +%s.%N)
-    timeout 150 $(server_prefix $skind) -Q test.example "$WORK/serverkey" 127.0.0.1 $port $EXT \
+    timeout -k 10 150 $(server_prefix $skind) -Q test.example "$WORK/serverkey" 127.0.0.1 $port $EXT \
         $(server_handler $skind) sh -c "$SERVER_CHILD" sh "$down" "$dir/got_up" 2>"$dir/server.err" &
     local server=$!
     sleep 0.3
-    timeout 120 $(client_prefix $ckind) test.example $PK 127.0.0.1 $port $EXT \
+    timeout -k 10 120 $(client_prefix $ckind) test.example $PK 127.0.0.1 $port $EXT \
         $(client_handler $ckind) sh -c "$CLIENT_CHILD" sh "$up" "$dir/got_down" 2>"$dir/client.err"
     local rc=$?
     # the server-side handler may still be writing its last bytes: wait a little

@@ -56,7 +56,7 @@ ALICE=$("$BUILD/curvecp-printkey" alice)
 BOB=$("$BUILD/curvecp-printkey" bob)
 SRV=$("$BUILD/curvecp-printkey" srv)
 
-timeout 120 "$KEYD" -v keyd-keys admin.pub state tcp://127.0.0.1:0 2> keyd.log &
+timeout -k 10 120 "$KEYD" -v keyd-keys admin.pub state tcp://127.0.0.1:0 2> keyd.log &
 KEYD_PID=$!; PIDS="$PIDS $KEYD_PID"
 wait_for keyd.log listening || { echo "FAIL keyd did not start"; cat keyd.log; exit 1; }
 EP=$(sed -n 's/^listening //p' keyd.log)
@@ -82,23 +82,23 @@ check "... and nothing changed" "seq 3 entries 3" "$("$KEYS" -a admin list "$KK"
 check "the service saved its set" yes "$([ -s state/keyset ] && echo yes)"
 
 # ---- live allow-lists: a ØMQ and a UDP server over replicas ----------------------------
-timeout 120 "$ECHO" -v -K "$KK@$EP" -A admin.pub -S zmq-replica -n echo.example srv tcp://127.0.0.1:0 \
+timeout -k 10 120 "$ECHO" -v -K "$KK@$EP" -A admin.pub -S zmq-replica -n echo.example srv tcp://127.0.0.1:0 \
     2> echo.log &
 PIDS="$PIDS $!"
 wait_for echo.log listening || { echo "FAIL echo did not start"; cat echo.log; exit 1; }
 ZEP=$(sed -n 's/^listening //p' echo.log)
 UPORT=$((39000 + $$ % 500))      # (other tests: 42000-43999, 45000-47999)
 EXT=000102030405060708090a0b0c0d0e0f
-timeout 120 "$SERVER" -m -K "$KK@$EP" -A admin.pub -S udp-replica udp.example srv 127.0.0.1 $UPORT $EXT \
+timeout -k 10 120 "$SERVER" -m -K "$KK@$EP" -A admin.pub -S udp-replica udp.example srv 127.0.0.1 $UPORT $EXT \
     sh -c 'echo served' 2> udp.log &
 PIDS="$PIDS $!"
 wait_for echo.log "following the key service" && wait_for udp.log "following the key service" \
     || { echo "FAIL replicas did not follow"; cat echo.log udp.log; }
 zmq_try () {   # zmq_try KEYS: the echo's exit code
-    timeout 10 "$ECHO" -c -t 2 -k "$1" -n echo.example "$SRV" "$ZEP" hello >/dev/null 2>&1; echo $?
+    timeout -k 10 10 "$ECHO" -c -t 2 -k "$1" -n echo.example "$SRV" "$ZEP" hello >/dev/null 2>&1; echo $?
 }
 udp_try () {   # udp_try KEYDIR: the output/exit code
-    echo "$(timeout 3 "$CLIENT" -m -c "$1" udp.example "$SRV" 127.0.0.1 $UPORT $EXT sh -c 'cat <&6')/$?"
+    echo "$(timeout -k 10 3 "$CLIENT" -m -c "$1" udp.example "$SRV" 127.0.0.1 $UPORT $EXT sh -c 'cat <&6')/$?"
 }
 check "ØMQ: alice served" 0 "$(zmq_try alice)"
 check "UDP: alice served" "served/0" "$(udp_try alice)"
@@ -128,81 +128,81 @@ check "ØMQ: alice still refused" 111 "$(zmq_try alice)"
 
 # ---- known servers ---------------------------------------------------------------------
 export CURVECP_KNOWN_SERVERS=$WORK/known
-out=$(timeout 10 "$ECHO" -c -t 5 -k bob -n echo.example "$SRV" "$ZEP" hi 2>&1 >/dev/null); rc=$?
+out=$(timeout -k 10 10 "$ECHO" -c -t 5 -k bob -n echo.example "$SRV" "$ZEP" hi 2>&1 >/dev/null); rc=$?
 check "echo: first explicit key: exit 0" 0 $rc
 contains "echo: ... recorded" "recorded the key of echo.example in $WORK/known" "$out"
 check "echo: the file has the line" "echo.example $SRV" "$(cat known)"
-out=$(timeout 10 "$ECHO" -c -t 5 -k bob -n echo.example echo.example "$ZEP" hi); rc=$?
+out=$(timeout -k 10 10 "$ECHO" -c -t 5 -k bob -n echo.example echo.example "$ZEP" hi); rc=$?
 check "echo: by name: exit 0" "0 hi" "$rc $out"
 OTHER=$(printf '%064x' 7)
-out=$(timeout 10 "$ECHO" -c -t 5 -k bob -n echo.example "$OTHER" "$ZEP" hi 2>&1); rc=$?
+out=$(timeout -k 10 10 "$ECHO" -c -t 5 -k bob -n echo.example "$OTHER" "$ZEP" hi 2>&1); rc=$?
 check "echo: a different key for the name: exit 111" 111 $rc
 contains "echo: ... says which line to delete" "the key given for 'echo.example' is not the one recorded in $WORK/known line 1 ($SRV): refusing it; if the server's key really changed, delete that line" "$out"
 check "echo: ... the file unchanged" "echo.example $SRV" "$(cat known)"
-out=$(timeout 10 "$ECHO" -c -t 5 -k bob -n echo.example nosuch.example "$ZEP" hi 2>&1); rc=$?
+out=$(timeout -k 10 10 "$ECHO" -c -t 5 -k bob -n echo.example nosuch.example "$ZEP" hi 2>&1); rc=$?
 check "echo: an unknown name: exit 111" 111 $rc
 contains "echo: ... named" "unknown server 'nosuch.example'" "$out"
 # curvecp-client (UDP)
-out=$(timeout 5 "$CLIENT" -m -c bob udp.example "$SRV" 127.0.0.1 $UPORT $EXT sh -c 'cat <&6' 2>&1); rc=$?
+out=$(timeout -k 10 5 "$CLIENT" -m -c bob udp.example "$SRV" 127.0.0.1 $UPORT $EXT sh -c 'cat <&6' 2>&1); rc=$?
 check "client: first explicit key" "served/0" "$(echo "$out" | grep -v recorded)/$rc"
 contains "client: ... recorded" "recorded the key of udp.example" "$out"
-out=$(timeout 5 "$CLIENT" -m -c bob udp.example udp.example 127.0.0.1 $UPORT $EXT sh -c 'cat <&6'); rc=$?
+out=$(timeout -k 10 5 "$CLIENT" -m -c bob udp.example udp.example 127.0.0.1 $UPORT $EXT sh -c 'cat <&6'); rc=$?
 check "client: by name" "served/0" "$out/$rc"
-out=$(timeout 5 "$CLIENT" -m -c bob udp.example "$OTHER" 127.0.0.1 $UPORT $EXT sh -c 'cat <&6' 2>&1); rc=$?
+out=$(timeout -k 10 5 "$CLIENT" -m -c bob udp.example "$OTHER" 127.0.0.1 $UPORT $EXT sh -c 'cat <&6' 2>&1); rc=$?
 check "client: a different key: exit 111" 111 $rc
 contains "client: ... refused" "curvecp-client: fatal: the key given for 'udp.example' is not the one recorded" "$out"
-out=$(timeout 5 "$CLIENT" -m -c bob nosuch.example nosuch.example 127.0.0.1 $UPORT $EXT true 2>&1); rc=$?
+out=$(timeout -k 10 5 "$CLIENT" -m -c bob nosuch.example nosuch.example 127.0.0.1 $UPORT $EXT true 2>&1); rc=$?
 check "client: an unknown name: exit 100" 100 $rc
 contains "client: ... named" "not a known server: unknown server 'nosuch.example'" "$out"
 # delete the line: a new key is taken (and recorded) again
 sed -i '/^udp.example /d' known
-out=$(timeout 5 "$CLIENT" -m -c bob udp.example "$SRV" 127.0.0.1 $UPORT $EXT sh -c 'cat <&6' 2>/dev/null); rc=$?
+out=$(timeout -k 10 5 "$CLIENT" -m -c bob udp.example "$SRV" 127.0.0.1 $UPORT $EXT sh -c 'cat <&6' 2>/dev/null); rc=$?
 check "client: after the line is deleted the key is taken again" "served/0" "$out/$rc"
 check "client: ... and recorded" 1 "$(grep -c '^udp.example ' known)"
 # curvecp-fetch: a fileserver over ØMQ
 mkdir -p files && echo "file body" > files/f.txt
-timeout 60 "$BUILD/curvecp-fileserver" -n files.example -k srv files tcp://127.0.0.1:0 > fs.out 2> fs.log &
+timeout -k 10 60 "$BUILD/curvecp-fileserver" -n files.example -k srv files tcp://127.0.0.1:0 > fs.out 2> fs.log &
 PIDS="$PIDS $!"
 wait_for fs.out "serving" || { echo "FAIL fileserver did not start"; cat fs.log; }
 FEP=$(sed -n 's/^curvecp-fileserver: serving .* on //p' fs.out)
-out=$(timeout 10 "$BUILD/curvecp-fetch" -q -n files.example "$SRV" "$FEP" f.txt got1 2>&1); rc=$?
+out=$(timeout -k 10 10 "$BUILD/curvecp-fetch" -q -n files.example "$SRV" "$FEP" f.txt got1 2>&1); rc=$?
 check "fetch: first explicit key: exit 0" 0 $rc
 contains "fetch: ... recorded" "recorded the key of files.example" "$out"
-timeout 10 "$BUILD/curvecp-fetch" -q -n files.example files.example "$FEP" f.txt got2; rc=$?
+timeout -k 10 10 "$BUILD/curvecp-fetch" -q -n files.example files.example "$FEP" f.txt got2; rc=$?
 check "fetch: by name" "0 file body" "$rc $(cat got2 2>/dev/null)"
-out=$(timeout 10 "$BUILD/curvecp-fetch" -q -n files.example "$OTHER" "$FEP" f.txt got3 2>&1); rc=$?
+out=$(timeout -k 10 10 "$BUILD/curvecp-fetch" -q -n files.example "$OTHER" "$FEP" f.txt got3 2>&1); rc=$?
 check "fetch: a different key: exit 100 (key error)" 100 $rc
 contains "fetch: ... refused" "the key given for 'files.example' is not the one recorded" "$out"
-out=$(timeout 10 "$BUILD/curvecp-fetch" -q nosuch.example "$FEP" f.txt got4 2>&1); rc=$?
+out=$(timeout -k 10 10 "$BUILD/curvecp-fetch" -q nosuch.example "$FEP" f.txt got4 2>&1); rc=$?
 check "fetch: an unknown name: exit 100" 100 $rc
 contains "fetch: ... named" "unknown server 'nosuch.example'" "$out"
 # no file named, none in HOME: nothing recorded; a HOME file: used
 unset CURVECP_KNOWN_SERVERS
 mkdir -p home
-HOME=$WORK/home timeout 10 "$ECHO" -c -t 5 -k bob -n echo.example "$SRV" "$ZEP" hi >/dev/null 2>&1
+HOME=$WORK/home timeout -k 10 10 "$ECHO" -c -t 5 -k bob -n echo.example "$SRV" "$ZEP" hi >/dev/null 2>&1
 check "no file: works, nothing recorded" "0 no" "$? $([ -e home/.curvecp/known_servers ] && echo yes || echo no)"
 mkdir -p home/.curvecp && : > home/.curvecp/known_servers
-HOME=$WORK/home timeout 10 "$ECHO" -c -t 5 -k bob -n echo.example "$SRV" "$ZEP" hi >/dev/null 2>&1
+HOME=$WORK/home timeout -k 10 10 "$ECHO" -c -t 5 -k bob -n echo.example "$SRV" "$ZEP" hi >/dev/null 2>&1
 check "~/.curvecp/known_servers: recorded there" "echo.example $SRV" "$(cat home/.curvecp/known_servers)"
 
 # ---- a name the key service maps -------------------------------------------------------
-timeout 120 "$KEYD" -v keyd-keys admin.pub state tcp://127.0.0.1:0 2> keyd2.log &
+timeout -k 10 120 "$KEYD" -v keyd-keys admin.pub state tcp://127.0.0.1:0 2> keyd2.log &
 PIDS="$PIDS $!"
 wait_for keyd2.log listening || { echo "FAIL keyd did not restart"; cat keyd2.log; }
 EP2=$(sed -n 's/^listening //p' keyd2.log)
 check "keyd restarts from its state" "seq 4 entries 3" "$("$KEYS" -A "$ADMIN" list "$KK" "$EP2" | head -1)"
 export CURVECP_KNOWN_SERVERS=""
-out=$(CURVECP_KEYD="$KK@$EP2" CURVECP_KEYD_ADMIN=$ADMIN timeout 10 "$ECHO" -c -t 5 -k bob -n echo.example echo.example \
+out=$(CURVECP_KEYD="$KK@$EP2" CURVECP_KEYD_ADMIN=$ADMIN timeout -k 10 10 "$ECHO" -c -t 5 -k bob -n echo.example echo.example \
     "$ZEP" hi); rc=$?
 check "echo: a name from the key service" "0 hi" "$rc $out"
-CURVECP_KEYD="$KK@$EP2" CURVECP_KEYD_ADMIN=$(cat other.pub) timeout 10 "$ECHO" -c -t 5 -k bob -n echo.example echo.example "$ZEP" hi \
+CURVECP_KEYD="$KK@$EP2" CURVECP_KEYD_ADMIN=$(cat other.pub) timeout -k 10 10 "$ECHO" -c -t 5 -k bob -n echo.example echo.example "$ZEP" hi \
     >/dev/null 2>&1
 check "echo: not from a service whose set another admin key does not sign" 111 $?
 # curvecp-client loads the key service's client (libcurvecp-zmq) only now, with dlopen
-out=$(CURVECP_KEYD="$KK@$EP2" CURVECP_KEYD_ADMIN=$ADMIN timeout 10 "$CLIENT" -m -c bob udp.example echo.example \
+out=$(CURVECP_KEYD="$KK@$EP2" CURVECP_KEYD_ADMIN=$ADMIN timeout -k 10 10 "$CLIENT" -m -c bob udp.example echo.example \
     127.0.0.1 $UPORT $EXT sh -c 'cat <&6'); rc=$?
 check "client: a name from the key service" "served/0" "$out/$rc"
-CURVECP_KEYD="$KK@$EP2" CURVECP_KEYD_ADMIN=$(cat other.pub) timeout 10 "$CLIENT" -m -c bob udp.example echo.example \
+CURVECP_KEYD="$KK@$EP2" CURVECP_KEYD_ADMIN=$(cat other.pub) timeout -k 10 10 "$CLIENT" -m -c bob udp.example echo.example \
     127.0.0.1 $UPORT $EXT true >/dev/null 2>&1
 check "client: not from a service whose set another admin key does not sign" 100 $?
 

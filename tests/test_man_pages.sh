@@ -70,10 +70,10 @@ tool_usage () {
     for run in help bare; do
         mkdir "$work/run-$run"
         if [ $run = help ]; then
-            (cd "$work/run-$run" && LD_LIBRARY_PATH=$libdir timeout 10 "$tool" -h \
+            (cd "$work/run-$run" && LD_LIBRARY_PATH=$libdir timeout -k 10 10 "$tool" -h \
                 </dev/null >"$work/stdout" 2>"$work/stderr")
         else
-            (cd "$work/run-$run" && LD_LIBRARY_PATH=$libdir timeout 10 "$tool" \
+            (cd "$work/run-$run" && LD_LIBRARY_PATH=$libdir timeout -k 10 10 "$tool" \
                 </dev/null >"$work/stdout" 2>"$work/stderr")
         fi
         status=$?

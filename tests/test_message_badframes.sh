@@ -19,7 +19,7 @@ failed=0
 expect_frames () {
     local tool=$1 name=$2 bytes=$3 want=$4 pattern=$5
     printf "$bytes" > "$work/in"
-    timeout 20 "$tool" cat 8< "$work/in" 9> /dev/null 0< /dev/null > /dev/null 2> "$work/err"
+    timeout -k 10 20 "$tool" cat 8< "$work/in" 9> /dev/null 0< /dev/null > /dev/null 2> "$work/err"
     local rc=$?
     if [ $rc != "$want" ] || ! grep -q "$pattern" "$work/err"; then
         echo "FAIL $(basename "$tool") $name: exit $rc (want $want), stderr: $(cat "$work/err")"
@@ -51,7 +51,7 @@ done
 
 # Usage errors: no program, an unknown option
 for args in "" "-x cat" "-q"; do
-    timeout 10 "$ours" $args 8< /dev/null 9> /dev/null > /dev/null 2> "$work/err"
+    timeout -k 10 10 "$ours" $args 8< /dev/null 9> /dev/null > /dev/null 2> "$work/err"
     rc=$?
     if [ $rc != 100 ]; then echo "FAIL usage '$args': exit $rc (want 100)"; failed=1
     else echo "ok   usage '$args': exit 100"; fi
@@ -59,19 +59,19 @@ done
 
 # -q silences the protocol error but keeps the status
 printf '\x00' > "$work/in"
-timeout 10 "$ours" -q cat 8< "$work/in" 9> /dev/null 0< /dev/null > /dev/null 2> "$work/err"
+timeout -k 10 10 "$ours" -q cat 8< "$work/in" 9> /dev/null 0< /dev/null > /dev/null 2> "$work/err"
 rc=$?
 if [ $rc != 111 ] || [ -s "$work/err" ]; then echo "FAIL -q: exit $rc, stderr: $(cat "$work/err")"; failed=1
 else echo "ok   -q: exit 111, silent"; fi
 
 # A child killed by a signal: the handler reports it and exits 111
-out=$(timeout 30 "$relay" relay -t 20 "$ours" -c sh -c 'kill -9 $$' :: "$ours" cat 2> "$work/err")
+out=$(timeout -k 10 30 "$relay" relay -t 20 "$ours" -c sh -c 'kill -9 $$' :: "$ours" cat 2> "$work/err")
 if ! grep -q "client=111 " <<< "$out" || ! grep -q "killed by signal 9" "$work/err"; then
     echo "FAIL killed child: $out $(cat "$work/err")"; failed=1
 else echo "ok   killed child: $out"; fi
 
 # The child's status passes through even when it exits without reading or writing
-out=$(timeout 30 "$relay" relay -t 20 "$ours" -C sh -c 'exit 17' :: "$ours" sh -c 'exit 23' 2> "$work/err")
+out=$(timeout -k 10 30 "$relay" relay -t 20 "$ours" -C sh -c 'exit 17' :: "$ours" sh -c 'exit 23' 2> "$work/err")
 if ! grep -q "client=17 server=23 " <<< "$out"; then
     echo "FAIL status: $out $(cat "$work/err")"; failed=1
 else echo "ok   status: $out"; fi

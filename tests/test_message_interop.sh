@@ -18,7 +18,7 @@ trap 'rm -rf "$work"' EXIT
 # case NAME RELAY_OPTS CLIENT_FLAG C2S S2C CLIENT_ORDER SERVER_ORDER CSTATUS SSTATUS CLIENT SERVER
 run_case () {
     local name=$1 opts=$2 flag=$3 c2s=$4 s2c=$5 corder=$6 sorder=$7 cst=$8 sst=$9 client=${10} server=${11}
-    timeout 150 "$relay" relay -t 120 $opts \
+    timeout -k 10 150 "$relay" relay -t 120 $opts \
         "$client" $flag "$relay" child 6 7 "$c2s" 11 "$s2c" 22 "$corder" "$cst" :: \
         "$server" "$relay" child 0 1 "$s2c" 22 "$c2s" 11 "$sorder" "$sst" \
         > "$work/$name.out" 2> "$work/$name.err"

@@ -57,14 +57,14 @@ if cmp -s nacl.theirs nacl.ours && [ "$(stat -c %s nacl.ours)" == 65 ]; then
 else
     fail "printkey output differs: $(od -c nacl.ours | head -2) vs $(od -c nacl.theirs | head -2)"
 fi
-expect_eq "helper loads NaCl's keydir, keys match" "$(timeout 10 "$KEYTOOL" load nacl)" "$(cat nacl.theirs)"
+expect_eq "helper loads NaCl's keydir, keys match" "$(timeout -k 10 10 "$KEYTOOL" load nacl)" "$(cat nacl.theirs)"
 
 # --- 2. exit codes ----------------------------------------------------------
 check_exit () {  # description, then the two commands' arguments
     local what=$1 ours theirs
     shift
-    timeout 10 "$PRINTKEY" "$@" > /dev/null 2> err.ours; ours=$?
-    timeout 10 curvecpprintkey "$@" > /dev/null 2> err.theirs; theirs=$?
+    timeout -k 10 10 "$PRINTKEY" "$@" > /dev/null 2> err.ours; ours=$?
+    timeout -k 10 10 curvecpprintkey "$@" > /dev/null 2> err.theirs; theirs=$?
     expect_eq "printkey exit code, $what" "$ours" "$theirs"
 }
 check_exit "no argument"
@@ -74,12 +74,12 @@ grep -q "^curvecp-printkey: usage: curvecp-printkey keydir$" <("$PRINTKEY" 2>&1)
 mkdir short && head -c 31 nacl/publickey > short/publickey
 check_exit "31-byte publickey" short
 
-timeout 10 "$MAKEKEY" > /dev/null 2> err.ours; ours=$?
-timeout 10 curvecpmakekey > /dev/null 2> err.theirs; theirs=$?
+timeout -k 10 10 "$MAKEKEY" > /dev/null 2> err.ours; ours=$?
+timeout -k 10 10 curvecpmakekey > /dev/null 2> err.theirs; theirs=$?
 expect_eq "makekey exit code, no argument" "$ours" "$theirs"
 expect_eq "makekey usage line" "$(sed 's/curvecp-makekey/curvecpmakekey/g' err.ours)" "$(cat err.theirs)"
-timeout 10 "$MAKEKEY" nacl 2> err.ours; ours=$?
-timeout 10 curvecpmakekey nacl 2> err.theirs; theirs=$?
+timeout -k 10 10 "$MAKEKEY" nacl 2> err.ours; ours=$?
+timeout -k 10 10 curvecpmakekey nacl 2> err.theirs; theirs=$?
 expect_eq "makekey exit code, existing keydir" "$ours" "$theirs"
 expect_eq "makekey message, existing keydir" "$(sed 's/curvecp-makekey/curvecpmakekey/' err.ours)" "$(cat err.theirs)"
 expect_eq "existing keydir untouched" "$(curvecpprintkey nacl)" "$(cat nacl.theirs)"
@@ -100,9 +100,9 @@ expect_eq "curvecpprintkey reads our keydir" "$SERVER_KEY" "$("$PRINTKEY" server
 
 # --- 4. our nonces first, then NaCl's -----------------------------------------
 # A server takes 2^20 counters at a time, a client 1 (NaCl's reservations)
-expect_eq "our server nonces" "$(timeout 10 "$KEYTOOL" nonces server $MiB 3 | tr '\n' ' ')" "0 1 2 "
+expect_eq "our server nonces" "$(timeout -k 10 10 "$KEYTOOL" nonces server $MiB 3 | tr '\n' ' ')" "0 1 2 "
 expect_eq "server counter after us" "$(counter_of server)" $MiB
-expect_eq "our client nonces" "$(timeout 10 "$KEYTOOL" nonces client 1 4 | tr '\n' ' ')" "0 1 2 3 "
+expect_eq "our client nonces" "$(timeout -k 10 10 "$KEYTOOL" nonces client 1 4 | tr '\n' ' ')" "0 1 2 3 "
 expect_eq "client counter after us" "$(counter_of client)" 4
 
 free_udp_port () {
@@ -112,12 +112,12 @@ PORT=$(free_udp_port)
 EXT=0123456789abcdef0123456789abcdef
 NAME=keys.test.example
 # -v: the server is silent by default even when it dies
-timeout 60 curvecpserver -v $NAME server 127.0.0.1 "$PORT" $EXT curvecpmessage cat \
+timeout -k 10 60 curvecpserver -v $NAME server 127.0.0.1 "$PORT" $EXT curvecpmessage cat \
     2> server.err &
 SERVER_PID=$!
 sleep 0.5
 printf 'hello from the NaCl client through our keys\n' > sent.txt
-timeout 30 curvecpclient -c client $NAME "$SERVER_KEY" 127.0.0.1 "$PORT" $EXT \
+timeout -k 10 30 curvecpclient -c client $NAME "$SERVER_KEY" 127.0.0.1 "$PORT" $EXT \
     curvecpmessage -c sh -c 'cat sent.txt >&7; exec 7>&-; cat <&6 > received.txt' \
     2> client.err
 client_rc=$?
@@ -134,9 +134,9 @@ kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=
 expect_eq "server counter after curvecpserver" "$(counter_of server)" $((2 * MiB))
 expect_eq "client counter after curvecpclient" "$(counter_of client)" 5
 # ... and we go on past theirs
-expect_eq "our server nonce after NaCl's" "$(timeout 10 "$KEYTOOL" nonces server $MiB 1)" $((2 * MiB))
-expect_eq "our client nonce after NaCl's" "$(timeout 10 "$KEYTOOL" nonces client 1 1)" 5
-expect_eq "keys still load after NaCl used the keydir" "$(timeout 10 "$KEYTOOL" load server)" "$SERVER_KEY"
+expect_eq "our server nonce after NaCl's" "$(timeout -k 10 10 "$KEYTOOL" nonces server $MiB 1)" $((2 * MiB))
+expect_eq "our client nonce after NaCl's" "$(timeout -k 10 10 "$KEYTOOL" nonces client 1 1)" 5
+expect_eq "keys still load after NaCl used the keydir" "$(timeout -k 10 10 "$KEYTOOL" load server)" "$SERVER_KEY"
 
 if [ $failures -ne 0 ]; then
     echo "test_nacl_keys: $failures FAILED"

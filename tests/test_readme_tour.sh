@@ -54,7 +54,7 @@ ln -s "$src/examples" "$work/tree/examples"
 # One bash for the whole tour, in a process group of its own so that
 # whatever it leaves behind can be found (and is then killed).
 cd "$work/tree"
-HOME="$work/home" setsid env -u CURVECP_KNOWN_SERVERS timeout 300 bash -v "$work/tour.sh" \
+HOME="$work/home" setsid env -u CURVECP_KNOWN_SERVERS timeout -k 10 300 bash -v "$work/tour.sh" \
     > "$work/tour.log" 2>&1 &
 tour=$!
 pgid=$tour

@@ -52,7 +52,7 @@ start_server () {
 start_server s1 -m -Q one key 127.0.0.1 $PORT $EXT sh -c 'cat > /dev/null'
 ( sleep 1; kill -STOP $SERVER_PID ) &
 start=$(date +%s.%N)
-err=$(timeout 20 "$CLIENT" -m one $PK 127.0.0.1 $PORT $EXT sh -c "$HUP_PROG" c1 2>&1); rc=$?
+err=$(timeout -k 10 20 "$CLIENT" -m one $PK 127.0.0.1 $PORT $EXT sh -c "$HUP_PROG" c1 2>&1); rc=$?
 check "client -m, server silent: exit 111 (not 0, not the program's 7)" 111 $rc
 check "client -m: one line saying what happened" \
     "curvecp-client: fatal: server stopped acknowledging data (peer-silent)" "$err"
@@ -80,7 +80,7 @@ PORT3=$((PORT + 2))
 start_server s3 three key 127.0.0.1 $PORT3 $EXT "$MESSAGE" sh -c 'cat > /dev/null'
 ( sleep 1; kill -STOP $SERVER_PID ) &
 start=$(date +%s.%N)
-err=$(timeout 20 "$CLIENT" three $PK 127.0.0.1 $PORT3 $EXT "$MESSAGE" -c sh -c "$HUP_PROG" m3 2>&1); rc=$?
+err=$(timeout -k 10 20 "$CLIENT" three $PK 127.0.0.1 $PORT3 $EXT "$MESSAGE" -c sh -c "$HUP_PROG" m3 2>&1); rc=$?
 check "curvecp-message, server silent: exit 111 through curvecp-client" 111 $rc
 contains "curvecp-message: one line saying what happened" \
     "curvecp-message: fatal: connection failed: the server stopped acknowledging data (peer-silent" "$err"
@@ -94,7 +94,7 @@ kill -CONT $SERVER_PID; kill $SERVER_PID; wait $SERVER_PID 2>/dev/null
 PORT4=$((PORT + 3))
 start_server s4 -m -Q four key 127.0.0.1 $PORT4 $EXT sh -c 'cat'
 start=$(date +%s.%N)
-out=$(head -c 300000 /dev/zero | timeout 20 "$CLIENT" -m four $PK 127.0.0.1 $PORT4 $EXT \
+out=$(head -c 300000 /dev/zero | timeout -k 10 20 "$CLIENT" -m four $PK 127.0.0.1 $PORT4 $EXT \
       sh -c 'exec 3<&0; cat <&3 >&7 & exec 7>&- 3<&-; wc -c <&6; exit 4'); rc=$?
 check "clean echo: the program's exit code" "300000/4" "$(echo $out)/$rc"
 within "clean echo on loopback: the linger stays short" 3 "$start"
@@ -104,7 +104,7 @@ kill $SERVER_PID; wait $SERVER_PID 2>/dev/null
 
 # ---- 5. client -v: each Hello is said; a taken port is named --------------
 PORT5=$((PORT + 4))
-err=$(timeout 2.5 "$CLIENT" -v five $PK 127.0.0.1 $PORT5 $EXT true 2>&1)
+err=$(timeout -k 10 2.5 "$CLIENT" -v five $PK 127.0.0.1 $PORT5 $EXT true 2>&1)
 contains "client -v: first Hello" "curvecp-client: Hello 1 of 8 to 127.0.0.1:$PORT5" "$err"
 contains "client -v: second Hello" "curvecp-client: Hello 2 of 8 to 127.0.0.1:$PORT5" "$err"
 start_server s5 five key 127.0.0.1 $PORT5 $EXT true
@@ -121,7 +121,7 @@ PORT6=$((PORT + 5))
 PIDS="$PIDS $FS"
 sleep 0.3
 start=$(date +%s.%N)
-err=$(timeout 20 "$CLIENT" -m localhost $PK 127.0.0.1 $PORT6 00000000000000000000000000000000 \
+err=$(timeout -k 10 20 "$CLIENT" -m localhost $PK 127.0.0.1 $PORT6 00000000000000000000000000000000 \
       sh -c 'trap "exit 0" HUP; while :; do sleep 0.1; done' 2>&1); rc=$?
 check "failure EOF from the server: exit 111 (the program's own code was 0)" 111 $rc
 check "failure EOF: one line saying so" \
@@ -129,7 +129,7 @@ check "failure EOF: one line saying so" \
 # (the refusal comes before sh can set its trap, so SIGHUP just ends it:
 #  the SIGHUP itself is checked in 1-3)
 within "failure EOF: promptly" 8 "$start"
-err=$(timeout 20 "$CLIENT" localhost $PK 127.0.0.1 $PORT6 00000000000000000000000000000000 \
+err=$(timeout -k 10 20 "$CLIENT" localhost $PK 127.0.0.1 $PORT6 00000000000000000000000000000000 \
       "$MESSAGE" -c sh -c 'trap "exit 0" HUP; while :; do sleep 0.1; done' 2>&1); rc=$?
 check "failure EOF through curvecp-message: exit 111" 111 $rc
 check "failure EOF through curvecp-message: one line saying so" \
@@ -169,7 +169,7 @@ SERVER_PID=$!; PIDS="$PIDS $SERVER_PID"
 /usr/bin/python3 relay.py $RELAY7 $PORT7 > relay.out & RP=$!
 PIDS="$PIDS $RP"
 sleep 0.4
-out=$(timeout 10 "$CLIENT" -m seven $PK 127.0.0.1 $RELAY7 $EXT sh -c 'exec 7>&-; cat <&6'); rc=$?
+out=$(timeout -k 10 10 "$CLIENT" -m seven $PK 127.0.0.1 $RELAY7 $EXT sh -c 'exec 7>&-; cat <&6'); rc=$?
 check "linger: the transfer itself" "early late/0" "$(echo $out)/$rc"
 sleep 1.6       # past the server's give-up, had it been left unanswered
 contains "linger: the relay lost the client's acknowledgement" "dropped 1" "$(cat relay.out)"

@@ -23,16 +23,16 @@ TOOLS="$TOOLS curvecp-gateway"
 "$BUILD/curvecp-makekey" key
 for tool in $TOOLS; do
     for help in -h --help; do
-        out=$(timeout 5 "$BUILD/$tool" $help 2> err); rc=$?
+        out=$(timeout -k 10 5 "$BUILD/$tool" $help 2> err); rc=$?
         check "$tool $help: exit 0" 0 $rc
         contains "$tool $help: usage on stdout" "usage:" "$out"
         check "$tool $help: nothing on stderr" "" "$(cat err)"
     done
     # an option-looking argument where a key directory could go
-    out=$(timeout 5 "$BUILD/$tool" -Z key 2>&1 >/dev/null); rc=$?
+    out=$(timeout -k 10 5 "$BUILD/$tool" -Z key 2>&1 >/dev/null); rc=$?
     check "$tool -Z: exit 100" 100 $rc
     contains "$tool -Z: names the option" "$tool: unknown option '-Z'" "$out"
-    out=$(timeout 5 "$BUILD/$tool" --frobnicate key 2>&1 >/dev/null); rc=$?
+    out=$(timeout -k 10 5 "$BUILD/$tool" --frobnicate key 2>&1 >/dev/null); rc=$?
     check "$tool --frobnicate: exit 100" 100 $rc
     contains "$tool --frobnicate: names the option" "$tool: unknown option '--frobnicate'" "$out"
 done
@@ -45,7 +45,7 @@ PK=$("$BUILD/curvecp-printkey" key)
 EXT=000102030405060708090a0b0c0d0e0f
 named () {   # named NAME NEEDLE COMMAND...: exit 100 and the message
     local what=$1 needle=$2; shift 2
-    out=$(timeout 5 "$@" 2>&1 >/dev/null); rc=$?
+    out=$(timeout -k 10 5 "$@" 2>&1 >/dev/null); rc=$?
     check "$what: exit 100" 100 $rc
     contains "$what: named" "$needle" "$out"
 }

@@ -17,7 +17,7 @@ check () {   # check NAME EXPECTED ACTUAL
 PK=$("$BUILD/curvecp-printkey" key)
 EXT=000102030405060708090a0b0c0d0e0f
 PORT=$((47000 + $$ % 1000))       # nothing listens there
-timeout 100 "$BUILD/curvecp-client" -v n $PK 127.0.0.1 $PORT $EXT true 2> v.err; rc=$?
+timeout -k 10 100 "$BUILD/curvecp-client" -v n $PK 127.0.0.1 $PORT $EXT true 2> v.err; rc=$?
 check "-v, no server: exit 111" 111 $rc
 check "-v: 8 Hello lines" 8 "$(grep -c "^curvecp-client: Hello [1-8] of 8 to 127.0.0.1:$PORT$" v.err)"
 check "-v: ends with one line saying what happened" \

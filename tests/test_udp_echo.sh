@@ -4,7 +4,7 @@
 # client announced it.
 set -u
 build="$1"
-out=$(timeout 60 "$build/udp-echo" 2>&1)
+out=$(timeout -k 10 60 "$build/udp-echo" 2>&1)
 rc=$?
 echo "$out"
 [ $rc -eq 0 ] || { echo "udp-echo exited with $rc"; exit 1; }

@@ -45,42 +45,42 @@ $CLIENT n $PK 127.0.0.1,,127.0.0.2 $PORT $EXT cat >/dev/null 2>&1; check "client
 $CLIENT -c nokeydir n $PK 127.0.0.1 $PORT $EXT cat >/dev/null 2>&1; check "client missing keydir exits 111" 111 $?
 
 # ---- a server with three names ---------------------------------------------
-timeout 60 $SERVER -m -H 'b.example=echo B-here' -H 'c.example=exit 3' \
+timeout -k 10 60 $SERVER -m -H 'b.example=echo B-here' -H 'c.example=exit 3' \
     a.example key 127.0.0.1 $PORT $EXT sh -c 'echo A-here' &
 SERVER_PIDS="$SERVER_PIDS $!"
 sleep 0.3
-out=$(timeout 10 $CLIENT -m a.example $PK 127.0.0.1 $PORT $EXT sh -c 'cat <&6'); rc=$?
+out=$(timeout -k 10 10 $CLIENT -m a.example $PK 127.0.0.1 $PORT $EXT sh -c 'cat <&6'); rc=$?
 check "name a.example runs prog" "A-here/0" "$out/$rc"
-out=$(timeout 10 $CLIENT -m b.example $PK 127.0.0.1 $PORT $EXT sh -c 'cat <&6'); rc=$?
+out=$(timeout -k 10 10 $CLIENT -m b.example $PK 127.0.0.1 $PORT $EXT sh -c 'cat <&6'); rc=$?
 check "name b.example runs its -H command" "B-here/0" "$out/$rc"
-out=$(timeout 10 $CLIENT -m c.example $PK 127.0.0.1 $PORT $EXT sh -c 'cat <&6; exit 5'); rc=$?
+out=$(timeout -k 10 10 $CLIENT -m c.example $PK 127.0.0.1 $PORT $EXT sh -c 'cat <&6; exit 5'); rc=$?
 check "client exits with its child's code" "/5" "$out/$rc"
-out=$(timeout 3 $CLIENT -m nothere.example $PK 127.0.0.1 $PORT $EXT sh -c 'cat <&6'); rc=$?
+out=$(timeout -k 10 3 $CLIENT -m nothere.example $PK 127.0.0.1 $PORT $EXT sh -c 'cat <&6'); rc=$?
 check "an unknown name is never served (client times out)" "/124" "$out/$rc"
 # fd 8/9 client against the -m server, with a dead address in the list
 # (127.0.0.9 has no server: its Hello costs one wait if tried first)
 start=$(date +%s.%N)
-out=$(timeout 30 $CLIENT b.example $PK 127.0.0.9,127.0.0.1 $PORT $EXT curvecpmessage -c sh -c 'cat <&6'); rc=$?
+out=$(timeout -k 10 30 $CLIENT b.example $PK 127.0.0.9,127.0.0.1 $PORT $EXT curvecpmessage -c sh -c 'cat <&6'); rc=$?
 echo "     (address list with a dead address: $(echo "$(date +%s.%N) - $start" | bc) s)"
 check "address list with a dead address" "B-here/0" "$out/$rc"
 
 # ---- IPv6 and the fd 8/9 server --------------------------------------------
 PORT6=$((PORT + 1))
-timeout 60 $SERVER v6.example key ::1 $PORT6 $EXT curvecpmessage sh -c 'tr a-z A-Z' &
+timeout -k 10 60 $SERVER v6.example key ::1 $PORT6 $EXT curvecpmessage sh -c 'tr a-z A-Z' &
 SERVER_PIDS="$SERVER_PIDS $!"
 sleep 0.3
-out=$(timeout 10 $CLIENT -m v6.example $PK ::1 $PORT6 $EXT sh -c 'echo hello six >&7; exec 7>&-; cat <&6'); rc=$?
+out=$(timeout -k 10 10 $CLIENT -m v6.example $PK ::1 $PORT6 $EXT sh -c 'echo hello six >&7; exec 7>&-; cat <&6'); rc=$?
 check "IPv6, fd 8/9 server with curvecpmessage, -m client" "HELLO SIX/0" "$out/$rc"
 
 # ---- -c limit: a second client waits for the first --------------------------
 PORT1=$((PORT + 2))
-timeout 60 $SERVER -m -c 1 one.example key 127.0.0.1 $PORT1 $EXT sh -c 'head -c 3; echo done' &
+timeout -k 10 60 $SERVER -m -c 1 one.example key 127.0.0.1 $PORT1 $EXT sh -c 'head -c 3; echo done' &
 SERVER_PIDS="$SERVER_PIDS $!"
 sleep 0.3
-( sleep 1.5; echo abc ) | timeout 20 $CLIENT -m one.example $PK 127.0.0.1 $PORT1 $EXT sh -c 'exec 3<&0; cat <&3 >&7 & exec 7>&- 3<&-; cat <&6' > first.out &
+( sleep 1.5; echo abc ) | timeout -k 10 20 $CLIENT -m one.example $PK 127.0.0.1 $PORT1 $EXT sh -c 'exec 3<&0; cat <&3 >&7 & exec 7>&- 3<&-; cat <&6' > first.out &
 first=$!
 sleep 0.5
-out=$(echo xyz | timeout 20 $CLIENT -m one.example $PK 127.0.0.1 $PORT1 $EXT sh -c 'exec 3<&0; cat <&3 >&7 & exec 7>&- 3<&-; cat <&6'); rc=$?
+out=$(echo xyz | timeout -k 10 20 $CLIENT -m one.example $PK 127.0.0.1 $PORT1 $EXT sh -c 'exec 3<&0; cat <&3 >&7 & exec 7>&- 3<&-; cat <&6'); rc=$?
 wait $first
 check "limit 1: first client served" "abcdone" "$(tr -d '\n' < first.out)"
 check "limit 1: second client served after the first" "xyzdone/0" "$(echo $out | tr -d ' \n')/$rc"

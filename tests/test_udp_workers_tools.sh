@@ -38,9 +38,9 @@ $SERVER -w x n key 127.0.0.1 $PORT $EXT cat >/dev/null 2>&1; check "server -w x 
 serve () {
     local w=$1 mode=$2 port=$3
     if [ "$mode" = m ]; then
-        timeout 120 $SERVER -m -w $w -c 64 w.example key 127.0.0.1 $port $EXT sh -c 'tr a-z A-Z' &
+        timeout -k 10 120 $SERVER -m -w $w -c 64 w.example key 127.0.0.1 $port $EXT sh -c 'tr a-z A-Z' &
     else
-        timeout 120 $SERVER -w $w -c 64 w.example key 127.0.0.1 $port $EXT curvecpmessage sh -c 'tr a-z A-Z' &
+        timeout -k 10 120 $SERVER -w $w -c 64 w.example key 127.0.0.1 $port $EXT curvecpmessage sh -c 'tr a-z A-Z' &
     fi
     local pid=$!
     SERVER_PIDS="$SERVER_PIDS $pid"
@@ -50,10 +50,10 @@ serve () {
     local pids=""
     for i in $(seq 1 $CLIENTS); do
         if [ $((i % 2)) = 0 ]; then
-            timeout 30 curvecpclient w.example $PK 127.0.0.1 $port $EXT curvecpmessage -c \
+            timeout -k 10 30 curvecpclient w.example $PK 127.0.0.1 $port $EXT curvecpmessage -c \
                 sh -c "echo client $i >&7; exec 7>&-; cat <&6" > out.$w.$mode.$i 2>/dev/null &
         else
-            timeout 30 $CLIENT -m w.example $PK 127.0.0.1 $port $EXT \
+            timeout -k 10 30 $CLIENT -m w.example $PK 127.0.0.1 $port $EXT \
                 sh -c "echo client $i >&7; exec 7>&-; cat <&6" > out.$w.$mode.$i 2>/dev/null &
         fi
         pids="$pids $!"

@@ -4,7 +4,7 @@
 # curvecp tool prints keys.
 set -u
 build="$1"
-out=$(timeout 60 "$build/zmq-echo" 2>&1)
+out=$(timeout -k 10 60 "$build/zmq-echo" 2>&1)
 rc=$?
 echo "$out"
 [ $rc -eq 0 ] || { echo "zmq-echo exited with $rc"; exit 1; }

@@ -37,7 +37,7 @@ check () {             # check <description> <command...>: passes if the command
 start_server () {
     local log=$1
     shift
-    timeout 120 "$echo_tool" -v "$@" tcp://127.0.0.1:* 2> "$log" &
+    timeout -k 10 120 "$echo_tool" -v "$@" tcp://127.0.0.1:* 2> "$log" &
     server_pid=$!
     endpoint=""
     for _ in $(seq 1 50); do
@@ -98,7 +98,7 @@ check "... with a message" grep -q "unable to connect" "$work/connect.err"
 server_key=$("$printkey" "$work/server")
 client_key=$("$printkey" "$work/client")
 start_server "$work/server1.log" "$work/server"
-timeout 30 "$echo_tool" -c -v -k "$work/client" "$server_key" "$endpoint" \
+timeout -k 10 30 "$echo_tool" -c -v -k "$work/client" "$server_key" "$endpoint" \
     hello "two words" "" "$(printf 'x%.0s' $(seq 1 3000))" > "$work/out1" 2> "$work/err1"
 rc=$?
 check "client with arguments: exit 0" [ $rc -eq 0 ]
@@ -106,18 +106,18 @@ printf 'hello\ntwo words\n\n%s\n' "$(printf 'x%.0s' $(seq 1 3000))" > "$work/wan
 check "four replies printed in order, byte-exact" cmp -s "$work/out1" "$work/want1"
 check "client -v prints its key" grep -qx "key $client_key" "$work/err1"
 
-printf 'line one\nline two\nline three\n' | timeout 30 "$echo_tool" -c "$work/server" "$endpoint" > "$work/out2"
+printf 'line one\nline two\nline three\n' | timeout -k 10 30 "$echo_tool" -c "$work/server" "$endpoint" > "$work/out2"
 rc=$?
 check "stdin lines, server key from its key directory: exit 0" [ $rc -eq 0 ]
 check "three lines echoed" [ "$(cat "$work/out2")" = "$(printf 'line one\nline two\nline three')" ]
 
-timeout 30 "$echo_tool" -c "$server_key" "$endpoint" < /dev/null > "$work/out3"
+timeout -k 10 30 "$echo_tool" -c "$server_key" "$endpoint" < /dev/null > "$work/out3"
 check "no messages at all: handshake only, exit 0" [ $? -eq 0 ]
 
 # ---- refusals: clear message, non-zero exit, bounded time ------------------------
 wrong_key=$(printf '%064x' 12345)
 start=$(date +%s)
-timeout 20 "$echo_tool" -c -t 2 "$wrong_key" "$endpoint" hello > "$work/out4" 2> "$work/err4"
+timeout -k 10 20 "$echo_tool" -c -t 2 "$wrong_key" "$endpoint" hello > "$work/out4" 2> "$work/err4"
 rc=$?
 elapsed=$(( $(date +%s) - start ))
 # a failed handshake is a failed connection: NaCl's fatal code (issue 15)
@@ -127,7 +127,7 @@ check "... says no Cookie came (wrong key)" grep -q "no Cookie from the server" 
 check "... prints no reply" [ ! -s "$work/out4" ]
 echo "wrong key refused after ${elapsed}s (-t 2)"
 
-timeout 20 "$echo_tool" -c -t 2 -n other.example "$server_key" "$endpoint" hello > /dev/null 2> "$work/err5"
+timeout -k 10 20 "$echo_tool" -c -t 2 -n other.example "$server_key" "$endpoint" hello > /dev/null 2> "$work/err5"
 rc=$?
 check "wrong server name: exit 111" [ $rc -eq 111 ]
 check "... says the Initiate was never answered" grep -q "never answered the Initiate" "$work/err5"
@@ -143,7 +143,7 @@ check "server -v named exactly the 2 connections that sent messages (got $client
 if /usr/bin/python3 -c "import zmq.auth" 2>/dev/null; then
     /usr/bin/python3 -c "import zmq.auth, sys; zmq.auth.create_certificates(sys.argv[1], 'server')" "$work"
     start_server "$work/server2.log" -n echo.example "$work/server.key_secret"
-    timeout 30 "$echo_tool" -c -n echo.example "$work/server.key" "$endpoint" zcert > "$work/out6"
+    timeout -k 10 30 "$echo_tool" -c -n echo.example "$work/server.key" "$endpoint" zcert > "$work/out6"
     check "zcert server keys, zcert public file as serverkey, -n name: exit 0" [ $? -eq 0 ]
     check "... echoed" [ "$(cat "$work/out6")" = zcert ]
     stop_server INT
@@ -162,10 +162,10 @@ check "printkey reads both halves alike" [ "$("$printkey" "$work/zserver")" = "$
 "$makekey" -z "$work/zserver" 2> "$work/err7"
 check "makekey -z never overwrites (exit 111)" [ $? -eq 111 ]
 start_server "$work/server3.log" -a "$work/allowed" "$work/zserver_secret"
-timeout 30 "$echo_tool" -c -k "$work/friend_secret" "$work/zserver" "$endpoint" friend > "$work/out8"
+timeout -k 10 30 "$echo_tool" -c -k "$work/friend_secret" "$work/zserver" "$endpoint" friend > "$work/out8"
 check "makekey -z keys, -a: a listed client is echoed" [ $? -eq 0 ] && [ "$(cat "$work/out8")" = friend ]
 check "... the server named it in hex" grep -qx "client $("$printkey" "$work/allowed/friend")" "$work/server3.log"
-timeout 30 "$echo_tool" -c -t 2 "$work/zserver" "$endpoint" stranger > /dev/null 2> "$work/err9"
+timeout -k 10 30 "$echo_tool" -c -t 2 "$work/zserver" "$endpoint" stranger > /dev/null 2> "$work/err9"
 check "-a: an unlisted client fails (exit 111)" [ $? -eq 111 ]
 check "... in one line" [ "$(wc -l < "$work/err9")" -eq 1 ]
 stop_server TERM

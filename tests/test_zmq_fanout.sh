@@ -4,7 +4,7 @@
 # other five (no key); the epoch switch after the revocation is under 1 s.
 set -u
 build="$1"
-out=$(timeout 60 "$build/zmq-fanout" 2>&1)
+out=$(timeout -k 10 60 "$build/zmq-fanout" 2>&1)
 rc=$?
 echo "$out"
 [ $rc -eq 0 ] || { echo "zmq-fanout exited with $rc"; exit 1; }
