@@ -54,7 +54,7 @@ heap_in_use (void)
 #define OVER_LIMIT   300              /* clients refused at the limit */
 #define WINDOW       64               /* handshakes in flight */
 #define PUSHERS      32               /* clients pushing data nobody reads */
-#define PUSH_BYTES   1000000
+#define PUSH_BYTES   3000000          /* more than the UDP window (2 MiB) */
 
 typedef struct {
     curvecp_hs_client_t *hs;

@@ -26,9 +26,9 @@
 
 #define DEFAULT_MAX_CONNECTIONS 100
 /* What a connection may allocate before it confirms: its stream's send
-   buffer and receive window (the UDP stream defaults: 512 KiB each, as
-   curvecp_udp_conn.c sets them) and the connection and stream structs. */
-#define UDP_STREAM_WINDOW       (512u * 1024u)
+   buffer and receive window (the UDP stream defaults unless the config
+   names a stream: curvecp_udp_stream_config_default) and the connection
+   and stream structs. */
 #define PENDING_BASE_COST       16384
 /* Batches per read of the socket: the kernel's 4 MiB queue holds a few
    thousand datagrams, so this empties it unless the sender is faster
@@ -69,9 +69,13 @@ pending_charge (const curvecp_udp_server_config_t *config)
 {
     if (config->on_message)
         return PENDING_BASE_COST;
-    if (config->stream)
-        return config->stream->send_buffer + config->stream->receive_window + PENDING_BASE_COST;
-    return 2 * UDP_STREAM_WINDOW + PENDING_BASE_COST;
+    curvecp_stream_config_t defaults;
+    const curvecp_stream_config_t *stream = config->stream;
+    if (!stream) {
+        curvecp_udp_stream_config_default (&defaults);
+        stream = &defaults;
+    }
+    return stream->send_buffer + stream->receive_window + PENDING_BASE_COST;
 }
 
 static curvecp_listener_t *
