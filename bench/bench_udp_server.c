@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #include "curvecp_hs_client.h"
@@ -79,6 +80,7 @@ typedef struct {
     atomic_bool stop;
     atomic_bool measuring;
     double cpu_seconds;              /* server thread CPU while measuring */
+    double kernel_seconds;           /* of which in the kernel (system time) */
 } server_thread_t;
 
 static double
@@ -87,6 +89,16 @@ thread_cpu (void)
     struct timespec ts;
     clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* this thread's system (kernel) time: system calls, and on loopback the
+   delivery of what it sends into the receiver's socket */
+static double
+thread_kernel (void)
+{
+    struct rusage usage;
+    getrusage (RUSAGE_THREAD, &usage);
+    return (double) usage.ru_stime.tv_sec + (double) usage.ru_stime.tv_usec / 1e6;
 }
 
 static double
@@ -101,13 +113,17 @@ server_main (void *arg)
     server_thread_t *st = arg;
     pthread_setname_np (pthread_self (), "udp-server");   /* perf report --comm udp-server */
     bool was = false;
-    double started = 0;
+    double started = 0, started_kernel = 0;
     while (!atomic_load (&st->stop)) {
         bool measuring = atomic_load (&st->measuring);
-        if (measuring && !was)
+        if (measuring && !was) {
             started = thread_cpu ();
-        if (!measuring && was)
+            started_kernel = thread_kernel ();
+        }
+        if (!measuring && was) {
             st->cpu_seconds += thread_cpu () - started;
+            st->kernel_seconds += thread_kernel () - started_kernel;
+        }
         was = measuring;
         struct pollfd fd = { curvecp_udp_server_fd (st->server), POLLIN, 0 };
         uint64_t limit = curvecp_clock_now () + 10000000ull;
@@ -225,6 +241,22 @@ x25519_per_second (void)
     return n / (thread_cpu () - start);
 }
 
+/* microseconds of one keypair generation (the server's short-term key,
+   a fixed-base X25519), alone in a loop */
+static double
+keypair_microseconds (void)
+{
+    uint8_t pk[32], sk[32];
+    double start = thread_cpu ();
+    int n = 0;
+    while (thread_cpu () - start < 0.3) {
+        crypto_box_keypair (pk, sk);
+        n++;
+    }
+    sodium_memzero (sk, sizeof sk);
+    return (thread_cpu () - start) * 1e6 / n;
+}
+
 static long
 rss_kib (void)
 {
@@ -292,6 +324,7 @@ main (int argc, char **argv)
     conn_allocs = atomic_load (&allocations) - conn_allocs;
     long rss_after = rss_kib ();
     double cpu_fresh = st.cpu_seconds;
+    double kernel_fresh = st.kernel_seconds;
     free_clients (clients, count);
 
     /* 3. a returning client: count / 2 handshakes under one long-term
@@ -332,6 +365,19 @@ main (int argc, char **argv)
     printf ("# %d Hellos answered with %lu allocations (the counter works: %.1f per new connection);"
             " heap %.0f B and RSS %.0f B per idle connection\n",
             hellos, hello_allocs, (double) conn_allocs / conns, heap_per, rss_per);
+    /* where a fresh handshake's server CPU goes: the four X25519 (three
+       beforenm: Hello, Initiate, vouch; one keypair) measured alone in
+       this run, the kernel's share, and the rest */
+    double per_handshake = cpu_fresh * 1e6 / conns;
+    double beforenm = 1e6 / ceiling / 4, keypair = keypair_microseconds ();
+    double x25519_work = 3 * beforenm + keypair;
+    double kernel = kernel_fresh * 1e6 / conns;
+    printf ("# per fresh handshake, server thread: %.1f us CPU = four X25519 %.1f us (3 x %.1f beforenm"
+            " + %.1f keypair, each alone) + kernel %.1f us + the rest %.1f us (symmetric crypto,"
+            " tables, the carrier); with only the X25519 the ratio would be %.2f, with them and"
+            " the kernel %.2f\n",
+            per_handshake, x25519_work, beforenm, keypair, kernel, per_handshake - x25519_work - kernel,
+            4 * beforenm / x25519_work, 4 * beforenm / (x25519_work + kernel));
     printf ("RESULT udp_handshakes_per_core ours=%.0f peer=%.0f ratio=%.2f unit=handshakes/s\n",
             per_core, ceiling, per_core / ceiling);
 #ifndef COUNTING_ALLOCATIONS
