@@ -24,6 +24,14 @@ int curvecp_zmq_timeout_ms (uint64_t deadline, uint64_t now, int cap_ms);
    message from the libzmq socket handle. Returns the parts discarded. */
 size_t curvecp_zmq_skip_rest (void *handle);
 
+/* Send the len bytes codec output left in *buffer_p (cap bytes, from
+   malloc) as one message part (flags: ZMQ_DONTWAIT, ZMQ_SNDMORE).
+   A large part is handed to libzmq as it is, without a copy, and
+   *buffer_p becomes a fresh buffer of cap bytes; a small one, or when no
+   fresh buffer can be had, is copied. Returns zmq_send's result: on
+   failure the part is dropped (the message layer sends it again). */
+int curvecp_zmq_send_output (void *handle, uint8_t **buffer_p, size_t len, size_t cap, int flags);
+
 /* ---- serving a socket class from a zloop -------------------------------------
    What curvecp_zmq_server_attach and curvecp_zmq_client_attach share: after every
    event the owner serves (serve: take input, run timers, hand messages

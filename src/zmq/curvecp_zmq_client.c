@@ -243,7 +243,7 @@ push_output (curvecp_zmq_client_t *self, uint64_t now)
 {
     size_t len;
     while ((len = curvecp_zmq_codec_output (self->codec, now, self->out, PACKET_CAP)) > 0)
-        if (zmq_send (self->handle, self->out, len, ZMQ_DONTWAIT) < 0) {
+        if (curvecp_zmq_send_output (self->handle, &self->out, len, PACKET_CAP, ZMQ_DONTWAIT) < 0) {
             self->dropped++;            /* the message layer will send it again */
             break;
         }
