@@ -192,6 +192,43 @@ await (zactor_t *sink, const char *word, curvecp_zmq_client_t *client, double li
     return got;
 }
 
+/* CPU time of every thread in the process, in seconds: the throughput
+   runs report it per message, next to what the crypto alone costs */
+static double
+process_cpu (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static double cpu_per_message;      /* us, of the last throughput run */
+
+/* microseconds to seal and open one message of size bytes with
+   XSalsa20-Poly1305 (crypto_box_*_afternm), alone in a loop: what each
+   message costs both sides, ours and libzmq CURVE alike */
+static double
+crypto_per_message (size_t size)
+{
+    uint8_t key[crypto_box_BEFORENMBYTES], nonce[crypto_box_NONCEBYTES] = { 0 };
+    randombytes_buf (key, sizeof key);
+    uint8_t *plain = (uint8_t *) calloc (1, size + 1);
+    uint8_t *boxed = (uint8_t *) calloc (1, size + crypto_box_MACBYTES);
+    int n = 0;
+    double start = process_cpu ();
+    while (plain && boxed && process_cpu () - start < 0.2) {
+        crypto_box_easy_afternm (boxed, plain, size, nonce, key);
+        if (crypto_box_open_easy_afternm (plain, boxed, size + crypto_box_MACBYTES, nonce, key) != 0)
+            break;
+        n++;
+    }
+    double us = n ? (process_cpu () - start) * 1e6 / n : 0;
+    free (plain);
+    free (boxed);
+    sodium_memzero (key, sizeof key);
+    return us;
+}
+
 static double
 ours_throughput (keys_t *keys, size_t size, long count)
 {
@@ -209,6 +246,7 @@ ours_throughput (keys_t *keys, size_t size, long count)
     double rate = 0;
     if (await (sink, "FIRST", client, 10)) {
         uint64_t start = curvecp_clock_now ();
+        double cpu = process_cpu ();
         for (long i = 0; i < count; i++) {
             msg = payload_msg (payload, size);
             if (curvecp_zmq_client_send (client, &msg) != 0) {
@@ -217,8 +255,10 @@ ours_throughput (keys_t *keys, size_t size, long count)
             }
         }
         curvecp_zmq_client_flush (client);
-        if (await (sink, "DONE", client, 30))
+        if (await (sink, "DONE", client, 30)) {
             rate = (double) count / seconds_since (start);
+            cpu_per_message = (process_cpu () - cpu) * 1e6 / (double) count;
+        }
     }
     free (payload);
     curvecp_zmq_client_destroy (&client);
@@ -238,10 +278,13 @@ peer_throughput (keys_t *keys, size_t size, long count)
     double rate = 0;
     if (await (sink, "FIRST", NULL, 10)) {
         uint64_t start = curvecp_clock_now ();
+        double cpu = process_cpu ();
         for (long i = 0; i < count; i++)
             zmq_send (handle, payload, size, 0);
-        if (await (sink, "DONE", NULL, 30))
+        if (await (sink, "DONE", NULL, 30)) {
             rate = (double) count / seconds_since (start);
+            cpu_per_message = (process_cpu () - cpu) * 1e6 / (double) count;
+        }
     }
     free (payload);
     zsock_destroy (&dealer);
@@ -412,12 +455,18 @@ main (int argc, char *argv [])
             continue;
         /* the peer first: its rate sizes our run, so both take about as long */
         long guessed = fixed_count ? fixed_count : count_for (sizes[i].guess);
+        cpu_per_message = 0;
         double peer = runs ("peer") ? peer_throughput (&keys, sizes[i].size, guessed) : 0;
+        double peer_cpu = cpu_per_message;
+        cpu_per_message = 0;
         double ours = runs ("ours") ? ours_throughput (&keys, sizes[i].size,
                                                        fixed_count ? fixed_count : count_for (peer > 0 ? peer : sizes[i].guess)) : 0;
         result (sizes[i].name, ours, peer, "msg/s");
         printf ("  (%s: ours %.0f MB/s, libzmq CURVE %.0f MB/s)\n", sizes[i].name,
                 ours * (double) sizes[i].size / 1e6, peer * (double) sizes[i].size / 1e6);
+        printf ("  (%s: CPU per message, every thread: ours %.1f us, libzmq CURVE %.1f us;"
+                " sealing and opening one alone %.1f us)\n", sizes[i].name, cpu_per_message, peer_cpu,
+                crypto_per_message (sizes[i].size));
     }
     long rounds = fixed_count ? fixed_count : (long) (run_seconds * 5000);
     if (wanted ("zmq_latency_rtt_64B")) {
