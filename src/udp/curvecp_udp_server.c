@@ -436,6 +436,9 @@ curvecp_udp_server_process (curvecp_udp_server_t *self, uint64_t now)
         run_due (self, now);
     }
     curvecp_udp_socket_flush (self->sock);
+    /* the caller waits next: the next Cookie's key pair costs nothing now
+       (the listener makes one only if none is ready) */
+    curvecp_listener_prepare (self->listener);
 }
 
 void
