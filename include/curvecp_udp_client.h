@@ -54,6 +54,9 @@ typedef struct {
     curvecp_udp_message_fn *on_message;        /* set: message mode */
     void *on_message_arg;
     const struct _curvecp_stream_config_t *stream;     /* stream mode settings (NULL = defaults) */
+    uint64_t keepalive_ns;                     /* stream mode: an idle connection sends a zero
+                                                  message (ignored by peers) this often, so a
+                                                  NAT keeps its mapping (0 = off) */
 } curvecp_udp_client_config_t;
 
 typedef enum {

@@ -121,6 +121,7 @@ typedef struct {
     uint64_t packets_out;
     uint64_t roams;               /* moves to a new peer address */
     uint64_t seal_errors;         /* messages that could not be sealed (nonce, size) */
+    uint64_t keepalives;          /* of packets_out: keepalive zero messages */
 } curvecp_udp_conn_info_t;
 
 CURVECP_EXPORT const curvecp_udp_conn_info_t *curvecp_udp_conn_info (const curvecp_udp_conn_t *self);

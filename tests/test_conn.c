@@ -3,7 +3,8 @@
     made either from a listener-style accepted session or self-accepting.
     Covers the byte stream both ways with EOFs, close and linger, every
     failure rule (handshake timeout with and without a Cookie, idle, the
-    message layer's give-up, the client's re-handshake), message mode, the
+    message layer's give-up, the client's re-handshake), the keepalive of
+    an idle connection, message mode, the
     authoriser, and bad input: refused with its reason, counted, no state
     change.                                                               */
 #include <sodium.h>
@@ -464,6 +465,166 @@ test_bad_input (void)
     net_destroy (&net);
 }
 
+/* A request and its reply, everything acknowledged: an established pair
+   with nothing left to say. */
+static void
+net_talk (net_t *net)
+{
+    curvecp_conn_write (net->client, (const uint8_t *) "request", 7);
+    for (int i = 0; i < 50 && !(net->server && curvecp_conn_readable (net->server) == 7); i++)
+        net_step (net, 100 * MS);
+    CHECK (net->server);
+    uint8_t buf[16];
+    CHECK_EQ (curvecp_conn_read (net->server, buf, sizeof buf), 7);
+    curvecp_conn_write (net->server, (const uint8_t *) "reply", 5);
+    for (int i = 0; i < 50 && curvecp_conn_readable (net->client) < 5; i++)
+        net_step (net, 100 * MS);
+    CHECK_EQ (curvecp_conn_read (net->client, buf, sizeof buf), 5);
+    CHECK (curvecp_conn_established (net->client));
+    for (int i = 0; i < 50 && !(curvecp_conn_all_acked (net->client) && curvecp_conn_all_acked (net->server)); i++)
+        net_step (net, 10 * MS);
+    CHECK (curvecp_conn_all_acked (net->client) && curvecp_conn_all_acked (net->server));
+}
+
+/* The server's side of the stream, as far as keepalives could move it. */
+typedef struct {
+    uint64_t packets_out, messages_sent, acks_sent, blocks_sent;
+    size_t readable;
+} server_view_t;
+
+static void
+server_view (const net_t *net, server_view_t *view)
+{
+    const curvecp_stream_info_t *info = curvecp_stream_info (curvecp_conn_stream (net->server));
+    view->packets_out = curvecp_conn_info (net->server)->packets_out;
+    view->messages_sent = info->messages_sent;
+    view->acks_sent = info->acks_sent;
+    view->blocks_sent = info->blocks_sent;
+    view->readable = curvecp_conn_readable (net->server);
+}
+
+/* count 4-byte writes from one side to the other, gap apart. */
+static void
+trickle (net_t *net, curvecp_conn_t *from, curvecp_conn_t *to, int count, uint64_t gap)
+{
+    for (int i = 0; i < count; i++) {
+        curvecp_conn_write (from, (const uint8_t *) "tick", 4);
+        for (uint64_t until = net->now + gap; net->now < until; )
+            net_step (net, until - net->now);
+        uint8_t buf[16];
+        CHECK_EQ (curvecp_conn_read (to, buf, sizeof buf), 4);
+    }
+}
+
+/* Neither side sends a packet for this long. */
+static void
+check_silent (net_t *net, uint64_t duration)
+{
+    uint64_t up = curvecp_conn_info (net->client)->packets_out;
+    uint64_t down = curvecp_conn_info (net->server)->packets_out;
+    for (uint64_t until = net->now + duration; net->now < until; )
+        net_step (net, SECOND);
+    CHECK_EQ (curvecp_conn_info (net->client)->packets_out, up);
+    CHECK_EQ (curvecp_conn_info (net->server)->packets_out, down);
+}
+
+/* Keepalive: an idle established client sends one zero message per
+   interval, at the deadline it announces; the server takes each (so it
+   counts as heard) and answers none; nothing in the server's stream
+   moves. None while data flows either way, none after close, none when
+   off (the default). */
+static void
+test_keepalive (void)
+{
+    net_t net;
+    net_init (&net, false);
+    net.client_config.keepalive_ns = SECOND;
+    net.server_config.idle_timeout_ns = 3 * SECOND;   /* kept alive by them */
+    net_start (&net);
+    net_talk (&net);
+
+    /* data flowing down every 0.6 s for 6 s: the client's acknowledgments
+       are packets out, so no keepalive between them; and up, every 0.9 s */
+    trickle (&net, net.server, net.client, 10, 600 * MS);
+    trickle (&net, net.client, net.server, 6, 900 * MS);
+    CHECK_EQ (curvecp_conn_info (net.client)->keepalives, 0);
+
+    /* idle: one client packet per second, exactly at its deadline */
+    uint64_t out = curvecp_conn_info (net.client)->packets_out;
+    uint64_t in = curvecp_conn_info (net.server)->packets_in;
+    server_view_t before, after;
+    server_view (&net, &before);
+    uint64_t at = curvecp_conn_deadline (net.client);
+    CHECK (at > net.now && at <= net.now + SECOND);
+    for (int i = 1; i <= 10; i++) {
+        if (i > 1)
+            CHECK_EQ (curvecp_conn_deadline (net.client), at + SECOND);
+        at = curvecp_conn_deadline (net.client);
+        /* the server's own timers (freeing an idle buffer) send nothing */
+        for (int j = 0; j < 10 && curvecp_conn_deadline (net.server) < at; j++) {
+            net.now = curvecp_conn_deadline (net.server) > net.now ? curvecp_conn_deadline (net.server) : net.now;
+            CHECK_EQ (net_exchange (&net), 0);
+        }
+        CHECK (curvecp_conn_deadline (net.server) >= at);
+        net.now = at;
+        net_exchange (&net);
+        CHECK_EQ (curvecp_conn_info (net.client)->packets_out, out + (uint64_t) i);
+        CHECK_EQ (curvecp_conn_info (net.client)->keepalives, (uint64_t) i);
+        CHECK_EQ (net.last_up_len, CURVECP_CLIENT_MSG_BASE + 192);
+        CHECK_EQ (curvecp_conn_info (net.server)->packets_in, in + (uint64_t) i);
+        server_view (&net, &after);
+        CHECK_MEM (&after, &before, sizeof before);  /* no reply, no ack, no data */
+    }
+    CHECK_EQ (curvecp_conn_state (net.server), CURVECP_CONN_OPEN);   /* its idle timeout never came */
+    CHECK_EQ (curvecp_stats_rejected (curvecp_conn_stats (net.server)), 0);
+    CHECK_EQ (curvecp_conn_received_eof (net.server), CURVECP_EOF_NONE);
+
+    /* closed: the EOF is acknowledged, then silence */
+    curvecp_conn_close (net.client);
+    for (int i = 0; i < 50 && !curvecp_conn_all_acked (net.client); i++)
+        net_step (&net, 100 * MS);
+    CHECK (curvecp_conn_all_acked (net.client));
+    check_silent (&net, 10 * SECOND);
+    CHECK_EQ (curvecp_conn_info (net.client)->keepalives, 10);
+    net_destroy (&net);
+
+    /* the server ends its direction: nothing more can come, no keepalive */
+    net_init (&net, false);
+    net.client_config.keepalive_ns = SECOND;
+    net_start (&net);
+    net_talk (&net);
+    curvecp_conn_shutdown (net.server, CURVECP_EOF_SUCCESS);
+    for (int i = 0; i < 50 && curvecp_conn_received_eof (net.client) == CURVECP_EOF_NONE; i++) {
+        net_step (&net, 100 * MS);
+        curvecp_conn_read (net.client, NULL, curvecp_conn_readable (net.client));
+    }
+    CHECK_EQ (curvecp_conn_received_eof (net.client), CURVECP_EOF_SUCCESS);
+    check_silent (&net, 10 * SECOND);
+    net_destroy (&net);
+
+    /* off (the default): an idle pair sends nothing */
+    net_init (&net, true);
+    CHECK_EQ (net.client_config.keepalive_ns, 0);
+    net_start (&net);
+    net_talk (&net);
+    check_silent (&net, 60 * SECOND);
+    CHECK_EQ (curvecp_conn_info (net.client)->keepalives, 0);
+    CHECK_EQ (curvecp_conn_deadline (net.client), UINT64_MAX);
+    net_destroy (&net);
+
+    /* a failed connection sends none */
+    net_init (&net, false);
+    net.client_config.keepalive_ns = SECOND;
+    net_start (&net);
+    net_talk (&net);
+    curvecp_conn_fail (net.client, CURVECP_CONN_CLOSED, NULL);
+    CHECK_EQ (curvecp_conn_deadline (net.client), UINT64_MAX);
+    uint8_t packet[CURVECP_PACKET_MAX];
+    CHECK_EQ (curvecp_conn_output (net.client, net.now + 5 * SECOND, packet, sizeof packet), 0);
+    CHECK_EQ (curvecp_conn_info (net.client)->keepalives, 0);
+    net_destroy (&net);
+}
+
 /* Message mode: M to the callback, sealed one per packet; close ends it. */
 typedef struct {
     uint8_t last[CURVECP_MSG_MAX];
@@ -555,6 +716,7 @@ main (void)
     test_unconfirmed ();
     test_give_up_and_rehandshake ();
     test_bad_input ();
+    test_keepalive ();
     test_message_mode ();
     test_denied ();
     printf ("test_conn: all passed\n");

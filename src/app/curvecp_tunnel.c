@@ -513,6 +513,7 @@ open_encrypting (curvecp_tunnel_t *self)
     dc.server = self->config.target;
     dc.stream = &self->stream;
     dc.linger_ns = TUNNEL_LINGER_NS;
+    dc.keepalive_ns = self->config.keepalive_ns;
     self->dialer = curvecp_udp_dialer_new (&dc);
     return self->dialer != NULL;
 }

@@ -45,6 +45,9 @@ typedef struct {
     const curvecp_stream_config_t *stream;/* NULL: the UDP defaults */
     curvecp_nonce16_fn cookie_nonce;      /* -d: NULL = random */
     void *cookie_nonce_context;
+    uint64_t keepalive_ns;                /* -e: an idle connection sends a zero message this
+                                             often, so a NAT or gateway on the way keeps its
+                                             mapping for the -d side's replies (0 = off) */
 } curvecp_tunnel_config_t;
 
 typedef struct {

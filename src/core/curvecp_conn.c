@@ -64,6 +64,7 @@ struct _curvecp_conn_t {
     curvecp_stream_t *stream;
     uint8_t *large;                  /* opened messages once large ones are on */
     uint64_t last_heard;
+    uint64_t last_out;               /* when the last packet was output (keepalive) */
     uint64_t busy_since;             /* when data last started to be outstanding */
     uint64_t session_started;
     bool confirmed;                  /* server: a Client Message opened */
@@ -135,6 +136,7 @@ start_session (curvecp_conn_t *self, uint64_t now)
 {
     self->session_started = now;
     self->last_heard = now;
+    self->last_out = now;
     self->busy_since = now;
     self->was_busy = false;
     self->ping_at = now;
@@ -615,8 +617,25 @@ needs_ping (const curvecp_conn_t *self)
         && curvecp_stream_info (self->stream)->blocks_sent == 0;
 }
 
+/* Keepalives are on and may be due: established, stream mode, the peer
+   may still send, and we are neither closing nor failing. */
+static bool
+needs_keepalive (const curvecp_conn_t *self)
+{
+    return self->config.keepalive_ns && self->stream && !self->closed
+        && self->state == CURVECP_CONN_OPEN && curvecp_conn_established (self)
+        && !curvecp_stream_failed (self->stream) && !curvecp_stream_done (self->stream)
+        && curvecp_stream_received_eof (self->stream) == CURVECP_EOF_NONE;
+}
+
+static uint64_t
+keepalive_at (const curvecp_conn_t *self)
+{
+    return self->last_out + self->config.keepalive_ns;
+}
+
 static size_t
-seal_into (curvecp_conn_t *self, const uint8_t *message, size_t len, uint8_t *out)
+seal_into (curvecp_conn_t *self, const uint8_t *message, size_t len, uint8_t *out, uint64_t now)
 {
     size_t packet_len = 0;
     if (curvecp_session_seal (&self->session, message, len, out, &packet_len) != CURVECP_OK) {
@@ -624,17 +643,34 @@ seal_into (curvecp_conn_t *self, const uint8_t *message, size_t len, uint8_t *ou
         return 0;
     }
     self->info.packets_out++;
+    self->last_out = now;
     return packet_len;
+}
+
+/* The zero message: acknowledges nothing, carries nothing; peers ignore it. */
+static size_t
+zero_message (curvecp_conn_t *self, uint64_t now, uint8_t *out)
+{
+    uint8_t zero[CURVECP_MESSAGE_ACK_BYTES] = { 0 };
+    return seal_into (self, zero, sizeof zero, out, now);
 }
 
 static size_t
 ping (curvecp_conn_t *self, uint64_t now, uint8_t *out)
 {
-    uint8_t zero[CURVECP_MESSAGE_ACK_BYTES] = { 0 };
     self->ping_at = now + self->ping_wait;
     if (self->ping_wait < PING_MAX_NS)
         self->ping_wait *= 2;
-    return seal_into (self, zero, sizeof zero, out);
+    return zero_message (self, now, out);
+}
+
+static size_t
+keepalive (curvecp_conn_t *self, uint64_t now, uint8_t *out)
+{
+    size_t len = zero_message (self, now, out);
+    if (len)
+        self->info.keepalives++;
+    return len;
 }
 
 /* The stream's next message, sealed into out (in place where it can be). */
@@ -651,7 +687,7 @@ stream_packet (curvecp_conn_t *self, uint64_t now, uint8_t *out, size_t cap)
         message_cap = sizeof small;
     }
     size_t message_len = curvecp_stream_produce (self->stream, now, message, message_cap);
-    return message_len ? seal_into (self, message, message_len, out) : 0;
+    return message_len ? seal_into (self, message, message_len, out, now) : 0;
 }
 
 static size_t
@@ -690,6 +726,8 @@ curvecp_conn_output (curvecp_conn_t *self, uint64_t now, uint8_t *out, size_t ca
     size_t len = stream_packet (self, now, out, cap);
     if (len == 0 && needs_ping (self) && now >= self->ping_at)
         len = ping (self, now, out);
+    if (len == 0 && needs_keepalive (self) && now >= keepalive_at (self))
+        len = keepalive (self, now, out);
     note_busy (self, now);
     /* the message layer may have given up inside produce: apply the rules
        now, or no timer would ever be due again to fail the connection */
@@ -729,6 +767,8 @@ curvecp_conn_deadline (const curvecp_conn_t *self)
     deadline = earliest (deadline, curvecp_stream_deadline (self->stream));
     if (needs_ping (self))
         deadline = earliest (deadline, self->ping_at);
+    if (needs_keepalive (self))
+        deadline = earliest (deadline, keepalive_at (self));
     if (self->is_client && self->config.silence_timeout_ns && self->state == CURVECP_CONN_OPEN
     &&  data_outstanding (self))
         deadline = earliest (deadline, silence_since (self) + self->config.silence_timeout_ns);

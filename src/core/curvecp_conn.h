@@ -5,7 +5,8 @@
     (packet crypto, nonces), the message layer (curvecp_stream) and every
     timer that can end or restart it: the handshake timeout, the client's
     re-handshake after server silence, the idle timeout, the message
-    layer's give-up, the client's ping and probe, the linger after close.
+    layer's give-up, the client's ping and probe, the keepalive, the
+    linger after close.
     Both carriers wrap it: the ØMQ codec adds application framing and the
     zmsg queue, the UDP connection adds addresses and roaming. So the
     failure rules (rfc/curvecp.md 7.4) are written once, here.
@@ -82,9 +83,15 @@ typedef struct {
     uint64_t linger_ns;               /* after close, once done: answer retransmissions */
     bool ping;                        /* client, stream mode: a zero message until the
                                          stream sends a block or the server speaks */
+    uint64_t keepalive_ns;            /* stream mode, established: a zero message after
+                                         this long with no packet out, and again every
+                                         keepalive_ns while idle, until the peer's EOF,
+                                         close or failure; keeps a NAT's mapping
+                                         (0: off, the default) */
 } curvecp_conn_config_t;
 
-/* NaCl-like defaults: stream defaults, no timeouts, 2 s linger, ping. */
+/* NaCl-like defaults: stream defaults, no timeouts, 2 s linger, ping,
+   no keepalive. */
 void curvecp_conn_config_default (curvecp_conn_config_t *config);
 
 /* Client towards server_pk / server_name (dotted). long_term NULL: a fresh
@@ -253,6 +260,7 @@ typedef struct {
     uint64_t packets_out;         /* packets output */
     uint64_t seal_errors;         /* messages that could not be sealed */
     uint64_t rehandshakes;        /* client: handshakes redone */
+    uint64_t keepalives;          /* of packets_out: keepalive zero messages */
 } curvecp_conn_info_t;
 
 const curvecp_conn_info_t *curvecp_conn_info (const curvecp_conn_t *self);

@@ -1,12 +1,14 @@
 /*  curvecp-tunnel - carry TCP connections over CurveCP, in spiped's shape
     with CurveCP's keys (the work is curvecp_tunnel's; this is options).
 
-    curvecp-tunnel -e -s HOST:PORT -t HOST:PORT -p SERVERKEYHEX [-n NAME] [-x EXTHEX] [-c N] [-q] [-v]
+    curvecp-tunnel -e -s HOST:PORT -t HOST:PORT -p SERVERKEYHEX [-n NAME] [-x EXTHEX] [-c N] [-K SECONDS] [-q] [-v]
     curvecp-tunnel -d -s HOST:PORT -t HOST:PORT -k KEYDIR [-n NAME] [-x EXTHEX] [-c N] [-q] [-v]
 
     -e accepts TCP on -s and carries each connection over its own CurveCP
     connection to the UDP address -t; -d receives them on UDP -s and
-    connects each to the TCP service -t. SIGUSR1 (-e) moves to a new UDP
+    connects each to the TCP service -t. -K (-e) is the keepalive of an
+    idle connection (default 25 s, under the 30 s after which many NATs
+    forget a UDP mapping; 0 turns it off). SIGUSR1 (-e) moves to a new UDP
     port; SIGTERM or SIGINT ends the tunnel (open connections are reset).
     Exit codes: 0 after a signal; 100 usage; 111 fatal.                  */
 #include <errno.h>
@@ -33,12 +35,18 @@
               "  -n NAME    server name (default " CURVECP_TUNNEL_NAME ")\n" \
               "  -x EXT     server extension, 32 hex digits (default zeros)\n" \
               "  -c N       at most N connections at once (default 100); more are refused\n" \
+              "  -K SECS    (-e) an idle connection sends a keepalive every SECS seconds (0.05..3600,\n" \
+              "             fractions allowed; default 25; 0: none), so a NAT keeps its mapping\n" \
               "  -q / -v    no messages / also the bound address and counts at the end\n" \
               "  -h         this help\n" \
               "A TCP reset, a failure EOF or a failed CurveCP connection (peer silent with data\n" \
               "outstanding for 60 s, or CURVECP_GIVE_UP_MS) resets the other side's TCP\n" \
               "connection. SIGUSR1 (-e): move to a new UDP port. Exit codes: 0 after SIGTERM or\n" \
               "SIGINT; 100 usage; 111 fatal.\n"
+
+/* Under the 30 s after which many NATs forget an idle UDP mapping (the
+   interval WireGuard suggests for its persistent keepalive too). */
+#define DEFAULT_KEEPALIVE_NS 25000000000ull
 
 static volatile sig_atomic_t stopping, rebinding;
 static int verbosity = 1;
@@ -82,6 +90,18 @@ parse_count (const char *text)
     return (int) n;
 }
 
+/* -K: seconds, fractions allowed, 0 = off. */
+static uint64_t
+parse_keepalive (const char *text)
+{
+    char *end;
+    errno = 0;
+    double seconds = strtod (text, &end);
+    if (errno || end == text || *end || !(seconds == 0 || (seconds >= 0.05 && seconds <= 3600)))
+        curvecp_tool_usage_error ("bad keepalive interval: '%s' (0 or 0.05..3600 seconds)", text);
+    return (uint64_t) (seconds * 1e9 + 0.5);
+}
+
 static void
 say_counts (curvecp_tunnel_t *tunnel)
 {
@@ -98,10 +118,11 @@ say_counts (curvecp_tunnel_t *tunnel)
 int
 main (int argc, char **argv)
 {
-    curvecp_tool_start ("curvecp-tunnel", USAGE, "eds:t:p:k:n:x:c:qv", argc, argv);
+    curvecp_tool_start ("curvecp-tunnel", USAGE, "eds:t:p:k:n:x:c:K:qv", argc, argv);
     curvecp_tunnel_config_t config;
     curvecp_tunnel_config_default (&config);
     const char *source = NULL, *target = NULL, *pk = NULL, *keydir = NULL, *name = NULL, *ext = NULL;
+    const char *keepalive = NULL;
     int mode = 0, opt;
     while ((opt = getopt (argc, argv, curvecp_tool_optstring ())) != -1) {
         switch (opt) {
@@ -113,6 +134,7 @@ main (int argc, char **argv)
             case 'n': name = optarg; break;
             case 'x': ext = optarg; break;
             case 'c': config.max_connections = parse_count (optarg); break;
+            case 'K': keepalive = optarg; break;
             case 'q': verbosity = 0; break;
             case 'v': verbosity = 2; break;
             default: curvecp_tool_bad_option ();
@@ -131,6 +153,10 @@ main (int argc, char **argv)
         curvecp_tool_usage_error ("-e takes -p SERVERKEYHEX (and no -k)");
     if (!config.encrypt && (!keydir || pk))
         curvecp_tool_usage_error ("-d takes -k KEYDIR (and no -p)");
+    if (!config.encrypt && keepalive)
+        curvecp_tool_usage_error ("-K is for -e (the side behind a NAT)");
+    if (config.encrypt)
+        config.keepalive_ns = keepalive ? parse_keepalive (keepalive) : DEFAULT_KEEPALIVE_NS;
     if (pk && curvecp_key_from_hex (pk, config.server_pk) != CURVECP_OK)
         curvecp_tool_usage_error ("bad server key: '%s' (64 hex digits)", pk);
     if (ext && curvecp_udp_ext_parse (ext, config.ext) != CURVECP_OK)

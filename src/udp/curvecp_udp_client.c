@@ -93,6 +93,7 @@ curvecp_udp_client_new (const curvecp_udp_client_config_t *config, uint64_t now)
     }
     self->conn_config.on_message = config->on_message;
     self->conn_config.on_message_arg = config->on_message_arg;
+    self->conn_config.keepalive_ns = config->keepalive_ns;
     if (self->sock) {
         self->conn = curvecp_udp_conn_new_client (&self->conn_config, config->long_term, config->server_pk,
                                                   config->server_name, config->server_ext, self->client_ext,

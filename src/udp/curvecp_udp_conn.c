@@ -75,6 +75,7 @@ core_config (curvecp_udp_conn_t *self, const curvecp_udp_conn_config_t *config, 
     if (!out->stream.rng)
         out->stream.rng = config->rng;
     out->linger_ns = config->linger_ns ? config->linger_ns : DEFAULT_LINGER;
+    out->keepalive_ns = config->keepalive_ns;
     if (config->on_message) {
         out->on_message = relay_message;
         out->on_message_arg = self;
@@ -90,6 +91,7 @@ sync_info (curvecp_udp_conn_t *self)
     self->info.packets_in = core->packets_in + self->initiates_in;
     self->info.packets_out = core->packets_out;
     self->info.seal_errors = core->seal_errors;
+    self->info.keepalives = core->keepalives;
 }
 
 static curvecp_udp_conn_t *

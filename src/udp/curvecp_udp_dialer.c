@@ -64,6 +64,7 @@ curvecp_udp_dialer_new (const curvecp_udp_dialer_config_t *config)
         self->conn_config.stream = &self->stream_config;
     }
     self->conn_config.linger_ns = config->linger_ns;
+    self->conn_config.keepalive_ns = config->keepalive_ns;
     curvecp_udp_timers_init (&self->timers);
     self->by_ext = curvecp_table_new (CURVECP_EXT_BYTES, NULL);
     self->sock = curvecp_udp_socket_new (curvecp_udp_addr_family (&config->server), NULL);

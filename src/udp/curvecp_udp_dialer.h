@@ -40,6 +40,8 @@ typedef struct {
     void *vouch_nonce_context;
     const curvecp_stream_config_t *stream;     /* NULL = the UDP defaults */
     uint64_t linger_ns;                        /* a closed connection, once done (0 = 2 s) */
+    uint64_t keepalive_ns;                     /* an idle connection sends a zero message this
+                                                  often, so a NAT keeps its mapping (0 = off) */
 } curvecp_udp_dialer_config_t;
 
 typedef struct {

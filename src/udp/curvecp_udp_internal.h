@@ -39,6 +39,8 @@ typedef struct {
     uint64_t linger_ns;                      /* after done, before freeing */
     const curvecp_rng_t *rng;                /* the stream's when its config has none
                                                 (NULL: the system's) */
+    uint64_t keepalive_ns;                   /* idle: a zero message this often (0: off;
+                                                curvecp_conn_config_t.keepalive_ns) */
 } curvecp_udp_conn_config_t;
 
 /* What the UDP carrier adds to a core connection: where its packets go
