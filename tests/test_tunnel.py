@@ -17,7 +17,12 @@ in front of it, and clients that check:
   - roaming: the -e side moves to a new UDP port (SIGUSR1) mid-transfer
     and the TCP connection carries on;
   - random datagrams to the -d socket are counted, not crashing, and
-    the tunnel still works.
+    the tunnel still works;
+  - keepalive: through a curvecp-gateway whose flows expire after 1 s
+    of silence, a TCP connection idle for 3 s still gets the service's
+    bytes with -K 0.25 (the flow never expires, the -d side never sees
+    the -e side move); with -K 0 the flow expires and the bytes do not
+    arrive (the -e side sends nothing that would open a new flow).
 Usage: test_tunnel.py BUILD_DIR [SRC_DIR]"""
 import hashlib
 import os
@@ -56,7 +61,8 @@ def check(cond, what):
 
 class Service:
     """Echo; b"RESET" first resets; b"SPEAK" first makes it send 1000
-    bytes every 50 ms until the connection breaks; records how each
+    bytes every 50 ms until the connection breaks; b"LATER" first is
+    answered b"ready", then b"late news" 3 s later; records how each
     connection ended."""
 
     def __init__(self):
@@ -98,6 +104,11 @@ class Service:
                     while True:
                         c.sendall(b"s" * 1000)
                         time.sleep(0.05)
+                if first and d.startswith(b"LATER"):
+                    c.sendall(b"ready")
+                    time.sleep(3)
+                    c.sendall(b"late news")
+                    d = b""             # echo nothing more: only what the client sends next
                 if first and d.startswith(b"RESET"):
                     c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     c.close()
@@ -203,6 +214,67 @@ def expect_reset(c, what, wait=30):
         print("ok:", what)
     except socket.timeout:
         fail(what + ": nothing within %d s" % wait)
+
+
+GATEWAY_EXT = "6b656570616c6976650000000000000a"
+
+
+def free_udp_port(host):
+    """A UDP port free on host now (the gateway takes no port 0 report)."""
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind((host, 0))
+    port = u.getsockname()[1]
+    u.close()
+    return port
+
+
+def idle_through_gateway(tmp, keydir, pk, svc, keepalive):
+    """A tunnel through curvecp-gateway -i 1 (flows expire after 1 s of
+    silence); a TCP connection idle for 3 s, then the service speaks.
+    Returns (the bytes that arrived within 2.5 s, the gateway's log, the
+    -d side's counts)."""
+    d, dport = start(["-d", "-s", "127.0.0.1:0", "-t", "127.0.0.1:%d" % svc.port, "-k", keydir,
+                      "-x", GATEWAY_EXT])
+    routes = os.path.join(tmp, "routes")
+    with open(routes, "w") as f:
+        f.write("%s 127.0.0.1 %d\n" % (GATEWAY_EXT, dport))
+    gw_host = "127.0.0.7"
+    gw_port = free_udp_port(gw_host)
+    gw_log = os.path.join(tmp, "gateway.%s.err" % keepalive)
+    with open(gw_log, "w") as log:
+        gw = subprocess.Popen([os.path.join(BUILD, "curvecp-gateway"), "-v", "-i", "1", gw_host, str(gw_port),
+                               routes], stdout=subprocess.DEVNULL, stderr=log)
+    procs.append(gw)
+    time.sleep(0.3)
+    e, eport = start(["-e", "-s", "127.0.0.1:0", "-t", "%s:%d" % (gw_host, gw_port), "-p", pk,
+                      "-x", GATEWAY_EXT, "-K", keepalive])
+    c = connect(eport)
+    c.settimeout(10)
+    c.sendall(b"LATER")
+    check(c.recv(100) == b"ready", "-K %s: the service answers through the gateway" % keepalive)
+    c.settimeout(0.1)
+    got = b""
+    deadline = time.time() + 3 + 2.5        # the service speaks after 3 s
+    while time.time() < deadline and len(got) < len(b"late news"):
+        try:
+            data = c.recv(100)
+        except socket.timeout:
+            continue
+        if not data:
+            break
+        got += data
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+    stop(e)
+    dcounts, _ = stop(d)
+    gw.send_signal(signal.SIGTERM)
+    try:
+        gw.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        fail("the gateway did not stop within 10 s of SIGTERM")
+    procs.remove(gw)
+    with open(gw_log) as f:
+        return got, f.read(), dcounts
 
 
 def watchdog(signum, frame):
@@ -392,6 +464,16 @@ def main():
     stop(e)
     dcounts, _ = stop(d)
     check(dcounts.get("failed", 0) >= 1 and dcounts.get("resets", 0) >= 1, "the failure is counted at -d")
+
+    # keepalive through a gateway whose flows expire after 1 s idle
+    got, log, dcounts = idle_through_gateway(tmp, keydir, pk, svc, "0.25")
+    check(got == b"late news", "-K 0.25: after 3 s idle behind a gateway -i 1, the service's bytes arrive (%r)" % got)
+    check(not re.search(r"flow \d+ expired", log), "-K 0.25: the gateway's flow never expired")
+    check(dcounts.get("roams", -1) == 0, "-K 0.25: the -d side saw the -e side at one address (roams %s)"
+          % dcounts.get("roams"))
+    got, log, _ = idle_through_gateway(tmp, keydir, pk, svc, "0")
+    check(re.search(r"flow \d+ expired", log), "-K 0: the idle flow expired at the gateway")
+    check(got == b"", "-K 0: the service's bytes are lost with the flow (%r within 2.5 s)" % got)
 
     print("PASS")
     return 0
