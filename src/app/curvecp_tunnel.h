@@ -17,7 +17,10 @@
     socket takes the bytes. Over the connection limit a new TCP
     connection is reset at once (encrypting side), and a new CurveCP
     connection ends at once with a failure EOF (decrypting side), which
-    resets its TCP connection at the encrypting side; both are counted.                         */
+    resets its TCP connection at the encrypting side; both are counted.
+    Keepalive (keepalive_ns, encrypting side): an idle connection sends
+    a zero message that often, so a NAT or gateway on the way keeps its
+    mapping and the service's bytes after a long silence still arrive.  */
 #ifndef CURVECP_TUNNEL_H_INCLUDED
 #define CURVECP_TUNNEL_H_INCLUDED
 
