@@ -3,7 +3,9 @@
     roaming: the client moves to a new socket mid-transfer and the server
     follows. A give-up is named: the server vanishes with data
     outstanding and the client, run only on its own deadlines, fails
-    with "peer-silent".                                                  */
+    with "peer-silent". A keepalive set in the public client's config
+    reaches the connection: an idle client sends zero messages, the
+    server takes them and answers none.                                  */
 #include "test_udp_util.h"
 #include "udp/curvecp_udp_internal.h"
 
@@ -68,6 +70,17 @@ transfer (const char *ip, uint64_t up, uint64_t down, bool roam)
             (unsigned long long) down, roam, (double) (curvecp_clock_now () - start) / 1e9);
 }
 
+/* A client made from config that has said "hello" and has its Cookie. */
+static curvecp_udp_client_t *
+hello_client (fixture_t *f, const curvecp_udp_client_config_t *config)
+{
+    curvecp_udp_client_t *client = curvecp_udp_client_new (config, curvecp_clock_now ());
+    CHECK (client);
+    CHECK_EQ (curvecp_udp_conn_send (curvecp_udp_client_conn (client), (const uint8_t *) "hello", 5), 5);
+    connect_client (f, client);
+    return client;
+}
+
 /* The server goes away mid-stream: the client's connection fails and
    says why (curvecp_udp_conn_failure / _error), in about the give-up. */
 static void
@@ -82,11 +95,8 @@ give_up_is_named (void)
     curvecp_udp_stream_config_default (&stream);
     stream.give_up_ns = 300000000ull;
     config.stream = &stream;
-    curvecp_udp_client_t *client = curvecp_udp_client_new (&config, curvecp_clock_now ());
-    CHECK (client);
+    curvecp_udp_client_t *client = hello_client (&f, &config);
     curvecp_udp_conn_t *cc = curvecp_udp_client_conn (client);
-    CHECK_EQ (curvecp_udp_conn_send (cc, (const uint8_t *) "hello", 5), 5);
-    connect_client (&f, client);
     for (int i = 0; i < 20 && !curvecp_udp_conn_all_acked (cc); i++)
         step (&f, client);
     CHECK (curvecp_udp_conn_all_acked (cc));
@@ -109,6 +119,64 @@ give_up_is_named (void)
     curvecp_udp_client_destroy (&client);
 }
 
+/* Wait (bounded) until conn has len bytes to read; read them. */
+static void
+expect_bytes (fixture_t *f, curvecp_udp_client_t *client, curvecp_udp_conn_t *conn, const char *text)
+{
+    uint64_t start = curvecp_clock_now ();
+    while (curvecp_udp_conn_readable (conn) < strlen (text)) {
+        CHECK (curvecp_clock_now () - start < WAIT_LIMIT_NS);
+        step (f, client);
+    }
+    uint8_t buf[64];
+    CHECK_EQ (curvecp_udp_conn_recv (conn, buf, sizeof buf), strlen (text));
+    CHECK_MEM (buf, text, strlen (text));
+}
+
+static void
+keepalive_passes_through (void)
+{
+    fixture_t f;
+    memset (&f, 0, sizeof f);
+    fixture_start (&f, "127.0.0.1", 0, NULL, NULL);
+    curvecp_udp_client_config_t config;
+    client_config (&f, &config);
+    config.keepalive_ns = 100000000ull;
+    curvecp_udp_client_t *client = hello_client (&f, &config);
+    curvecp_udp_conn_t *cc = curvecp_udp_client_conn (client);
+    curvecp_udp_conn_t *sc = NULL;
+    for (uint64_t start = curvecp_clock_now (); !sc; step (&f, client)) {
+        CHECK (curvecp_clock_now () - start < WAIT_LIMIT_NS);
+        sc = curvecp_udp_server_accept (f.server);
+    }
+    expect_bytes (&f, client, sc, "hello");
+    CHECK_EQ (curvecp_udp_conn_send (sc, (const uint8_t *) "hi", 2), 2);
+    expect_bytes (&f, client, cc, "hi");
+    for (int i = 0; i < 40 && !(curvecp_udp_conn_all_acked (cc) && curvecp_udp_conn_all_acked (sc)); i++)
+        step (&f, client);
+    CHECK (curvecp_udp_conn_all_acked (cc) && curvecp_udp_conn_all_acked (sc));
+    /* idle for 0.6 s: a keepalive every 0.1 s at most (later under load) */
+    uint64_t keepalives = curvecp_udp_conn_info (cc)->keepalives;
+    uint64_t server_in = curvecp_udp_conn_info (sc)->packets_in, server_out = curvecp_udp_conn_info (sc)->packets_out;
+    for (uint64_t start = curvecp_clock_now (); curvecp_clock_now () - start < 600000000ull; )
+        step (&f, client);
+    uint64_t sent = curvecp_udp_conn_info (cc)->keepalives - keepalives;
+    /* the server alone takes what is still on its way */
+    for (int i = 0; i < 20 && curvecp_udp_conn_info (sc)->packets_in < server_in + sent; i++) {
+        struct pollfd pfd = { curvecp_udp_server_fd (f.server), POLLIN, 0 };
+        curvecp_udp_poll (&pfd, 1, curvecp_clock_now () + 50000000ull);
+        curvecp_udp_server_process (f.server, curvecp_clock_now ());
+    }
+    printf ("keepalive: %llu in 0.6 s idle at a 0.1 s interval\n", (unsigned long long) sent);
+    CHECK (sent >= 2 && sent <= 7);
+    CHECK_EQ (curvecp_udp_conn_info (sc)->packets_in, server_in + sent);
+    CHECK_EQ (curvecp_udp_conn_info (sc)->packets_out, server_out);     /* no answer */
+    CHECK_EQ (curvecp_udp_conn_readable (sc), 0);
+    curvecp_udp_conn_close (&sc);
+    curvecp_udp_client_destroy (&client);
+    curvecp_udp_server_destroy (&f.server);
+}
+
 int
 main (void)
 {
@@ -119,6 +187,7 @@ main (void)
     transfer ("127.0.0.1", 1, 0, false);
     transfer ("127.0.0.1", 2000000, 2000000, true);
     give_up_is_named ();
+    keepalive_passes_through ();
     printf ("test_udp_conn: OK\n");
     return 0;
 }
