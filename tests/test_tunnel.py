@@ -18,6 +18,7 @@ in front of it, and clients that check:
     and the TCP connection carries on;
   - random datagrams to the -d socket are counted, not crashing, and
     the tunnel still works;
+  - -K: on -d, or out of range, a usage error (exit 100);
   - keepalive: through a curvecp-gateway whose flows expire after 1 s
     of silence, a TCP connection idle for 3 s still gets the service's
     bytes with -K 0.25 (the flow never expires, the -d side never sees
@@ -277,6 +278,18 @@ def idle_through_gateway(tmp, keydir, pk, svc, keepalive):
         return got, f.read(), dcounts
 
 
+def keepalive_usage_errors(keydir, pk):
+    """-K belongs to -e and takes 0 or 0.05..3600 seconds: else exit 100."""
+    e = ["-e", "-s", "127.0.0.1:0", "-t", "127.0.0.1:9", "-p", pk]
+    d = ["-d", "-s", "127.0.0.1:0", "-t", "127.0.0.1:9", "-k", keydir]
+    for args, says in ((d + ["-K", "1"], "-K is for -e"), (e + ["-K", "0.01"], "bad keepalive interval"),
+                       (e + ["-K", "3601"], "bad keepalive interval"), (e + ["-K", "1s"], "bad keepalive interval"),
+                       (e + ["-K", "nan"], "bad keepalive interval"), (e + ["-K", ""], "bad keepalive interval")):
+        r = subprocess.run([TOOL] + args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=10)
+        check(r.returncode == 100 and says in r.stderr, "%s: exit 100, '%s' (%d)" % (" ".join(args[-2:]), says,
+                                                                                  r.returncode))
+
+
 def watchdog(signum, frame):
     fail("the test ran out of time (240 s)")
 
@@ -290,6 +303,7 @@ def main():
     pk = subprocess.run([os.path.join(BUILD, "curvecp-printkey"), keydir], check=True,
                         capture_output=True, text=True).stdout.strip()
     svc = Service()
+    keepalive_usage_errors(keydir, pk)
     d, dport, e, eport = pair(keydir, pk, svc.port)
 
     # bulk, half-close
