@@ -3,7 +3,8 @@
     fuzz network: packets queued each way are delivered, dropped,
     duplicated, replayed later, flipped in one byte, truncated, or
     replaced by raw fuzz bytes; the clock jumps; each side writes its
-    pattern, reads, shuts its direction.
+    pattern, reads, shuts its direction. The client sends keepalives
+    (every 300 ms of its silence), so they meet all of that too.
 
     Invariants:
       - every input is counted exactly once in the receiver's stats;
@@ -244,7 +245,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     curvecp_conn_config_t config;
     curvecp_conn_config_default (&config);
     const char *names[] = { "test.example.com", NULL };
-    w.side[0].conn = curvecp_conn_new_client (&config, &client_keys, fw->server_long_pk, names[0],
+    curvecp_conn_config_t client_config = config;
+    client_config.keepalive_ns = 300 * MS;
+    w.side[0].conn = curvecp_conn_new_client (&client_config, &client_keys, fw->server_long_pk, names[0],
                                               fw->server_ext, fw->client_ext, w.now);
     w.side[1].conn = curvecp_conn_new_server_alone (&config, &server_keys, fw->server_ext, names, w.now);
     FUZZ_CHECK (w.side[0].conn && w.side[1].conn);
