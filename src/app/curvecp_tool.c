@@ -65,6 +65,8 @@ curvecp_tool_bad_option (void)
 }
 
 /* One line on stderr, "name: <kind><message>", as every tool's errors. */
+static void say_line (const char *kind, const char *format, va_list args) __attribute__ ((format (printf, 2, 0)));
+
 static void
 say_line (const char *kind, const char *format, va_list args)
 {
