@@ -7,6 +7,7 @@
 
 #include "curvecp_keyd.h"
 #include "curvecp_keyd_proto.h"
+#include "curvecp_zmq.h"
 #include "curvecp_zmq_pub.h"
 
 #include <czmq.h>
@@ -34,22 +35,8 @@ struct _curvecp_keyd_t {
     curvecp_keyset_t *set;              /* under mutex */
 };
 
-static void
-say (curvecp_keyd_t *self, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
-
-static void
-say (curvecp_keyd_t *self, const char *format, ...)
-{
-    if (!self->log)
-        return;
-    va_list args;
-    va_start (args, format);
-    fprintf (self->log, "curvecp-keyd: ");
-    vfprintf (self->log, format, args);
-    fprintf (self->log, "\n");
-    fflush (self->log);
-    va_end (args);
-}
+/* Every log line of this class carries its name. */
+#define say(self, ...) curvecp_zmq_say ((self)->log, "curvecp-keyd", __VA_ARGS__)
 
 curvecp_keyd_t *
 curvecp_keyd_new (const curvecp_keypair_t *keys, const char *name,
