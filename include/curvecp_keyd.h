@@ -91,7 +91,9 @@ CURVECP_EXPORT curvecp_keyset_result_t curvecp_keyd_change (curvecp_zmq_client_t
    answer within timeout_ms, a bad spec or set). */
 CURVECP_EXPORT int curvecp_keyd_lookup (const char *keyd_spec, const uint8_t admin_key[CURVECP_KEYSET_ADMIN_PUBLIC_BYTES],
         const char *name, uint8_t key[CURVECP_KEY_BYTES], int timeout_ms);
-/* Parse "HEX@ENDPOINT": the key, and the endpoint's start in spec. */
+/* Parse "HEX@ENDPOINT" (64 hex digits; an endpoint of 1..255 printable
+   characters, no space): the key, and the endpoint's start in spec.
+   0, or -1 with key and *endpoint untouched. */
 CURVECP_EXPORT int curvecp_keyd_spec_parse (const char *keyd_spec, uint8_t key[CURVECP_KEY_BYTES], const char **endpoint);
 
 CURVECP_END_DECLS

@@ -428,17 +428,33 @@ curvecp_keyd_change (curvecp_zmq_client_t *client, const uint8_t *update, size_t
     return result;
 }
 
+/* rfc 18.2's ks-endpoint: 1..255 printable characters, no space. */
+static bool
+endpoint_valid (const char *endpoint)
+{
+    size_t len = strnlen (endpoint, KEYD_ENDPOINT_MAX + 1);
+    if (len == 0 || len > KEYD_ENDPOINT_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (endpoint[i] < 0x21 || endpoint[i] > 0x7e)
+            return false;
+    return true;
+}
+
 int
 curvecp_keyd_spec_parse (const char *keyd_spec, uint8_t key[CURVECP_KEY_BYTES], const char **endpoint)
 {
-    char hex[2 * CURVECP_KEY_BYTES + 1];
-    if (!keyd_spec || strlen (keyd_spec) <= 2 * CURVECP_KEY_BYTES + 1 || keyd_spec[2 * CURVECP_KEY_BYTES] != '@')
+    enum { HEX = 2 * CURVECP_KEY_BYTES };
+    if (!keyd_spec || strnlen (keyd_spec, HEX + 1) <= HEX || keyd_spec[HEX] != '@' || !endpoint_valid (keyd_spec + HEX + 1))
         return -1;
-    memcpy (hex, keyd_spec, 2 * CURVECP_KEY_BYTES);
-    hex[2 * CURVECP_KEY_BYTES] = 0;
-    if (curvecp_key_from_hex (hex, key) != CURVECP_OK)
+    char hex[HEX + 1];
+    memcpy (hex, keyd_spec, HEX);
+    hex[HEX] = 0;
+    uint8_t parsed[CURVECP_KEY_BYTES];
+    if (curvecp_key_from_hex (hex, parsed) != CURVECP_OK)
         return -1;
-    *endpoint = keyd_spec + 2 * CURVECP_KEY_BYTES + 1;
+    memcpy (key, parsed, CURVECP_KEY_BYTES);    /* nothing written on a refusal */
+    *endpoint = keyd_spec + HEX + 1;
     return 0;
 }
 

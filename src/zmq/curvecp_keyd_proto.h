@@ -47,6 +47,8 @@
    CHANGE is refused before any signature is checked. */
 #define KEYD_UPDATE_MAX (8 + 8 + CURVECP_KEY_BYTES + 8 + 1 + 1 + CURVECP_KEYSET_NAME_MAX \
                          + 2 + CURVECP_KEYSET_METADATA_MAX + 2 * CURVECP_KEYSET_SIG_BYTES)
+/* The longest endpoint a snapshot names or a keyd spec holds (ks-endpoint). */
+#define KEYD_ENDPOINT_MAX 255
 /* The longest sequence number in decimal (ks-decimal: 1*20 digits). */
 #define KEYD_DECIMAL_MAX 20
 
