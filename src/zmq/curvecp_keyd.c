@@ -445,7 +445,8 @@ int
 curvecp_keyd_spec_parse (const char *keyd_spec, uint8_t key[CURVECP_KEY_BYTES], const char **endpoint)
 {
     enum { HEX = 2 * CURVECP_KEY_BYTES };
-    if (!keyd_spec || strnlen (keyd_spec, HEX + 1) <= HEX || keyd_spec[HEX] != '@' || !endpoint_valid (keyd_spec + HEX + 1))
+    if (!keyd_spec || strnlen (keyd_spec, HEX + 1) <= HEX || keyd_spec[HEX] != '@'
+    ||  !endpoint_valid (keyd_spec + HEX + 1))
         return -1;
     char hex[HEX + 1];
     memcpy (hex, keyd_spec, HEX);
