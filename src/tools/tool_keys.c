@@ -141,7 +141,7 @@ send_change (keys_tool_t *self, const curvecp_keyset_entry_t *entry, const char 
             return 0;
         }
         if (result == CURVECP_KEYSET_RESULTS)
-            fatal ("no answer (or none that decodes) from the key service", curvecp_zmq_client_error (self->client));
+            fatal ("no answer from the key service", curvecp_zmq_client_error (self->client));
         if (result != CURVECP_KEYSET_STALE && result != CURVECP_KEYSET_GAP) {
             fprintf (stderr, "curvecp-keys: the key service refused the change [%s]\n",
                      curvecp_keyset_result_text (result));
