@@ -35,6 +35,20 @@ CURVECP_BEGIN_DECLS
 
 typedef struct _curvecp_keyd_t curvecp_keyd_t;
 
+/* What the service made of a request (rfc 18.2, ks-request): anything
+   but OK is refused before it touches the set or the subscribers,
+   counted (curvecp_keyd_refused_requests) and logged; a refused request
+   that names CHANGE gets REFUSED malformed, any other no reply. */
+typedef enum {
+    CURVECP_KEYD_REQUEST_OK = 0,
+    CURVECP_KEYD_REQUEST_EMPTY,         /* no frame at all */
+    CURVECP_KEYD_REQUEST_UNKNOWN,       /* the first frame is no command (exactly) */
+    CURVECP_KEYD_REQUEST_NO_UPDATE,     /* CHANGE without its update frame */
+    CURVECP_KEYD_REQUEST_OVERSIZED,     /* an update longer than any can be */
+    CURVECP_KEYD_REQUEST_TRAILING,      /* frames after the request's last */
+    CURVECP_KEYD_REQUEST_RESULTS
+} curvecp_keyd_request_result_t;
+
 /* A key service with our long-term keys and server name, trusting
    admin_key, keeping its set in state_file (loaded if it exists; NULL:
    in memory only). NULL on a bad name or an unreadable state file. */
@@ -55,14 +69,19 @@ CURVECP_EXPORT uint64_t curvecp_keyd_seq (curvecp_keyd_t *self);
 CURVECP_EXPORT size_t curvecp_keyd_subscribers (curvecp_keyd_t *self);
 /* Changes refused so far (each also counted in the set's stats). */
 CURVECP_EXPORT curvecp_keyset_stats_t curvecp_keyd_stats (curvecp_keyd_t *self);
+/* Requests refused so far for this reason (OK: requests taken). */
+CURVECP_EXPORT uint64_t curvecp_keyd_refused_requests (curvecp_keyd_t *self, curvecp_keyd_request_result_t why);
+CURVECP_EXPORT const char *curvecp_keyd_request_result_text (curvecp_keyd_request_result_t why);
 
 /* Client side. The service's signed set, checked against admin_key;
    NULL on timeout, failure or a set that is not the administrator's. */
 CURVECP_EXPORT curvecp_keyset_t *curvecp_keyd_fetch (curvecp_zmq_client_t *client,
         const uint8_t admin_key[CURVECP_KEYSET_ADMIN_PUBLIC_BYTES], int timeout_ms);
 /* Send a signed update; the service's answer: CURVECP_KEYSET_OK or why
-   it refused it (CURVECP_KEYSET_RESULTS on timeout or failure). *seq (if
-   not NULL) gets the service's sequence number after it. */
+   it refused it (CURVECP_KEYSET_UNKNOWN_REASON: a reason this build
+   does not know; CURVECP_KEYSET_RESULTS on timeout, failure or a reply
+   that does not decode). *seq (if not NULL) gets the service's sequence
+   number after it. */
 CURVECP_EXPORT curvecp_keyset_result_t curvecp_keyd_change (curvecp_zmq_client_t *client, const uint8_t *update,
         size_t size, int timeout_ms, uint64_t *seq);
 
@@ -72,7 +91,9 @@ CURVECP_EXPORT curvecp_keyset_result_t curvecp_keyd_change (curvecp_zmq_client_t
    answer within timeout_ms, a bad spec or set). */
 CURVECP_EXPORT int curvecp_keyd_lookup (const char *keyd_spec, const uint8_t admin_key[CURVECP_KEYSET_ADMIN_PUBLIC_BYTES],
         const char *name, uint8_t key[CURVECP_KEY_BYTES], int timeout_ms);
-/* Parse "HEX@ENDPOINT": the key, and the endpoint's start in spec. */
+/* Parse "HEX@ENDPOINT" (64 hex digits; an endpoint of 1..255 printable
+   characters, no space): the key, and the endpoint's start in spec.
+   0, or -1 with key and *endpoint untouched. */
 CURVECP_EXPORT int curvecp_keyd_spec_parse (const char *keyd_spec, uint8_t key[CURVECP_KEY_BYTES], const char **endpoint);
 
 CURVECP_END_DECLS

@@ -53,6 +53,8 @@ typedef enum {
     CURVECP_KEYSET_STALE,           /* sequence number at or below ours */
     CURVECP_KEYSET_GAP,             /* update past last + 1: take a snapshot */
     CURVECP_KEYSET_DIVERGED,        /* the set after it is not the one signed */
+    CURVECP_KEYSET_UNKNOWN_REASON,  /* never a set's: a key service refused a
+                                       change for a reason we do not know */
     CURVECP_KEYSET_RESULTS
 } curvecp_keyset_result_t;
 

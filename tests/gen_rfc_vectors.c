@@ -758,13 +758,15 @@ print_pubsub (void)
     uint8_t plain[64];
     size_t plain_len = plain_message (plain, first, 1);
     plain_len += plain_message (plain + plain_len, second, 2);
-    uint8_t batch[256];
+    uint8_t batch[256], scratch[512];
     size_t topic_len = strlen (topic);
+    if (ps_signed_size (topic_len, ps_batch_size (plain_len)) > sizeof scratch)
+        abort ();
     size_t len = ps_batch_seal (batch, (const uint8_t *) topic, topic_len, (uint8_t) strlen (channel), epoch,
-                                first_seq, 2, nonce, plain, plain_len, key, sign_sk);
+                                first_seq, 2, nonce, plain, plain_len, key, sign_sk, scratch);
     /* what a subscriber does with it */
     ps_batch_t parsed;
-    uint8_t scratch[512], opened[64];
+    uint8_t opened[64];
     ps_keys_t keys;
     if (len != ps_batch_size (plain_len) || ps_keys_parse (keys_body, keys_len, &keys) != PS_OK
     ||  ps_batch_parse (batch, len, topic_len, &parsed) != PS_OK

@@ -2,7 +2,9 @@
 # test_keyd_tools.sh BUILD SRC - the key service from a shell:
 #  - curvecp-keys new-admin / add / revoke / list against curvecp-keyd;
 #    a change signed by another administrator key is refused (exit 1)
-#    and changes nothing; usage errors exit 100;
+#    and changes nothing; usage errors (arguments, server name, a bad -K
+#    spec) exit 100; unreadable keys, a state directory or file it cannot
+#    use, an endpoint it cannot bind exit 111;
 #  - a ØMQ server (curvecp-zmq-echo -K) and a UDP server (curvecp-server
 #    -K) use a replica as their live allow-list: a client in the set is
 #    served; one second after its revocation the next handshake of the
@@ -62,6 +64,23 @@ wait_for keyd.log listening || { echo "FAIL keyd did not start"; cat keyd.log; e
 EP=$(sed -n 's/^listening //p' keyd.log)
 "$KEYD" keyd-keys >/dev/null 2>&1; check "keyd: too few arguments exit 100" 100 $?
 "$KEYD" keyd-keys nothex state2 tcp://127.0.0.1:0 >/dev/null 2>&1; check "keyd: bad adminkey exit 100" 100 $?
+timeout -k 10 20 "$KEYD" keyd-keys admin.pub state2 tcp://127.0.0.1:0 extra >/dev/null 2>&1; check "keyd: too many arguments exit 100" 100 $?
+LONG_LABEL=$(printf '%064d' 0)         # a label is 1..63 bytes
+timeout -k 10 20 "$KEYD" -n "$LONG_LABEL" keyd-keys admin.pub state2 tcp://127.0.0.1:0 >/dev/null 2>&1
+check "keyd: bad server name exit 100" 100 $?
+timeout -k 10 20 "$KEYD" no-such-keys admin.pub state2 tcp://127.0.0.1:0 >/dev/null 2>&1; check "keyd: unreadable keys exit 111" 111 $?
+: > not-a-dir
+timeout -k 10 20 "$KEYD" keyd-keys admin.pub not-a-dir/sub tcp://127.0.0.1:0 >/dev/null 2>&1
+check "keyd: a state directory it cannot make exit 111" 111 $?
+mkdir -p junk-state && head -c 100 /dev/urandom > junk-state/keyset
+out=$(timeout -k 10 20 "$KEYD" keyd-keys admin.pub junk-state tcp://127.0.0.1:0 2>&1); rc=$?
+check "keyd: a state file that is no signed set exit 111" 111 $rc
+contains "... says which file" "junk-state/keyset" "$out"
+timeout -k 10 20 "$KEYD" keyd-keys admin.pub state2 not-an-endpoint >/dev/null 2>&1; check "keyd: an endpoint it cannot bind exit 111" 111 $?
+for bad in "" "$KK" "$KK@" "@$EP" "${KK:1}@$EP" "x${KK:1}@$EP" "$KK@tcp://127.0.0.1 :1"; do
+    timeout -k 10 20 "$ECHO" -K "$bad" -A admin.pub keyd-keys tcp://127.0.0.1:0 >/dev/null 2>&1
+    check "zmq-echo: bad -K '$bad' exit 100" 100 $?
+done
 "$KEYS" add "$KK" "$EP" "$ALICE" alice >/dev/null 2>&1; check "add without -a: exit 100" 100 $?
 "$KEYS" frob >/dev/null 2>&1; check "unknown command: exit 100" 100 $?
 

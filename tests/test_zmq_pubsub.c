@@ -464,8 +464,10 @@ test_origin (void)
     plain[plain_len++] = 1;
     memcpy (plain + plain_len, "\x00\x00\x00\x04" "fake", 8);
     plain_len += 8;
+    uint8_t scratch[512];
+    CHECK (ps_signed_size (4, ps_batch_size (plain_len)) <= sizeof scratch);
     size_t len = ps_batch_seal (out, (const uint8_t *) "news", 4, 0, keys.epoch, 1, 1, nonce, plain, plain_len,
-                                key, fake_sk);
+                                key, fake_sk, scratch);
     /* it opens: confidentiality alone would accept it */
     ps_batch_t batch;
     uint8_t opened[64];
@@ -645,6 +647,25 @@ test_requests (void)
 
 /* ---- the decoders, directly ------------------------------------------------------ */
 
+/* What ps_plain_message hands its callback. */
+typedef struct {
+    size_t count;
+    size_t sizes[4];
+    uint8_t first[4];
+    uint16_t last_message;
+} frames_seen_t;
+
+static void
+see_frame (void *arg, uint16_t message, uint8_t frame, uint8_t nframes, const uint8_t *data, size_t size)
+{
+    frames_seen_t *seen = (frames_seen_t *) arg;
+    CHECK (frame < nframes && seen->count < 4);
+    seen->sizes[seen->count] = size;
+    seen->first[seen->count] = size ? data[0] : 0;
+    seen->last_message = message;
+    seen->count++;
+}
+
 static void
 test_wire (void)
 {
@@ -677,21 +698,21 @@ test_wire (void)
     len = ps_keys_encode (body, pk, 0, 2, prefixes, (const uint8_t (*)[32]) keys);
     CHECK_EQ (ps_keys_parse (body, len, &parsed), PS_MALFORMED);           /* epoch 0 */
     /* batches: count 0, sequence 0, epoch 0, a wrapping sequence */
-    uint8_t nonce[24] = { 0 }, plain[5] = { 1, 0, 0, 0, 0 }, frame[256];
-    len = ps_batch_seal (frame, (const uint8_t *) "a.x", 3, 2, 1, 1, 1, nonce, plain, 5, key, sk);
+    uint8_t nonce[24] = { 0 }, plain[5] = { 1, 0, 0, 0, 0 }, frame[256], scratch[512];
+    len = ps_batch_seal (frame, (const uint8_t *) "a.x", 3, 2, 1, 1, 1, nonce, plain, 5, key, sk, scratch);
     ps_batch_t batch;
     CHECK_EQ (ps_batch_parse (frame, len, 3, &batch), PS_OK);
     CHECK_EQ (ps_batch_parse (frame, len, 1, &batch), PS_WRONG_TOPIC);
     CHECK_EQ (ps_batch_parse (frame, len - 1, 3, &batch), PS_MALFORMED);
     CHECK_EQ (ps_batch_parse (frame, PS_BATCH_MIN - 1, 3, &batch), PS_MALFORMED);
     CHECK_EQ (ps_batch_parse (frame, len, 256, &batch), PS_MALFORMED);
-    len = ps_batch_seal (frame, (const uint8_t *) "a.x", 3, 2, 1, 0, 1, nonce, plain, 5, key, sk);
+    len = ps_batch_seal (frame, (const uint8_t *) "a.x", 3, 2, 1, 0, 1, nonce, plain, 5, key, sk, scratch);
     CHECK_EQ (ps_batch_parse (frame, len, 3, &batch), PS_MALFORMED);
-    len = ps_batch_seal (frame, (const uint8_t *) "a.x", 3, 2, 0, 1, 1, nonce, plain, 5, key, sk);
+    len = ps_batch_seal (frame, (const uint8_t *) "a.x", 3, 2, 0, 1, 1, nonce, plain, 5, key, sk, scratch);
     CHECK_EQ (ps_batch_parse (frame, len, 3, &batch), PS_MALFORMED);
-    len = ps_batch_seal (frame, (const uint8_t *) "a.x", 3, 2, 1, UINT64_MAX, 1, nonce, plain, 5, key, sk);
+    len = ps_batch_seal (frame, (const uint8_t *) "a.x", 3, 2, 1, UINT64_MAX, 1, nonce, plain, 5, key, sk, scratch);
     CHECK_EQ (ps_batch_parse (frame, len, 3, &batch), PS_MALFORMED);
-    len = ps_batch_seal (frame, (const uint8_t *) "a.x", 3, 2, 1, 1, 2, nonce, plain, 5, key, sk);
+    len = ps_batch_seal (frame, (const uint8_t *) "a.x", 3, 2, 1, 1, 2, nonce, plain, 5, key, sk, scratch);
     CHECK_EQ (ps_batch_parse (frame, len, 3, &batch), PS_MALFORMED);      /* no room for 2 */
     /* plaintexts: the count must be exact, frames within, none empty */
     CHECK (ps_plain_walk (plain, 5, 1, NULL, NULL));
@@ -703,6 +724,25 @@ test_wire (void)
     CHECK (!ps_plain_walk (no_frames, 1, 1, NULL, NULL));
     uint8_t too_long[6] = { 1, 0, 0, 0, 2, 7 };
     CHECK (!ps_plain_walk (too_long, 6, 1, NULL, NULL));
+    /* one message at a time: the frames to the callback, the offset past
+       it; a bad one leaves the offset where it was */
+    uint8_t two[] = { 2, 0, 0, 0, 1, 'a', 0, 0, 0, 0,  1, 0, 0, 0, 2, 'b', 'c' };
+    frames_seen_t seen = { 0 };
+    size_t at = 0;
+    CHECK (ps_plain_message (two, sizeof two, &at, 0, see_frame, &seen) && at == 10);
+    CHECK (seen.count == 2 && seen.sizes[0] == 1 && seen.sizes[1] == 0 && seen.first[0] == 'a');
+    CHECK (ps_plain_message (two, sizeof two, &at, 1, see_frame, &seen) && at == sizeof two);
+    CHECK (seen.count == 3 && seen.sizes[2] == 2 && seen.first[2] == 'b' && seen.last_message == 1);
+    CHECK (!ps_plain_message (two, sizeof two, &at, 2, NULL, NULL) && at == sizeof two);
+    at = 10;
+    CHECK (!ps_plain_message (two, sizeof two - 1, &at, 1, NULL, NULL) && at == 10);
+    CHECK (ps_plain_walk (two, sizeof two, 2, NULL, NULL));
+    /* the big-endian 32-bit length every frame carries */
+    uint8_t be[4];
+    ps_put32 (be, 0x01020304u);
+    CHECK (be[0] == 1 && be[1] == 2 && be[2] == 3 && be[3] == 4 && ps_get32 (be) == 0x01020304u);
+    ps_put32 (be, UINT32_MAX);
+    CHECK (ps_get32 (be) == UINT32_MAX);
     printf ("wire: ok\n");
 }
 

@@ -1,6 +1,7 @@
 /*  curvecp_tool.c - the shared command-line conventions of the tools
     (see curvecp_tool.h). One tool per process, so the name and usage
     live in file-scope state set once at start.                          */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,8 @@
 static const char *s_name = "curvecp";
 static const char *s_usage = "";
 static char s_optstring[64] = "+:";
+static bool s_quiet = false;
+static void (*s_cleanup) (void) = NULL;
 
 static bool
 takes_argument (const char *optstring, char option)
@@ -61,14 +64,23 @@ curvecp_tool_bad_option (void)
     curvecp_tool_usage_error ("unknown option '-%c'", optopt ? optopt : '?');
 }
 
+/* One line on stderr, "name: <kind><message>", as every tool's errors. */
+static void say_line (const char *kind, const char *format, va_list args) __attribute__ ((format (printf, 2, 0)));
+
+static void
+say_line (const char *kind, const char *format, va_list args)
+{
+    fprintf (stderr, "%s: %s", s_name, kind);
+    vfprintf (stderr, format, args);
+    fprintf (stderr, "\n");
+}
+
 void
 curvecp_tool_usage_error (const char *format, ...)
 {
     va_list args;
     va_start (args, format);
-    fprintf (stderr, "%s: ", s_name);
-    vfprintf (stderr, format, args);
-    fprintf (stderr, "\n");
+    say_line ("", format, args);
     va_end (args);
     fputs (s_usage, stderr);
     exit (CURVECP_TOOL_EXIT_USAGE);
@@ -91,4 +103,72 @@ curvecp_tool_give_up_ns (uint64_t default_ns)
     if (*end || ms < 1 || ms > 3600000ul)
         return default_ns;
     return (uint64_t) ms * 1000000ull;
+}
+
+void
+curvecp_tool_set_quiet (bool quiet)
+{
+    s_quiet = quiet;
+}
+
+void
+curvecp_tool_on_fatal (void (*cleanup) (void))
+{
+    s_cleanup = cleanup;
+}
+
+/* The message is printed before the cleanup runs: its text may live in
+   what the cleanup frees (a client's error string). */
+void
+curvecp_tool_fatal (const char *format, ...)
+{
+    if (!s_quiet) {
+        va_list args;
+        va_start (args, format);
+        say_line ("fatal: ", format, args);
+        va_end (args);
+    }
+    if (s_cleanup)
+        s_cleanup ();
+    exit (CURVECP_TOOL_EXIT_FATAL);
+}
+
+void
+curvecp_tool_fatal_detail (const char *what, const char *detail)
+{
+    if (detail && *detail)
+        curvecp_tool_fatal ("%s: %s", what, detail);
+    curvecp_tool_fatal ("%s", what);
+}
+
+void
+curvecp_tool_fatal_errno (const char *what)
+{
+    int err = errno;
+    curvecp_tool_fatal_detail (what, err ? strerror (err) : NULL);
+}
+
+bool
+curvecp_tool_number (const char *text, uint64_t min, uint64_t max, uint64_t *value)
+{
+    if (*text < '0' || *text > '9')
+        return false;
+    int saved = errno;                  /* a later fatal may print errno */
+    errno = 0;
+    char *end;
+    unsigned long long n = strtoull (text, &end, 10);
+    bool good = *end == 0 && errno == 0 && n >= min && n <= max;
+    errno = saved;
+    if (good)
+        *value = (uint64_t) n;
+    return good;
+}
+
+int
+curvecp_tool_seconds (const char *text)
+{
+    uint64_t seconds;
+    if (!curvecp_tool_number (text, 1, 86400, &seconds))
+        curvecp_tool_usage_error ("bad -t '%s' (whole seconds, 1 to 86400)", text);
+    return (int) seconds;
 }

@@ -429,18 +429,6 @@ load_server_key (const char *text, const char *record_name, uint8_t key[CURVECP_
     return result == CURVECP_KNOWN_OK || result == CURVECP_KNOWN_RECORDED;
 }
 
-static bool
-parse_count (const char *text, uint64_t *value)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull (text, &end, 10);
-    if (errno || end == text || *end || *text == '-')
-        return false;
-    *value = v;
-    return true;
-}
-
 /* A transfer that stopped part way keeps its copy: say so, so the user
    knows a later fetch resumes rather than starts again. */
 static void
@@ -499,7 +487,7 @@ main (int argc, char *argv[])
     self.server_name = "localhost";
     self.timeout_ns = 10 * NS;
     self.progress = isatty (2);
-    uint64_t stop_after = UINT64_MAX, secs;
+    uint64_t stop_after = UINT64_MAX;
     const char *keys_path = NULL;
     bool overwrite = false, name_given = false;
     int opt;
@@ -511,17 +499,14 @@ main (int argc, char *argv[])
             self.server_name = optarg;
             name_given = true;
         }
-        else if (opt == 't') {
-            if (!parse_count (optarg, &secs) || secs == 0 || secs > 86400)
-                curvecp_tool_usage_error ("bad -t '%s' (whole seconds, 1 to 86400)", optarg);
-            self.timeout_ns = secs * NS;
-        }
+        else if (opt == 't')
+            self.timeout_ns = (uint64_t) curvecp_tool_seconds (optarg) * NS;
         else if (opt == 'p' || opt == 'q')
             self.progress = opt == 'p';
         else if (opt == 'v')
             self.verbose = true;
         else if (opt == 'm') {
-            if (!parse_count (optarg, &stop_after))
+            if (!curvecp_tool_number (optarg, 0, UINT64_MAX, &stop_after))
                 curvecp_tool_usage_error ("bad -m '%s' (a byte count)", optarg);
         }
         else if (opt == 'f')

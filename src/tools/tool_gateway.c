@@ -65,13 +65,6 @@ static void on_usr1 (int sig) { (void) sig; got_usr1 = 1; }
 static void on_stop (int sig) { (void) sig; got_stop = 1; }
 
 static void
-fatal (const char *what)
-{
-    fprintf (stderr, "curvecp-gateway: fatal: %s%s%s\n", what, errno ? ": " : "", errno ? strerror (errno) : "");
-    exit (CURVECP_TOOL_EXIT_FATAL);
-}
-
-static void
 print_counters (gateway_tool_t *tool)
 {
     fprintf (stderr, "curvecp-gateway: ");
@@ -104,10 +97,8 @@ check_routes (gateway_tool_t *tool, bool starting)
     tool->routes_seen = now_stat;
     char error[CURVECP_GATEWAY_ERROR_TEXT];
     curvecp_gateway_routes_t *routes = curvecp_gateway_routes_load (tool->routes_path, error, sizeof error);
-    if (!routes && starting) {
-        fprintf (stderr, "curvecp-gateway: fatal: routes file %s: %s\n", tool->routes_path, error);
-        exit (CURVECP_TOOL_EXIT_FATAL);
-    }
+    if (!routes && starting)
+        curvecp_tool_fatal ("routes file %s: %s", tool->routes_path, error);
     if (!routes) {
         fprintf (stderr, "curvecp-gateway: routes file %s refused (%s): keeping the %zu routes in force\n",
                  tool->routes_path, error, curvecp_gateway_routes_count (curvecp_gateway_routes (tool->gateway)));
@@ -315,21 +306,17 @@ reserve_descriptors (size_t flows)
         limit.rlim_cur = limit.rlim_max < need ? limit.rlim_max : need;
         setrlimit (RLIMIT_NOFILE, &limit);
     }
-    if (limit.rlim_cur < need) {
-        fprintf (stderr, "curvecp-gateway: fatal: %zu flows need %llu descriptors, the limit is %llu\n",
-                 flows, (unsigned long long) need, (unsigned long long) limit.rlim_cur);
-        exit (CURVECP_TOOL_EXIT_FATAL);
-    }
+    if (limit.rlim_cur < need)
+        curvecp_tool_fatal ("%zu flows need %llu descriptors, the limit is %llu",
+                            flows, (unsigned long long) need, (unsigned long long) limit.rlim_cur);
 }
 
-static unsigned long
-parse_number (const char *text, unsigned long max, const char *what)
+static uint64_t
+parse_number (const char *text, uint64_t max, const char *what)
 {
-    char *end;
-    errno = 0;
-    unsigned long value = strtoul (text, &end, 10);
-    if (*text < '0' || *text > '9' || *end || errno || value == 0 || value > max)
-        curvecp_tool_usage_error ("bad %s: '%s' (1..%lu)", what, text, max);
+    uint64_t value;
+    if (!curvecp_tool_number (text, 1, max, &value))
+        curvecp_tool_usage_error ("bad %s: '%s' (1..%llu)", what, text, (unsigned long long) max);
     return value;
 }
 
@@ -368,7 +355,7 @@ main (int argc, char **argv)
     tool.gateway = curvecp_gateway_new (max_flows, idle_ns);
     tool.flow_fds = malloc (max_flows * sizeof *tool.flow_fds);
     if (!tool.gateway || !tool.flow_fds)
-        fatal ("out of memory");
+        curvecp_tool_fatal_errno ("out of memory");
     for (size_t i = 0; i < max_flows; i++)
         tool.flow_fds[i] = -1;
     check_routes (&tool, true);
@@ -377,13 +364,13 @@ main (int argc, char **argv)
     if (!tool.public_socket) {
         char what[256];
         snprintf (what, sizeof what, "unable to bind UDP port %s on %s", arg[1], arg[0]);
-        fatal (what);
+        curvecp_tool_fatal_errno (what);
     }
     tool.epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
     struct epoll_event event = { .events = EPOLLIN, .data.u64 = PUBLIC_TAG };
     if (tool.epoll_fd < 0
     ||  epoll_ctl (tool.epoll_fd, EPOLL_CTL_ADD, curvecp_udp_socket_fd (tool.public_socket), &event) != 0)
-        fatal ("epoll");
+        curvecp_tool_fatal_errno ("epoll");
     uint64_t now = curvecp_clock_now ();
     tool.next_routes_check = now + ROUTES_CHECK_NS;
     tool.next_report = now + REPORT_NS;

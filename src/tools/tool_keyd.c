@@ -46,15 +46,6 @@ on_signal (int signum)
     stop_requested = 1;
 }
 
-static void fatal (const char *what, const char *detail) __attribute__ ((noreturn));
-
-static void
-fatal (const char *what, const char *detail)
-{
-    fprintf (stderr, "curvecp-keyd: fatal: %s%s%s\n", what, detail && *detail ? ": " : "", detail ? detail : "");
-    exit (CURVECP_TOOL_EXIT_FATAL);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -77,24 +68,24 @@ main (int argc, char **argv)
     if (curvecp_name_encode (name, field) != CURVECP_OK)
         curvecp_tool_usage_error ("bad server name: -n '%s' (dotted labels of 1..63 bytes)", name);
     if (sodium_init () < 0)
-        fatal ("libsodium", NULL);
+        curvecp_tool_fatal_detail ("libsodium", NULL);
     if (curvecp_adminkey_load_public (arg[1], admin) != 0)
         curvecp_tool_usage_error ("bad adminkey: '%s' (64 hex digits, or a file with them)", arg[1]);
     curvecp_keypair_t keys;
     if (curvecp_keys_load (arg[0], &keys) != CURVECP_OK)
-        fatal ("unable to read keys", curvecp_keys_error ());
+        curvecp_tool_fatal_detail ("unable to read keys", curvecp_keys_error ());
     if (mkdir (arg[2], 0755) != 0 && errno != EEXIST)
-        fatal ("unable to make the state directory", strerror (errno));
+        curvecp_tool_fatal_detail ("unable to make the state directory", strerror (errno));
     char state[4096];
     snprintf (state, sizeof state, "%s/keyset", arg[2]);
     curvecp_keyd_t *keyd = curvecp_keyd_new (&keys, name, admin, state);
     curvecp_keypair_wipe (&keys);
     if (!keyd)
-        fatal ("unable to start: cannot read a set signed by adminkey from", state);
+        curvecp_tool_fatal_detail ("unable to start: cannot read a set signed by adminkey from", state);
     if (curvecp_keyd_bind (keyd, arg[3]) < 0) {
         const char *why = zmq_strerror (zmq_errno ());
         curvecp_keyd_destroy (&keyd);
-        fatal ("unable to bind", why);
+        curvecp_tool_fatal_detail ("unable to bind", why);
     }
     if (verbose) {
         char *bound = zsock_last_endpoint (curvecp_zmq_server_sock (curvecp_keyd_server (keyd)));
@@ -109,7 +100,7 @@ main (int argc, char **argv)
     sigaction (SIGTERM, &action, NULL);
     sigaction (SIGINT, &action, NULL);
     if (curvecp_keyd_start (keyd) != 0)
-        fatal ("unable to start the service thread", NULL);
+        curvecp_tool_fatal_detail ("unable to start the service thread", NULL);
     while (!stop_requested)
         usleep (100 * 1000);            /* the service runs in its thread */
     curvecp_keyd_destroy (&keyd);

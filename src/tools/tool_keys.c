@@ -62,14 +62,10 @@ typedef struct {
 
 static curvecp_zmq_client_t *s_client;    /* closed on a fatal error too */
 
-static void fatal (const char *what, const char *detail) __attribute__ ((noreturn));
-
 static void
-fatal (const char *what, const char *detail)
+close_client (void)
 {
     curvecp_zmq_client_destroy (&s_client);
-    fprintf (stderr, "curvecp-keys: fatal: %s%s%s\n", what, detail && *detail ? ": " : "", detail ? detail : "");
-    exit (CURVECP_TOOL_EXIT_FATAL);
 }
 
 /* 64 hex digits, a NaCl key directory, or a zcert file. */
@@ -88,7 +84,8 @@ new_admin (int argc, char **argv)
         curvecp_tool_usage_error ("new-admin takes one argument ADMINKEY");
     uint8_t pk[32];
     if (curvecp_adminkey_create (argv[0], pk) != 0)
-        fatal ("unable to write the administrator key", errno == EEXIST ? "it exists" : strerror (errno));
+        curvecp_tool_fatal_detail ("unable to write the administrator key",
+                                   errno == EEXIST ? "it exists" : strerror (errno));
     char hex[65];
     sodium_bin2hex (hex, sizeof hex, pk, sizeof pk);
     printf ("%s\n", hex);
@@ -103,7 +100,7 @@ connect_keyd (keys_tool_t *self, const char *key_arg, const char *endpoint)
         curvecp_tool_usage_error ("bad KEYDKEY: '%s' (64 hex digits, key directory or zcert file)", key_arg);
     self->client = curvecp_zmq_client_new (NULL, keyd_key, self->name);
     if (!self->client || curvecp_zmq_client_connect (self->client, endpoint) != 0)
-        fatal ("unable to connect to", endpoint);
+        curvecp_tool_fatal_detail ("unable to connect to", endpoint);
     curvecp_zmq_client_set_linger (self->client, 1000);
     s_client = self->client;
 }
@@ -113,9 +110,9 @@ fetch (keys_tool_t *self)
 {
     curvecp_keyset_t *set = curvecp_keyd_fetch (self->client, self->admin_pk, self->timeout_ms);
     if (!set)
-        fatal ("no signed set from the key service", curvecp_zmq_client_failed (self->client)
-               ? curvecp_zmq_client_error (self->client)
-               : "no answer in time, or its set is not signed by this administrator key");
+        curvecp_tool_fatal_detail ("no signed set from the key service", curvecp_zmq_client_failed (self->client)
+                                   ? curvecp_zmq_client_error (self->client)
+                                   : "no answer in time, or its set is not signed by this administrator key");
     return set;
 }
 
@@ -130,7 +127,8 @@ send_change (keys_tool_t *self, const curvecp_keyset_entry_t *entry, const char 
         uint8_t *update = curvecp_keyset_make_update (set, entry, self->admin_sk, &size);
         curvecp_keyset_destroy (&set);
         if (!update)
-            fatal ("unable to make the change", "a bad entry, or ADMINKEY is not the service's administrator key");
+            curvecp_tool_fatal_detail ("unable to make the change",
+                                       "a bad entry, or ADMINKEY is not the service's administrator key");
         uint64_t seq = 0;
         curvecp_keyset_result_t result = curvecp_keyd_change (self->client, update, size, self->timeout_ms, &seq);
         free (update);
@@ -141,7 +139,7 @@ send_change (keys_tool_t *self, const curvecp_keyset_entry_t *entry, const char 
             return 0;
         }
         if (result == CURVECP_KEYSET_RESULTS)
-            fatal ("no answer from the key service", curvecp_zmq_client_error (self->client));
+            curvecp_tool_fatal_detail ("no answer from the key service", curvecp_zmq_client_error (self->client));
         if (result != CURVECP_KEYSET_STALE && result != CURVECP_KEYSET_GAP) {
             fprintf (stderr, "curvecp-keys: the key service refused the change [%s]\n",
                      curvecp_keyset_result_text (result));
@@ -226,7 +224,8 @@ load_admin (keys_tool_t *self, bool need_secret)
         curvecp_tool_usage_error ("add and revoke need -a ADMINKEY");
     if (self->admin_secret_path) {
         if (curvecp_adminkey_load_secret (self->admin_secret_path, self->admin_sk) != 0)
-            fatal ("unable to read the administrator's secret key (128 hex digits)", self->admin_secret_path);
+            curvecp_tool_fatal_detail ("unable to read the administrator's secret key (128 hex digits)",
+                                       self->admin_secret_path);
         memcpy (self->admin_pk, self->admin_sk + 32, 32);
     }
     else
@@ -246,16 +245,12 @@ main (int argc, char **argv)
     self.timeout_ms = 10000;
     int opt;
     curvecp_tool_start ("curvecp-keys", USAGE, "n:t:a:A:", argc, argv);
+    curvecp_tool_on_fatal (close_client);
     while ((opt = getopt (argc, argv, curvecp_tool_optstring ())) != -1) {
         if (opt == 'n')
             self.name = optarg;
-        else if (opt == 't') {
-            char *end;
-            long seconds = strtol (optarg, &end, 10);
-            if (*optarg == 0 || *end != 0 || seconds < 1 || seconds > 86400)
-                curvecp_tool_usage_error ("bad -t '%s' (whole seconds, 1 to 86400)", optarg);
-            self.timeout_ms = (int) seconds * 1000;
-        }
+        else if (opt == 't')
+            self.timeout_ms = curvecp_tool_seconds (optarg) * 1000;
         else if (opt == 'a')
             self.admin_secret_path = optarg;
         else if (opt == 'A')
@@ -266,7 +261,7 @@ main (int argc, char **argv)
     if (optind >= argc)
         curvecp_tool_usage_error ("no command: new-admin, add, revoke or list");
     if (sodium_init () < 0)
-        fatal ("libsodium", NULL);
+        curvecp_tool_fatal_detail ("libsodium", NULL);
     const char *command = argv[optind];
     int left = argc - optind - 1;
     char **rest = argv + optind + 1;

@@ -24,12 +24,6 @@
     "  -h       this help\n" \
     "Exit codes: 0 made; 100 usage; 111 fatal (it exists already, cannot write).\n"
 
-static int
-fatal (const char *what, const char *path)
-{
-    fprintf (stderr, "curvecp-makekey: fatal: %s%s%s\n", what, path ? ": " : "", path ? path : "");
-    return CURVECP_TOOL_EXIT_FATAL;
-}
 
 /* A zcert pair, never over an existing file (a lost secret key cannot
    be had back). */
@@ -39,17 +33,17 @@ make_zcert (const char *name)
     char secret[4096];
     struct stat st;
     if (snprintf (secret, sizeof secret, "%s_secret", name) >= (int) sizeof secret)
-        return fatal ("name too long", name);
+        curvecp_tool_fatal_detail ("name too long", name);
     if (lstat (name, &st) == 0)
-        return fatal ("refusing to overwrite an existing file", name);
+        curvecp_tool_fatal_detail ("refusing to overwrite an existing file", name);
     if (lstat (secret, &st) == 0)
-        return fatal ("refusing to overwrite an existing file", secret);
+        curvecp_tool_fatal_detail ("refusing to overwrite an existing file", secret);
     curvecp_keypair_t keys;
     curvecp_keypair_generate (&keys);
     curvecp_reason_t rc = curvecp_zcert_save (name, &keys);
     curvecp_keypair_wipe (&keys);
     if (rc != CURVECP_OK)
-        return fatal (curvecp_keys_error (), NULL);
+        curvecp_tool_fatal_detail (curvecp_keys_error (), NULL);
     return 0;
 }
 
@@ -73,6 +67,6 @@ main (int argc, char **argv)
     if (zcert)
         return make_zcert (argv[optind]);
     if (curvecp_keydir_create (argv[optind], NULL) != CURVECP_OK)
-        return fatal (curvecp_keys_error (), NULL);
+        curvecp_tool_fatal_detail (curvecp_keys_error (), NULL);
     return 0;
 }

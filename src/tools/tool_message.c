@@ -102,7 +102,6 @@ typedef struct {
 static verbosity_t s_verbosity = ERRORS;
 
 static void say (verbosity_t level, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
-static void die (const char *format, ...) __attribute__ ((format (printf, 1, 2), noreturn));
 
 static void
 say (verbosity_t level, const char *format, ...)
@@ -115,20 +114,6 @@ say (verbosity_t level, const char *format, ...)
     vfprintf (stderr, format, args);
     fprintf (stderr, "\n");
     va_end (args);
-}
-
-static void
-die (const char *format, ...)
-{
-    if (s_verbosity >= ERRORS) {
-        va_list args;
-        va_start (args, format);
-        fprintf (stderr, "curvecp-message: fatal: ");
-        vfprintf (stderr, format, args);
-        fprintf (stderr, "\n");
-        va_end (args);
-    }
-    exit (EXIT_FATAL);
 }
 
 #define USAGE "curvecp-message: usage: curvecp-message [-q] [-Q] [-v] [-c|-C|-s] prog [args...]\n" \
@@ -168,6 +153,7 @@ parse_options (int argc, char **argv, handler_mode_t *mode)
                 default: curvecp_tool_usage_error ("unknown option '-%c' in '%s'", *option, argv[index]);
             }
     }
+    curvecp_tool_set_quiet (s_verbosity < ERRORS);
     if (index >= argc)
         curvecp_tool_usage_error ("no program to run");
     return index;
@@ -180,7 +166,7 @@ set_nonblocking (int fd)
 {
     int flags = fcntl (fd, F_GETFL);
     if (flags == -1 || fcntl (fd, F_SETFL, flags | O_NONBLOCK) == -1)
-        die ("unable to set file descriptor %d non-blocking: %s", fd, strerror (errno));
+        curvecp_tool_fatal ("unable to set file descriptor %d non-blocking: %s", fd, strerror (errno));
 }
 
 /* A pipe whose two ends sit at descriptors >= 10 and close on exec, so
@@ -190,11 +176,11 @@ make_pipe (int fds[2])
 {
     int raw[2];
     if (pipe (raw) == -1)
-        die ("unable to create pipe: %s", strerror (errno));
+        curvecp_tool_fatal ("unable to create pipe: %s", strerror (errno));
     for (int i = 0; i < 2; i++) {
         fds[i] = fcntl (raw[i], F_DUPFD_CLOEXEC, 10);
         if (fds[i] == -1)
-            die ("unable to duplicate pipe: %s", strerror (errno));
+            curvecp_tool_fatal ("unable to duplicate pipe: %s", strerror (errno));
         close (raw[i]);
     }
 }
@@ -235,7 +221,7 @@ start_child (handler_t *self, char **argv, const sigset_t *original_mask)
     make_pipe (output);
     self->child = fork ();
     if (self->child == -1)
-        die ("unable to fork: %s", strerror (errno));
+        curvecp_tool_fatal ("unable to fork: %s", strerror (errno));
     if (self->child == 0)
         exec_child (self->mode, input[0], output[1], argv, original_mask);
     close (input[0]);
@@ -263,7 +249,7 @@ reap_child (handler_t *self, bool block)
     }
     else
     if (pid == -1)
-        die ("unable to wait for the child: %s", strerror (errno));
+        curvecp_tool_fatal ("unable to wait for the child: %s", strerror (errno));
 }
 
 /* The connection failed or the peer's stream did: the child must not
@@ -294,9 +280,9 @@ deliver_frames (handler_t *self, uint64_t now)
         self->last_frame_in = now;
     }
     if (got == -1)
-        die ("unable to read from file descriptor 8: protocol error (%s)",
-             curvecp_framing_error (self->framing) == CURVECP_E_TOO_LONG
-             ? "frame length byte over 68" : "frame length byte 0 or over 127, not 1..68");
+        curvecp_tool_fatal ("unable to read from file descriptor 8: protocol error (%s)",
+                            curvecp_framing_error (self->framing) == CURVECP_E_TOO_LONG
+                            ? "frame length byte over 68" : "frame length byte 0 or over 127, not 1..68");
 }
 
 static void
@@ -309,9 +295,9 @@ read_network (handler_t *self, uint64_t now)
         if (got == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;
         if (got == -1)
-            die ("unable to read from file descriptor 8: %s", strerror (errno));
+            curvecp_tool_fatal ("unable to read from file descriptor 8: %s", strerror (errno));
         if (got == 0 && curvecp_framing_buffered (self->framing))
-            die ("unable to read from file descriptor 8: protocol error (end of input inside a frame)");
+            curvecp_tool_fatal ("unable to read from file descriptor 8: protocol error (end of input inside a frame)");
         if (got == 0) {
             self->net_eof = true;       /* fatal unless this iteration finishes us */
             return;
@@ -331,7 +317,7 @@ queue_frame (handler_t *self, const uint8_t *message, size_t len)
 {
     //  Callers check the room first, so a refusal here is a bug
     if (curvecp_framing_queue (self->framing, message, len) != CURVECP_OK)
-        die ("unable to queue a %zu-byte message for file descriptor 9", len);
+        curvecp_tool_fatal ("unable to queue a %zu-byte message for file descriptor 9", len);
     self->frames_out++;
 }
 
@@ -339,7 +325,7 @@ static void
 flush_network (handler_t *self)
 {
     if (curvecp_framing_flush (self->framing, FD_TO_NET) == -1)
-        die ("unable to write to file descriptor 9: %s", strerror (errno));
+        curvecp_tool_fatal ("unable to write to file descriptor 9: %s", strerror (errno));
 }
 
 /* Queue every message the stream wants to send now, while a whole frame
@@ -395,7 +381,7 @@ read_child (handler_t *self)
         }
         size_t taken = curvecp_stream_write (self->stream, buffer, (size_t) got);
         if (taken != (size_t) got)
-            die ("message layer took %zu of %zd bytes", taken, got);
+            curvecp_tool_fatal ("message layer took %zu of %zd bytes", taken, got);
         self->bytes_from_child += (size_t) got;
     }
 }
@@ -495,7 +481,7 @@ wait_for_events (handler_t *self, uint64_t now, const sigset_t *wait_mask)
     }
     //  SIGCHLD is blocked except inside ppoll, so a child's death wakes us
     if (ppoll (fds, count, timeout_p, wait_mask) == -1 && errno != EINTR)
-        die ("unable to poll: %s", strerror (errno));
+        curvecp_tool_fatal ("unable to poll: %s", strerror (errno));
 }
 
 static void
@@ -516,10 +502,11 @@ exit_status (handler_t *self)
     reap_child (self, true);
     report (self);
     if (self->peer_failed)
-        die ("the %s ended its stream with a failure (failure-eof)", self->mode == MODE_SERVER ? "client" : "server");
+        curvecp_tool_fatal ("the %s ended its stream with a failure (failure-eof)",
+                            self->mode == MODE_SERVER ? "client" : "server");
     if (WIFEXITED (self->child_status))
         return WEXITSTATUS (self->child_status);
-    die ("child killed by signal %d", WTERMSIG (self->child_status));
+    curvecp_tool_fatal ("child killed by signal %d", WTERMSIG (self->child_status));
     return EXIT_FATAL;
 }
 
@@ -538,11 +525,11 @@ run (handler_t *self, const sigset_t *wait_mask)
         if (finished (self))
             return exit_status (self);
         if (self->net_eof)
-            die ("unable to read from file descriptor 8: protocol error (end of input)");
+            curvecp_tool_fatal ("unable to read from file descriptor 8: protocol error (end of input)");
         if (curvecp_stream_failed (self->stream)) {
             tell_child (self);
-            die ("connection failed: the %s stopped acknowledging data (peer-silent: nothing for %.1f s)",
-                 self->mode == MODE_SERVER ? "client" : "server", (double) self->give_up_ns / 1e9);
+            curvecp_tool_fatal ("connection failed: the %s stopped acknowledging data (peer-silent: nothing for %.1f s)",
+                                self->mode == MODE_SERVER ? "client" : "server", (double) self->give_up_ns / 1e9);
         }
         if (orphaned_and_idle (self, now)) {
             say (VERBOSE, "child exited and the peer is silent: giving up");
@@ -593,7 +580,7 @@ main (int argc, char **argv)
     self->stream = curvecp_stream_new (&config);
     self->framing = curvecp_framing_new (NET_OUT_BUFFER);
     if (!self->stream || !self->framing)
-        die ("unable to create the message layer: out of memory");
+        curvecp_tool_fatal ("unable to create the message layer: out of memory");
 
     self->last_frame_in = start;
     self->ping_pending = self->mode != MODE_SERVER;

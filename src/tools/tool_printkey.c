@@ -36,16 +36,12 @@ main (int argc, char **argv)
     uint8_t public_key[CURVECP_KEY_BYTES];
     curvecp_reason_t rc = file ? curvecp_zcert_load_public (path, public_key)
                                : curvecp_keydir_load_public (path, public_key);
-    if (rc != CURVECP_OK) {
-        fprintf (stderr, "curvecp-printkey: fatal: %s\n", curvecp_keys_error ());
-        return CURVECP_TOOL_EXIT_FATAL;
-    }
+    if (rc != CURVECP_OK)
+        curvecp_tool_fatal ("%s", curvecp_keys_error ());
     char hex[2 * CURVECP_KEY_BYTES + 1];
     curvecp_key_to_hex (public_key, hex);
     //  A write error (full disk, closed pipe) must not look like success
-    if (printf ("%s\n", hex) < 0 || fflush (stdout) == EOF) {
-        fprintf (stderr, "curvecp-printkey: fatal: unable to write output\n");
-        return CURVECP_TOOL_EXIT_FATAL;
-    }
+    if (printf ("%s\n", hex) < 0 || fflush (stdout) == EOF)
+        curvecp_tool_fatal ("unable to write output");
     return 0;
 }

@@ -60,16 +60,6 @@ on_signal (int sig)
         stopping = 1;
 }
 
-static void fatal (const char *what) __attribute__ ((noreturn));
-
-static void
-fatal (const char *what)
-{
-    if (verbosity > 0)
-        fprintf (stderr, "curvecp-tunnel: fatal: %s%s%s\n", what, errno ? ": " : "", errno ? strerror (errno) : "");
-    exit (CURVECP_TOOL_EXIT_FATAL);
-}
-
 static void
 parse_address (const char *text, char option, curvecp_udp_addr_t *addr)
 {
@@ -82,10 +72,8 @@ parse_address (const char *text, char option, curvecp_udp_addr_t *addr)
 static int
 parse_count (const char *text)
 {
-    char *end;
-    errno = 0;
-    long n = strtol (text, &end, 10);
-    if (errno || *end || n < 1 || n > 1000000)
+    uint64_t n;
+    if (!curvecp_tool_number (text, 1, 1000000, &n))
         curvecp_tool_usage_error ("bad connection limit: '%s' (1..1000000)", text);
     return (int) n;
 }
@@ -140,6 +128,7 @@ main (int argc, char **argv)
             default: curvecp_tool_bad_option ();
         }
     }
+    curvecp_tool_set_quiet (verbosity == 0);
     if (optind < argc)
         curvecp_tool_usage_error ("unexpected argument '%s'", argv[optind]);
     if (!mode)
@@ -177,12 +166,11 @@ main (int argc, char **argv)
         if (curvecp_keydir_load (keydir, &keys) != CURVECP_OK) {
             char what[512];
             snprintf (what, sizeof what, "unable to read key directory %s: %s", keydir, curvecp_keys_error ());
-            errno = 0;
-            fatal (what);
+            curvecp_tool_fatal ("%s", what);          /* curvecp_keys_error says why */
         }
         nonces = curvecp_safenonce_new (keydir, CURVECP_SAFENONCE_SERVER);
         if (!nonces)
-            fatal ("unable to open the key directory's nonce counter");
+            curvecp_tool_fatal_errno ("unable to open the key directory's nonce counter");
         config.keys = &keys;
         config.cookie_nonce = curvecp_safenonce_next;
         config.cookie_nonce_context = nonces;
@@ -195,7 +183,8 @@ main (int argc, char **argv)
     if (keydir)
         curvecp_keypair_wipe (&keys);
     if (!tunnel)
-        fatal (config.encrypt ? "unable to listen on TCP -s or open a UDP socket" : "unable to bind UDP -s");
+        curvecp_tool_fatal_errno (config.encrypt ? "unable to listen on TCP -s or open a UDP socket"
+                                                 : "unable to bind UDP -s");
     if (verbosity > 1) {
         curvecp_udp_addr_t local;
         char text[CURVECP_UDP_ADDR_TEXT];

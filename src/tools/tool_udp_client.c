@@ -69,17 +69,6 @@
 static int verbosity = 1;               /* curvecpclient prints errors by default */
 static curvecp_udp_child_t *child;
 
-/* Ends the program: the checks before it rely on it (clang). */
-static void fatal (const char *what, int err) __attribute__ ((noreturn));
-
-static void
-fatal (const char *what, int err)
-{
-    if (verbosity > 0)
-        fprintf (stderr, "curvecp-client: fatal: %s%s%s\n", what, err ? ": " : "", err ? strerror (err) : "");
-    exit (111);
-}
-
 static void
 on_message (curvecp_udp_conn_t *conn, const uint8_t *message, size_t len, void *arg)
 {
@@ -132,8 +121,8 @@ wait_for_cookie (curvecp_udp_client_t *client)
         if (state == CURVECP_UDP_CONNECTED)
             break;
         if (state == CURVECP_UDP_NO_RESPONSE)
-            fatal ("no response from server: no Cookie after 8 Hellos (no server at that address "
-                   "and port, or a wrong server key or extension) (handshake-timeout)", 0);
+            curvecp_tool_fatal ("no response from server: no Cookie after 8 Hellos (no server at that address "
+                                "and port, or a wrong server key or extension) (handshake-timeout)");
         struct pollfd fd = { curvecp_udp_client_fd (client), POLLIN, 0 };
         curvecp_udp_poll (&fd, 1, curvecp_udp_client_deadline (client));
         curvecp_udp_client_process (client, curvecp_clock_now ());
@@ -324,11 +313,8 @@ server_key (const char *arg, const char *name, uint8_t key[CURVECP_KEY_BYTES])
         curvecp_tool_usage_error ("bad server key: '%s' (64 hex digits), and not a known server: %s", arg, error);
     if (result == CURVECP_KNOWN_RECORDED && verbosity > 0)
         fprintf (stderr, "curvecp-client: recorded the key of %s in %s\n", name, curvecp_known_file ());
-    if (result != CURVECP_KNOWN_OK && result != CURVECP_KNOWN_RECORDED) {
-        if (verbosity > 0)
-            fprintf (stderr, "curvecp-client: fatal: %s\n", error);
-        exit (111);
-    }
+    if (result != CURVECP_KNOWN_OK && result != CURVECP_KNOWN_RECORDED)
+        curvecp_tool_fatal ("%s", error);
 }
 
 int
@@ -349,13 +335,14 @@ main (int argc, char **argv)
             default: curvecp_tool_bad_option ();
         }
     }
+    curvecp_tool_set_quiet (verbosity == 0);
     if (optind < argc && strcmp (argv[optind], "-") == 0)
         optind++;
     if (argc - optind < 6)
         curvecp_tool_usage_error ("%d of the 6 arguments sname pk ip port ext prog", argc - optind);
     char **arg = argv + optind;
     if (sodium_init () < 0)
-        fatal ("libsodium", 0);
+        curvecp_tool_fatal ("libsodium");
     curvecp_udp_client_config_t config;
     curvecp_udp_client_config_default (&config);
     uint8_t name_check[CURVECP_NAME_BYTES];
@@ -381,10 +368,10 @@ main (int argc, char **argv)
     curvecp_safenonce_t *nonces = NULL;
     if (keydir) {
         if (curvecp_keydir_load (keydir, &keys) != CURVECP_OK)
-            fatal ("unable to read key directory", errno);
+            curvecp_tool_fatal_errno ("unable to read key directory");
         nonces = curvecp_safenonce_new (keydir, CURVECP_SAFENONCE_CLIENT);
         if (!nonces)
-            fatal ("unable to open the key directory's nonce counter", errno);
+            curvecp_tool_fatal_errno ("unable to open the key directory's nonce counter");
         config.long_term = &keys;
         config.vouch_nonce = curvecp_safenonce_next;
         config.vouch_nonce_context = nonces;
@@ -395,7 +382,7 @@ main (int argc, char **argv)
     if (keydir)
         curvecp_keypair_wipe (&keys);
     if (!client)
-        fatal ("unable to create UDP socket", errno);
+        curvecp_tool_fatal_errno ("unable to create UDP socket");
     wait_for_cookie (client);
     curvecp_udp_conn_t *conn = curvecp_udp_client_conn (client);
     if (in_process)
@@ -406,7 +393,7 @@ main (int argc, char **argv)
             curvecp_udp_child_set_input_max (child, CURVECP_INITIATE_MSG_MAX);
     }
     if (!child)
-        fatal ("unable to fork", errno);
+        curvecp_tool_fatal_errno ("unable to fork");
     run (client);
     int status = curvecp_udp_child_reap (child, true);
     int killed_by = curvecp_udp_child_signal (child);

@@ -94,16 +94,6 @@ typedef struct {
 static int verbosity = 0;               /* curvecpserver: quiet unless -Q or -v */
 static bool quiet = false;              /* -q: not even a failure to start */
 
-static void fatal (const char *what) __attribute__ ((noreturn));
-
-static void
-fatal (const char *what)
-{
-    if (!quiet)
-        fprintf (stderr, "curvecp-server: fatal: %s%s%s\n", what, errno ? ": " : "", errno ? strerror (errno) : "");
-    exit (CURVECP_TOOL_EXIT_FATAL);
-}
-
 /* -Q / -v: a connection that failed says so (prog was told by SIGHUP). */
 static void
 say_failed (const slot_t *slot)
@@ -174,7 +164,7 @@ run (curvecp_udp_server_t *server, server_tool_t *tool)
 {
     struct pollfd *fds = calloc ((size_t) (1 + 2 * tool->max), sizeof *fds);
     if (!fds)
-        fatal ("out of memory");
+        curvecp_tool_fatal_errno ("out of memory");
     for (;;) {
         int n = 0;
         fds[n++] = (struct pollfd) { curvecp_udp_server_fd (server),
@@ -190,9 +180,8 @@ run (curvecp_udp_server_t *server, server_tool_t *tool)
 static int
 parse_max (const char *text)
 {
-    char *end;
-    long n = strtol (text, &end, 10);
-    if (*text == 0 || *end != 0 || n < 1 || n > 65535)
+    uint64_t n;
+    if (!curvecp_tool_number (text, 1, 65535, &n))
         curvecp_tool_usage_error ("bad connection limit: -c '%s' (1..65535)", text);
     return (int) n;
 }
@@ -200,9 +189,8 @@ parse_max (const char *text)
 static int
 parse_workers (const char *text)
 {
-    char *end;
-    long n = strtol (text, &end, 10);
-    if (*text == 0 || *end != 0 || n < 1 || n > WORKERS_MAX)
+    uint64_t n;
+    if (!curvecp_tool_number (text, 1, WORKERS_MAX, &n))
         curvecp_tool_usage_error ("bad worker count: -w '%s' (1..%d)", text, WORKERS_MAX);
     return (int) n;
 }
@@ -251,7 +239,7 @@ start_worker (server_tool_t *tools, int i, int workers, curvecp_udp_server_confi
     server_tool_t *tool = &tools[i];
     tool->slots = calloc ((size_t) tool->max, sizeof *tool->slots);
     if (!tool->slots)
-        fatal ("out of memory");
+        curvecp_tool_fatal_errno ("out of memory");
     config->max_connections = tool->max;
     config->on_connect_arg = tool;
     config->on_message_arg = tool;
@@ -295,6 +283,7 @@ main (int argc, char **argv)
             default: curvecp_tool_bad_option ();
         }
     }
+    curvecp_tool_set_quiet (quiet);
     if (optind < argc && strcmp (argv[optind], "-") == 0)
         optind++;
     if (argc - optind < 6)
@@ -338,12 +327,11 @@ main (int argc, char **argv)
     if (curvecp_keydir_load (keydir, &keys) != CURVECP_OK) {
         char what[512];
         snprintf (what, sizeof what, "unable to read key directory %s: %s", keydir, curvecp_keys_error ());
-        errno = 0;
-        fatal (what);
+        curvecp_tool_fatal ("%s", what);          /* curvecp_keys_error says why */
     }
     curvecp_safenonce_t *nonces = curvecp_safenonce_new (keydir, CURVECP_SAFENONCE_SERVER);
     if (!nonces)
-        fatal ("unable to open the key directory's nonce counter");
+        curvecp_tool_fatal_errno ("unable to open the key directory's nonce counter");
     config.keys = &keys;
     config.cookie_nonce = workers == 1 ? curvecp_safenonce_next : locked_nonce;
     config.cookie_nonce_context = nonces;
@@ -356,7 +344,7 @@ main (int argc, char **argv)
         replica_config.log = quiet ? NULL : stderr;     /* losing the service is always said */
         replica = curvecp_keys_replica_new (&replica_config);
         if (!replica)
-            fatal ("unable to start the key service replica");
+            curvecp_tool_fatal_errno ("unable to start the key service replica");
         /* the replica locks its set: every worker may ask it */
         config.authorise = curvecp_keys_replica_authorise;
         config.authorise_arg = replica;
@@ -365,14 +353,14 @@ main (int argc, char **argv)
     tool.max = (tool.max + workers - 1) / workers;
     server_tool_t *tools = calloc ((size_t) workers, sizeof *tools);
     if (!tools)
-        fatal ("out of memory");
+        curvecp_tool_fatal_errno ("out of memory");
     for (int i = 0; i < workers; i++) {
         tools[i] = tool;
         start_worker (tools, i, workers, &config);
         if (!tools[i].server) {
             char what[256];
             snprintf (what, sizeof what, "unable to bind UDP port %s on %s", arg[3], arg[2]);
-            fatal (what);
+            curvecp_tool_fatal_errno (what);
         }
         curvecp_udp_server_add_name (tools[i].server, sname);
         tools[i].argv[0] = arg + 5;
@@ -382,7 +370,7 @@ main (int argc, char **argv)
     curvecp_keypair_wipe (&keys);
     for (int i = 1; i < workers; i++)
         if (pthread_create (&tools[i].thread, NULL, worker_main, &tools[i]) != 0)
-            fatal ("unable to start a worker thread");
+            curvecp_tool_fatal_errno ("unable to start a worker thread");
     run (tools[0].server, &tools[0]);
     return 0;
 }

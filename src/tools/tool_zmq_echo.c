@@ -97,24 +97,6 @@ typedef struct {
 static volatile sig_atomic_t stop_requested = 0;
 
 static void
-fatal (const char *what, const char *detail)
-{
-    fprintf (stderr, "curvecp-zmq-echo: fatal: %s%s%s\n", what, detail && *detail ? ": " : "",
-             detail ? detail : "");
-    exit (EXIT_FATAL);
-}
-
-static int
-parse_seconds (const char *text)
-{
-    char *end;
-    long value = strtol (text, &end, 10);
-    if (*text == 0 || *end != 0 || value < 1 || value > 86400)
-        curvecp_tool_usage_error ("bad -t '%s' (whole seconds, 1 to 86400)", text);
-    return (int) value;
-}
-
-static void
 parse_options (int argc, char **argv, options_t *options)
 {
     memset (options, 0, sizeof *options);
@@ -128,7 +110,7 @@ parse_options (int argc, char **argv, options_t *options)
             case 'v': options->verbose = true; break;
             case 'n': options->name = optarg; break;
             case 'k': options->client_keys = optarg; break;
-            case 't': options->seconds = parse_seconds (optarg); break;
+            case 't': options->seconds = curvecp_tool_seconds (optarg); break;
             case 'a': options->allow_dir = optarg; break;
             case 'K': options->keyd_spec = optarg; break;
             case 'A': options->admin_arg = optarg; break;
@@ -167,7 +149,7 @@ static void
 load_keys (const char *path, curvecp_keypair_t *keys)
 {
     if (curvecp_keys_load (path, keys) != CURVECP_OK)
-        fatal ("unable to read keys", curvecp_keys_error ());
+        curvecp_tool_fatal_detail ("unable to read keys", curvecp_keys_error ());
 }
 
 /* ---- server ---------------------------------------------------------- */
@@ -234,7 +216,7 @@ start_replica (const options_t *options)
     config.log = stderr;
     curvecp_keys_replica_t *replica = curvecp_keys_replica_new (&config);
     if (!replica)
-        fatal ("unable to start the key service replica", options->keyd_spec);
+        curvecp_tool_fatal_detail ("unable to start the key service replica", options->keyd_spec);
     return replica;
 }
 
@@ -246,10 +228,10 @@ run_server (const options_t *options)
     curvecp_zmq_server_t *server = curvecp_zmq_server_new (&keys, options->name);
     curvecp_keypair_wipe (&keys);
     if (!server)
-        fatal ("unable to create the server", NULL);
+        curvecp_tool_fatal_detail ("unable to create the server", NULL);
     if (options->allow_dir && curvecp_zmq_server_allow_directory (server, options->allow_dir) != 0) {
         curvecp_zmq_server_destroy (&server);
-        fatal ("unable to read the allow-list directory", options->allow_dir);
+        curvecp_tool_fatal_detail ("unable to read the allow-list directory", options->allow_dir);
     }
     curvecp_keys_replica_t *replica = options->keyd_spec ? start_replica (options) : NULL;
     if (replica)
@@ -257,7 +239,7 @@ run_server (const options_t *options)
     if (curvecp_zmq_server_bind (server, options->endpoint) < 0) {
         const char *why = zmq_strerror (zmq_errno ());
         curvecp_zmq_server_destroy (&server);        /* czmq warns of dangling sockets */
-        fatal ("unable to bind", why);
+        curvecp_tool_fatal_detail ("unable to bind", why);
     }
     if (options->verbose) {
         char *bound = zsock_last_endpoint (curvecp_zmq_server_sock (server));
@@ -296,14 +278,15 @@ load_server_key (const options_t *options, uint8_t key[CURVECP_KEY_BYTES])
     curvecp_known_set_keyd (curvecp_keyd_lookup);
     curvecp_known_result_t result = curvecp_known_server_key (options->key_arg, record_name, key, error, sizeof error);
     if (result == CURVECP_KNOWN_UNKNOWN)
-        fatal ("serverkey is neither 64 hex digits nor a readable key directory or zcert file, nor a known server",
-               error);
+        curvecp_tool_fatal_detail ("serverkey is neither 64 hex digits nor a readable key directory or zcert file, "
+                                   "nor a known server", error);
     if (result == CURVECP_KNOWN_RECORDED)
         fprintf (stderr, "curvecp-zmq-echo: recorded the key of %s in %s\n", record_name, curvecp_known_file ());
     else
     if (result != CURVECP_KNOWN_OK)
-        fatal (result == CURVECP_KNOWN_BAD_KEY ? "serverkey is neither 64 hex digits nor a readable key directory "
-               "or zcert file" : "server key refused", error);
+        curvecp_tool_fatal_detail (result == CURVECP_KNOWN_BAD_KEY
+                                   ? "serverkey is neither 64 hex digits nor a readable key directory or zcert file"
+                                   : "server key refused", error);
 }
 
 /* The messages to send: the arguments, or else the lines of stdin. */
@@ -425,7 +408,7 @@ run_client (const options_t *options)
     curvecp_zmq_client_t *client = curvecp_zmq_client_new (&keys, server_key, options->name);
     curvecp_keypair_wipe (&keys);
     if (!client)
-        fatal ("unable to create the client", NULL);
+        curvecp_tool_fatal_detail ("unable to create the client", NULL);
     curvecp_zmq_codec_options_t codec;
     curvecp_zmq_codec_options_default (&codec);
     if ((uint64_t) options->seconds * 1000000000ull < codec.handshake_timeout_ns)
@@ -439,7 +422,7 @@ run_client (const options_t *options)
     if (curvecp_zmq_client_connect (client, options->endpoint) != 0) {
         const char *why = zmq_strerror (zmq_errno ());
         curvecp_zmq_client_destroy (&client);
-        fatal ("unable to connect", why);
+        curvecp_tool_fatal_detail ("unable to connect", why);
     }
     zlist_t *messages = collect_messages (options);
     uint64_t deadline = curvecp_clock_now () + (uint64_t) options->seconds * 1000000000ull;
@@ -455,7 +438,7 @@ main (int argc, char **argv)
     options_t options;
     parse_options (argc, argv, &options);
     if (sodium_init () < 0)
-        fatal ("libsodium", NULL);
+        curvecp_tool_fatal_detail ("libsodium", NULL);
     zsys_handler_set (NULL);            /* our signals, not czmq's */
     if (options.client_mode)
         return run_client (&options);

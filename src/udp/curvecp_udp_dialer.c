@@ -78,8 +78,9 @@ curvecp_udp_dialer_new (const curvecp_udp_dialer_config_t *config)
 }
 
 static void
-forget (curvecp_udp_dialer_t *self, curvecp_udp_conn_t *conn)
+forget (void *owner, curvecp_udp_conn_t *conn)
 {
+    curvecp_udp_dialer_t *self = (curvecp_udp_dialer_t *) owner;
     curvecp_table_remove (self->by_ext, curvecp_conn_client_ext (conn->conn));
     for (size_t i = 0; i < self->shaking_count; i++)
         if (self->shaking[i] == conn) {
@@ -258,14 +259,7 @@ static bool
 run_due (void *ctx, uint64_t now)
 {
     curvecp_udp_dialer_t *self = ctx;
-    curvecp_udp_conn_t *conn;
-    while ((conn = curvecp_udp_timers_first (&self->timers)) && conn->timer.deadline <= now) {
-        if (curvecp_udp_conn_run (conn, now))
-            forget (self, conn);
-        else
-        if (conn->timer.deadline <= now)  /* more to send: next call, after the others */
-            curvecp_udp_timers_set (&self->timers, conn, now + 1);
-    }
+    curvecp_udp_timers_run (&self->timers, now, forget, self);
     return !self->yield;
 }
 

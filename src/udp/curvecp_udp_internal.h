@@ -24,6 +24,11 @@ int curvecp_udp_timers_set (curvecp_udp_timers_t *self, curvecp_udp_conn_t *conn
 /* Earliest conn, or NULL. */
 curvecp_udp_conn_t *curvecp_udp_timers_first (const curvecp_udp_timers_t *self);
 uint64_t curvecp_udp_timers_deadline (const curvecp_udp_timers_t *self);
+/* Run every connection due by now (curvecp_udp_conn_run), earliest first;
+   one that is done goes to forget (which must take it out of the heap),
+   one with more to send now waits for the next call, after the others. */
+typedef void curvecp_udp_forget_fn (void *owner, curvecp_udp_conn_t *conn);
+void curvecp_udp_timers_run (curvecp_udp_timers_t *self, uint64_t now, curvecp_udp_forget_fn *forget, void *owner);
 
 /* ---- the connection --------------------------------------------------- */
 

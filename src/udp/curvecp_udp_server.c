@@ -195,8 +195,9 @@ curvecp_udp_server_new_worker (const curvecp_udp_server_config_t *config, curvec
 /* Free a connection and forget it in the listener (by its entry: a
    failed connection's session, C' included, is already wiped). */
 static void
-forget (curvecp_udp_server_t *self, curvecp_udp_conn_t *conn)
+forget (void *owner, curvecp_udp_conn_t *conn)
 {
+    curvecp_udp_server_t *self = (curvecp_udp_server_t *) owner;
     curvecp_listener_remove (self->listener, &conn->entry);
     self->info.closed++;
     self->roams_of_freed += conn->info.roams;
@@ -299,14 +300,7 @@ new_connection (curvecp_udp_server_t *self, const uint8_t *packet, size_t len,
 static void
 run_due (curvecp_udp_server_t *self, uint64_t now)
 {
-    curvecp_udp_conn_t *conn;
-    while ((conn = curvecp_udp_timers_first (&self->timers)) && conn->timer.deadline <= now) {
-        if (curvecp_udp_conn_run (conn, now))
-            forget (self, conn);
-        else
-        if (conn->timer.deadline <= now)  /* more to send: next call, after the others */
-            curvecp_udp_timers_set (&self->timers, conn, now + 1);
-    }
+    curvecp_udp_timers_run (&self->timers, now, forget, self);
 }
 
 /* A packet for a known connection; its verdict is counted, and its first

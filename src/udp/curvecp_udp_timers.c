@@ -41,3 +41,16 @@ curvecp_udp_timers_deadline (const curvecp_udp_timers_t *self)
 {
     return self->heap ? curvecp_heap_deadline (self->heap) : UINT64_MAX;
 }
+
+void
+curvecp_udp_timers_run (curvecp_udp_timers_t *self, uint64_t now, curvecp_udp_forget_fn *forget, void *owner)
+{
+    curvecp_udp_conn_t *conn;
+    while ((conn = curvecp_udp_timers_first (self)) && conn->timer.deadline <= now) {
+        if (curvecp_udp_conn_run (conn, now))
+            forget (owner, conn);
+        else
+        if (conn->timer.deadline <= now)  /* more to send: next call, after the others */
+            curvecp_udp_timers_set (self, conn, now + 1);
+    }
+}

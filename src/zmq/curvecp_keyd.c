@@ -7,6 +7,7 @@
 
 #include "curvecp_keyd.h"
 #include "curvecp_keyd_proto.h"
+#include "curvecp_zmq.h"
 #include "curvecp_zmq_pub.h"
 
 #include <czmq.h>
@@ -32,24 +33,11 @@ struct _curvecp_keyd_t {
     atomic_bool stop;
     pthread_mutex_t mutex;
     curvecp_keyset_t *set;              /* under mutex */
+    uint64_t requests[CURVECP_KEYD_REQUEST_RESULTS];   /* under mutex: taken, refused by reason */
 };
 
-static void
-say (curvecp_keyd_t *self, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
-
-static void
-say (curvecp_keyd_t *self, const char *format, ...)
-{
-    if (!self->log)
-        return;
-    va_list args;
-    va_start (args, format);
-    fprintf (self->log, "curvecp-keyd: ");
-    vfprintf (self->log, format, args);
-    fprintf (self->log, "\n");
-    fflush (self->log);
-    va_end (args);
-}
+/* Every log line of this class carries its name. */
+#define say(self, ...) curvecp_zmq_say ((self)->log, "curvecp-keyd", __VA_ARGS__)
 
 curvecp_keyd_t *
 curvecp_keyd_new (const curvecp_keypair_t *keys, const char *name,
@@ -168,6 +156,17 @@ curvecp_keyd_stats (curvecp_keyd_t *self)
     return stats;
 }
 
+uint64_t
+curvecp_keyd_refused_requests (curvecp_keyd_t *self, curvecp_keyd_request_result_t why)
+{
+    if ((unsigned) why >= CURVECP_KEYD_REQUEST_RESULTS)
+        return 0;
+    pthread_mutex_lock (&self->mutex);
+    uint64_t count = self->requests[why];
+    pthread_mutex_unlock (&self->mutex);
+    return count;
+}
+
 /* ---- serving ---------------------------------------------------------------- */
 
 static zmsg_t *
@@ -239,10 +238,8 @@ reply_change (curvecp_keyd_t *self, curvecp_keyset_result_t result)
 /* An administrator's change: applied, saved, then passed on as it came
    (the update carries its own signatures). */
 static void
-change (curvecp_keyd_t *self, zframe_t *update)
+change (curvecp_keyd_t *self, const uint8_t *data, size_t size)
 {
-    const uint8_t *data = update ? zframe_data (update) : (const uint8_t *) "";
-    size_t size = update ? zframe_size (update) : 0;
     pthread_mutex_lock (&self->mutex);
     curvecp_keyset_result_t result = curvecp_keyset_apply_update (self->set, data, size);
     bool saved = result != CURVECP_KEYSET_OK || !self->state_file
@@ -275,25 +272,42 @@ subscribe (curvecp_keyd_t *self)
     pthread_mutex_unlock (&self->mutex);
 }
 
+/* A request that does not decode: counted and logged; one that names
+   CHANGE is answered (REFUSED malformed), so its sender need not wait. */
+static void
+refuse_request (curvecp_keyd_t *self, const keyd_request_t *request, curvecp_keyd_request_result_t why)
+{
+    pthread_mutex_lock (&self->mutex);
+    self->requests[why]++;
+    pthread_mutex_unlock (&self->mutex);
+    say (self, "request refused [%s]", curvecp_keyd_request_result_text (why));
+    if (why != CURVECP_KEYD_REQUEST_EMPTY && why != CURVECP_KEYD_REQUEST_UNKNOWN
+    &&  request->command == KEYD_REQUEST_CHANGE)
+        reply_change (self, CURVECP_KEYSET_MALFORMED);
+}
+
 static void
 handle (curvecp_keyd_t *self, zmsg_t *msg)
 {
-    char *command = zmsg_popstr (msg);
-    if (command && (streq (command, KEYD_SUBSCRIBE) || streq (command, KEYD_SNAPSHOT))) {
-        /* the snapshot first, then (a subscriber) every update after it:
-           both go down the same ordered session, so none is missed */
-        zmsg_t *reply = snapshot_msg (self);
-        if (reply && curvecp_zmq_server_reply (self->server, &reply) == 0 && streq (command, KEYD_SUBSCRIBE))
-            subscribe (self);
-        zmsg_destroy (&reply);
+    keyd_request_t request;
+    curvecp_keyd_request_result_t why = keyd_request_decode (msg, &request);
+    if (why != CURVECP_KEYD_REQUEST_OK) {
+        refuse_request (self, &request, why);
+        return;
     }
-    else
-    if (command && streq (command, KEYD_CHANGE)) {
-        zframe_t *update = zmsg_pop (msg);
-        change (self, update);
-        zframe_destroy (&update);
+    pthread_mutex_lock (&self->mutex);
+    self->requests[CURVECP_KEYD_REQUEST_OK]++;
+    pthread_mutex_unlock (&self->mutex);
+    if (request.command == KEYD_REQUEST_CHANGE) {
+        change (self, request.update, request.update_size);
+        return;
     }
-    free (command);
+    /* the snapshot first, then (a subscriber) every update after it:
+       both go down the same ordered session, so none is missed */
+    zmsg_t *reply = snapshot_msg (self);
+    if (reply && curvecp_zmq_server_reply (self->server, &reply) == 0 && request.command == KEYD_REQUEST_SUBSCRIBE)
+        subscribe (self);
+    zmsg_destroy (&reply);
 }
 
 static void *
@@ -351,14 +365,9 @@ await (curvecp_zmq_client_t *client, const char *want1, const char *want2, int t
         zmsg_t *msg = curvecp_zmq_client_recv (client);
         if (!msg)
             return NULL;
-        char *first = zmsg_popstr (msg);
-        bool wanted = first && (streq (first, want1) || (want2 && streq (first, want2)));
-        if (wanted) {
-            zmsg_pushstr (msg, first);
-            free (first);
+        zframe_t *first = zmsg_first (msg);
+        if (keyd_frame_is (first, want1) || (want2 && keyd_frame_is (first, want2)))
             return msg;
-        }
-        free (first);
         zmsg_destroy (&msg);
     }
     return NULL;
@@ -385,15 +394,6 @@ curvecp_keyd_fetch (curvecp_zmq_client_t *client, const uint8_t admin_key[CURVEC
     return set;
 }
 
-static curvecp_keyset_result_t
-result_from_text (const char *text)
-{
-    for (int i = 0; i < CURVECP_KEYSET_RESULTS; i++)
-        if (text && streq (text, curvecp_keyset_result_text ((curvecp_keyset_result_t) i)))
-            return (curvecp_keyset_result_t) i;
-    return CURVECP_KEYSET_MALFORMED;
-}
-
 curvecp_keyset_result_t
 curvecp_keyd_change (curvecp_zmq_client_t *client, const uint8_t *update, size_t size, int timeout_ms, uint64_t *seq)
 {
@@ -407,30 +407,42 @@ curvecp_keyd_change (curvecp_zmq_client_t *client, const uint8_t *update, size_t
     zmsg_t *reply = await (client, KEYD_OK, KEYD_REFUSED, timeout_ms);
     if (!reply)
         return CURVECP_KEYSET_RESULTS;
-    char *verdict = zmsg_popstr (reply);
-    char *why = streq (verdict, KEYD_REFUSED) ? zmsg_popstr (reply) : NULL;
-    char *seq_text = zmsg_popstr (reply);
-    curvecp_keyset_result_t result = streq (verdict, KEYD_OK) ? CURVECP_KEYSET_OK : result_from_text (why);
+    uint64_t their_seq;
+    curvecp_keyset_result_t result = keyd_change_reply_decode (reply, &their_seq);
     if (seq)
-        *seq = seq_text ? strtoull (seq_text, NULL, 10) : 0;
-    free (verdict);
-    free (why);
-    free (seq_text);
+        *seq = their_seq;
     zmsg_destroy (&reply);
     return result;
+}
+
+/* rfc 18.2's ks-endpoint: 1..255 printable characters, no space. */
+static bool
+endpoint_valid (const char *endpoint)
+{
+    size_t len = strnlen (endpoint, KEYD_ENDPOINT_MAX + 1);
+    if (len == 0 || len > KEYD_ENDPOINT_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (endpoint[i] < 0x21 || endpoint[i] > 0x7e)
+            return false;
+    return true;
 }
 
 int
 curvecp_keyd_spec_parse (const char *keyd_spec, uint8_t key[CURVECP_KEY_BYTES], const char **endpoint)
 {
-    char hex[2 * CURVECP_KEY_BYTES + 1];
-    if (!keyd_spec || strlen (keyd_spec) <= 2 * CURVECP_KEY_BYTES + 1 || keyd_spec[2 * CURVECP_KEY_BYTES] != '@')
+    enum { HEX = 2 * CURVECP_KEY_BYTES };
+    if (!keyd_spec || strnlen (keyd_spec, HEX + 1) <= HEX || keyd_spec[HEX] != '@'
+    ||  !endpoint_valid (keyd_spec + HEX + 1))
         return -1;
-    memcpy (hex, keyd_spec, 2 * CURVECP_KEY_BYTES);
-    hex[2 * CURVECP_KEY_BYTES] = 0;
-    if (curvecp_key_from_hex (hex, key) != CURVECP_OK)
+    char hex[HEX + 1];
+    memcpy (hex, keyd_spec, HEX);
+    hex[HEX] = 0;
+    uint8_t parsed[CURVECP_KEY_BYTES];
+    if (curvecp_key_from_hex (hex, parsed) != CURVECP_OK)
         return -1;
-    *endpoint = keyd_spec + 2 * CURVECP_KEY_BYTES + 1;
+    memcpy (key, parsed, CURVECP_KEY_BYTES);    /* nothing written on a refusal */
+    *endpoint = keyd_spec + HEX + 1;
     return 0;
 }
 

@@ -7,6 +7,7 @@
 #include "curvecp_keys_replica.h"
 #include "curvecp_zmq_client.h"
 #include "curvecp_zmq_sub.h"
+#include "curvecp_zmq.h"
 #include "curvecp_keyd_proto.h"
 
 #include <errno.h>
@@ -40,22 +41,8 @@ dup_or_null (const char *text)
     return text ? strdup (text) : NULL;
 }
 
-static void
-say (curvecp_keys_replica_t *self, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
-
-static void
-say (curvecp_keys_replica_t *self, const char *format, ...)
-{
-    if (!self->log)
-        return;
-    va_list args;
-    va_start (args, format);
-    fprintf (self->log, "curvecp-keys-replica: ");
-    vfprintf (self->log, format, args);
-    fprintf (self->log, "\n");
-    fflush (self->log);
-    va_end (args);
-}
+/* Every log line of this class carries its name. */
+#define say(self, ...) curvecp_zmq_say ((self)->log, "curvecp-keys-replica", __VA_ARGS__)
 
 /* ---- the set, under the mutex ------------------------------------------- */
 

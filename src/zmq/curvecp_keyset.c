@@ -589,7 +589,7 @@ const char *
 curvecp_keyset_result_text (curvecp_keyset_result_t result)
 {
     static const char *texts[CURVECP_KEYSET_RESULTS] = {
-        "ok", "malformed", "bad-signature", "stale", "gap", "diverged"
+        "ok", "malformed", "bad-signature", "stale", "gap", "diverged", "unknown-reason"
     };
     return result < CURVECP_KEYSET_RESULTS ? texts[result] : "unknown";
 }

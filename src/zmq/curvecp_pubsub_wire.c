@@ -22,8 +22,17 @@ ps_get64 (const uint8_t *p)
     return v;
 }
 
-static uint32_t
-get32 (const uint8_t *p)
+void
+ps_put32 (uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t) (v >> 24);
+    p[1] = (uint8_t) (v >> 16);
+    p[2] = (uint8_t) (v >> 8);
+    p[3] = (uint8_t) v;
+}
+
+uint32_t
+ps_get32 (const uint8_t *p)
 {
     return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) | ((uint32_t) p[2] << 8) | p[3];
 }
@@ -62,6 +71,12 @@ put_prefix (uint8_t *out, const uint8_t *topic, size_t topic_len)
     if (topic_len)
         memcpy (out + PS_CONTEXT_BYTES + 1, topic, topic_len);
     return PS_CONTEXT_BYTES + 1 + topic_len;
+}
+
+size_t
+ps_signed_size (size_t topic_len, size_t frame_len)
+{
+    return PS_CONTEXT_BYTES + 1 + topic_len + frame_len;
 }
 
 bool
@@ -106,7 +121,7 @@ size_t
 ps_batch_seal (uint8_t *out, const uint8_t *topic, size_t topic_len, uint8_t channel_len,
                uint64_t epoch, uint64_t first_seq, uint16_t count, const uint8_t nonce[PS_NONCE_BYTES],
                const uint8_t *plain, size_t plain_len, const uint8_t key[PS_KEY_BYTES],
-               const uint8_t sign_sk[PS_SIGN_SK_BYTES])
+               const uint8_t sign_sk[PS_SIGN_SK_BYTES], uint8_t *scratch)
 {
     out[0] = PS_VERSION;
     out[1] = channel_len;
@@ -123,14 +138,9 @@ ps_batch_seal (uint8_t *out, const uint8_t *topic, size_t topic_len, uint8_t cha
     /* sign context topic header ciphertext: a multi-part Ed25519 would be
        Ed25519ph, another algorithm, so the signed bytes are laid out whole */
     size_t body = PS_HEADER_BYTES + (size_t) cipher_len;
-    size_t prefix_len = PS_CONTEXT_BYTES + 1 + topic_len;
-    uint8_t *signed_bytes = (uint8_t *) malloc (prefix_len + body);
-    if (!signed_bytes)
-        return 0;
-    put_prefix (signed_bytes, topic, topic_len);
-    memcpy (signed_bytes + prefix_len, out, body);
-    crypto_sign_detached (out + body, NULL, signed_bytes, prefix_len + body, sign_sk);
-    free (signed_bytes);
+    size_t prefix_len = put_prefix (scratch, topic, topic_len);
+    memcpy (scratch + prefix_len, out, body);
+    crypto_sign_detached (out + body, NULL, scratch, prefix_len + body, sign_sk);
     return body + PS_SIG_BYTES;
 }
 
@@ -141,27 +151,36 @@ ps_plain_message_size (size_t nframes, size_t frame_bytes)
 }
 
 bool
+ps_plain_message (const uint8_t *plain, size_t len, size_t *at, uint16_t message, ps_frame_fn *fn, void *arg)
+{
+    size_t here = *at;
+    if (here >= len)
+        return false;
+    uint8_t nframes = plain[here++];
+    if (nframes == 0)
+        return false;
+    for (uint8_t f = 0; f < nframes; f++) {
+        if (len - here < 4)
+            return false;
+        uint32_t size = ps_get32 (plain + here);
+        here += 4;
+        if (len - here < size)
+            return false;
+        if (fn)
+            fn (arg, message, f, nframes, plain + here, size);
+        here += size;
+    }
+    *at = here;
+    return true;
+}
+
+bool
 ps_plain_walk (const uint8_t *plain, size_t len, uint16_t count, ps_frame_fn *fn, void *arg)
 {
     size_t at = 0;
-    for (uint16_t m = 0; m < count; m++) {
-        if (at >= len)
+    for (uint16_t m = 0; m < count; m++)
+        if (!ps_plain_message (plain, len, &at, m, fn, arg))
             return false;
-        uint8_t nframes = plain[at++];
-        if (nframes == 0)
-            return false;
-        for (uint8_t f = 0; f < nframes; f++) {
-            if (len - at < 4)
-                return false;
-            uint32_t size = get32 (plain + at);
-            at += 4;
-            if (len - at < size)
-                return false;
-            if (fn)
-                fn (arg, m, f, nframes, plain + at, size);
-            at += size;
-        }
-    }
     return at == len;
 }
 

@@ -73,8 +73,13 @@ typedef struct {
    or PS_WRONG_TOPIC (channel_len > topic_len). */
 ps_result_t ps_batch_parse (const uint8_t *frame, size_t len, size_t topic_len, ps_batch_t *batch);
 
+/* The scratch that verifying or sealing a batch frame of frame_len
+   bytes under a topic of topic_len bytes needs (the signed bytes laid
+   out whole): PS_CONTEXT_BYTES + 1 + topic_len + frame_len. */
+size_t ps_signed_size (size_t topic_len, size_t frame_len);
+
 /* Verify the batch's signature with the publisher's public key; scratch
-   must hold PS_CONTEXT_BYTES + 1 + topic_len + len bytes. */
+   must hold ps_signed_size (topic_len, len) bytes. */
 bool ps_batch_verify (const ps_batch_t *batch, const uint8_t *topic, size_t topic_len,
                       const uint8_t sign_pk[PS_SIGN_PK_BYTES], uint8_t *scratch);
 
@@ -83,13 +88,15 @@ bool ps_batch_open (const ps_batch_t *batch, const uint8_t *topic, size_t topic_
                     const uint8_t key[PS_KEY_BYTES], uint8_t *plain);
 
 /* Seal and sign a batch of plaintext: writes the batch frame into out
-   (room: ps_batch_size (plain_len)). The nonce is given (random in use;
-   fixed for test vectors). Returns the frame length. */
+   (room: ps_batch_size (plain_len)), using scratch (room: ps_signed_size
+   (topic_len, ps_batch_size (plain_len))), so it allocates nothing. The
+   nonce is given (random in use; fixed for test vectors). Returns the
+   frame length. */
 size_t ps_batch_size (size_t plain_len);
 size_t ps_batch_seal (uint8_t *out, const uint8_t *topic, size_t topic_len, uint8_t channel_len,
                       uint64_t epoch, uint64_t first_seq, uint16_t count, const uint8_t nonce[PS_NONCE_BYTES],
                       const uint8_t *plain, size_t plain_len, const uint8_t key[PS_KEY_BYTES],
-                      const uint8_t sign_sk[PS_SIGN_SK_BYTES]);
+                      const uint8_t sign_sk[PS_SIGN_SK_BYTES], uint8_t *scratch);
 
 /* Walk the plaintext: exactly count messages, each 1..255 frames, no
    bytes left over. The callback gets each frame of message index i
@@ -97,6 +104,11 @@ size_t ps_batch_seal (uint8_t *out, const uint8_t *topic, size_t topic_len, uint
 typedef void (ps_frame_fn) (void *arg, uint16_t message, uint8_t frame, uint8_t nframes,
                             const uint8_t *data, size_t size);
 bool ps_plain_walk (const uint8_t *plain, size_t len, uint16_t count, ps_frame_fn *fn, void *arg);
+/* One message of the walk: the one at *at (index message), its frames to
+   fn (NULL: check only); *at moves past it. false (*at unmoved) if it has
+   no frame or does not fit in len. The subscriber checks a batch whole
+   with ps_plain_walk, then hands its messages out one by one with this. */
+bool ps_plain_message (const uint8_t *plain, size_t len, size_t *at, uint16_t message, ps_frame_fn *fn, void *arg);
 
 /* Bytes a message of these frame sizes takes in the plaintext. */
 size_t ps_plain_message_size (size_t nframes, size_t frame_bytes);
@@ -128,5 +140,7 @@ void ps_channel_key (uint8_t key[PS_KEY_BYTES], const uint8_t master[PS_KEY_BYTE
 /* Big-endian integers. */
 void ps_put64 (uint8_t *p, uint64_t v);
 uint64_t ps_get64 (const uint8_t *p);
+void ps_put32 (uint8_t *p, uint32_t v);
+uint32_t ps_get32 (const uint8_t *p);
 
 #endif

@@ -1,5 +1,6 @@
 /*  curvecp_zmq.c - timeout rounding and frame skipping for the ØMQ carrier. */
 #include <sodium.h>
+#include <stdarg.h>
 #include <string.h>
 #include <zmq.h>
 #include "curvecp_zmq.h"
@@ -118,4 +119,18 @@ curvecp_zmq_keys_from_zcert (zcert_t *cert, curvecp_keypair_t *keys)
     if (!whole)
         sodium_memzero (keys, sizeof *keys);
     return whole;
+}
+
+void
+curvecp_zmq_say (FILE *log, const char *who, const char *format, ...)
+{
+    if (!log)
+        return;
+    va_list args;
+    va_start (args, format);
+    fprintf (log, "%s: ", who);
+    vfprintf (log, format, args);
+    fprintf (log, "\n");
+    fflush (log);
+    va_end (args);
 }

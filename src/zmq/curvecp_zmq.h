@@ -55,6 +55,12 @@ int curvecp_zmq_loop_on_reader (zloop_t *loop, zsock_t *reader, void *arg);
 /* Cancel the timer and forget the loop (the caller ends its readers). */
 void curvecp_zmq_loop_stop (curvecp_zmq_loop_t *self);
 
+/* A log line of the threads that run a service (key service, replica):
+   "who: <message>" on log, flushed at once so that it is seen while the
+   service runs; nothing when log is NULL (the owner asked for quiet). */
+void curvecp_zmq_say (FILE *log, const char *who, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
 /* A key pair from a czmq certificate: false (keys zeroed) if it has no
    secret key or the two keys do not belong together. */
 bool curvecp_zmq_keys_from_zcert (zcert_t *cert, curvecp_keypair_t *keys);

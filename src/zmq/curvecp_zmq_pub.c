@@ -76,8 +76,10 @@ struct _curvecp_zmq_pub_t {
     curvecp_zmq_pub_request_fn *on_request;
     void *on_request_arg;
     bool stop;                      /* a request handler asked to end */
-    uint8_t *out;
+    uint8_t *out;                   /* the batch frame being sealed */
     size_t out_cap;
+    uint8_t *scratch;               /* the bytes it signs, laid out whole */
+    size_t scratch_cap;
     curvecp_zmq_pub_info_t info;
     curvecp_zmq_loop_t loop;
     zsock_t *watched_zap;
@@ -206,14 +208,16 @@ seal (curvecp_zmq_pub_t *self, topic_t *topic)
     }
     if (topic->count == 0)
         return;
-    if (reserve (&self->out, &self->out_cap, ps_batch_size (topic->plain_len))) {
+    size_t frame_len = ps_batch_size (topic->plain_len);
+    if (reserve (&self->out, &self->out_cap, frame_len)
+    &&  reserve (&self->scratch, &self->scratch_cap, ps_signed_size (topic->topic_len, frame_len))) {
         uint8_t nonce[PS_NONCE_BYTES];
         randombytes_buf (nonce, sizeof nonce);
         const char *prefix = self->current->prefixes[topic->channel];
         size_t len = ps_batch_seal (self->out, (const uint8_t *) topic->topic, topic->topic_len,
                                     (uint8_t) strlen (prefix), self->current->id, topic->next_seq, topic->count,
                                     nonce, topic->plain, topic->plain_len, self->current->keys[topic->channel],
-                                    self->sign_sk);
+                                    self->sign_sk, self->scratch);
         if (len
         &&  zmq_send (self->pub_handle, topic->topic, topic->topic_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0
         &&  zmq_send (self->pub_handle, self->out, len, ZMQ_DONTWAIT) >= 0) {
@@ -287,8 +291,7 @@ publish (curvecp_zmq_pub_t *self, const char *name, const frames_t *frames)
     *at++ = (uint8_t) frames->count;
     for (size_t i = 0; i < frames->count; i++) {
         uint32_t size = (uint32_t) frames->size[i];
-        at[0] = (uint8_t) (size >> 24); at[1] = (uint8_t) (size >> 16);
-        at[2] = (uint8_t) (size >> 8);  at[3] = (uint8_t) size;
+        ps_put32 (at, size);
         at += 4;
         if (size)
             memcpy (at, frames->data[i], size);
@@ -679,6 +682,7 @@ curvecp_zmq_pub_destroy (curvecp_zmq_pub_t **self_p)
         free (self->channels[i]);
     free (self->channels);
     free (self->out);
+    free (self->scratch);
     zsock_destroy (&self->pub);
     curvecp_zmq_server_destroy (&self->server);
     sodium_memzero (self, sizeof *self);

@@ -46,7 +46,7 @@ typedef struct {
     uint8_t topic[PS_TOPIC_MAX];
     size_t topic_len;
     uint8_t *plain;
-    size_t at;
+    size_t len, at;             /* its length (walked whole before it came here) */
     uint16_t left;              /* messages not yet taken */
     uint64_t seq, epoch, gap;   /* of the next message */
 } pending_t;
@@ -313,7 +313,7 @@ take_batch (curvecp_zmq_sub_t *self, const uint8_t *topic, size_t topic_len, con
     track_t *track = (track_t *) zhashx_lookup (self->tracks, hex);
     if (track && (batch.epoch < track->epoch || (batch.epoch == track->epoch && batch.first_seq <= track->last_seq)))
         return PS_REPLAYED;
-    if (!grow (&self->scratch, &self->scratch_cap, PS_CONTEXT_BYTES + 1 + topic_len + len)
+    if (!grow (&self->scratch, &self->scratch_cap, ps_signed_size (topic_len, len))
     ||  !grow (&self->plain, &self->plain_cap, batch.cipher_len))
         return PS_UNSEALED;
     if (!ps_batch_verify (&batch, topic, topic_len, self->sign_pk, self->scratch))
@@ -345,6 +345,7 @@ take_batch (curvecp_zmq_sub_t *self, const uint8_t *topic, size_t topic_len, con
     memcpy (pending->topic, topic, topic_len);
     pending->topic_len = topic_len;
     pending->plain = self->plain;           /* the buffer moves to the batch */
+    pending->len = plain_len;
     pending->at = 0;
     pending->left = batch.count;
     pending->seq = batch.first_seq;
@@ -591,14 +592,16 @@ wait_input (curvecp_zmq_sub_t *self, int timeout_ms)
     zmq_poll (items[0].socket ? items : items + 1, items[0].socket ? 2 : 1, timeout_ms);
 }
 
-static uint32_t
-get32 (const uint8_t *p)
+static void
+add_frame (void *msg, uint16_t message, uint8_t frame, uint8_t nframes, const uint8_t *data, size_t size)
 {
-    return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) | ((uint32_t) p[2] << 8) | p[3];
+    (void) message, (void) frame, (void) nframes;
+    zmsg_addmem ((zmsg_t *) msg, data, size);
 }
 
 /* The next message of the oldest pending batch as [topic][frames...]
-   (its plaintext was walked whole before the batch was accepted). */
+   (its plaintext was walked whole before the batch was accepted, so the
+   same walk, one message on, cannot fail here). */
 static zmsg_t *
 pop_item (curvecp_zmq_sub_t *self)
 {
@@ -607,12 +610,7 @@ pop_item (curvecp_zmq_sub_t *self)
         return NULL;
     zmsg_t *msg = zmsg_new ();
     zmsg_addmem (msg, pending->topic, pending->topic_len);
-    uint8_t nframes = pending->plain[pending->at++];
-    for (uint8_t f = 0; f < nframes; f++) {
-        uint32_t size = get32 (pending->plain + pending->at);
-        zmsg_addmem (msg, pending->plain + pending->at + 4, size);
-        pending->at += 4 + (size_t) size;
-    }
+    ps_plain_message (pending->plain, pending->len, &pending->at, 0, add_frame, msg);
     self->last = (last_t) { pending->gap, pending->seq, pending->epoch };
     pending->gap = 0;
     pending->seq++;

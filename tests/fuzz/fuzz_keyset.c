@@ -1,19 +1,30 @@
 /*  fuzz_keyset - the key service's decoders (curvecp_keyset): signed
     sets (snapshots) and signed updates, against a set trusting a fixed
-    administrator key (seeded, so the seeds can carry valid signatures).
+    administrator key (seeded, so the seeds can carry valid signatures),
+    and its message decoders (curvecp_keyd_proto.c).
 
-    Input byte 0 modulo 2 picks the mode:
+    Input byte 0 modulo 4 picks the mode:
       0: the rest is a snapshot loaded into an empty set. On success the
          set's own snapshot is the input byte for byte (the encoding is
          canonical); on refusal the set is still empty at sequence 0.
       1: the rest is an update applied to a set at sequence 1 holding one
          entry. On success the sequence is 2 and the update's entry is in
          the set as it says; on refusal the set is byte for byte as before.
+      2: the rest is a request (frames, each a 2-byte big-endian length
+         then its bytes, the last one cut short where the input ends) to
+         the request decoder. It leaves the message as it was; a request
+         it takes has exactly its command's frame and (CHANGE) an update
+         of at most KEYD_UPDATE_MAX bytes, pointing into the second
+         frame, which then goes to mode 1's checks.
+      3: the rest is a CHANGE reply (frames as in 2) to the reply
+         decoder: only an exact OK frame gives OK, a non-reply gives
+         sequence 0, a reply's sequence number is its decimal frame.
     Every result is one of the named ones and is counted once.           */
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include "curvecp_keyset.h"
+#include "curvecp_keyd_proto.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
@@ -89,15 +100,85 @@ s_update (const uint8_t *data, size_t size)
     curvecp_keyset_destroy (&set);
 }
 
+/* Frames: a 2-byte big-endian length, then that many bytes (fewer at the end). */
+static zmsg_t *
+s_frames (const uint8_t *data, size_t size)
+{
+    zmsg_t *msg = zmsg_new ();
+    ASSERT (msg);
+    size_t at = 0;
+    while (size - at >= 2) {
+        size_t len = (size_t) data[at] << 8 | data[at + 1];
+        at += 2;
+        if (len > size - at)
+            len = size - at;
+        zmsg_addmem (msg, data + at, len);
+        at += len;
+    }
+    return msg;
+}
+
+static void
+s_request (const uint8_t *data, size_t size)
+{
+    zmsg_t *msg = s_frames (data, size);
+    size_t frames = zmsg_size (msg);
+    keyd_request_t request;
+    curvecp_keyd_request_result_t why = keyd_request_decode (msg, &request);
+    ASSERT ((unsigned) why < CURVECP_KEYD_REQUEST_RESULTS && zmsg_size (msg) == frames);
+    ASSERT (why != CURVECP_KEYD_REQUEST_EMPTY || frames == 0);
+    if (why == CURVECP_KEYD_REQUEST_OK) {
+        zframe_t *command = zmsg_first (msg);
+        const char *name = request.command == KEYD_REQUEST_SUBSCRIBE ? KEYD_SUBSCRIBE
+                         : request.command == KEYD_REQUEST_SNAPSHOT ? KEYD_SNAPSHOT : KEYD_CHANGE;
+        ASSERT (zframe_size (command) == strlen (name) && memcmp (zframe_data (command), name, strlen (name)) == 0);
+        ASSERT (frames == (request.command == KEYD_REQUEST_CHANGE ? 2u : 1u));
+        if (request.command == KEYD_REQUEST_CHANGE) {
+            zframe_t *update = zmsg_next (msg);
+            ASSERT (request.update == zframe_data (update) && request.update_size == zframe_size (update));
+            ASSERT (request.update_size <= KEYD_UPDATE_MAX);
+            s_update (request.update, request.update_size);
+        }
+    }
+    else
+        ASSERT (!request.update && request.update_size == 0);
+    zmsg_destroy (&msg);
+}
+
+static void
+s_reply (const uint8_t *data, size_t size)
+{
+    zmsg_t *msg = s_frames (data, size);
+    uint64_t seq = 1;
+    curvecp_keyset_result_t result = keyd_change_reply_decode (msg, &seq);
+    ASSERT (result <= CURVECP_KEYSET_RESULTS);
+    zframe_t *verdict = zmsg_first (msg);
+    ASSERT (result != CURVECP_KEYSET_OK || keyd_frame_is (verdict, KEYD_OK));
+    ASSERT (result == CURVECP_KEYSET_OK || result == CURVECP_KEYSET_RESULTS || keyd_frame_is (verdict, KEYD_REFUSED));
+    if (result == CURVECP_KEYSET_RESULTS)
+        ASSERT (seq == 0);
+    else {
+        zframe_t *last = zmsg_last (msg);
+        char digits[KEYD_DECIMAL_MAX + 1];
+        ASSERT (zframe_size (last) >= 1 && zframe_size (last) <= KEYD_DECIMAL_MAX);
+        memcpy (digits, zframe_data (last), zframe_size (last));
+        digits[zframe_size (last)] = 0;
+        ASSERT (strspn (digits, "0123456789") == zframe_size (last) && strtoull (digits, NULL, 10) == seq);
+    }
+    zmsg_destroy (&msg);
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
     s_setup ();
     if (size < 1)
         return 0;
-    if (data[0] % 2 == 0)
-        s_snapshot (data + 1, size - 1);
-    else
-        s_update (data + 1, size - 1);
+    switch (data[0] % 4) {
+    case 0: s_snapshot (data + 1, size - 1); break;
+    case 1: s_update (data + 1, size - 1); break;
+    case 2: s_request (data + 1, size - 1); break;
+    default: s_reply (data + 1, size - 1); break;
+    }
     return 0;
 }

@@ -57,7 +57,7 @@ raw_batch (const uint8_t *data, size_t size)
     FUZZ_CHECK (batch.channel_len <= topic_len);
     FUZZ_CHECK (batch.count > 0 && batch.cipher_len >= PS_TAG_BYTES + 5u * batch.count);
     FUZZ_CHECK (batch.sig + PS_SIG_BYTES == frame + len);
-    uint8_t *scratch = (uint8_t *) malloc (PS_CONTEXT_BYTES + 1 + topic_len + len);
+    uint8_t *scratch = (uint8_t *) malloc (ps_signed_size (topic_len, len));
     FUZZ_CHECK (scratch);
     ps_batch_verify (&batch, topic, topic_len, s_sign_pk, scratch);
     free (scratch);
@@ -135,18 +135,18 @@ built_batch (const uint8_t *data, size_t size)
     memset (topic, 't', sizeof topic);
     uint8_t nonce[PS_NONCE_BYTES] = { 7 };
     uint8_t *frame = (uint8_t *) malloc (ps_batch_size (plain_len));
-    FUZZ_CHECK (frame);
+    uint8_t *scratch = (uint8_t *) malloc (ps_signed_size (topic_len, ps_batch_size (plain_len)));
+    FUZZ_CHECK (frame && scratch);
     size_t len = ps_batch_seal (frame, topic, topic_len, channel_len, 5, 9, count, nonce, plain, plain_len,
-                                s_key, s_sign_sk);
+                                s_key, s_sign_sk, scratch);
     FUZZ_CHECK (len == ps_batch_size (plain_len));
     ps_batch_t batch;
     ps_result_t rc = ps_batch_parse (frame, len, topic_len, &batch);
     /* a plaintext too short for count messages is refused by the length check */
     FUZZ_CHECK (rc == PS_OK || (rc == PS_MALFORMED && plain_len < 5u * count));
     if (rc == PS_OK) {
-        uint8_t *scratch = (uint8_t *) malloc (PS_CONTEXT_BYTES + 1 + topic_len + len);
         uint8_t *opened = (uint8_t *) malloc (plain_len + 1);
-        FUZZ_CHECK (scratch && opened);
+        FUZZ_CHECK (opened);
         FUZZ_CHECK (ps_batch_verify (&batch, topic, topic_len, s_sign_pk, scratch));
         FUZZ_CHECK (ps_batch_open (&batch, topic, topic_len, s_key, opened));
         FUZZ_CHECK (memcmp (opened, plain, plain_len) == 0);
@@ -157,9 +157,9 @@ built_batch (const uint8_t *data, size_t size)
         frame[at] ^= 0x20;
         if (ps_batch_parse (frame, len, topic_len, &batch) == PS_OK)
             FUZZ_CHECK (!ps_batch_verify (&batch, topic, topic_len, s_sign_pk, scratch));
-        free (scratch);
         free (opened);
     }
+    free (scratch);
     free (frame);
 }
 

@@ -581,6 +581,47 @@ s_keyset_save (const char *name, uint8_t mode, uint8_t *data, size_t size)
     free (data);
 }
 
+/* One frame of a fuzz_keyset message: 2-byte big-endian length, bytes. */
+static void
+s_frame (seed_t *seed, const void *data, size_t size)
+{
+    s_put_u8 (seed, (uint8_t) (size >> 8));
+    s_put_u8 (seed, (uint8_t) size);
+    s_put (seed, data, size);
+}
+
+/* fuzz_keyset modes 2 and 3: the requests (a CHANGE carrying the next
+   update after set) and the CHANGE replies, good and bad. */
+static void
+s_keyd_messages (const curvecp_keyset_t *set, const curvecp_keyset_entry_t *entry, const uint8_t *sk)
+{
+    seed_t seed;
+    const char *commands[] = { "SUBSCRIBE", "SNAPSHOT" };
+    for (int i = 0; i < 2; i++) {
+        s_start (&seed, 2);
+        s_frame (&seed, commands[i], strlen (commands[i]));
+        s_save ("fuzz_keyset", i ? "request-snapshot" : "request-subscribe", &seed);
+    }
+    size_t size;
+    uint8_t *update = curvecp_keyset_make_update (set, entry, sk, &size);
+    s_start (&seed, 2);
+    s_frame (&seed, "CHANGE", 6);
+    s_frame (&seed, update, size);
+    s_save ("fuzz_keyset", "request-change", &seed);
+    s_frame (&seed, "x", 1);
+    s_save ("fuzz_keyset", "request-change-trailing", &seed);
+    free (update);
+    const char *replies[][3] = { { "OK", "2", NULL }, { "REFUSED", "stale", "1" }, { "REFUSED", "ok", "1" },
+                                 { "REFUSED", "frobnicated", "18446744073709551615" } };
+    const char *names[] = { "reply-ok", "reply-stale", "reply-refused-ok", "reply-unknown-reason" };
+    for (int i = 0; i < 4; i++) {
+        s_start (&seed, 3);
+        for (int j = 0; j < 3 && replies[i][j]; j++)
+            s_frame (&seed, replies[i][j], strlen (replies[i][j]));
+        s_save ("fuzz_keyset", names[i], &seed);
+    }
+}
+
 static void
 s_keyset (void)
 {
@@ -608,6 +649,7 @@ s_keyset (void)
     strcpy (bob.name, "bob");
     bob.metadata[0] = 0;
     s_keyset_save ("update-next", 1, curvecp_keyset_make_update (set, &bob, sk, &size), size);
+    s_keyd_messages (set, &bob, sk);   /* its CHANGE carries that same next update */
     entry.revoked = true;
     s_keyset_save ("update-revoke", 1, curvecp_keyset_make_update (set, &entry, sk, &size), size);
     update = curvecp_keyset_make_update (set, &bob, sk, &size);
