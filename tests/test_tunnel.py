@@ -279,12 +279,15 @@ def idle_through_gateway(tmp, keydir, pk, svc, keepalive):
 
 
 def keepalive_usage_errors(keydir, pk):
-    """-K belongs to -e and takes 0 or 0.05..3600 seconds: else exit 100."""
+    """-K belongs to -e and takes 0 or 0.05..3600 seconds, up to 3 decimals,
+    digits only: else exit 100."""
     e = ["-e", "-s", "127.0.0.1:0", "-t", "127.0.0.1:9", "-p", pk]
     d = ["-d", "-s", "127.0.0.1:0", "-t", "127.0.0.1:9", "-k", keydir]
     for args, says in ((d + ["-K", "1"], "-K is for -e"), (e + ["-K", "0.01"], "bad keepalive interval"),
                        (e + ["-K", "3601"], "bad keepalive interval"), (e + ["-K", "1s"], "bad keepalive interval"),
-                       (e + ["-K", "nan"], "bad keepalive interval"), (e + ["-K", ""], "bad keepalive interval")):
+                       (e + ["-K", "nan"], "bad keepalive interval"), (e + ["-K", ""], "bad keepalive interval"),
+                       (e + ["-K", "+1"], "bad keepalive interval"), (e + ["-K", "1.2345"], "bad keepalive interval"),
+                       (e + ["-K", "1e1"], "bad keepalive interval"), (e + ["-K", "-1"], "bad keepalive interval")):
         r = subprocess.run([TOOL] + args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=10)
         check(r.returncode == 100 and says in r.stderr, "%s: exit 100, '%s' (%d)" % (" ".join(args[-2:]), says,
                                                                                   r.returncode))

@@ -36,7 +36,7 @@
               "  -x EXT     server extension, 32 hex digits (default zeros)\n" \
               "  -c N       at most N connections at once (default 100); more are refused\n" \
               "  -K SECS    (-e) an idle connection sends a keepalive every SECS seconds (0.05..3600,\n" \
-              "             fractions allowed; default 25; 0: none), so a NAT keeps its mapping\n" \
+              "             up to 3 decimals; default 25; 0: none), so a NAT keeps its mapping\n" \
               "  -q / -v    no messages / also the bound address and counts at the end\n" \
               "  -h         this help\n" \
               "A TCP reset, a failure EOF or a failed CurveCP connection (peer silent with data\n" \
@@ -78,16 +78,27 @@ parse_count (const char *text)
     return (int) n;
 }
 
-/* -K: seconds, fractions allowed, 0 = off. */
+/* -K: seconds with up to three decimals (digits only, as
+   curvecp_tool_number takes them), 0 = off, else 0.05..3600. */
 static uint64_t
 parse_keepalive (const char *text)
 {
-    char *end;
-    errno = 0;
-    double seconds = strtod (text, &end);
-    if (errno || end == text || *end || !(seconds == 0 || (seconds >= 0.05 && seconds <= 3600)))
-        curvecp_tool_usage_error ("bad keepalive interval: '%s' (0 or 0.05..3600 seconds)", text);
-    return (uint64_t) (seconds * 1e9 + 0.5);
+    char whole[16] = "";
+    const char *dot = strchr (text, '.');
+    size_t whole_len = dot ? (size_t) (dot - text) : strlen (text);
+    size_t fraction_len = dot ? strlen (dot + 1) : 0;
+    uint64_t seconds = 0, fraction = 0;
+    if (whole_len < sizeof whole)
+        memcpy (whole, text, whole_len);
+    bool good = whole_len < sizeof whole && curvecp_tool_number (whole, 0, 3600, &seconds)
+             && (!dot || (fraction_len >= 1 && fraction_len <= 3
+                          && curvecp_tool_number (dot + 1, 0, 999, &fraction)));
+    for (size_t i = fraction_len; i < 3; i++)
+        fraction *= 10;
+    uint64_t ms = seconds * 1000 + fraction;
+    if (!good || (ms != 0 && (ms < 50 || ms > 3600000)))
+        curvecp_tool_usage_error ("bad keepalive interval: '%s' (0, or 0.05..3600 seconds, up to 3 decimals)", text);
+    return ms * 1000000ull;
 }
 
 static void
