@@ -233,7 +233,7 @@ def idle_through_gateway(tmp, keydir, pk, svc, keepalive):
     """A tunnel through curvecp-gateway -i 1 (flows expire after 1 s of
     silence); a TCP connection idle for 3 s, then the service speaks.
     Returns (the bytes that arrived within 2.5 s, the gateway's log, the
-    -d side's counts)."""
+    counts of the -e and the -d side)."""
     d, dport = start(["-d", "-s", "127.0.0.1:0", "-t", "127.0.0.1:%d" % svc.port, "-k", keydir,
                       "-x", GATEWAY_EXT])
     routes = os.path.join(tmp, "routes")
@@ -266,7 +266,7 @@ def idle_through_gateway(tmp, keydir, pk, svc, keepalive):
         got += data
     c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     c.close()
-    stop(e)
+    ecounts, _ = stop(e)
     dcounts, _ = stop(d)
     gw.send_signal(signal.SIGTERM)
     try:
@@ -275,7 +275,7 @@ def idle_through_gateway(tmp, keydir, pk, svc, keepalive):
         fail("the gateway did not stop within 10 s of SIGTERM")
     procs.remove(gw)
     with open(gw_log) as f:
-        return got, f.read(), dcounts
+        return got, f.read(), ecounts, dcounts
 
 
 def keepalive_usage_errors(keydir, pk):
@@ -483,12 +483,15 @@ def main():
     check(dcounts.get("failed", 0) >= 1 and dcounts.get("resets", 0) >= 1, "the failure is counted at -d")
 
     # keepalive through a gateway whose flows expire after 1 s idle
-    got, log, dcounts = idle_through_gateway(tmp, keydir, pk, svc, "0.25")
+    got, log, ecounts, dcounts = idle_through_gateway(tmp, keydir, pk, svc, "0.25")
     check(got == b"late news", "-K 0.25: after 3 s idle behind a gateway -i 1, the service's bytes arrive (%r)" % got)
     check(not re.search(r"flow \d+ expired", log), "-K 0.25: the gateway's flow never expired")
+    check(ecounts.get("keepalives", 0) >= 6, "-K 0.25: the -e side counts its keepalives (%s)"
+          % ecounts.get("keepalives"))
     check(dcounts.get("roams", -1) == 0, "-K 0.25: the -d side saw the -e side at one address (roams %s)"
           % dcounts.get("roams"))
-    got, log, _ = idle_through_gateway(tmp, keydir, pk, svc, "0")
+    got, log, ecounts, _ = idle_through_gateway(tmp, keydir, pk, svc, "0")
+    check(ecounts.get("keepalives", -1) == 0, "-K 0: no keepalive (%s)" % ecounts.get("keepalives"))
     check(re.search(r"flow \d+ expired", log), "-K 0: the idle flow expired at the gateway")
     check(got == b"", "-K 0: the service's bytes are lost with the flow (%r within 2.5 s)" % got)
 

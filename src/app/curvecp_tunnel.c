@@ -67,6 +67,7 @@ struct _curvecp_tunnel_t {
     link_t **pfd_links;
     size_t pfd_cap;
     uint64_t refused_links;            /* -d: connections over the limit */
+    uint64_t closed_keepalives;        /* sent by connections given back */
     curvecp_tunnel_info_t info;
 };
 
@@ -149,6 +150,15 @@ link_free (curvecp_tunnel_t *self, link_t *link)
     self->info.live--;
 }
 
+/* Give the connection back to its endpoint (it sends no keepalive once
+   closed: what it sent is counted now). */
+static void
+link_close_conn (curvecp_tunnel_t *self, link_t *link)
+{
+    self->closed_keepalives += curvecp_udp_conn_info (link->conn)->keepalives;
+    curvecp_udp_conn_close (&link->conn);
+}
+
 /* A failure on either side: the stream ends with a failure EOF (if it can
    still say anything) and the TCP connection with a reset. */
 static void
@@ -159,7 +169,7 @@ link_abort (curvecp_tunnel_t *self, link_t *link)
         ||  curvecp_udp_conn_received_eof (link->conn) == CURVECP_EOF_FAILURE)
             self->info.failed++;
         curvecp_udp_conn_shutdown (link->conn, CURVECP_EOF_FAILURE);
-        curvecp_udp_conn_close (&link->conn);
+        link_close_conn (self, link);
     }
     if (link->fd >= 0) {
         tcp_reset (link->fd);
@@ -174,7 +184,7 @@ static void
 link_finish (curvecp_tunnel_t *self, link_t *link)
 {
     close (link->fd);
-    curvecp_udp_conn_close (&link->conn);
+    link_close_conn (self, link);
     self->info.clean++;
     link_free (self, link);
 }
@@ -633,5 +643,9 @@ curvecp_tunnel_info (curvecp_tunnel_t *self)
         self->info.refused = stats->counts[CURVECP_E_FULL] + self->refused_links;
         self->info.roams = curvecp_udp_server_info (self->server)->roams;
     }
+    self->info.keepalives = self->closed_keepalives;
+    for (const link_t *link = self->links; link; link = link->next)
+        if (link->conn)
+            self->info.keepalives += curvecp_udp_conn_info (link->conn)->keepalives;
     return &self->info;
 }

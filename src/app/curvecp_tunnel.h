@@ -65,6 +65,7 @@ typedef struct {
     uint64_t datagrams_refused;   /* UDP datagrams dropped for any reason */
     uint64_t roams;               /* -d: connections that followed the -e side to a new address */
     uint64_t bytes_in, bytes_out; /* TCP -> CurveCP, CurveCP -> TCP */
+    uint64_t keepalives;          /* -e: keepalives sent (keepalive_ns) */
 } curvecp_tunnel_info_t;
 
 void curvecp_tunnel_config_default (curvecp_tunnel_config_t *config);

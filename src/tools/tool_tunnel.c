@@ -106,12 +106,14 @@ say_counts (curvecp_tunnel_t *tunnel)
 {
     const curvecp_tunnel_info_t *info = curvecp_tunnel_info (tunnel);
     fprintf (stderr, "curvecp-tunnel: connections %llu refused %llu clean %llu resets %llu tcp_resets %llu "
-             "failed %llu connect_failed %llu datagrams_refused %llu roams %llu bytes_in %llu bytes_out %llu\n",
+             "failed %llu connect_failed %llu datagrams_refused %llu roams %llu bytes_in %llu bytes_out %llu "
+             "keepalives %llu\n",
              (unsigned long long) info->accepted, (unsigned long long) info->refused,
              (unsigned long long) info->clean, (unsigned long long) info->resets,
              (unsigned long long) info->tcp_resets, (unsigned long long) info->failed,
              (unsigned long long) info->connect_failed, (unsigned long long) info->datagrams_refused, (unsigned long long) info->roams,
-             (unsigned long long) info->bytes_in, (unsigned long long) info->bytes_out);
+             (unsigned long long) info->bytes_in, (unsigned long long) info->bytes_out,
+             (unsigned long long) info->keepalives);
 }
 
 int
