@@ -24,10 +24,11 @@ MB=${TUNNEL_BENCH_MB:-200}
 CONN_SECONDS=${TUNNEL_BENCH_CONN_SECONDS:-3}
 RTT_COUNT=${TUNNEL_BENCH_RTT_COUNT:-2000}
 # The round trip is taken on an otherwise idle tunnel, SETTLE seconds
-# after the connection test, for every tunnel alike: ours keeps each
-# closed connection 2 s to acknowledge its peer's last packets, and right
-# after thousands of them our round trip measured 127-209 us against
-# 92-102 us idle (spiped, which keeps nothing, 94-104 us either way).
+# after the connection test, for every tunnel alike: right after
+# thousands of connections ours measured 127-209 us, against 92-102 us
+# three seconds later (spiped 94-104 us either way). Not found yet what
+# holds it: closed connections linger only 250 ms, and the extra time
+# was in the kernel, not in our code (perf).
 SETTLE=${TUNNEL_BENCH_SETTLE:-3}
 WORK=$(mktemp -d /tmp/curvecp-tunnel-bench.XXXXXX)
 PIDS=()
