@@ -5,7 +5,9 @@
       zmq_throughput_{64B,1KB,64KB}  messages/s, one DEALER sending to a
                                      ROUTER in another thread, timed from
                                      the first send to the last receive
-      zmq_latency_rtt_64B            mean round trip (us), echo server
+      zmq_latency_rtt_64B            mean round trip (us), echo server; both
+                                     pairs open at once, taking turns in
+                                     blocks of 200 round trips
       zmq_connections                new secured connections per second:
                                      socket + connect + handshake + one
                                      echoed message + close, one at a time
@@ -294,62 +296,138 @@ peer_throughput (keys_t *keys, size_t size, long count)
 
 /* ---- latency ----------------------------------------------------------------------- */
 
-static double
-ours_latency (keys_t *keys, long rounds)
+/* One echo pair, ours or libzmq CURVE's, and every round trip it timed.
+   Both pairs stay open side by side so that their rounds can alternate. */
+typedef struct {
+    bool ours;
+    const char *label;
+    sink_args_t args;
+    zactor_t *sink;
+    curvecp_zmq_client_t *client;       /* ours */
+    zsock_t *dealer;                    /* libzmq CURVE */
+    uint64_t *samples;                  /* ns per timed round trip */
+    long timed, capacity;
+    bool failed;
+} pinger_t;
+
+#define WARM_UP_ROUNDS 100
+#define BLOCK_ROUNDS   200      /* rounds of one pair before the other's turn */
+
+static void
+pinger_open (pinger_t *self, keys_t *keys, bool ours, long rounds)
 {
-    sink_args_t args = { keys, true, true, 0, 0 };
-    zactor_t *sink = zactor_new (our_sink, &args);
-    curvecp_zmq_client_t *client = curvecp_zmq_client_new (&keys->client_keys, keys->server_keys.public_key, NAME);
-    curvecp_zmq_client_set_rcvtimeo (client, 5000);
-    curvecp_zmq_client_set_linger (client, 0);
-    char endpoint[64];
-    snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", args.port);
-    curvecp_zmq_client_connect (client, endpoint);
-    uint8_t payload[64] = { 0 };
-    double mean = 0;
-    long done = -100;                       /* 100 warm-up rounds */
-    uint64_t start = 0;
-    for (; done < rounds; done++) {
-        if (done == 0)
-            start = curvecp_clock_now ();
+    memset (self, 0, sizeof *self);
+    self->ours = ours;
+    self->label = ours ? "ours" : "libzmq CURVE";
+    self->args = (sink_args_t) { keys, ours, true, 0, 0 };
+    self->sink = zactor_new (ours ? our_sink : peer_sink, &self->args);
+    self->samples = (uint64_t *) calloc ((size_t) rounds, sizeof *self->samples);
+    self->capacity = rounds;
+    self->failed = !self->samples;
+    if (ours) {
+        self->client = curvecp_zmq_client_new (&keys->client_keys, keys->server_keys.public_key, NAME);
+        curvecp_zmq_client_set_rcvtimeo (self->client, 5000);
+        curvecp_zmq_client_set_linger (self->client, 0);
+        char endpoint[64];
+        snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", self->args.port);
+        curvecp_zmq_client_connect (self->client, endpoint);
+    }
+    else {
+        self->dealer = peer_dealer (keys, self->args.port);
+        zsock_set_rcvtimeo (self->dealer, 5000);
+    }
+}
+
+/* One 64-byte round trip; timed ones are recorded. Our side goes through
+   the public API as an application would (a zmsg_t each way); libzmq's
+   through its fastest calls. */
+static bool
+pinger_round (pinger_t *self, bool timed)
+{
+    static const uint8_t payload[64] = { 0 };
+    uint8_t back[64];
+    uint64_t start = curvecp_clock_now ();
+    if (self->ours) {
         zmsg_t *msg = payload_msg (payload, sizeof payload);
-        curvecp_zmq_client_send (client, &msg);
-        zmsg_t *reply = curvecp_zmq_client_recv (client);
+        curvecp_zmq_client_send (self->client, &msg);
+        zmsg_t *reply = curvecp_zmq_client_recv (self->client);
         if (!reply)
-            break;
+            return !(self->failed = true);
         zmsg_destroy (&reply);
     }
-    if (done == rounds)
-        mean = seconds_since (start) * 1e6 / (double) rounds;
-    curvecp_zmq_client_destroy (&client);
-    zactor_destroy (&sink);
+    else {
+        void *handle = zsock_resolve (self->dealer);
+        zmq_send (handle, payload, sizeof payload, 0);
+        if (zmq_recv (handle, back, sizeof back, 0) < 0)
+            return !(self->failed = true);
+    }
+    if (timed && self->timed < self->capacity)
+        self->samples[self->timed++] = curvecp_clock_now () - start;
+    return true;
+}
+
+static bool
+pinger_rounds (pinger_t *self, long count, bool timed)
+{
+    for (long i = 0; i < count && !self->failed; i++)
+        pinger_round (self, timed);
+    return !self->failed;
+}
+
+static int
+compare_u64 (const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+    return x < y ? -1 : x > y;
+}
+
+/* The mean round trip in us (0 if it failed), with its spread printed. */
+static double
+pinger_close (pinger_t *self)
+{
+    double mean = 0;
+    if (!self->failed && self->timed == self->capacity && self->timed >= 10) {
+        uint64_t total = 0;
+        for (long i = 0; i < self->timed; i++)
+            total += self->samples[i];
+        mean = (double) total / 1e3 / (double) self->timed;
+        long n = self->timed;
+        qsort (self->samples, (size_t) n, sizeof *self->samples, compare_u64);
+        printf ("  (zmq_latency_rtt_64B %s: p10 %.1f  median %.1f  p90 %.1f  p99 %.1f us)\n", self->label,
+                (double) self->samples[n / 10] / 1e3, (double) self->samples[n / 2] / 1e3,
+                (double) self->samples[n * 9 / 10] / 1e3, (double) self->samples[n * 99 / 100] / 1e3);
+    }
+    curvecp_zmq_client_destroy (&self->client);
+    zsock_destroy (&self->dealer);
+    zactor_destroy (&self->sink);
+    free (self->samples);
     return mean;
 }
 
-static double
-peer_latency (keys_t *keys, long rounds)
+/* Both pairs open at once, taking turns in blocks of BLOCK_ROUNDS (ours
+   first, then libzmq's, then libzmq's, then ours, ...), so a change in
+   the machine's load over the run falls on both alike. With one side
+   asked for (bench/count-zmq.sh), that side alone. */
+static void
+latency (keys_t *keys, long rounds, double *ours_us, double *peer_us)
 {
-    sink_args_t args = { keys, false, true, 0, 0 };
-    zactor_t *sink = zactor_new (peer_sink, &args);
-    zsock_t *dealer = peer_dealer (keys, args.port);
-    zsock_set_rcvtimeo (dealer, 5000);
-    void *handle = zsock_resolve (dealer);
-    uint8_t payload[64] = { 0 }, back[64];
-    double mean = 0;
-    long done = -100;
-    uint64_t start = 0;
-    for (; done < rounds; done++) {
-        if (done == 0)
-            start = curvecp_clock_now ();
-        zmq_send (handle, payload, sizeof payload, 0);
-        if (zmq_recv (handle, back, sizeof back, 0) < 0)
-            break;
+    pinger_t pair[2];
+    bool wanted_side[2] = { runs ("ours"), runs ("peer") };
+    for (int i = 0; i < 2; i++)
+        if (wanted_side[i]) {
+            pinger_open (&pair[i], keys, i == 0, rounds);
+            pinger_rounds (&pair[i], WARM_UP_ROUNDS, false);
+        }
+    for (long block = 0; block * BLOCK_ROUNDS < rounds; block++) {
+        long count = rounds - block * BLOCK_ROUNDS < BLOCK_ROUNDS ? rounds - block * BLOCK_ROUNDS : BLOCK_ROUNDS;
+        for (int turn = 0; turn < 2; turn++) {
+            int i = (int) ((block + turn) % 2);
+            if (wanted_side[i])
+                pinger_rounds (&pair[i], count, true);
+        }
     }
-    if (done == rounds)
-        mean = seconds_since (start) * 1e6 / (double) rounds;
-    zsock_destroy (&dealer);
-    zactor_destroy (&sink);
-    return mean;
+    *ours_us = wanted_side[0] ? pinger_close (&pair[0]) : 0;
+    *peer_us = wanted_side[1] ? pinger_close (&pair[1]) : 0;
 }
 
 /* ---- new connections ------------------------------------------------------------------ */
@@ -470,8 +548,8 @@ main (int argc, char *argv [])
     }
     long rounds = fixed_count ? fixed_count : (long) (run_seconds * 5000);
     if (wanted ("zmq_latency_rtt_64B")) {
-        double peer_rtt = runs ("peer") ? peer_latency (&keys, rounds) : 0;
-        double ours_rtt = runs ("ours") ? ours_latency (&keys, rounds) : 0;
+        double ours_rtt, peer_rtt;
+        latency (&keys, rounds, &ours_rtt, &peer_rtt);
         result ("zmq_latency_rtt_64B", ours_rtt, peer_rtt, "us");
     }
     if (wanted ("zmq_connections")) {

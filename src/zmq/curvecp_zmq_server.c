@@ -111,6 +111,7 @@ struct _curvecp_zmq_server_t {
     uint8_t last_key[CURVECP_KEY_BYTES];
     char last_name[CURVECP_NAME_BYTES];
     char last_id[CURVECP_ZMQ_SERVER_PEER_ID_BYTES];
+    uint8_t last_short_key[CURVECP_KEY_BYTES];  /* last_id's bytes: reply looks it up without decoding hex */
     auth_t *last_auth;
     curvecp_stats_t stats;
     uint64_t dropped;
@@ -1053,6 +1054,7 @@ take_ready (curvecp_zmq_server_t *self)
             memcpy (self->last_name, name, name_len);
             self->last_name[name_len] = 0;
             memcpy (self->last_id, peer->id, sizeof self->last_id);
+            memcpy (self->last_short_key, peer->short_key, sizeof self->last_short_key);
             auth_unref (&self->last_auth);
             self->last_auth = auth_ref (peer->auth);
             if (zlistx_size (self->ready) > 1)
@@ -1329,7 +1331,8 @@ curvecp_zmq_server_writable (curvecp_zmq_server_t *self, const char *peer_id)
 int
 curvecp_zmq_server_reply (curvecp_zmq_server_t *self, zmsg_t **msg_p)
 {
-    return send_to_peer (self, peer_by_id (self, self->last_id), msg_p);
+    peer_t *peer = self->last_id[0] ? peer_lookup (self, self->last_short_key) : NULL;
+    return send_to_peer (self, peer && !peer->authorising ? peer : NULL, msg_p);
 }
 
 int
