@@ -363,9 +363,15 @@ test_flight_limits (void)
     fill (data, sizeof data, 0);
     CHECK_EQ (curvecp_stream_send_write (&side.send, data, sizeof data), side.config.send_buffer);
     curvecp_message_t m;
-    for (int i = 0; i < CURVECP_STREAM_BLOCKS_MAX; i++)
+    /* while data waits and the flight may grow, the next send is due at
+       once, also when the table is full and must widen first (a carrier
+       sleeping until this time would otherwise wait for a timer) */
+    for (int i = 0; i < CURVECP_STREAM_BLOCKS_MAX; i++) {
+        CHECK_EQ (curvecp_stream_send_next_time (&side.send, RTO), 0);
         next_sent (&side, 0, i ? CURVECP_STREAM_SEND_NEW : CURVECP_STREAM_SEND_FIRST, &m, out);
+    }
     check_nothing (&side, 0);
+    CHECK (curvecp_stream_send_next_time (&side.send, RTO) > 0);       /* the flight is full: the timer's */
     CHECK_EQ (side.info.most_in_flight, CURVECP_STREAM_BLOCKS_MAX);
     /* a window announcement this side is not configured to use */
     curvecp_stream_send_set_peer_window (&side.send, 1 << 20);
@@ -387,9 +393,12 @@ test_flight_limits (void)
     CHECK_EQ (curvecp_stream_send_write (&side.send, data, sizeof data), sizeof data);
     curvecp_stream_send_set_peer_window (&side.send, 1 << 20);
     CHECK_EQ (curvecp_stream_send_flight_blocks_max (&side.send), 256);
-    for (int i = 0; i < 200; i++)
+    for (int i = 0; i < 200; i++) {
+        CHECK_EQ (curvecp_stream_send_next_time (&side.send, RTO), 0);
         next_sent (&side, 0, i ? CURVECP_STREAM_SEND_NEW : CURVECP_STREAM_SEND_FIRST, &m, out);
+    }
     check_nothing (&side, 0);
+    CHECK (curvecp_stream_send_next_time (&side.send, RTO) > 0);       /* every byte cut */
     CHECK_EQ (inline_memory, 0);
     CHECK (curvecp_stream_send_memory (&side.send) > side.config.send_buffer);     /* the wide table */
     ack (&side, 1, 0, sizeof data, NULL, NULL, 0);

@@ -354,6 +354,7 @@ table_widen (send_t *self)
     if (size <= self->table_size)
         return;
     block_t *table = (block_t *) malloc (table_bytes (size));
+    self->widen_failed = !table;
     if (!table)
         return;
     table_move (self, table, size, (uint16_t *) (table + size), id_slots_for (size) - 1);
@@ -363,6 +364,7 @@ table_widen (send_t *self)
 static void
 table_narrow (send_t *self)
 {
+    self->widen_failed = false;         /* empty: worth another try when it fills */
     if (self->blocks != self->inline_blocks && self->block_count == 0)
         table_move (self, self->inline_blocks, CURVECP_STREAM_INLINE_BLOCKS, self->inline_id_slot, ID_SLOTS - 1);
 }
@@ -726,10 +728,20 @@ next_resend (const send_t *self, uint64_t rto)
     return earliest;
 }
 
+/* Room for one more block: a full table that may still widen counts,
+   because send_next widens it before cutting, and the deadline must say
+   so (or a carrier sleeping until it waits for an unrelated timer). */
+static bool
+table_room (const send_t *self)
+{
+    return self->block_count < self->table_size
+        || (self->table_size < (int) flight_blocks_max (self) && !self->widen_failed);
+}
+
 static bool
 may_cut_block (const send_t *self)
 {
-    if (self->block_count >= self->table_size || self->block_count >= (int) flight_blocks_max (self)
+    if (!table_room (self) || self->block_count >= (int) flight_blocks_max (self)
     ||  self->eof_cut || pipe_full (self))
         return false;
     if (self->cut == self->written && self->eof == CURVECP_EOF_NONE && !self->ping_wanted)
@@ -802,7 +814,7 @@ curvecp_stream_send_next (send_t *self, uint64_t now, uint64_t rto, size_t cap, 
     if (self->block_count == self->table_size
     &&  self->table_size < (int) flight_blocks_max (self))
         table_widen (self);
-    if (!may_cut_block (self)) {
+    if (self->block_count >= self->table_size || !may_cut_block (self)) {
         *why = CURVECP_STREAM_SEND_NONE;
         return NULL;
     }
