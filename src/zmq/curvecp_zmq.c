@@ -126,11 +126,26 @@ curvecp_zmq_say (FILE *log, const char *who, const char *format, ...)
 {
     if (!log)
         return;
+    /* one write for the whole line: stderr is unbuffered, and processes
+       sharing it (a key service and its replicas) must not interleave
+       their lines mid-way */
+    char line[1024];
+    int prefix = snprintf (line, sizeof line, "%s: ", who);
     va_list args;
     va_start (args, format);
-    fprintf (log, "%s: ", who);
-    vfprintf (log, format, args);
-    fprintf (log, "\n");
-    fflush (log);
+    int body = prefix < 0 || (size_t) prefix >= sizeof line ? -1
+             : vsnprintf (line + prefix, sizeof line - (size_t) prefix, format, args);
     va_end (args);
+    if (body < 0 || (size_t) prefix + (size_t) body + 1 >= sizeof line) {
+        va_start (args, format);              /* too long for one write: as it comes */
+        fprintf (log, "%s: ", who);
+        vfprintf (log, format, args);
+        fprintf (log, "\n");
+        va_end (args);
+    }
+    else {
+        line[prefix + body] = '\n';
+        fwrite (line, 1, (size_t) prefix + (size_t) body + 1, log);
+    }
+    fflush (log);
 }

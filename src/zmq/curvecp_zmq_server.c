@@ -23,6 +23,7 @@
 #include <sodium.h>
 #include <string.h>
 #include "core/curvecp_heap.h"
+#include "core/curvecp_ilist.h"
 #include "core/curvecp_listener.h"
 #include "core/curvecp_table.h"
 #include "curvecp_packet.h"
@@ -59,8 +60,8 @@ typedef struct peer_s {
     char id[CURVECP_ZMQ_SERVER_PEER_ID_BYTES];
     curvecp_listener_entry_t *entry;   /* in the listener: C', routing id (token), admission */
     bool dirty;                /* got input this round */
-    void *ready_handle;        /* in the ready list */
-    void *unflushed_handle;    /* in the unflushed list: sent to since the last flush */
+    curvecp_ilist_node_t in_ready;       /* on the ready list */
+    curvecp_ilist_node_t in_unflushed;   /* on the unflushed list: sent to since the last flush */
     curvecp_heap_node_t timer; /* in the timer heap: when it next needs a visit */
     uint8_t long_key[CURVECP_KEY_BYTES];            /* the client's key: the by_key index */
     struct peer_s *key_newer, *key_older;           /* connections with the same client key */
@@ -80,8 +81,8 @@ struct _curvecp_zmq_server_t {
     curvecp_zmq_codec_options_t options;
     zsock_t *router;
     void *handle;
-    zlistx_t *ready;            /* peers that may hold whole messages */
-    zlistx_t *unflushed;        /* peers sent to since the last flush */
+    curvecp_ilist_t ready;      /* peers that may hold whole messages */
+    curvecp_ilist_t unflushed;  /* peers sent to since the last flush */
     curvecp_table_t *by_key;    /* client key -> its newest peer */
     curvecp_heap_t *heap;       /* peers by when they next need a visit */
     peer_t **visiting;          /* the peers due in one service pass */
@@ -304,10 +305,10 @@ static void
 peer_remove (curvecp_zmq_server_t *self, peer_t *peer)
 {
     drop_kept (self, peer);
-    if (peer->ready_handle)
-        zlistx_delete (self->ready, peer->ready_handle);
-    if (peer->unflushed_handle)
-        zlistx_delete (self->unflushed, peer->unflushed_handle);
+    if (curvecp_ilist_linked (&peer->in_ready))
+        curvecp_ilist_remove (&self->ready, &peer->in_ready);
+    if (curvecp_ilist_linked (&peer->in_unflushed))
+        curvecp_ilist_remove (&self->unflushed, &peer->in_unflushed);
     curvecp_heap_remove (self->heap, &peer->timer);
     key_index_remove (self, peer);
     if (peer->authorising_handle)
@@ -361,8 +362,8 @@ curvecp_zmq_server_new (const curvecp_keypair_t *keys, const char *name)
     self->rcvtimeo = -1;
     self->sndtimeo = 0;         /* a send never waits for one client: see send_to_peer */
     self->listener = listener_new (self, zero_ext);
-    self->ready = zlistx_new ();
-    self->unflushed = zlistx_new ();
+    curvecp_ilist_init (&self->ready);
+    curvecp_ilist_init (&self->unflushed);
     self->by_key = curvecp_table_new (CURVECP_KEY_BYTES, NULL);
     self->heap = curvecp_heap_new ();
     self->authorising = zlistx_new ();
@@ -370,7 +371,7 @@ curvecp_zmq_server_new (const curvecp_keypair_t *keys, const char *name)
     self->loop.timer_id = -1;
     self->router = zsock_new (ZMQ_ROUTER);
     self->out = (uint8_t *) malloc (PACKET_CAP);
-    if (!self->listener || !self->ready || !self->unflushed || !self->by_key || !self->heap
+    if (!self->listener || !self->by_key || !self->heap
     ||  !self->authorising || !self->backlog
     ||  !self->router || !self->out
     ||  curvecp_zmq_server_add_name (self, name) != 0) {
@@ -404,8 +405,6 @@ curvecp_zmq_server_destroy (curvecp_zmq_server_t **self_p)
         while (self->listener && (entry = curvecp_listener_first (self->listener)) != NULL)
             peer_remove (self, (peer_t *) curvecp_listener_entry_conn (entry));
         zlistx_destroy (&self->backlog);
-        zlistx_destroy (&self->ready);
-        zlistx_destroy (&self->unflushed);
         curvecp_table_destroy (&self->by_key);
         curvecp_heap_destroy (&self->heap);
         free (self->visiting);
@@ -662,7 +661,7 @@ send_output (curvecp_zmq_server_t *self, const uint8_t *routing, size_t routing_
 static bool
 peer_finished (peer_t *peer)
 {
-    return !peer->ready_handle && curvecp_zmq_codec_peer_closed (peer->codec);
+    return !curvecp_ilist_linked (&peer->in_ready) && curvecp_zmq_codec_peer_closed (peer->codec);
 }
 
 /* When the connection next needs a visit: 0 if it is to be dropped. */
@@ -878,8 +877,8 @@ answer_input (curvecp_zmq_server_t *self, peer_t *peer, uint64_t now)
 {
     self->info.visits++;
     if (curvecp_zmq_codec_readable (peer->codec)) {
-        if (!peer->ready_handle)
-            peer->ready_handle = zlistx_add_end (self->ready, peer);
+        if (!curvecp_ilist_linked (&peer->in_ready))
+            curvecp_ilist_push (&self->ready, &peer->in_ready);
         peer_schedule (self, peer);
     }
     else
@@ -959,10 +958,10 @@ answer_dirty (curvecp_zmq_server_t *self, uint64_t now)
 static void
 flush_unflushed (curvecp_zmq_server_t *self, uint64_t now)
 {
-    peer_t *peer;
-    while ((peer = (peer_t *) zlistx_first (self->unflushed)) != NULL) {
-        zlistx_delete (self->unflushed, peer->unflushed_handle);
-        peer->unflushed_handle = NULL;
+    curvecp_ilist_node_t *node;
+    while ((node = curvecp_ilist_first (&self->unflushed)) != NULL) {
+        peer_t *peer = CURVECP_ILIST_ENTRY (node, peer_t, in_unflushed);
+        curvecp_ilist_remove (&self->unflushed, node);
         curvecp_zmq_codec_flush (peer->codec);
         peer_output (self, peer, now);
     }
@@ -1043,8 +1042,9 @@ wait_input (curvecp_zmq_server_t *self, int timeout_ms)
 static zmsg_t *
 take_ready (curvecp_zmq_server_t *self)
 {
-    peer_t *peer;
-    while ((peer = (peer_t *) zlistx_first (self->ready)) != NULL) {
+    curvecp_ilist_node_t *node;
+    while ((node = curvecp_ilist_first (&self->ready)) != NULL) {
+        peer_t *peer = CURVECP_ILIST_ENTRY (node, peer_t, in_ready);
         zmsg_t *msg = curvecp_zmq_codec_recv (peer->codec);
         if (msg) {
             memcpy (self->last_key, curvecp_zmq_codec_peer_key (peer->codec), CURVECP_KEY_BYTES);
@@ -1057,13 +1057,12 @@ take_ready (curvecp_zmq_server_t *self)
             memcpy (self->last_short_key, peer->short_key, sizeof self->last_short_key);
             auth_unref (&self->last_auth);
             self->last_auth = auth_ref (peer->auth);
-            if (zlistx_size (self->ready) > 1)
-                zlistx_move_end (self->ready, peer->ready_handle);
+            if (curvecp_ilist_size (&self->ready) > 1)
+                curvecp_ilist_move_end (&self->ready, node);
             peer_schedule (self, peer);         /* reading may owe a window update */
             return msg;
         }
-        zlistx_delete (self->ready, peer->ready_handle);
-        peer->ready_handle = NULL;
+        curvecp_ilist_remove (&self->ready, node);
         peer_output (self, peer, curvecp_clock_now ());   /* the acknowledgments held back */
     }
     return NULL;
@@ -1104,7 +1103,7 @@ curvecp_zmq_server_recv (curvecp_zmq_server_t *self)
             drain_input (self, now);
         msg = take_ready (self);
         if (msg) {
-            self->in_step = took && zlistx_size (self->ready) <= 1;   /* only its own connection */
+            self->in_step = took && curvecp_ilist_size (&self->ready) <= 1;   /* only its own connection */
             return msg;
         }
         flush_unflushed (self, now);
@@ -1211,9 +1210,9 @@ send_to_peer (curvecp_zmq_server_t *self, peer_t *peer, zmsg_t **msg_p)
 static void
 sent (curvecp_zmq_server_t *self, peer_t *peer)
 {
-    if (!peer->unflushed_handle)
-        peer->unflushed_handle = zlistx_add_end (self->unflushed, peer);
-    if (curvecp_zmq_codec_ready_to_write (peer->codec) && !peer->ready_handle)
+    if (!curvecp_ilist_linked (&peer->in_unflushed))
+        curvecp_ilist_push (&self->unflushed, &peer->in_unflushed);
+    if (curvecp_zmq_codec_ready_to_write (peer->codec) && !curvecp_ilist_linked (&peer->in_ready))
         peer_output (self, peer, curvecp_clock_now ());
     else
         peer_schedule (self, peer);
@@ -1364,7 +1363,7 @@ curvecp_zmq_server_sock (curvecp_zmq_server_t *self)
 int
 curvecp_zmq_server_timeout (curvecp_zmq_server_t *self)
 {
-    if (zlistx_size (self->ready) > 0)
+    if (curvecp_ilist_size (&self->ready) > 0)
         return 0;
     uint64_t now = curvecp_clock_now ();
     int cap = zlistx_size (self->authorising) > 0 ? ZAP_POLL_MS : -1;
