@@ -380,10 +380,9 @@ write_queued (curvecp_zmq_codec_t *self, size_t limit)
     }
 }
 
-/* Nagle: everything when nothing is outstanding or on a flush, otherwise
-   only whole blocks, so small messages share CurveCP messages. */
-/* Where pump_send would stop writing queued bytes: the end of the last
-   whole block, or all of them when flushing or nothing is in flight. */
+/* How many queued bytes pump_send writes now. Nagle: all of them when
+   nothing is outstanding or on a flush, otherwise up to the end of the
+   last whole block, so small messages share CurveCP messages. */
 static size_t
 pump_limit (const curvecp_zmq_codec_t *self)
 {
@@ -640,8 +639,8 @@ curvecp_zmq_codec_output (curvecp_zmq_codec_t *self, uint64_t now, uint8_t *out,
     /* nothing due: an established codec's deadline is exact (the
        connection's, or 0 while pump_send has something to write), so
        the call that ends a carrier's output loop skips the timer walk
-       and the stream's search, which find nothing (about a tenth of a
-       small message's round trip) */
+       and the stream's search, which find nothing (about 1,000
+       instructions of a 64-byte ØMQ round trip's 58,000) */
     if (self->have_stream && self->greeted && self->agreement_known && !pump_due (self)
     &&  curvecp_conn_deadline (self->conn) > now
     &&  curvecp_conn_generation (self->conn) == self->generation)
