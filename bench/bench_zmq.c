@@ -33,6 +33,7 @@ static double run_seconds = 1.5;
 static const char *only = NULL;
 static const char *side = NULL;     /* NULL: both */
 static long fixed_count = 0;        /* >0: round trips / connections, untimed */
+static int failures = 0;            /* figures a side failed to give */
 
 static bool
 runs (const char *which)
@@ -491,6 +492,13 @@ result (const char *name, double ours, double peer, const char *unit)
 {
     printf ("RESULT %s ours=%.1f peer=%.1f ratio=%.2f unit=%s\n", name, ours, peer,
             peer > 0 ? ours / peer : 0.0, unit);
+    /* a side that ran and gave no figure failed (timed out, lost its
+       peer): say so, and the exit code says so too */
+    if ((runs ("ours") && ours <= 0) || (runs ("peer") && peer <= 0)) {
+        fprintf (stderr, "bench-zmq: %s: %s gave no figure (failed)\n", name,
+                 runs ("ours") && ours <= 0 ? "ours" : "libzmq CURVE");
+        failures++;
+    }
     fflush (stdout);
 }
 
@@ -565,5 +573,5 @@ main (int argc, char *argv [])
     }
     curvecp_keypair_wipe (&keys.server_keys);
     curvecp_keypair_wipe (&keys.client_keys);
-    return 0;
+    return failures ? 1 : 0;
 }

@@ -70,7 +70,8 @@ goal () {
 met () {       # met RATIO GOAL
     [ -z "$2" ] && return
     awk -v r="$1" -v op="${2%% *}" -v g="${2##* }" 'BEGIN {
-        if (r !~ /^[0-9.]+$/) { print "no figure"; exit }
+        # a side that failed prints 0: never read as a ratio that meets "<="
+        if (r !~ /^[0-9.]+$/ || r + 0 == 0) { print "no figure (a side failed)"; exit }
         ok = (op == ">=") ? (r + 0 >= g + 0) : (r + 0 <= g + 0); print ok ? "met" : "not met" }'
 }
 RESULTS=$(grep '^RESULT ' "$RAW")
