@@ -339,10 +339,10 @@ pinger_open (pinger_t *self, keys_t *keys, bool ours, long rounds)
     }
 }
 
-/* One 64-byte round trip; timed ones are recorded. Our side goes through
-   the public API as an application would (a zmsg_t each way); libzmq's
-   through its fastest calls. */
-static bool
+/* One 64-byte round trip; timed ones are recorded, a lost one marks the
+   pair failed. Our side goes through the public API as an application
+   would (a zmsg_t each way); libzmq's through its fastest calls. */
+static void
 pinger_round (pinger_t *self, bool timed)
 {
     static const uint8_t payload[64] = { 0 };
@@ -352,27 +352,23 @@ pinger_round (pinger_t *self, bool timed)
         zmsg_t *msg = payload_msg (payload, sizeof payload);
         curvecp_zmq_client_send (self->client, &msg);
         zmsg_t *reply = curvecp_zmq_client_recv (self->client);
-        if (!reply)
-            return !(self->failed = true);
+        self->failed = !reply;
         zmsg_destroy (&reply);
     }
     else {
         void *handle = zsock_resolve (self->dealer);
         zmq_send (handle, payload, sizeof payload, 0);
-        if (zmq_recv (handle, back, sizeof back, 0) < 0)
-            return !(self->failed = true);
+        self->failed = zmq_recv (handle, back, sizeof back, 0) < 0;
     }
-    if (timed && self->timed < self->capacity)
+    if (timed && !self->failed && self->timed < self->capacity)
         self->samples[self->timed++] = curvecp_clock_now () - start;
-    return true;
 }
 
-static bool
+static void
 pinger_rounds (pinger_t *self, long count, bool timed)
 {
     for (long i = 0; i < count && !self->failed; i++)
         pinger_round (self, timed);
-    return !self->failed;
 }
 
 static int

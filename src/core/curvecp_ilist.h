@@ -8,7 +8,7 @@
         curvecp_ilist_init (&ready);
         curvecp_ilist_push (&ready, &peer->in_ready);
         curvecp_ilist_node_t *first = curvecp_ilist_first (&ready);
-        peer_t *peer = CURVECP_ILIST_ENTRY (first, peer_t, in_ready);
+        peer_t *peer = CURVECP_CONTAINER_OF (first, peer_t, in_ready);
 
     A node is on no list when both its pointers are NULL (a zeroed node);
     it is on at most one list at a time. Header only: each call is a few
@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "curvecp_container.h"
 
 typedef struct curvecp_ilist_node_s {
     struct curvecp_ilist_node_s *prev, *next;
@@ -27,9 +28,6 @@ typedef struct {
     curvecp_ilist_node_t head;          /* sentinel: the list is circular through it */
     size_t size;
 } curvecp_ilist_t;
-
-#define CURVECP_ILIST_ENTRY(node, type, member) \
-    ((type *) (void *) ((char *) (node) - offsetof (type, member)))
 
 static inline void
 curvecp_ilist_init (curvecp_ilist_t *self)

@@ -364,7 +364,6 @@ table_widen (send_t *self)
 static void
 table_narrow (send_t *self)
 {
-    self->widen_failed = false;         /* empty: worth another try when it fills */
     if (self->blocks != self->inline_blocks && self->block_count == 0)
         table_move (self, self->inline_blocks, CURVECP_STREAM_INLINE_BLOCKS, self->inline_id_slot, ID_SLOTS - 1);
 }

@@ -636,14 +636,14 @@ curvecp_zmq_codec_output (curvecp_zmq_codec_t *self, uint64_t now, uint8_t *out,
 {
     if (!out || cap < CURVECP_PACKET_MAX)
         return 0;
-    /* nothing due: an established codec's deadline is exact (the
-       connection's, or 0 while pump_send has something to write), so
-       the call that ends a carrier's output loop skips the timer walk
-       and the stream's search, which find nothing (about 1,000
-       instructions of a 64-byte ØMQ round trip's 58,000) */
-    if (self->have_stream && self->greeted && self->agreement_known && !pump_due (self)
-    &&  curvecp_conn_deadline (self->conn) > now
-    &&  curvecp_conn_generation (self->conn) == self->generation)
+    /* nothing due: once the greetings are settled on the current
+       stream, the codec's deadline is exact, so the call that ends a
+       carrier's output loop skips the timer walk and the stream's
+       search, which find nothing (about 1,000 instructions of a 64-byte
+       ØMQ round trip's 58,000) */
+    if (self->have_stream && self->agreement_known
+    &&  curvecp_conn_generation (self->conn) == self->generation
+    &&  curvecp_zmq_codec_deadline (self) > now)
         return 0;
     curvecp_conn_tick (self->conn, now);
     sync_session (self);

@@ -111,8 +111,9 @@ struct _curvecp_zmq_server_t {
     /* the sender of the last message */
     uint8_t last_key[CURVECP_KEY_BYTES];
     char last_name[CURVECP_NAME_BYTES];
-    char last_id[CURVECP_ZMQ_SERVER_PEER_ID_BYTES];
-    uint8_t last_short_key[CURVECP_KEY_BYTES];  /* last_id's bytes: reply looks it up without decoding hex */
+    uint8_t last_short_key[CURVECP_KEY_BYTES];  /* its C': reply looks it up by these bytes */
+    bool have_last;
+    char last_id[CURVECP_ZMQ_SERVER_PEER_ID_BYTES];  /* last_short_key in hex, made when asked for */
     auth_t *last_auth;
     curvecp_stats_t stats;
     uint64_t dropped;
@@ -960,7 +961,7 @@ flush_unflushed (curvecp_zmq_server_t *self, uint64_t now)
 {
     curvecp_ilist_node_t *node;
     while ((node = curvecp_ilist_first (&self->unflushed)) != NULL) {
-        peer_t *peer = CURVECP_ILIST_ENTRY (node, peer_t, in_unflushed);
+        peer_t *peer = CURVECP_CONTAINER_OF (node, peer_t, in_unflushed);
         curvecp_ilist_remove (&self->unflushed, node);
         curvecp_zmq_codec_flush (peer->codec);
         peer_output (self, peer, now);
@@ -1044,7 +1045,7 @@ take_ready (curvecp_zmq_server_t *self)
 {
     curvecp_ilist_node_t *node;
     while ((node = curvecp_ilist_first (&self->ready)) != NULL) {
-        peer_t *peer = CURVECP_ILIST_ENTRY (node, peer_t, in_ready);
+        peer_t *peer = CURVECP_CONTAINER_OF (node, peer_t, in_ready);
         zmsg_t *msg = curvecp_zmq_codec_recv (peer->codec);
         if (msg) {
             memcpy (self->last_key, curvecp_zmq_codec_peer_key (peer->codec), CURVECP_KEY_BYTES);
@@ -1053,8 +1054,8 @@ take_ready (curvecp_zmq_server_t *self)
             size_t name_len = strnlen (name, sizeof self->last_name - 1);
             memcpy (self->last_name, name, name_len);
             self->last_name[name_len] = 0;
-            memcpy (self->last_id, peer->id, sizeof self->last_id);
             memcpy (self->last_short_key, peer->short_key, sizeof self->last_short_key);
+            self->have_last = true;
             auth_unref (&self->last_auth);
             self->last_auth = auth_ref (peer->auth);
             if (curvecp_ilist_size (&self->ready) > 1)
@@ -1135,7 +1136,18 @@ curvecp_zmq_server_peer_name (curvecp_zmq_server_t *self)
 const char *
 curvecp_zmq_server_peer_id (curvecp_zmq_server_t *self)
 {
+    if (self->have_last)
+        curvecp_key_to_hex (self->last_short_key, self->last_id);
     return self->last_id;
+}
+
+/* The connection with C' short_key that the application may address:
+   none while it waits for its authoriser. */
+static peer_t *
+peer_to_address (curvecp_zmq_server_t *self, const uint8_t *short_key)
+{
+    peer_t *peer = peer_lookup (self, short_key);
+    return peer && !peer->authorising ? peer : NULL;
 }
 
 static peer_t *
@@ -1144,8 +1156,7 @@ peer_by_id (curvecp_zmq_server_t *self, const char *peer_id)
     uint8_t key[CURVECP_KEY_BYTES];
     if (!peer_id || curvecp_key_from_hex (peer_id, key) != CURVECP_OK)
         return NULL;
-    peer_t *peer = peer_lookup (self, key);
-    return peer && !peer->authorising ? peer : NULL;
+    return peer_to_address (self, key);
 }
 
 /* Queue msg for peer. When its queue is full: take input and run timers
@@ -1330,8 +1341,7 @@ curvecp_zmq_server_writable (curvecp_zmq_server_t *self, const char *peer_id)
 int
 curvecp_zmq_server_reply (curvecp_zmq_server_t *self, zmsg_t **msg_p)
 {
-    peer_t *peer = self->last_id[0] ? peer_lookup (self, self->last_short_key) : NULL;
-    return send_to_peer (self, peer && !peer->authorising ? peer : NULL, msg_p);
+    return send_to_peer (self, self->have_last ? peer_to_address (self, self->last_short_key) : NULL, msg_p);
 }
 
 int
