@@ -4,7 +4,8 @@
     carrying the client's first messages, Server and Client Messages);
     the network loses, duplicates, delays and reorders them. Each side
     ends with the peer's bytes exact and the right EOF, or reports failure
-    (handshake gave up, or the stream gave up).                            */
+    (handshake gave up, or the stream gave up). Deadlines are exact: no
+    packet leaves before a side's deadline unless input came first.      */
 #include "sim_node.h"
 #include "testutil.h"
 
@@ -64,6 +65,10 @@ run_seed (int seed, const curvecp_keypair_t *server_keys)
     sim_node_bind (&node[1], &endpoint[1]);
     sim_endpoint_t *endpoints[2] = { &endpoint[0], &endpoint[1] };
     uint64_t end = sim_net_run (net, endpoints, 0, 600 * SECOND);
+    /* the connections' deadlines are exact: nothing goes out before one
+       without input that could have caused it */
+    CHECK_EQ (sim_net_early_packets (net, 0), 0);
+    CHECK_EQ (sim_net_early_packets (net, 1), 0);
 
     bool failed = !sim_node_connected (&node[0]) || !sim_node_connected (&node[1]);
     for (int i = 0; i < 2; i++) {

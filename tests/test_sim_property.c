@@ -9,7 +9,9 @@
     turns on our extensions: large blocks (negotiated: a side sends them
     only if the other accepts them) and the window tag (a side keeps more
     than 128 KiB in flight only if the other announced a larger window),
-    on both sides or on one only.                                      */
+    on both sides or on one only. Deadlines are exact: no packet leaves
+    before a side's deadline unless input came first (a carrier that
+    sleeps until it would send the same).                              */
 #include "curvecp_stream.h"
 #include "sim_app.h"
 #include "testutil.h"
@@ -164,6 +166,14 @@ run_seed (int seed, tally_t *tally)
     if (timer == 1)
         sim_net_set_timer_resolution (net, 50000);
     uint64_t end = sim_net_run (net, endpoints, 0, 3600 * SECOND);
+    /* the deadlines are exact: a side that slept until its deadline would
+       have sent everything it sent */
+    for (int i = 0; i < 2; i++)
+        if (sim_net_early_packets (net, i)) {
+            fprintf (stderr, "seed %d side %d: %llu packets sent before the stream's deadline\n", seed, i,
+                     (unsigned long long) sim_net_early_packets (net, i));
+            exit (1);
+        }
     for (int i = 0; i < 2; i++) {
         sim_app_t *app = &side[i].app;
         curvecp_stream_t *stream = side[i].stream;

@@ -61,6 +61,10 @@ connected_client (curvecp_zmq_server_t *server, const curvecp_keypair_t *sk, int
     CHECK (msg);
     zmsg_destroy (&msg);
     snprintf (peer_id, CURVECP_ZMQ_SERVER_PEER_ID_BYTES, "%s", curvecp_zmq_server_peer_id (server));
+    /* the sender's id is its C' in hex */
+    char expected[CURVECP_ZMQ_SERVER_PEER_ID_BYTES];
+    curvecp_key_to_hex (curvecp_zmq_codec_client_short_key (curvecp_zmq_client_codec (client)), expected);
+    CHECK (streq (peer_id, expected));
     return client;
 }
 
@@ -77,6 +81,12 @@ main (void)
     curvecp_zmq_server_set_options (server, &options);
     int port = curvecp_zmq_server_bind (server, "tcp://127.0.0.1:*");
     CHECK (port > 0);
+    CHECK (streq (curvecp_zmq_server_peer_id (server), ""));       /* no sender yet */
+    zmsg_t *orphan = zmsg_new ();
+    zmsg_addstr (orphan, "to nobody");
+    CHECK (curvecp_zmq_server_reply (server, &orphan) != 0);       /* no one to reply to */
+    CHECK (orphan);
+    zmsg_destroy (&orphan);
     char peer_id[CURVECP_ZMQ_SERVER_PEER_ID_BYTES];
     curvecp_zmq_client_t *client = connected_client (server, &sk, port, peer_id);
     const curvecp_zmq_server_info_t *info = curvecp_zmq_server_info (server);

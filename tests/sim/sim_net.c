@@ -24,6 +24,7 @@ struct sim_net_s {
     size_t count, cap;
     uint64_t order;
     uint64_t resolution;                /* carrier timer granularity; 0 = exact */
+    uint64_t early[2];                  /* packets sent before the endpoint's deadline, with no input */
 };
 
 uint64_t
@@ -190,13 +191,20 @@ sim_net_deliver (sim_net_t *self, uint64_t now, int *to, uint8_t *buffer, size_t
     return true;
 }
 
-static void
+static size_t
 pump_output (sim_net_t *self, sim_endpoint_t *endpoint, int index, uint64_t now)
 {
     uint8_t packet[PACKET_CAP];
-    size_t len;
-    for (int i = 0; i < 100000 && (len = endpoint->output (endpoint->self, now, packet, sizeof packet)); i++)
+    size_t len, sent = 0;
+    for (int i = 0; i < 100000 && (len = endpoint->output (endpoint->self, now, packet, sizeof packet)); i++, sent++)
         sim_net_send (self, index, packet, len, now);
+    return sent;
+}
+
+uint64_t
+sim_net_early_packets (const sim_net_t *self, int from)
+{
+    return self->early[from];
 }
 
 void
@@ -259,18 +267,29 @@ sim_net_run (sim_net_t *self, sim_endpoint_t *endpoints[2], uint64_t start, uint
     uint64_t now = start;
     uint8_t packet[PACKET_CAP];
     int stuck = 0;
+    /* each endpoint's deadline after the last step: output before it
+       with no input since is what a carrier sleeping until the deadline
+       would never have sent (the deadline was late), so it is counted */
+    uint64_t due[2] = { start, start };
     while (now <= limit) {
         int to;
         size_t len;
-        while (sim_net_deliver (self, now, &to, packet, sizeof packet, &len))
+        bool heard[2] = { false, false };
+        while (sim_net_deliver (self, now, &to, packet, sizeof packet, &len)) {
             endpoints[to]->input (endpoints[to]->self, packet, len, now);
-        for (int i = 0; i < 2; i++)
-            pump_output (self, endpoints[i], i, now);
+            heard[to] = true;
+        }
+        for (int i = 0; i < 2; i++) {
+            size_t sent = pump_output (self, endpoints[i], i, now);
+            if (!heard[i] && due[i] > now)
+                self->early[i] += sent;
+        }
         if (endpoints[0]->finished (endpoints[0]->self) && endpoints[1]->finished (endpoints[1]->self))
             return now;
         uint64_t next = sim_net_next_arrival (self);
         for (int i = 0; i < 2; i++) {
             uint64_t deadline = endpoints[i]->deadline (endpoints[i]->self);
+            due[i] = deadline;
             if (deadline < next)
                 next = deadline;
         }

@@ -68,5 +68,8 @@ void sim_net_set_timer_resolution (sim_net_t *self, uint64_t resolution_ns);
 uint64_t sim_net_run (sim_net_t *self, sim_endpoint_t *endpoints[2], uint64_t start, uint64_t limit);
 
 const sim_link_stats_t *sim_net_stats (const sim_net_t *self, int from);
+/* Packets endpoint from sent at a step before its deadline with no input
+   at that step (the exact run loop only): 0 when its deadlines are exact. */
+uint64_t sim_net_early_packets (const sim_net_t *self, int from);
 
 #endif
