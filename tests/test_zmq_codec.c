@@ -29,6 +29,18 @@ typedef struct {
     size_t largest[2];               /* largest blob seen from client, server */
 } net_t;
 
+/* The codec's deadline, checked against one computed afresh: the codec
+   keeps it between calls that change nothing, and a call that changes
+   something but forgets to drop it would leave a stale deadline (a
+   connection that sleeps through its work). */
+static uint64_t
+deadline (curvecp_zmq_codec_t *codec)
+{
+    uint64_t kept = curvecp_zmq_codec_deadline (codec);
+    CHECK_EQ (kept, curvecp_zmq_codec_deadline_fresh (codec));
+    return kept;
+}
+
 /* Move blobs both ways until neither side has anything to send. */
 static int
 exchange (net_t *net)
@@ -44,8 +56,10 @@ exchange (net_t *net)
         while ((len = curvecp_zmq_codec_output (net->client, net->now, blob, client_cap)) > 0) {
             if (len > net->largest[0])
                 net->largest[0] = len;
-            if (net->server)
+            if (net->server) {
                 curvecp_zmq_codec_execute (net->server, blob, len, net->now);
+                deadline (net->server);
+            }
             moved++;
             again = true;
         }
@@ -60,6 +74,7 @@ exchange (net_t *net)
                 continue;
             }
             curvecp_zmq_codec_execute (net->client, blob, len, net->now);
+            deadline (net->client);
         }
     }
     return moved;
@@ -78,9 +93,9 @@ run_until (net_t *net, done_fn *done, void *arg, uint64_t limit)
         int moved = exchange (net);
         if (done (net, arg))
             return true;
-        uint64_t next = curvecp_zmq_codec_deadline (net->client);
-        if (net->server && curvecp_zmq_codec_deadline (net->server) < next)
-            next = curvecp_zmq_codec_deadline (net->server);
+        uint64_t next = deadline (net->client);
+        if (net->server && deadline (net->server) < next)
+            next = deadline (net->server);
         if (next == UINT64_MAX)
             return done (net, arg);
         /* a deadline that is due but makes nothing move is a bug */

@@ -66,11 +66,26 @@ struct _curvecp_zmq_codec_t {
     size_t header_len, header_offset;
     bool writing;
 
+    /* the deadline as last computed, until any call but the deadline's
+       own changes state: a carrier asks for it several times per packet
+       (its output loop's early return, its timer heap, its poll) */
+    uint64_t deadline;
+    bool deadline_known;
+
     curvecp_zmq_codec_info_t info;
 };
 
 static void pump_recv (curvecp_zmq_codec_t *self);
 static void sync_session (curvecp_zmq_codec_t *self);
+
+/* Whatever may change the connection, the stream or the queue calls this
+   when it has: every entry point that does on its way out, and reading
+   (pump_recv) or failing wherever they happen. */
+static inline void
+forget_deadline (curvecp_zmq_codec_t *self)
+{
+    self->deadline_known = false;
+}
 
 void
 curvecp_zmq_codec_options_default (curvecp_zmq_codec_options_t *options)
@@ -231,6 +246,7 @@ curvecp_zmq_codec_set_authorizer (curvecp_zmq_codec_t *self, curvecp_zmq_codec_a
     self->authorize = fn;
     self->authorize_arg = arg;
     curvecp_conn_set_authorizer (self->conn, fn ? authorize_relay : NULL, self);
+    forget_deadline (self);
 }
 
 /* ---- failure -------------------------------------------------------------- */
@@ -240,6 +256,7 @@ fail (curvecp_zmq_codec_t *self, curvecp_zmq_codec_failure_t failure, const char
 {
     curvecp_conn_fail (self->conn, (curvecp_conn_failure_t) failure, why);
     sync_session (self);
+    forget_deadline (self);
 }
 
 const char *
@@ -253,6 +270,7 @@ curvecp_zmq_codec_shutdown (curvecp_zmq_codec_t *self)
 {
     self->closing = true;
     self->flush = true;
+    forget_deadline (self);
 }
 
 bool
@@ -268,6 +286,7 @@ curvecp_zmq_codec_close (curvecp_zmq_codec_t *self)
 {
     if (curvecp_conn_state (self->conn) != CURVECP_CONN_FAILED)
         fail (self, CURVECP_ZMQ_CODEC_CLOSED, "closed by the application");
+    forget_deadline (self);
 }
 
 /* ---- the outgoing queue ----------------------------------------------------- */
@@ -439,6 +458,7 @@ curvecp_zmq_codec_send (curvecp_zmq_codec_t *self, zmsg_t **msg_p)
     self->count++;
     self->queued_bytes += entry->encoded;
     *msg_p = NULL;
+    forget_deadline (self);
     return 0;
 }
 
@@ -454,6 +474,7 @@ curvecp_zmq_codec_flush (curvecp_zmq_codec_t *self)
 {
     if (self->queued_bytes)
         self->flush = true;
+    forget_deadline (self);
 }
 
 bool
@@ -591,6 +612,7 @@ pump_recv (curvecp_zmq_codec_t *self)
         size_t n = want ? curvecp_conn_read (self->conn, dest, want) : 0;
         if (n == 0)
             return;
+        forget_deadline (self);     /* reading may owe the peer a window update */
         if (curvecp_appframe_commit (self->decoder, n) != CURVECP_OK) {
             char why[200];
             snprintf (why, sizeof why, "peer broke the message framing: %s",
@@ -628,6 +650,7 @@ curvecp_zmq_codec_execute (curvecp_zmq_codec_t *self, const uint8_t *blob, size_
     sync_session (self);
     if (reason == CURVECP_OK)
         release_acked (self);
+    forget_deadline (self);
     return reason;
 }
 
@@ -661,11 +684,12 @@ curvecp_zmq_codec_output (curvecp_zmq_codec_t *self, uint64_t now, uint8_t *out,
     sync_session (self);
     if (len)
         self->info.blobs_out++;
+    forget_deadline (self);
     return len;
 }
 
 uint64_t
-curvecp_zmq_codec_deadline (curvecp_zmq_codec_t *self)
+curvecp_zmq_codec_deadline_fresh (curvecp_zmq_codec_t *self)
 {
     uint64_t deadline = curvecp_conn_deadline (self->conn);
     if (!self->have_stream || curvecp_conn_state (self->conn) == CURVECP_CONN_FAILED)
@@ -673,6 +697,16 @@ curvecp_zmq_codec_deadline (curvecp_zmq_codec_t *self)
     if ((self->closing && !self->closed) || !self->greeted || pump_due (self))
         return 0;
     return deadline;
+}
+
+uint64_t
+curvecp_zmq_codec_deadline (curvecp_zmq_codec_t *self)
+{
+    if (!self->deadline_known) {
+        self->deadline = curvecp_zmq_codec_deadline_fresh (self);
+        self->deadline_known = true;
+    }
+    return self->deadline;
 }
 
 size_t

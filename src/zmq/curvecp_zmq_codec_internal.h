@@ -20,6 +20,11 @@ curvecp_zmq_codec_t *curvecp_zmq_codec_new_accepted (const curvecp_session_t *se
    carrier may send without taking input first. */
 bool curvecp_zmq_codec_window_ample (const curvecp_zmq_codec_t *self);
 
+/* The deadline computed afresh, as curvecp_zmq_codec_deadline would
+   without the value it keeps between calls that change nothing: the
+   tests compare the two after every step. */
+uint64_t curvecp_zmq_codec_deadline_fresh (curvecp_zmq_codec_t *self);
+
 /* The message layer of the current session (NULL before one exists). */
 const curvecp_stream_t *curvecp_zmq_codec_stream (const curvecp_zmq_codec_t *self);
 
