@@ -638,6 +638,12 @@ curvecp_stream_send_ack (send_t *self, const curvecp_message_t *message, uint64_
     acked.loss = detect_losses (self, holes_below);
     uint64_t released = self->released;
     release_acked_blocks (self, clock);
+    /* freed blocks: a table that failed to widen may try once more when
+       it fills again (the deadline says so, and send_next tries); else
+       one failed allocation would cap the flight at the narrow table for
+       good under a carrier that trusts the deadline */
+    if (self->released > released)
+        self->widen_failed = false;
     /* progress: the peer is alive and reading, so the block it needs next
        gets an unbacked-off timer again (as TCP resets its backoff on a new
        acknowledgment); without this, one lost window update left a

@@ -73,7 +73,8 @@ typedef struct {
     curvecp_stream_block_t *blocks;   /* the block table: inline_blocks or a wider one */
     uint16_t *id_slot;                /* slot of the block last sent with ID i (& id_mask) */
     int table_size;
-    bool widen_failed;          /* the last widening found no memory: the table is as wide as it gets for now */
+    bool widen_failed;                /* the last widening found no memory: no more tries
+                                         until an acknowledgment frees blocks */
     uint32_t id_mask;
     int block_head, block_count;
     curvecp_stream_list_t flight, lost;
