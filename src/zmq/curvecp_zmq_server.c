@@ -59,7 +59,7 @@ typedef struct peer_s {
     uint8_t short_key[CURVECP_KEY_BYTES];          /* C': the table key */
     char id[CURVECP_ZMQ_SERVER_PEER_ID_BYTES];
     curvecp_listener_entry_t *entry;   /* in the listener: C', routing id (token), admission */
-    bool dirty;                /* got input this round */
+    curvecp_ilist_node_t in_dirty;       /* on the dirty list: got input this round */
     curvecp_ilist_node_t in_ready;       /* on the ready list */
     curvecp_ilist_node_t in_unflushed;   /* on the unflushed list: sent to since the last flush */
     curvecp_heap_node_t timer; /* in the timer heap: when it next needs a visit */
@@ -88,8 +88,7 @@ struct _curvecp_zmq_server_t {
     peer_t **visiting;          /* the peers due in one service pass */
     size_t visiting_size;
     curvecp_zmq_server_info_t info;
-    peer_t **dirty;
-    size_t dirty_count, dirty_size;
+    curvecp_ilist_t dirty;      /* peers that got input since the last answer */
     size_t max_peers, max_pending;
     size_t max_pending_memory;  /* budget for what unconfirmed connections may allocate */
     int rcvtimeo, sndtimeo;
@@ -306,6 +305,8 @@ static void
 peer_remove (curvecp_zmq_server_t *self, peer_t *peer)
 {
     drop_kept (self, peer);
+    if (curvecp_ilist_linked (&peer->in_dirty))
+        curvecp_ilist_remove (&self->dirty, &peer->in_dirty);
     if (curvecp_ilist_linked (&peer->in_ready))
         curvecp_ilist_remove (&self->ready, &peer->in_ready);
     if (curvecp_ilist_linked (&peer->in_unflushed))
@@ -363,6 +364,7 @@ curvecp_zmq_server_new (const curvecp_keypair_t *keys, const char *name)
     self->rcvtimeo = -1;
     self->sndtimeo = 0;         /* a send never waits for one client: see send_to_peer */
     self->listener = listener_new (self, zero_ext);
+    curvecp_ilist_init (&self->dirty);
     curvecp_ilist_init (&self->ready);
     curvecp_ilist_init (&self->unflushed);
     self->by_key = curvecp_table_new (CURVECP_KEY_BYTES, NULL);
@@ -411,7 +413,6 @@ curvecp_zmq_server_destroy (curvecp_zmq_server_t **self_p)
         free (self->visiting);
         zlistx_destroy (&self->authorising);
         auth_unref (&self->last_auth);
-        free (self->dirty);
         free (self->out);
         zsock_destroy (&self->router);
         curvecp_listener_destroy (&self->listener);
@@ -697,23 +698,13 @@ peer_output (curvecp_zmq_server_t *self, peer_t *peer, uint64_t now)
 
 static void answer_input (curvecp_zmq_server_t *self, peer_t *peer, uint64_t now);
 
+/* Answer it at the end of this round (answer_dirty); a peer removed
+   before then leaves the list with it. */
 static void
 mark_dirty (curvecp_zmq_server_t *self, peer_t *peer)
 {
-    if (peer->dirty)
-        return;
-    if (self->dirty_count == self->dirty_size) {
-        size_t size = self->dirty_size ? 2 * self->dirty_size : 64;
-        peer_t **dirty = (peer_t **) realloc (self->dirty, size * sizeof (peer_t *));
-        if (!dirty) {
-            answer_input (self, peer, curvecp_clock_now ());   /* cannot remember it for the end of the round */
-            return;
-        }
-        self->dirty = dirty;
-        self->dirty_size = size;
-    }
-    peer->dirty = true;
-    self->dirty[self->dirty_count++] = peer;
+    if (!curvecp_ilist_linked (&peer->in_dirty))
+        curvecp_ilist_push (&self->dirty, &peer->in_dirty);
 }
 
 /* The allow-list decides at once; ZAP (asked once the connection exists)
@@ -947,12 +938,11 @@ drain_input (curvecp_zmq_server_t *self, uint64_t now)
 static void
 answer_dirty (curvecp_zmq_server_t *self, uint64_t now)
 {
-    for (size_t i = 0; i < self->dirty_count; i++) {
-        peer_t *peer = self->dirty[i];
-        peer->dirty = false;
-        answer_input (self, peer, now);
+    curvecp_ilist_node_t *node;
+    while ((node = curvecp_ilist_first (&self->dirty)) != NULL) {
+        curvecp_ilist_remove (&self->dirty, node);
+        answer_input (self, CURVECP_CONTAINER_OF (node, peer_t, in_dirty), now);
     }
-    self->dirty_count = 0;
 }
 
 /* Put what was sent since the last flush into the streams, and send it. */
