@@ -819,6 +819,9 @@ curvecp_stream_send_next (send_t *self, uint64_t now, uint64_t rto, size_t cap, 
     if (self->block_count == self->table_size
     &&  self->table_size < (int) flight_blocks_max (self))
         table_widen (self);
+    /* may_cut_block counts a full table that may still widen as room;
+       once table_widen has run, a full table means it could not, and
+       cut_block must never write past the table */
     if (self->block_count >= self->table_size || !may_cut_block (self)) {
         *why = CURVECP_STREAM_SEND_NONE;
         return NULL;

@@ -286,7 +286,6 @@ curvecp_zmq_codec_close (curvecp_zmq_codec_t *self)
 {
     if (curvecp_conn_state (self->conn) != CURVECP_CONN_FAILED)
         fail (self, CURVECP_ZMQ_CODEC_CLOSED, "closed by the application");
-    forget_deadline (self);
 }
 
 /* ---- the outgoing queue ----------------------------------------------------- */
